@@ -1,0 +1,61 @@
+EXTENSION = pg_scribe
+EXTVERSION = 0.1.0
+
+MODULE_big = pg_scribe
+OBJS = \
+	src/pg_scribe.o \
+	src/shmem.o \
+	src/install.o \
+	src/health.o \
+	src/launcher/launcher.o \
+	src/launcher/launcher_wakeup.o \
+	src/replication/heartbeat.o
+
+# The install script is assembled from one file per capability, in this order.
+INSTALL_SQL = \
+	src/sql/core.sql \
+	src/sql/replication.sql
+
+DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+
+# pg_regress: sql/*.sql against a server that preloads pg_scribe, except the
+# tests listed in REGRESS_NOPRELOAD, which need a server that does not.
+REGRESS_NOPRELOAD = preload_missing
+REGRESS = $(filter-out $(REGRESS_NOPRELOAD),$(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql))))
+
+PG_CPPFLAGS = -I$(srcdir)/src -DSCRIBE_VERSION='"$(EXTVERSION)"'
+# -Wno-unused-parameter: PostgreSQL headers and PG_FUNCTION_ARGS trip it
+PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
+
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+
+# The default goal stays PGXS's build even though test/demo come before the include.
+.DEFAULT_GOAL := all
+
+PG_CONFIG ?= pg_config
+PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
+
+# `make test` and `make demo` install what they need first, so they must work
+# on a machine that has no PGXS yet.
+.PHONY: test demo deps
+test:
+	test/bin/run-tests
+demo:
+	test/bin/demo
+deps:
+	test/bin/install-deps
+
+ifneq ($(wildcard $(PGXS)),)
+include $(PGXS)
+else
+all install installcheck:
+	@echo "pg_scribe: PGXS not found (PG_CONFIG=$(PG_CONFIG)); run 'make deps' first" >&2; exit 1
+endif
+
+$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SQL)
+	cat $^ > $@
+
+# Print a variable, for scripts: make -s print-REGRESS
+print-%:
+	@echo '$($*)'

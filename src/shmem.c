@@ -1,0 +1,60 @@
+/*
+ * Shared memory of pg_scribe.
+ *
+ * Each capability that keeps state in shared memory adds its size and its
+ * initialisation here; the server reserves the total once, at start.
+ */
+#include "pg_scribe.h"
+
+#include "miscadmin.h"
+#include "storage/ipc.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+
+#include "launcher/launcher.h"
+#include "shmem.h"
+
+static shmem_request_hook_type prev_shmem_request_hook = NULL;
+static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+
+/* Add up what every capability needs */
+static Size
+scribe_shmem_size(void)
+{
+	Size		size = 0;
+
+	size = add_size(size, scribe_launcher_shmem_size());
+	return size;
+}
+
+/* Reserve our shared memory (shmem_request_hook) */
+static void
+scribe_shmem_request(void)
+{
+	if (prev_shmem_request_hook)
+		prev_shmem_request_hook();
+
+	RequestAddinShmemSpace(scribe_shmem_size());
+}
+
+/* Create or attach to every capability's shared state (shmem_startup_hook) */
+static void
+scribe_shmem_startup(void)
+{
+	if (prev_shmem_startup_hook)
+		prev_shmem_startup_hook();
+
+	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	scribe_launcher_shmem_init();
+	LWLockRelease(AddinShmemInitLock);
+}
+
+/* Chain our hooks in front of those already installed */
+void
+scribe_shmem_install_hooks(void)
+{
+	prev_shmem_request_hook = shmem_request_hook;
+	shmem_request_hook = scribe_shmem_request;
+	prev_shmem_startup_hook = shmem_startup_hook;
+	shmem_startup_hook = scribe_shmem_startup;
+}

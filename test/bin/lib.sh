@@ -1,0 +1,105 @@
+# Shell helpers shared by test/bin/run-tests and test/bin/demo (sourced).
+#
+# PostgreSQL refuses to run as root and these machines run everything as
+# root: every server these scripts start runs as an unprivileged OS user
+# (SCRIBE_TEST_USER, default postgres), in a scratch directory that user owns.
+
+SCRIBE_ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+PG_CONFIG=${PG_CONFIG:-/usr/lib/postgresql/15/bin/pg_config}
+SCRIBE_TEST_USER=${SCRIBE_TEST_USER:-postgres}
+
+# Run a command as root (directly, or through sudo)
+as_root() {
+    if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Run a command as the unprivileged user that owns the servers
+as_user() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u "$SCRIBE_TEST_USER" -- "$@"
+    else
+        "$@"
+    fi
+}
+
+# Install missing packages, then find PostgreSQL's directories
+scribe_deps() {
+    "$SCRIBE_ROOT/test/bin/install-deps" || return 1
+    PG_BINDIR=$("$PG_CONFIG" --bindir)
+    # the src/ directory of PGXS: src/test/regress, src/test/perl
+    PGXS_SRC=$(cd "$(dirname "$("$PG_CONFIG" --pgxs)")/.." && pwd)
+    export PG_BINDIR PGXS_SRC
+}
+
+# Build with -Werror (see Makefile) and install into PostgreSQL's directories
+scribe_build_install() {
+    make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG" || return 1
+    as_root make -C "$SCRIBE_ROOT" -s install PG_CONFIG="$PG_CONFIG" || return 1
+}
+
+# Create the scratch directory SCRIBE_WORK, owned by the server user
+scribe_workdir() {
+    SCRIBE_WORK=$(mktemp -d "${TMPDIR:-/tmp}/pg_scribe.XXXXXX")
+    chmod 755 "$SCRIBE_WORK"
+    if [ "$(id -u)" -eq 0 ]; then
+        chown "$SCRIBE_TEST_USER" "$SCRIBE_WORK"
+    fi
+    export SCRIBE_WORK
+}
+
+# Print a TCP port on 127.0.0.1 that nothing listens on now
+scribe_free_port() {
+    perl -MIO::Socket::INET -e '
+        my $s = IO::Socket::INET->new(LocalAddr => "127.0.0.1", LocalPort => 0,
+                                      Proto => "tcp", Listen => 1) or die "no free port: $!";
+        print $s->sockport, "\n";'
+}
+
+# Start a throwaway server named $1 with extra postgresql.conf lines $2...;
+# sets CLUSTER_DIR and CLUSTER_PORT.
+scribe_cluster_start() {
+    name=$1; shift
+    CLUSTER_DIR="$SCRIBE_WORK/$name"
+    as_user mkdir -p "$CLUSTER_DIR"
+    as_user "$PG_BINDIR/initdb" -D "$CLUSTER_DIR/data" -U postgres -A trust \
+        -E UTF8 --locale=C --no-sync >"$SCRIBE_WORK/$name.initdb.log" 2>&1 || {
+        cat "$SCRIBE_WORK/$name.initdb.log"; return 1; }
+    for attempt in 1 2 3; do
+        CLUSTER_PORT=$(scribe_free_port)
+        {
+            echo "listen_addresses = '127.0.0.1'"
+            echo "port = $CLUSTER_PORT"
+            echo "unix_socket_directories = '$CLUSTER_DIR'"
+            echo "fsync = off"
+            for line in "$@"; do echo "$line"; done
+        } | as_user tee "$CLUSTER_DIR/data/scribe.conf" >/dev/null
+        echo "include 'scribe.conf'" | as_user tee -a "$CLUSTER_DIR/data/postgresql.conf" >/dev/null
+        if as_user "$PG_BINDIR/pg_ctl" -D "$CLUSTER_DIR/data" -l "$CLUSTER_DIR/server.log" \
+                -w -t 60 start >/dev/null; then
+            return 0
+        fi
+        # the port may have been taken between the check and the start
+        sed -i '$d' "$CLUSTER_DIR/data/postgresql.conf"
+        echo "cluster $name did not start on port $CLUSTER_PORT (attempt $attempt):" >&2
+        tail -n 5 "$CLUSTER_DIR/server.log" >&2
+    done
+    return 1
+}
+
+# Restart the server whose data directory is $1
+scribe_cluster_restart() {
+    as_user "$PG_BINDIR/pg_ctl" -D "$1" -l "$(dirname "$1")/server.log" -w -t 60 -m fast restart >/dev/null
+}
+
+# Stop every server started under SCRIBE_WORK (TAP tests' too), then remove it
+scribe_cleanup() {
+    [ -n "${SCRIBE_WORK:-}" ] && [ -d "$SCRIBE_WORK" ] || return 0
+    for pidfile in $(find "$SCRIBE_WORK" -name postmaster.pid 2>/dev/null); do
+        as_user "$PG_BINDIR/pg_ctl" -D "$(dirname "$pidfile")" -m immediate -w stop >/dev/null 2>&1 || true
+    done
+    if [ -n "${SCRIBE_KEEP:-}" ]; then
+        echo "kept $SCRIBE_WORK"
+    else
+        rm -rf "$SCRIBE_WORK"
+    fi
+}

@@ -1,0 +1,71 @@
+# Before CREATE EXTENSION, and while scribe.database does not exist, the
+# launcher idles without crash-looping; it follows the database and the
+# extension as they come and go.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Utils;
+use ScribeTest;
+use Test::More;
+use Time::HiRes qw(time);
+
+my $node = scribe_node('idle');
+$node->start;
+
+my $pid = wait_for_launcher($node, 'waiting for CREATE EXTENSION pg_scribe');
+ok($pid, 'the server starts and the launcher waits for the extension');
+
+# longer than the restart delay: a crash loop would show a new pid by now
+sleep 7;
+my ($same_pid) = launcher_activity($node);
+is($same_pid, $pid, 'the waiting launcher keeps running');
+is(launcher_restarted($node), 0, 'the launcher never exited');
+
+# the commit of CREATE EXTENSION wakes it at once, not at its next recheck
+my $start = time;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_scribe');
+ok(wait_for_launcher($node, 'running'), 'CREATE EXTENSION starts the launcher\'s work');
+cmp_ok(time - $start, '<', 30, 'the launcher noticed before its 60 s recheck');
+
+$node->safe_psql('postgres', 'DROP EXTENSION pg_scribe');
+ok(wait_for_launcher($node, 'waiting for CREATE EXTENSION pg_scribe'),
+	'DROP EXTENSION sends the launcher back to waiting');
+$node->stop;
+
+# scribe.database names a database that does not exist yet
+my $later = scribe_node('later', conf => "scribe.database = 'later'\n");
+$later->start;
+ok(wait_for_launcher($later, 'waiting for database'),
+	'with no such database, the launcher waits for it');
+my ($waiting_pid, $no_db) = launcher_activity($later);
+is($no_db, '', 'the waiting launcher holds no database');
+like(slurp_file($later->logfile), qr/pg_scribe launcher is waiting for database "later"/,
+	'the log says what the launcher waits for');
+sleep 7;
+my ($still_waiting) = launcher_activity($later);
+is($still_waiting, $waiting_pid, 'the launcher waits without crash-looping');
+
+my ($ret, $stdout, $stderr) = $later->psql('postgres', 'CREATE EXTENSION pg_scribe');
+like($stderr, qr/pg_scribe can only be installed in database "later"/,
+	'CREATE EXTENSION elsewhere is refused');
+like($stderr, qr/HINT:  Add scribe.database = 'postgres' to postgresql.conf/,
+	'the hint names the setting to add');
+
+$later->safe_psql('postgres', 'CREATE DATABASE later');
+$later->reload;
+ok(wait_for_launcher($later, 'waiting for CREATE EXTENSION pg_scribe'),
+	'once the database exists, the launcher connects to it');
+my (undef, $db) = launcher_activity($later);
+is($db, 'later', 'the launcher is in scribe.database');
+$later->safe_psql('later', 'CREATE EXTENSION pg_scribe');
+ok(wait_for_launcher($later, 'running'), 'and runs once the extension is created');
+
+# DROP DATABASE ... WITH (FORCE) terminates the launcher, which waits again
+$later->safe_psql('postgres', 'DROP DATABASE later WITH (FORCE)');
+ok(wait_for_launcher($later, 'waiting for database'),
+	'after its database is dropped, the launcher waits for it again');
+
+$later->stop;
+done_testing();
