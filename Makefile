@@ -1,5 +1,6 @@
 EXTENSION = pg_scribe
-EXTVERSION = 0.1.0
+# The version lives in the control file only.
+EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).control)
 
 MODULE_big = pg_scribe
 OBJS = \

@@ -292,6 +292,23 @@ launcher_database_connectable(void)
 }
 
 /*
+ * Act on interrupts (die, barriers such as DROP DATABASE's) and reload the
+ * configuration after a SIGHUP; returns whether it was reloaded.  Every wait
+ * loop of the launcher calls this before it sleeps.
+ */
+static bool
+launcher_absorb_signals(void)
+{
+	CHECK_FOR_INTERRUPTS();
+	if (!ConfigReloadPending)
+		return false;
+
+	ConfigReloadPending = false;
+	ProcessConfigFile(PGC_SIGHUP);
+	return true;
+}
+
+/*
  * Wait, connected to shared catalogs only, until scribe.database can be
  * connected to, then exit so that the postmaster restarts us connected to it.
  * A backend cannot switch databases, and connecting to a missing one is a
@@ -311,12 +328,7 @@ launcher_wait_for_database(void)
 	{
 		bool		connectable;
 
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-		}
+		(void) launcher_absorb_signals();
 
 		SetCurrentStatementStartTimestamp();
 		StartTransactionCommand();
@@ -449,14 +461,9 @@ launcher_supervise(void)
 	{
 		long		sleep_ms;
 
-		CHECK_FOR_INTERRUPTS();
-		if (ConfigReloadPending)
-		{
-			ConfigReloadPending = false;
-			ProcessConfigFile(PGC_SIGHUP);
-			/* a changed heartbeat interval takes effect now */
+		/* a changed heartbeat interval takes effect now */
+		if (launcher_absorb_signals())
 			next_beat = 0;
-		}
 
 		sleep_ms = launcher_cycle_guarded(&next_beat);
 
