@@ -13,10 +13,11 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Run a command as the unprivileged user that owns the servers
+# Run a command as the unprivileged user that owns the servers, from a
+# directory that user can enter (the clone may be under a private /root)
 as_user() {
     if [ "$(id -u)" -eq 0 ]; then
-        runuser -u "$SCRIBE_TEST_USER" -- "$@"
+        (cd / && runuser -u "$SCRIBE_TEST_USER" -- "$@")
     else
         "$@"
     fi
