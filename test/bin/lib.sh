@@ -13,14 +13,20 @@ as_root() {
     if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
 }
 
-# Run a command as the unprivileged user that owns the servers, from a
-# directory that user can enter (the clone may be under a private /root)
-as_user() {
+# Run a command as the unprivileged user that owns the servers, in directory
+# $1 (the caller's own may be a clone under a private /root)
+as_user_in() {
+    dir=$1; shift
     if [ "$(id -u)" -eq 0 ]; then
-        (cd / && runuser -u "$SCRIBE_TEST_USER" -- "$@")
+        (cd "$dir" && runuser -u "$SCRIBE_TEST_USER" -- "$@")
     else
-        "$@"
+        (cd "$dir" && "$@")
     fi
+}
+
+# Run a command as the unprivileged user, from /
+as_user() {
+    as_user_in / "$@"
 }
 
 # Install missing packages, then find PostgreSQL's directories
