@@ -10,12 +10,25 @@ OBJS = \
 	src/health.o \
 	src/launcher/launcher.o \
 	src/launcher/launcher_wakeup.o \
-	src/replication/heartbeat.o
+	src/replication/heartbeat.o \
+	src/spi_plans.o \
+	src/queue/queue_cache.o \
+	src/queue/queue_consume.o \
+	src/queue/queue_maintenance.o \
+	src/queue/queue_send.o \
+	src/queue/queue_stats.o \
+	src/pool/pool.o \
+	src/pool/pool_launcher.o \
+	src/pool/pool_worker.o \
+	src/jobs/job_kind.o \
+	src/jobs/kind_sql.o \
+	src/jobs/kind_http.o
 
 # The install script is assembled from one file per capability, in this order.
 INSTALL_SQL = \
 	src/sql/core.sql \
-	src/sql/replication.sql
+	src/sql/replication.sql \
+	src/sql/queue.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql
@@ -26,6 +39,7 @@ REGRESS_NOPRELOAD = preload_missing
 REGRESS = $(filter-out $(REGRESS_NOPRELOAD),$(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql))))
 
 PG_CPPFLAGS = -I$(srcdir)/src -DSCRIBE_VERSION='"$(EXTVERSION)"'
+SHLIB_LINK = -lcurl
 # -Wno-unused-parameter: PostgreSQL headers and PG_FUNCTION_ARGS trip it
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 

@@ -10,7 +10,11 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "jobs/job_kind.h"
 #include "launcher/launcher.h"
+#include "pool/pool.h"
+#include "queue/queue.h"
+#include "queue/queue_stats.h"
 #include "replication/heartbeat.h"
 #include "shmem.h"
 
@@ -40,6 +44,10 @@ _PG_init(void)
 	scribe_preloaded = true;
 	scribe_launcher_define_gucs();
 	scribe_heartbeat_define_gucs();
+	scribe_queue_define_gucs();
+	scribe_queue_stats_define_gucs();
+	scribe_pool_define_gucs();
+	scribe_http_define_gucs();
 	MarkGUCPrefixReserved("scribe");
 
 	scribe_shmem_install_hooks();

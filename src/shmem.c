@@ -12,10 +12,15 @@
 #include "storage/shmem.h"
 
 #include "launcher/launcher.h"
+#include "pool/pool.h"
+#include "queue/queue_stats.h"
 #include "shmem.h"
+
+#define SCRIBE_LWLOCK_TRANCHE "pg_scribe"
 
 static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
+static LWLockPadded *scribe_lwlocks = NULL;
 
 /* Add up what every capability needs */
 static Size
@@ -24,6 +29,8 @@ scribe_shmem_size(void)
 	Size		size = 0;
 
 	size = add_size(size, scribe_launcher_shmem_size());
+	size = add_size(size, scribe_queue_stats_shmem_size());
+	size = add_size(size, scribe_pool_shmem_size());
 	return size;
 }
 
@@ -35,6 +42,7 @@ scribe_shmem_request(void)
 		prev_shmem_request_hook();
 
 	RequestAddinShmemSpace(scribe_shmem_size());
+	RequestNamedLWLockTranche(SCRIBE_LWLOCK_TRANCHE, SCRIBE_LWLOCK_COUNT);
 }
 
 /* Create or attach to every capability's shared state (shmem_startup_hook) */
@@ -45,8 +53,18 @@ scribe_shmem_startup(void)
 		prev_shmem_startup_hook();
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
+	scribe_lwlocks = GetNamedLWLockTranche(SCRIBE_LWLOCK_TRANCHE);
 	scribe_launcher_shmem_init();
+	scribe_queue_stats_shmem_init();
+	scribe_pool_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
+}
+
+/* One of pg_scribe's LWLocks */
+LWLock *
+scribe_lwlock(ScribeLWLockId which)
+{
+	return &scribe_lwlocks[which].lock;
 }
 
 /* Chain our hooks in front of those already installed */

@@ -5,6 +5,17 @@
 #ifndef SCRIBE_SHMEM_H
 #define SCRIBE_SHMEM_H
 
+#include "storage/lwlock.h"
+
+/* The LWLocks of pg_scribe, one named tranche */
+typedef enum ScribeLWLockId
+{
+	SCRIBE_LWLOCK_QUEUES,		/* allocation of queue statistics entries */
+	SCRIBE_LWLOCK_POOL,			/* worker slots */
+	SCRIBE_LWLOCK_COUNT
+} ScribeLWLockId;
+
 extern void scribe_shmem_install_hooks(void);
+extern LWLock *scribe_lwlock(ScribeLWLockId which);
 
 #endif							/* SCRIBE_SHMEM_H */

@@ -3,10 +3,11 @@
  * database named by scribe.database.
  *
  * It sleeps on its latch and wakes for work that is due, a commit that needs
- * it (CREATE EXTENSION, later an enqueue), a config reload or a signal.  Its
- * life is the state machine in launcher.h; each wake-up runs one cycle in
- * its own transaction, and an ERROR in a cycle is logged, not fatal, so one
- * bad row cannot crash-loop it.
+ * it (CREATE EXTENSION, jobs with no idle worker to take them), a worker
+ * that exits, a config reload or a signal.  Its life is the state machine in
+ * launcher.h; each wake-up runs the tasks that are due, each in its own
+ * transaction, and an ERROR in a task is logged, not fatal, so one bad row
+ * cannot crash-loop it.
  */
 #include "pg_scribe.h"
 
@@ -34,7 +35,11 @@
 #include "utils/snapmgr.h"
 #include "utils/timestamp.h"
 
+#include "executor/spi.h"
 #include "launcher/launcher.h"
+#include "pool/pool.h"
+#include "queue/queue.h"
+#include "queue/queue_stats.h"
 #include "replication/heartbeat.h"
 
 /* Seconds before the postmaster restarts a launcher that exited with an error */
@@ -68,9 +73,6 @@ typedef struct LauncherShared
 char	   *scribe_database = NULL;
 
 static LauncherShared *launcher_shared = NULL;
-
-/* Whether the last cycle failed: the first failure is a WARNING, repeats DEBUG1 */
-static bool launcher_cycle_failing = false;
 
 /* Define the GUCs the launcher reads */
 void
@@ -350,122 +352,145 @@ launcher_wait_for_database(void)
 	}
 }
 
-/* Milliseconds from now until a timestamp, clamped to [0, cap] */
-static long
-launcher_ms_until(TimestampTz when, long cap)
-{
-	long		ms = TimestampDifferenceMilliseconds(GetCurrentTimestamp(), when);
+/*
+ * The launcher's tasks.  Each runs in its own transaction, with SPI, when
+ * due (or on every wake-up if "always"); it returns when it next wants to
+ * run (0: no wish).  A task that fails is logged and retried later, and
+ * never stops the others.
+ */
+typedef TimestampTz (*LauncherTaskFn) (TimestampTz now);
 
-	return Min(ms, cap);
+typedef struct LauncherTask
+{
+	const char *name;
+	LauncherTaskFn run;
+	bool		always;			/* run at every wake-up: committers wake us for it */
+	TimestampTz due;			/* 0: at the next cycle */
+	bool		failing;		/* the last run failed: repeats are DEBUG1 */
+} LauncherTask;
+
+static LauncherTask launcher_tasks[] = {
+	{.name = "heartbeat", .run = scribe_heartbeat_task, .always = false},
+	{.name = "worker pool", .run = scribe_pool_task, .always = true},
+	{.name = "queue maintenance", .run = scribe_queue_maintenance_task, .always = true},
+};
+
+#define LAUNCHER_NTASKS ((int) lengthof(launcher_tasks))
+
+/* Run one task in its own transaction; an ERROR is logged and retried later */
+static void
+launcher_run_task(LauncherTask *task, TimestampTz now)
+{
+	MemoryContext task_context = CurrentMemoryContext;
+
+	PG_TRY();
+	{
+		/* now() is the transaction start, which a worker must set itself */
+		SetCurrentStatementStartTimestamp();
+		StartTransactionCommand();
+		PushActiveSnapshot(GetTransactionSnapshot());
+		SPI_connect();
+		task->due = task->run(now);
+		SPI_finish();
+		PopActiveSnapshot();
+		CommitTransactionCommand();
+		if (task->failing)
+			ereport(LOG, (errmsg("pg_scribe launcher: %s recovered", task->name)));
+		task->failing = false;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(task_context);
+		edata = CopyErrorData();
+		FlushErrorState();
+		AbortCurrentTransaction();
+
+		ereport(task->failing ? DEBUG1 : WARNING,
+				(errcode(edata->sqlerrcode),
+				 errmsg("pg_scribe launcher: %s failed: %s", task->name, edata->message),
+				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+				 errhint("The launcher retries in %d seconds; until it recovers, repeats are logged at DEBUG1.",
+						 LAUNCHER_RETRY_MS / 1000)));
+		FreeErrorData(edata);
+		task->failing = true;
+		task->due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), LAUNCHER_RETRY_MS);
+	}
+	PG_END_TRY();
+	pgstat_report_stat(false);
+}
+
+/* Whether the extension is installed, in a transaction of its own */
+static bool
+launcher_extension_installed(void)
+{
+	bool		installed;
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	installed = OidIsValid(get_extension_oid(SCRIBE_EXTENSION_NAME, true));
+	CommitTransactionCommand();
+	return installed;
 }
 
 /*
- * One cycle of work in one transaction: find out whether the extension is
- * installed, then run what is due.  Returns how long we may sleep, in ms.
+ * One cycle: find out whether the extension is installed, then run the
+ * tasks that are due.  Returns how long we may sleep, in ms.
  */
 static long
-launcher_cycle(TimestampTz *next_beat)
+launcher_cycle(void)
 {
-	long		sleep_ms = LAUNCHER_IDLE_RECHECK_MS;
+	TimestampTz now = GetCurrentTimestamp();
+	TimestampTz wake = TimestampTzPlusMilliseconds(now, LAUNCHER_IDLE_RECHECK_MS);
 	ScribeLauncherState state;
 
-	/* now() is the transaction start, which a worker must set itself */
-	SetCurrentStatementStartTimestamp();
-	StartTransactionCommand();
-	PushActiveSnapshot(GetTransactionSnapshot());
-
-	state = OidIsValid(get_extension_oid(SCRIBE_EXTENSION_NAME, true)) ?
-		LAUNCHER_RUNNING : LAUNCHER_WAITING_FOR_EXTENSION;
+	state = launcher_extension_installed() ? LAUNCHER_RUNNING : LAUNCHER_WAITING_FOR_EXTENSION;
 	launcher_set_state(state);
 
 	switch (state)
 	{
 		case LAUNCHER_WAITING_FOR_EXTENSION:
-			/* CREATE EXTENSION wakes us when it commits */
+			/* CREATE EXTENSION wakes us when it commits; workers have nothing to do */
+			scribe_pool_stop_all();
+			for (int i = 0; i < LAUNCHER_NTASKS; i++)
+				launcher_tasks[i].due = 0;
 			break;
 
 		case LAUNCHER_RUNNING:
-			if (scribe_heartbeat_interval > 0)
+			for (int i = 0; i < LAUNCHER_NTASKS; i++)
 			{
-				TimestampTz now = GetCurrentTimestamp();
+				LauncherTask *task = &launcher_tasks[i];
 
-				if (*next_beat <= now)
-				{
-					scribe_heartbeat_beat();
-					*next_beat = TimestampTzPlusMilliseconds(now, scribe_heartbeat_interval * 1000L);
-				}
-				sleep_ms = launcher_ms_until(*next_beat, sleep_ms);
+				if (task->always || task->due <= now)
+					launcher_run_task(task, now);
+				if (task->due != 0 && task->due < wake)
+					wake = task->due;
 			}
 			break;
 
 		default:
 			elog(ERROR, "pg_scribe launcher in unexpected state %d", (int) state);
 	}
-
-	PopActiveSnapshot();
-	CommitTransactionCommand();
-	pgstat_report_stat(false);
-	return sleep_ms;
-}
-
-/*
- * Run a cycle, turning an ERROR into a log entry so that the loop goes on.
- * The first failure in a row is a WARNING, repeats are DEBUG1.
- */
-static long
-launcher_cycle_guarded(TimestampTz *next_beat)
-{
-	MemoryContext cycle_context = CurrentMemoryContext;
-	volatile long sleep_ms = LAUNCHER_IDLE_RECHECK_MS;
-
-	PG_TRY();
-	{
-		sleep_ms = launcher_cycle(next_beat);
-		if (launcher_cycle_failing)
-			ereport(LOG, (errmsg("pg_scribe launcher recovered")));
-		launcher_cycle_failing = false;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(cycle_context);
-		edata = CopyErrorData();
-		FlushErrorState();
-		AbortCurrentTransaction();
-
-		ereport(launcher_cycle_failing ? DEBUG1 : WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("pg_scribe launcher: %s", edata->message),
-				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-				 errhint("The launcher retries in %d seconds; until it recovers, repeats are logged at DEBUG1.",
-						 LAUNCHER_RETRY_MS / 1000)));
-		FreeErrorData(edata);
-		launcher_cycle_failing = true;
-
-		*next_beat = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), LAUNCHER_RETRY_MS);
-		sleep_ms = LAUNCHER_RETRY_MS;
-	}
-	PG_END_TRY();
-
-	return sleep_ms;
+	return Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(), wake), 0);
 }
 
 /* Supervise: run a cycle, sleep on the latch until something is due, repeat */
 static void
 launcher_supervise(void)
 {
-	TimestampTz next_beat = 0;
-
 	for (;;)
 	{
 		long		sleep_ms;
 
-		/* a changed heartbeat interval takes effect now */
+		/* changed settings (a heartbeat interval, say) take effect now */
 		if (launcher_absorb_signals())
-			next_beat = 0;
+		{
+			for (int i = 0; i < LAUNCHER_NTASKS; i++)
+				launcher_tasks[i].due = 0;
+		}
 
-		sleep_ms = launcher_cycle_guarded(&next_beat);
+		sleep_ms = launcher_cycle();
 
 		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 						 sleep_ms, PG_WAIT_EXTENSION);
@@ -489,6 +514,7 @@ scribe_launcher_main(Datum main_arg)
 	launcher_set_database_missing(true);
 	BackgroundWorkerInitializeConnection(scribe_database, NULL, 0);
 	launcher_set_database_missing(false);
+	scribe_pool_set_database(MyDatabaseId);
 
 	launcher_supervise();
 }

@@ -52,6 +52,7 @@ extern const char *scribe_launcher_state_name(ScribeLauncherState state);
 /* launcher_wakeup.c */
 extern void scribe_launcher_wake(void);
 extern void scribe_launcher_wake_at_commit(void);
+extern void scribe_workers_wake_at_commit(int64 ready_jobs, TimestampTz due);
 extern void scribe_launcher_watch_drops(void);
 
 /* Entry point named in the worker registration; must be exported. */

@@ -1,10 +1,11 @@
 /*
- * Commit-time wake-ups of the launcher.
+ * Commit-time wake-ups of the launcher and the workers.
  *
- * A change that the launcher must act on (CREATE EXTENSION, later an
- * enqueue) asks for a wake-up; the latch is set when the transaction
- * commits, never before, so the launcher never looks for work that it
- * cannot see yet, and a transaction that asks many times wakes it once.
+ * A change that the launcher or a worker must act on (CREATE or DROP
+ * EXTENSION, an enqueue, a retry scheduled) asks for a wake-up; latches are
+ * set when the transaction commits, never before, so nobody looks for work
+ * that it cannot see yet, and a transaction that asks many times (a batch of
+ * 100,000 jobs) wakes once.
  */
 #include "pg_scribe.h"
 
@@ -14,9 +15,13 @@
 #include "commands/extension.h"
 
 #include "launcher/launcher.h"
+#include "pool/pool.h"
+#include "queue/queue_stats.h"
 
 static bool wake_registered = false;
 static bool wake_pending = false;
+static int64 wake_ready_jobs = 0;
+static TimestampTz wake_due = 0;
 static object_access_hook_type prev_object_access_hook = NULL;
 
 /* Set the launcher's latch once the transaction that asked has committed */
@@ -27,9 +32,21 @@ launcher_wakeup_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
+			/*
+			 * An idle worker takes ready jobs; with none, or more jobs than
+			 * one worker's share, the launcher may add workers.
+			 */
+			if (wake_ready_jobs > 0 &&
+				(!scribe_pool_wake_idle_worker() || wake_ready_jobs > scribe_jobs_per_worker))
+				scribe_pool_want_launcher();
+			/* the launcher sleeps until the earliest delayed job falls due */
+			if (wake_due != 0 && scribe_queue_next_due_lower(wake_due))
+				wake_pending = true;
 			if (wake_pending)
 				scribe_launcher_wake();
 			wake_pending = false;
+			wake_ready_jobs = 0;
+			wake_due = 0;
 			break;
 
 		case XACT_EVENT_ABORT:
@@ -41,10 +58,23 @@ launcher_wakeup_xact_callback(XactEvent event, void *arg)
 			 */
 		case XACT_EVENT_PREPARE:
 			wake_pending = false;
+			wake_ready_jobs = 0;
+			wake_due = 0;
 			break;
 
 		default:
 			break;
+	}
+}
+
+/* Register the transaction callback once per backend */
+static void
+wakeup_register(void)
+{
+	if (!wake_registered)
+	{
+		RegisterXactCallback(launcher_wakeup_xact_callback, NULL);
+		wake_registered = true;
 	}
 }
 
@@ -56,12 +86,21 @@ launcher_wakeup_xact_callback(XactEvent event, void *arg)
 void
 scribe_launcher_wake_at_commit(void)
 {
-	if (!wake_registered)
-	{
-		RegisterXactCallback(launcher_wakeup_xact_callback, NULL);
-		wake_registered = true;
-	}
+	wakeup_register();
 	wake_pending = true;
+}
+
+/*
+ * Ask for a worker when the current transaction commits: ready_jobs became
+ * ready in a workers queue, or a delayed job falls due at due (0: none).
+ */
+void
+scribe_workers_wake_at_commit(int64 ready_jobs, TimestampTz due)
+{
+	wakeup_register();
+	wake_ready_jobs += ready_jobs;
+	if (due != 0 && (wake_due == 0 || due < wake_due))
+		wake_due = due;
 }
 
 /* Wake the launcher when a DROP EXTENSION pg_scribe commits */

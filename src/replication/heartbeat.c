@@ -9,6 +9,7 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
+#include "utils/timestamp.h"
 
 #include "replication/heartbeat.h"
 
@@ -60,9 +61,9 @@ scribe_heartbeat_node_name(void)
 	return psprintf(UINT64_FORMAT, GetSystemIdentifier());
 }
 
-/* Upsert this node's heartbeat row (inside the caller's transaction) */
-void
-scribe_heartbeat_beat(void)
+/* Upsert this node's heartbeat row (inside the caller's transaction and SPI) */
+static void
+heartbeat_beat(void)
 {
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
@@ -70,8 +71,6 @@ scribe_heartbeat_beat(void)
 
 	values[0] = CStringGetTextDatum(scribe_heartbeat_node_name());
 	values[1] = CStringGetTextDatum(SCRIBE_VERSION);
-
-	SPI_connect();
 
 	/* a table lock held by someone else must not stall the launcher */
 	rc = SPI_execute("SET LOCAL lock_timeout = '5s'", false, 0);
@@ -85,6 +84,14 @@ scribe_heartbeat_beat(void)
 							   2, argtypes, values, NULL, false, 0);
 	if (rc != SPI_OK_INSERT)
 		elog(ERROR, "could not update scribe.heartbeat: %s", SPI_result_code_string(rc));
+}
 
-	SPI_finish();
+/* The launcher's heartbeat task: beat, and say when the next beat is due */
+TimestampTz
+scribe_heartbeat_task(TimestampTz now)
+{
+	if (scribe_heartbeat_interval <= 0)
+		return 0;
+	heartbeat_beat();
+	return TimestampTzPlusMilliseconds(now, scribe_heartbeat_interval * 1000L);
 }

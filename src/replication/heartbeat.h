@@ -8,12 +8,14 @@
 #ifndef SCRIBE_HEARTBEAT_H
 #define SCRIBE_HEARTBEAT_H
 
+#include "datatype/timestamp.h"
+
 /* GUCs */
 extern int	scribe_heartbeat_interval;
 extern char *scribe_node_name;
 
 extern void scribe_heartbeat_define_gucs(void);
 extern const char *scribe_heartbeat_node_name(void);
-extern void scribe_heartbeat_beat(void);
+extern TimestampTz scribe_heartbeat_task(TimestampTz now);
 
 #endif							/* SCRIBE_HEARTBEAT_H */

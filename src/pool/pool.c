@@ -1,0 +1,210 @@
+/*
+ * The worker pool's shared state: one slot per possible worker (as many as
+ * max_worker_processes), and the wake-ups that committers send to it.
+ */
+#include "pg_scribe.h"
+
+#include "postmaster/postmaster.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/guc.h"
+#include "utils/timestamp.h"
+
+#include "launcher/launcher.h"
+#include "pool/pool.h"
+
+typedef struct PoolShared
+{
+	slock_t		mutex;
+	Oid			database;		/* where the launcher runs; workers connect there */
+	TimestampTz scale_checked_until;	/* committers leave the launcher alone till then */
+	int			n_slots;
+	ScribeWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
+} PoolShared;
+
+int			scribe_min_workers = 1;
+int			scribe_max_workers = 4;
+int			scribe_jobs_per_worker = 10;
+int			scribe_worker_idle_timeout = 60;
+
+static PoolShared *pool = NULL;
+
+/* Define the worker pool's GUCs */
+void
+scribe_pool_define_gucs(void)
+{
+	DefineCustomIntVariable("scribe.min_workers",
+							"Workers kept running even when the queues are empty.",
+							"One idle worker starts a job within milliseconds of its commit; with 0 the launcher starts one first.",
+							&scribe_min_workers,
+							1, 0, MAX_BACKENDS,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("scribe.max_workers",
+							"Most workers the pool runs at once.",
+							"Each worker is a background worker: max_worker_processes must leave room for them.",
+							&scribe_max_workers,
+							4, 0, MAX_BACKENDS,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("scribe.jobs_per_worker",
+							"Ready jobs per running worker before the pool starts another.",
+							"The pool runs ceil(ready jobs / jobs_per_worker) workers, between min_workers and max_workers.",
+							&scribe_jobs_per_worker,
+							10, 1, INT_MAX,
+							PGC_SIGHUP, 0, NULL, NULL, NULL);
+	DefineCustomIntVariable("scribe.worker_idle_timeout",
+							"Idle time after which a worker beyond min_workers exits.",
+							NULL,
+							&scribe_worker_idle_timeout,
+							60, 1, 24 * 3600,
+							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+}
+
+/* Slots: as many as the server can have background workers */
+static int
+pool_slots_wanted(void)
+{
+	return Max(max_worker_processes, 1);
+}
+
+/* Shared memory of the pool */
+Size
+scribe_pool_shmem_size(void)
+{
+	return add_size(offsetof(PoolShared, slots),
+					mul_size(pool_slots_wanted(), sizeof(ScribeWorkerSlot)));
+}
+
+/* Create or attach to the pool's shared state */
+void
+scribe_pool_shmem_init(void)
+{
+	bool		found;
+
+	pool = ShmemInitStruct("pg_scribe pool", scribe_pool_shmem_size(), &found);
+	if (!found)
+	{
+		memset(pool, 0, scribe_pool_shmem_size());
+		SpinLockInit(&pool->mutex);
+		pool->n_slots = pool_slots_wanted();
+		for (int i = 0; i < pool->n_slots; i++)
+			SpinLockInit(&pool->slots[i].mutex);
+	}
+}
+
+/* How many slots there are */
+int
+scribe_pool_slot_count(void)
+{
+	return pool ? pool->n_slots : 0;
+}
+
+/* A slot by number */
+ScribeWorkerSlot *
+scribe_pool_slot(int slotno)
+{
+	Assert(slotno >= 0 && slotno < pool->n_slots);
+	return &pool->slots[slotno];
+}
+
+/* Set the latch of one idle worker that nobody woke yet; false if there is none */
+bool
+scribe_pool_wake_idle_worker(void)
+{
+	if (pool == NULL)
+		return false;
+
+	for (int i = 0; i < pool->n_slots; i++)
+	{
+		ScribeWorkerSlot *slot = &pool->slots[i];
+		PGPROC	   *proc = NULL;
+
+		/* unlocked peek first: most slots are free or busy */
+		if (slot->state != WORKER_IDLE || slot->woken)
+			continue;
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == WORKER_IDLE && !slot->woken)
+		{
+			slot->woken = true;
+			proc = slot->proc;
+		}
+		SpinLockRelease(&slot->mutex);
+		if (proc != NULL)
+		{
+			SetLatch(&proc->procLatch);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
+ * Ask the launcher to look at the pool (jobs are ready and no worker is
+ * idle), unless it looked very recently or the pool cannot grow.
+ */
+void
+scribe_pool_want_launcher(void)
+{
+	TimestampTz until;
+
+	if (pool == NULL || scribe_pool_alive(NULL) >= scribe_max_workers)
+		return;
+	SpinLockAcquire(&pool->mutex);
+	until = pool->scale_checked_until;
+	SpinLockRelease(&pool->mutex);
+	if (GetCurrentTimestamp() >= until)
+		scribe_launcher_wake();
+}
+
+/* The launcher looked at the pool: committers need not wake it before until */
+void
+scribe_pool_scale_checked(TimestampTz until)
+{
+	SpinLockAcquire(&pool->mutex);
+	pool->scale_checked_until = until;
+	SpinLockRelease(&pool->mutex);
+}
+
+/* Count the workers alive (starting, idle or busy); their pids into pids if given */
+int
+scribe_pool_alive(int32 *pids)
+{
+	int			n = 0;
+
+	if (pool == NULL)
+		return 0;
+	for (int i = 0; i < pool->n_slots; i++)
+	{
+		ScribeWorkerSlot *slot = &pool->slots[i];
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == WORKER_STARTING || slot->state == WORKER_IDLE || slot->state == WORKER_BUSY)
+		{
+			if (pids != NULL)
+				pids[n] = slot->pid;
+			n++;
+		}
+		SpinLockRelease(&slot->mutex);
+	}
+	return n;
+}
+
+/* Record the database the workers connect to (the launcher's) */
+void
+scribe_pool_set_database(Oid dboid)
+{
+	SpinLockAcquire(&pool->mutex);
+	pool->database = dboid;
+	SpinLockRelease(&pool->mutex);
+}
+
+/* The database the workers connect to */
+Oid
+scribe_pool_database(void)
+{
+	Oid			dboid;
+
+	SpinLockAcquire(&pool->mutex);
+	dboid = pool->database;
+	SpinLockRelease(&pool->mutex);
+	return dboid;
+}

@@ -1,0 +1,329 @@
+/*
+ * The launcher's side of the worker pool: start workers as the queues
+ * fill, reap the ones that exit and release the jobs they held, wake a
+ * worker when a delayed job falls due.
+ */
+#include "pg_scribe.h"
+
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/spin.h"
+#include "utils/array.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "pool/pool.h"
+#include "queue/queue.h"
+#include "queue/queue_stats.h"
+#include "spi_plans.h"
+
+/* Committers do not wake the launcher more often than this for scaling */
+#define SCALE_CHECK_MS 100
+/* After the server refused a new worker, do not try again before this */
+#define START_RETRY_MS 1000
+/* A WARNING about missing worker slots at most this often */
+#define SLOTS_WARNING_MS (60 * 1000)
+/* Look at the slots this often even without notices (handles are per launcher) */
+#define POOL_CHECK_MS (10 * 1000)
+
+/* Handles of the workers this launcher started, by slot */
+static BackgroundWorkerHandle **handles = NULL;
+static bool orphans_released = false;
+static TimestampTz start_retry_at = 0;
+static TimestampTz slots_warned_at = 0;
+
+static SPIPlanPtr plan_next_due = NULL;
+static SPIPlanPtr plan_delayed = NULL;
+
+/* Start a worker in a free slot; false if there is none or the server refused */
+static bool
+pool_start_worker(void)
+{
+	BackgroundWorker worker;
+	int			slotno = -1;
+
+	for (int i = 0; i < scribe_pool_slot_count(); i++)
+	{
+		ScribeWorkerSlot *slot = scribe_pool_slot(i);
+
+		if (slot->state == WORKER_FREE && slot->n_claimed == 0 && handles[i] == NULL)
+		{
+			slotno = i;
+			break;
+		}
+	}
+	if (slotno < 0)
+		return false;
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "pg_scribe", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "scribe_worker_main", BGW_MAXLEN);
+	snprintf(worker.bgw_name, BGW_MAXLEN, "pg_scribe worker %d", slotno);
+	strlcpy(worker.bgw_type, "pg_scribe worker", BGW_MAXLEN);
+	worker.bgw_main_arg = Int32GetDatum(slotno);
+	worker.bgw_notify_pid = MyProcPid;
+
+	{
+		ScribeWorkerSlot *slot = scribe_pool_slot(slotno);
+		MemoryContext old;
+		bool		registered;
+
+		SpinLockAcquire(&slot->mutex);
+		slot->state = WORKER_STARTING;
+		slot->stop = false;
+		slot->woken = false;
+		slot->pid = 0;
+		slot->state_since = GetCurrentTimestamp();
+		SpinLockRelease(&slot->mutex);
+
+		/* the handle outlives this transaction: it lives in TopMemoryContext */
+		old = MemoryContextSwitchTo(TopMemoryContext);
+		registered = RegisterDynamicBackgroundWorker(&worker, &handles[slotno]);
+		MemoryContextSwitchTo(old);
+		if (!registered)
+		{
+			SpinLockAcquire(&slot->mutex);
+			slot->state = WORKER_FREE;
+			SpinLockRelease(&slot->mutex);
+			handles[slotno] = NULL;
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Reap workers that exited: release the jobs they still held (inside SPI).
+ * A worker that exits on its own releases them first; one that failed could
+ * not, and its jobs become claimable now rather than when their lease ends.
+ */
+static void
+pool_reap(void)
+{
+	for (int i = 0; i < scribe_pool_slot_count(); i++)
+	{
+		ScribeWorkerSlot *slot = scribe_pool_slot(i);
+		pid_t		pid;
+		int			n;
+		int64		ids[SCRIBE_WORKER_MAX_BATCH];
+		int32		attempts[SCRIBE_WORKER_MAX_BATCH];
+		int			dead_pid;
+
+		if (handles[i] != NULL)
+		{
+			if (GetBackgroundWorkerPid(handles[i], &pid) != BGWH_STOPPED)
+				continue;
+			pfree(handles[i]);
+			handles[i] = NULL;
+		}
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state == WORKER_STARTING && slot->pid == 0)
+			slot->state = WORKER_FREE;	/* the server never started it */
+		n = (slot->state == WORKER_FREE) ? slot->n_claimed : 0;
+		memcpy(ids, slot->claimed_ids, sizeof(int64) * n);
+		memcpy(attempts, slot->claimed_attempts, sizeof(int32) * n);
+		dead_pid = slot->pid;
+		SpinLockRelease(&slot->mutex);
+
+		if (n > 0)
+		{
+			char	   *reason = psprintf("worker %d exited while running the job", dead_pid);
+
+			scribe_queue_release_jobs(n, ids, attempts, reason);
+			ereport(LOG,
+					(errmsg("pg_scribe released %d job(s) held by worker %d, which exited", n, dead_pid)));
+			SpinLockAcquire(&slot->mutex);
+			slot->n_claimed = 0;
+			SpinLockRelease(&slot->mutex);
+		}
+	}
+}
+
+/* Ready jobs of the workers queues, as the pool sees them (inside SPI) */
+static int64
+pool_ready_jobs(int64 cap)
+{
+	List	   *queues = scribe_queue_worker_queues();
+	ListCell   *lc;
+	int64		queued = 0;
+	Datum	   *ids;
+	int			n = 0;
+	Oid			argtypes[2] = {INT4ARRAYOID, INT8OID};
+	Datum		values[2];
+	bool		isnull;
+	int64		delayed;
+
+	if (queues == NIL)
+		return 0;
+	ids = palloc(sizeof(Datum) * list_length(queues));
+	foreach(lc, queues)
+	{
+		ScribeQueue *q = lfirst(lc);
+		int64		jobs,
+					in_flight;
+
+		(void) scribe_queue_stats_counters(q->queue_id, &jobs, &in_flight);
+		queued += Max(jobs - in_flight, 0);
+		ids[n++] = Int32GetDatum(q->queue_id);
+	}
+	if (queued == 0)
+		return 0;
+
+	/* delayed jobs are not ready: count them, but never more than matters */
+	values[0] = PointerGetDatum(construct_array(ids, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[1] = Int64GetDatum(Min(queued, cap));
+	scribe_plan_execute(&plan_delayed,
+						"SELECT count(*) FROM (SELECT FROM scribe.jobs "
+						"  WHERE queue_id = ANY ($1) AND run_at > now() AND lease_until IS NULL LIMIT $2) d",
+						2, argtypes, values, NULL, true, 1);
+	delayed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	return Max(queued - delayed, 0);
+}
+
+/* Look up when the next delayed job of a workers queue falls due (inside SPI) */
+static TimestampTz
+pool_lookup_next_due(void)
+{
+	bool		isnull;
+	Datum		d;
+
+	scribe_plan_execute(&plan_next_due,
+						"SELECT min(x.run_at) FROM scribe.queues q CROSS JOIN LATERAL "
+						"  (SELECT run_at FROM scribe.jobs j WHERE j.queue_id = q.queue_id AND j.run_at > now() "
+						"   AND j.lease_until IS NULL ORDER BY j.run_at LIMIT 1) x "
+						"WHERE q.consumer = 'workers'",
+						0, NULL, NULL, NULL, true, 1);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetTimestampTz(d);
+}
+
+/* Ask every worker to stop (the extension is gone) */
+void
+scribe_pool_stop_all(void)
+{
+	for (int i = 0; i < scribe_pool_slot_count(); i++)
+	{
+		ScribeWorkerSlot *slot = scribe_pool_slot(i);
+		PGPROC	   *proc = NULL;
+
+		SpinLockAcquire(&slot->mutex);
+		if (slot->state != WORKER_FREE)
+		{
+			slot->stop = true;
+			proc = slot->proc;
+		}
+		SpinLockRelease(&slot->mutex);
+		if (proc != NULL)
+			SetLatch(&proc->procLatch);
+	}
+}
+
+/*
+ * The pool's launcher task (inside a transaction and SPI): reap, release
+ * orphans after a restart, wake a worker for jobs that fell due, scale.
+ * Returns when it wants to run again.
+ */
+TimestampTz
+scribe_pool_task(TimestampTz now)
+{
+	TimestampTz next = TimestampTzPlusMilliseconds(now, POOL_CHECK_MS);
+	TimestampTz due;
+	int			alive;
+	int			desired;
+	int64		ready;
+	int32	   *pids;
+
+	if (handles == NULL)
+		handles = MemoryContextAllocZero(TopMemoryContext,
+										 sizeof(BackgroundWorkerHandle *) * scribe_pool_slot_count());
+	scribe_pool_set_database(MyDatabaseId);
+	pool_reap();
+
+	/* jobs the pool held when the server (or this launcher) went down */
+	if (!orphans_released)
+	{
+		int64		released;
+
+		pids = palloc(sizeof(int32) * scribe_pool_slot_count());
+		alive = scribe_pool_alive(pids);
+		released = scribe_queue_release_orphans(alive, pids);
+		if (released > 0)
+			ereport(LOG,
+					(errmsg("pg_scribe released " INT64_FORMAT " job(s) that workers held before a restart",
+							released)));
+		orphans_released = true;
+		scribe_queue_next_due_set(pool_lookup_next_due());
+	}
+
+	/* a delayed job fell due: a worker should look */
+	due = scribe_queue_next_due();
+	if (due != 0 && due <= now)
+	{
+		(void) scribe_pool_wake_idle_worker();
+		due = pool_lookup_next_due();
+		scribe_queue_next_due_set(due);
+	}
+	if (due != 0 && due < next)
+		next = due;
+
+	/* scale: ceil(ready / jobs_per_worker), between min and max */
+	alive = scribe_pool_alive(NULL);
+	ready = pool_ready_jobs((int64) scribe_jobs_per_worker * Max(scribe_max_workers, 1));
+	desired = (int) Min((ready + scribe_jobs_per_worker - 1) / scribe_jobs_per_worker,
+						(int64) scribe_max_workers);
+	desired = Max(desired, Min(scribe_min_workers, scribe_max_workers));
+
+	if (alive < desired && now >= start_retry_at)
+	{
+		int			started = 0;
+
+		while (alive + started < desired && pool_start_worker())
+			started++;
+		if (alive + started < desired)
+		{
+			start_retry_at = TimestampTzPlusMilliseconds(now, START_RETRY_MS);
+			if (next > start_retry_at)
+				next = start_retry_at;
+			if (TimestampDifferenceExceeds(slots_warned_at, now, SLOTS_WARNING_MS))
+			{
+				ereport(WARNING,
+						(errmsg("pg_scribe could start only %d of the %d workers it needs",
+								alive + started, desired),
+						 errdetail("The server has no free background worker slots."),
+						 errhint("Raise max_worker_processes (a restart is needed), or lower scribe.max_workers.")));
+				slots_warned_at = now;
+			}
+		}
+	}
+	else if (alive > scribe_max_workers)
+	{
+		/* scribe.max_workers was lowered: the extra workers stop */
+		int			extra = alive - scribe_max_workers;
+
+		for (int i = scribe_pool_slot_count() - 1; i >= 0 && extra > 0; i--)
+		{
+			ScribeWorkerSlot *slot = scribe_pool_slot(i);
+			PGPROC	   *proc = NULL;
+
+			SpinLockAcquire(&slot->mutex);
+			if ((slot->state == WORKER_IDLE || slot->state == WORKER_BUSY) && !slot->stop)
+			{
+				slot->stop = true;
+				proc = slot->proc;
+				extra--;
+			}
+			SpinLockRelease(&slot->mutex);
+			if (proc != NULL)
+				SetLatch(&proc->procLatch);
+		}
+	}
+
+	scribe_pool_scale_checked(TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SCALE_CHECK_MS));
+	return next;
+}

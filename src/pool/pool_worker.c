@@ -1,0 +1,475 @@
+/*
+ * A worker of the pool.
+ *
+ * It claims a batch from the workers queues in turn (one transaction), then
+ * runs the batch: it locks the rows of the jobs whose lease is still its
+ * own, runs each job in a subtransaction and acks the ones that succeeded in
+ * the same transaction as their effects (so a job's effect is applied once),
+ * committing every few jobs or milliseconds.  A failed job is nacked; a
+ * SIGTERM cancels the running job and gives the unfinished ones back.
+ */
+#include "pg_scribe.h"
+
+#include "access/xact.h"
+#include "commands/extension.h"
+#include "executor/spi.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "storage/spin.h"
+#include "tcop/tcopprot.h"
+#include "utils/memutils.h"
+#include "utils/snapmgr.h"
+#include "utils/timeout.h"
+#include "utils/timestamp.h"
+
+#include "jobs/job_kind.h"
+#include "launcher/launcher.h"
+#include "pool/pool.h"
+#include "queue/queue.h"
+#include "shmem.h"
+
+/* A transaction of a batch commits after this many jobs or milliseconds */
+#define BATCH_COMMIT_JOBS 32
+#define BATCH_COMMIT_MS 50
+/* Claim as many jobs as run in about this long */
+#define BATCH_TARGET_US 20000.0
+/* Queues whose run time a worker remembers */
+#define RUN_ESTIMATES 64
+
+/* What to do with a job after it ran */
+typedef enum WorkerVerdict
+{
+	VERDICT_ACK,
+	VERDICT_RETRY,
+	VERDICT_FAIL,
+	VERDICT_RELEASE				/* shutting down: give it back */
+} WorkerVerdict;
+
+typedef struct RunEstimate
+{
+	int32		queue_id;
+	double		avg_us;
+} RunEstimate;
+
+static volatile sig_atomic_t worker_shutdown = false;
+static volatile sig_atomic_t worker_in_job = false;
+static ScribeWorkerSlot *my_slot = NULL;
+static int	queue_turn = 0;
+static RunEstimate run_estimates[RUN_ESTIMATES];
+static MemoryContext batch_context = NULL;
+
+/* SIGTERM: stop after giving back the jobs not finished; cancel the running one */
+static void
+worker_sigterm(SIGNAL_ARGS)
+{
+	int			save_errno = errno;
+
+	worker_shutdown = true;
+	if (worker_in_job)
+	{
+		QueryCancelPending = true;
+		InterruptPending = true;
+	}
+	SetLatch(MyLatch);
+	errno = save_errno;
+}
+
+/* Publish our state in the slot and pg_stat_activity */
+static void
+worker_set_state(ScribeWorkerState state)
+{
+	SpinLockAcquire(&my_slot->mutex);
+	if (my_slot->state != state)
+		my_slot->state_since = GetCurrentTimestamp();
+	my_slot->state = state;
+	if (state == WORKER_IDLE)
+		my_slot->woken = false;
+	SpinLockRelease(&my_slot->mutex);
+	if (state == WORKER_IDLE)
+		pgstat_report_activity(STATE_IDLE, "idle");
+}
+
+/* Record in the slot the jobs we hold, so that the launcher can release them */
+static void
+worker_set_claimed(int n, const ScribeJob *jobs)
+{
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->n_claimed = n;
+	for (int i = 0; i < n; i++)
+	{
+		my_slot->claimed_ids[i] = jobs[i].job_id;
+		my_slot->claimed_attempts[i] = jobs[i].attempt;
+	}
+	SpinLockRelease(&my_slot->mutex);
+}
+
+/* Leave the slot as we exit; jobs still claimed stay for the launcher */
+static void
+worker_detach(int code, Datum arg)
+{
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->state = WORKER_FREE;
+	my_slot->proc = NULL;
+	my_slot->job_id = 0;
+	my_slot->state_since = GetCurrentTimestamp();
+	SpinLockRelease(&my_slot->mutex);
+}
+
+/* Take our slot */
+static void
+worker_attach(int slotno)
+{
+	my_slot = scribe_pool_slot(slotno);
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->pid = MyProcPid;
+	my_slot->proc = MyProc;
+	my_slot->started_at = GetCurrentTimestamp();
+	my_slot->jobs_done = 0;
+	my_slot->jobs_failed = 0;
+	my_slot->n_claimed = 0;
+	my_slot->job_id = 0;
+	SpinLockRelease(&my_slot->mutex);
+	before_shmem_exit(worker_detach, (Datum) 0);
+}
+
+/* Average run time of a queue's jobs, as this worker saw them */
+static RunEstimate *
+run_estimate(int32 queue_id)
+{
+	RunEstimate *empty = NULL;
+
+	for (int i = 0; i < RUN_ESTIMATES; i++)
+	{
+		if (run_estimates[i].queue_id == queue_id)
+			return &run_estimates[i];
+		if (run_estimates[i].queue_id == 0 && empty == NULL)
+			empty = &run_estimates[i];
+	}
+	if (empty == NULL)
+		empty = &run_estimates[queue_id % RUN_ESTIMATES];
+	empty->queue_id = queue_id;
+	empty->avg_us = 5000.0;
+	return empty;
+}
+
+/* How many jobs of a queue to claim at once: about BATCH_TARGET_US of work */
+static int
+batch_size(int32 queue_id)
+{
+	double		n = BATCH_TARGET_US / Max(run_estimate(queue_id)->avg_us, 1.0);
+
+	return (int) Max(1.0, Min(n, (double) SCRIBE_WORKER_MAX_BATCH));
+}
+
+/* Start a transaction of our own, with a snapshot and SPI */
+static void
+worker_begin(void)
+{
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	PushActiveSnapshot(GetTransactionSnapshot());
+	SPI_connect();
+}
+
+/* Commit the transaction worker_begin() started */
+static void
+worker_commit(void)
+{
+	SPI_finish();
+	PopActiveSnapshot();
+	CommitTransactionCommand();
+	pgstat_report_stat(false);
+}
+
+/*
+ * Claim a batch from the next workers queue that has ready jobs.  Returns
+ * how many (0: none anywhere; -1: the extension is gone) and the queue.
+ */
+static int
+worker_claim(ScribeJob **jobs, ScribeQueue *queue)
+{
+	List	   *queues;
+	int			n = 0;
+
+	worker_begin();
+	if (!OidIsValid(get_extension_oid(SCRIBE_EXTENSION_NAME, true)))
+	{
+		worker_commit();
+		return -1;
+	}
+	queues = scribe_queue_worker_queues();
+	for (int k = 0; k < list_length(queues) && n == 0; k++)
+	{
+		int			turn = (queue_turn + k) % list_length(queues);
+		ScribeQueue *q = list_nth(queues, turn);
+		MemoryContext spi = MemoryContextSwitchTo(batch_context);
+
+		n = scribe_queue_claim_jobs(q, batch_size(q->queue_id), q->lease_us, -MyProcPid, jobs);
+		MemoryContextSwitchTo(spi);
+		if (n > 0)
+		{
+			*queue = *q;
+			queue_turn = turn + 1;
+			worker_set_claimed(n, *jobs);
+			/* a full batch: there may be more, for another worker, or a new one */
+			if (n == batch_size(q->queue_id) && !scribe_pool_wake_idle_worker())
+				scribe_pool_want_launcher();
+		}
+	}
+	worker_commit();
+	return n;
+}
+
+/* Run one job in a subtransaction; its effects stay only if it succeeded */
+static WorkerVerdict
+worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, char **error)
+{
+	const ScribeJobKind *kind = job->kind ? scribe_job_kind_find(job->kind) : NULL;
+	MemoryContext oldcxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	int64		timeout_ms = Max(queue->lease_us / 1000, 1);
+	volatile WorkerVerdict verdict = VERDICT_RETRY;
+
+	*result = NULL;
+	*error = NULL;
+	if (kind == NULL)
+	{
+		*error = psprintf("job kind %s cannot run in the worker pool",
+						  job->kind ? job->kind : "NULL");
+		return VERDICT_FAIL;
+	}
+
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->job_id = job->job_id;
+	my_slot->job_attempt = job->attempt;
+	my_slot->queue_id = job->queue_id;
+	strlcpy(my_slot->kind, kind->name, NAMEDATALEN);
+	my_slot->job_started = GetCurrentTimestamp();
+	my_slot->progress = -1;
+	SpinLockRelease(&my_slot->mutex);
+	pgstat_report_activity(STATE_RUNNING, psprintf("running %s job " INT64_FORMAT, kind->name, job->job_id));
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		ScribeJobOutcome outcome;
+
+		worker_in_job = true;
+		if (worker_shutdown)
+		{
+			QueryCancelPending = true;
+			InterruptPending = true;
+		}
+		/* a job longer than its queue's lease is cancelled */
+		enable_timeout_after(STATEMENT_TIMEOUT, (int) Min(timeout_ms, INT_MAX));
+		outcome = kind->execute(job, timeout_ms, result, error);
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		worker_in_job = false;
+		CHECK_FOR_INTERRUPTS();
+
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		verdict = outcome == JOB_DONE ? VERDICT_ACK :
+			outcome == JOB_FAILED ? VERDICT_FAIL : VERDICT_RETRY;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		worker_in_job = false;
+		disable_timeout(STATEMENT_TIMEOUT, false);
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+
+		*result = NULL;
+		*error = edata->detail ? psprintf("%s (%s)", edata->message, edata->detail) : pstrdup(edata->message);
+		verdict = worker_shutdown ? VERDICT_RELEASE : VERDICT_RETRY;
+		FreeErrorData(edata);
+	}
+	PG_END_TRY();
+
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->job_id = 0;
+	if (verdict == VERDICT_ACK)
+		my_slot->jobs_done++;
+	else if (verdict != VERDICT_RELEASE)
+		my_slot->jobs_failed++;
+	SpinLockRelease(&my_slot->mutex);
+	return verdict;
+}
+
+/*
+ * Run a claimed batch: transactions that lock the jobs still ours, run them,
+ * and ack or nack them, until the batch is done or we must stop.
+ */
+static void
+worker_run_batch(const ScribeQueue *queue, ScribeJob *jobs, int n)
+{
+	int			next = 0;
+	RunEstimate *estimate = run_estimate(queue->queue_id);
+
+	worker_set_state(WORKER_BUSY);
+	while (next < n)
+	{
+		int			base = next;
+		bool	   *locked = MemoryContextAlloc(batch_context, sizeof(bool) * (n - base));
+		ScribeJob  *done = MemoryContextAlloc(batch_context, sizeof(ScribeJob) * (n - base));
+		Jsonb	  **results = MemoryContextAlloc(batch_context, sizeof(Jsonb *) * (n - base));
+		TimestampTz *finished = MemoryContextAlloc(batch_context, sizeof(TimestampTz) * (n - base));
+		int			ndone = 0;
+		TimestampTz txn_start;
+		bool		releasing = false;
+
+		worker_begin();
+		txn_start = GetCurrentTimestamp();
+		(void) scribe_queue_lock_jobs(n - base, &jobs[base], locked);
+
+		for (; next < n; next++)
+		{
+			ScribeJob  *job = &jobs[next];
+			Jsonb	   *result;
+			char	   *error;
+			WorkerVerdict verdict;
+			TimestampTz started;
+			MemoryContext spi;
+
+			if (!locked[next - base])
+				continue;		/* the lease ran out and another consumer has it */
+			if (worker_shutdown || my_slot->stop)
+			{
+				releasing = true;
+				break;
+			}
+
+			spi = MemoryContextSwitchTo(batch_context);
+			started = GetCurrentTimestamp();
+			verdict = worker_run_job(queue, job, &result, &error);
+			MemoryContextSwitchTo(spi);
+			estimate->avg_us = 0.8 * estimate->avg_us +
+				0.2 * (double) (GetCurrentTimestamp() - started);
+
+			switch (verdict)
+			{
+				case VERDICT_ACK:
+					done[ndone] = *job;
+					results[ndone] = result;
+					finished[ndone] = GetCurrentTimestamp();
+					ndone++;
+					break;
+				case VERDICT_RETRY:
+				case VERDICT_FAIL:
+					(void) scribe_queue_nack_job(job->job_id, job->attempt, error, NULL,
+												 verdict == VERDICT_RETRY);
+					break;
+				case VERDICT_RELEASE:
+					releasing = true;
+					break;
+			}
+			if (releasing)
+				break;
+			if (ndone >= BATCH_COMMIT_JOBS ||
+				TimestampDifferenceExceeds(txn_start, GetCurrentTimestamp(), BATCH_COMMIT_MS))
+			{
+				next++;
+				break;
+			}
+		}
+		scribe_queue_ack_jobs(ndone, done, results, finished);
+
+		if (releasing)
+		{
+			/* give back, attempt and all, the jobs not finished */
+			int			nrel = 0;
+			int64	   *ids = palloc(sizeof(int64) * (n - next));
+			int32	   *attempts = palloc(sizeof(int32) * (n - next));
+
+			for (int i = next; i < n; i++)
+			{
+				if (locked[i - base])
+				{
+					ids[nrel] = jobs[i].job_id;
+					attempts[nrel] = jobs[i].attempt;
+					nrel++;
+				}
+			}
+			scribe_queue_release_jobs(nrel, ids, attempts, NULL);
+			next = n;
+		}
+		worker_commit();
+		worker_set_claimed(n - next, &jobs[next]);
+	}
+}
+
+/* Exit when idle too long, unless the pool would fall below scribe.min_workers */
+static bool
+worker_retire(void)
+{
+	bool		retire = false;
+
+	LWLockAcquire(scribe_lwlock(SCRIBE_LWLOCK_POOL), LW_EXCLUSIVE);
+	if (scribe_pool_alive(NULL) > scribe_min_workers)
+	{
+		worker_set_state(WORKER_STOPPING);
+		retire = true;
+	}
+	LWLockRelease(scribe_lwlock(SCRIBE_LWLOCK_POOL));
+	return retire;
+}
+
+/* Entry point of a worker; main_arg is its slot number */
+void
+scribe_worker_main(Datum main_arg)
+{
+	pqsignal(SIGHUP, SignalHandlerForConfigReload);
+	pqsignal(SIGTERM, worker_sigterm);
+	BackgroundWorkerUnblockSignals();
+
+	worker_attach(DatumGetInt32(main_arg));
+	BackgroundWorkerInitializeConnectionByOid(scribe_pool_database(), InvalidOid, 0);
+	batch_context = AllocSetContextCreate(TopMemoryContext, "pg_scribe batch", ALLOCSET_DEFAULT_SIZES);
+
+	for (;;)
+	{
+		ScribeJob  *jobs = NULL;
+		ScribeQueue queue;
+		int			n;
+		int			rc;
+
+		CHECK_FOR_INTERRUPTS();
+		if (ConfigReloadPending)
+		{
+			ConfigReloadPending = false;
+			ProcessConfigFile(PGC_SIGHUP);
+		}
+		if (worker_shutdown || my_slot->stop)
+			break;
+
+		/* idle before looking: a commit from now on sets our latch */
+		worker_set_state(WORKER_IDLE);
+		ResetLatch(MyLatch);
+		MemoryContextReset(batch_context);
+		n = worker_claim(&jobs, &queue);
+		if (n < 0)
+			break;
+		if (n > 0)
+		{
+			worker_run_batch(&queue, jobs, n);
+			continue;
+		}
+
+		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+					   scribe_worker_idle_timeout * 1000L, PG_WAIT_EXTENSION);
+		if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET) && worker_retire())
+			break;
+	}
+	proc_exit(0);
+}

@@ -1,0 +1,77 @@
+/*
+ * The queue: named queues of jobs in scribe.jobs, consumed through leases.
+ *
+ * Glossary:
+ *   queue     a named policy (lease, attempts, backoff, retention, consumer)
+ *   job       one unit of work in a queue; unfinished jobs live in
+ *             scribe.jobs, finished ones in scribe.jobs_archive, failed ones
+ *             in scribe.jobs_dead
+ *   claim     take ready jobs with a lease; each claim is a new attempt
+ *   lease     how long a claimed job stays invisible to other consumers;
+ *             (job_id, attempt) identifies it, so that a consumer whose
+ *             lease passed to another cannot ack or nack
+ *   ack       finish a claimed job; nack fails its attempt
+ *   consumer  'workers': pg_scribe's worker pool runs the jobs;
+ *             'clients': applications claim and ack them
+ */
+#ifndef SCRIBE_QUEUE_H
+#define SCRIBE_QUEUE_H
+
+#include "datatype/timestamp.h"
+#include "nodes/pg_list.h"
+#include "utils/jsonb.h"
+
+/* A queue's policy, as the backend-local cache holds it */
+typedef struct ScribeQueue
+{
+	char		name[NAMEDATALEN];	/* hash key: keep first */
+	int32		queue_id;
+	bool		workers;		/* consumer = 'workers' */
+	bool		archive;		/* retention > 0: acked jobs go to the archive */
+	int32		max_attempts;
+	int64		lease_us;
+} ScribeQueue;
+
+/* A claimed job */
+typedef struct ScribeJob
+{
+	int64		job_id;
+	int32		attempt;
+	int32		max_attempts;
+	int32		queue_id;
+	int32		priority;
+	char	   *kind;			/* NULL for a plain message */
+	Jsonb	   *payload;
+	Oid			enqueued_by;
+	TimestampTz enqueued_at;
+	TimestampTz run_at;
+	TimestampTz lease_until;
+} ScribeJob;
+
+/* GUCs */
+extern int	scribe_max_payload_size;
+
+extern void scribe_queue_define_gucs(void);
+
+/* queue_cache.c */
+extern const ScribeQueue *scribe_queue_lookup(const char *name);
+extern List *scribe_queue_worker_queues(void);
+extern void scribe_queue_changed_at_commit(void);
+
+/* queue_maintenance.c: the launcher's task */
+extern TimestampTz scribe_queue_maintenance_task(TimestampTz now);
+
+/* queue_consume.c: inside SPI, in the caller's transaction */
+extern int	scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us,
+									int32 claimed_by, ScribeJob **jobs);
+extern bool scribe_queue_ack_job(int64 job_id, int32 attempt, Jsonb *result);
+extern void scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results,
+								  const TimestampTz *finished);
+extern const char *scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
+										 const Interval *retry_in, bool retry);
+extern int	scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked);
+extern void scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts,
+									  const char *reason);
+extern int64 scribe_queue_release_orphans(int n_alive, const int32 *alive_pids);
+
+#endif							/* SCRIBE_QUEUE_H */

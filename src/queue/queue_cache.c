@@ -1,0 +1,128 @@
+/*
+ * Backend-local cache of queue policies, so that claim, ack and the workers
+ * do not read scribe.queues on every call.  Committed changes to
+ * scribe.queues bump a version in shared memory; a backend that sees a new
+ * version, or changed the queues itself, starts its cache afresh.
+ */
+#include "pg_scribe.h"
+
+#include "catalog/pg_type.h"
+#include "utils/builtins.h"
+#include "utils/hsearch.h"
+#include "utils/memutils.h"
+
+#include "queue/queue.h"
+#include "queue/queue_stats.h"
+#include "spi_plans.h"
+
+static HTAB *queue_cache = NULL;
+static uint64 queue_cache_version = 0;
+static List *worker_queues = NIL;
+static bool worker_queues_valid = false;
+
+static SPIPlanPtr plan_lookup = NULL;
+static SPIPlanPtr plan_workers = NULL;
+
+#define QUEUE_COLUMNS "queue_id, name, consumer = 'workers', retention > '0', max_attempts, " \
+	"(extract(epoch FROM lease) * 1000000)::bigint"
+
+/* Start afresh if scribe.queues changed since the cache was filled */
+static void
+queue_cache_check(void)
+{
+	uint64		version = scribe_queue_version();
+
+	if (queue_cache != NULL && version == queue_cache_version)
+		return;
+
+	if (queue_cache != NULL)
+		hash_destroy(queue_cache);
+	list_free_deep(worker_queues);
+	worker_queues = NIL;
+	worker_queues_valid = false;
+
+	{
+		HASHCTL		ctl;
+
+		ctl.keysize = NAMEDATALEN;
+		ctl.entrysize = sizeof(ScribeQueue);
+		ctl.hcxt = TopMemoryContext;
+		queue_cache = hash_create("pg_scribe queues", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
+	}
+	queue_cache_version = version;
+}
+
+/* Fill a queue from row i of the current SPI result */
+static void
+queue_from_row(ScribeQueue *q, uint64 i)
+{
+	HeapTuple	tuple = SPI_tuptable->vals[i];
+	TupleDesc	desc = SPI_tuptable->tupdesc;
+	bool		isnull;
+
+	q->queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
+	strlcpy(q->name, TextDatumGetCString(SPI_getbinval(tuple, desc, 2, &isnull)), NAMEDATALEN);
+	q->workers = DatumGetBool(SPI_getbinval(tuple, desc, 3, &isnull));
+	q->archive = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
+	q->max_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 5, &isnull));
+	q->lease_us = DatumGetInt64(SPI_getbinval(tuple, desc, 6, &isnull));
+}
+
+/* The policy of a queue by name (inside SPI); ERROR if there is no such queue */
+const ScribeQueue *
+scribe_queue_lookup(const char *name)
+{
+	ScribeQueue *q;
+	bool		found;
+	Oid			argtypes[1] = {TEXTOID};
+	Datum		values[1];
+
+	queue_cache_check();
+	if (strlen(name) < NAMEDATALEN)
+	{
+		q = hash_search(queue_cache, name, HASH_FIND, NULL);
+		if (q != NULL)
+			return q;
+	}
+
+	values[0] = CStringGetTextDatum(name);
+	scribe_plan_execute(&plan_lookup,
+						"SELECT " QUEUE_COLUMNS " FROM scribe.queues WHERE name = $1",
+						1, argtypes, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("queue \"%s\" does not exist", name),
+				 errhint("Create it with scribe.create_queue(), or list the queues with scribe.list_queues().")));
+
+	q = hash_search(queue_cache, name, HASH_ENTER, &found);
+	queue_from_row(q, 0);
+	return q;
+}
+
+/* The queues the worker pool consumes (inside SPI), in a stable order */
+List *
+scribe_queue_worker_queues(void)
+{
+	MemoryContext old;
+
+	queue_cache_check();
+	if (worker_queues_valid)
+		return worker_queues;
+
+	scribe_plan_execute(&plan_workers,
+						"SELECT " QUEUE_COLUMNS " FROM scribe.queues "
+						"WHERE consumer = 'workers' ORDER BY queue_id",
+						0, NULL, NULL, NULL, true, 0);
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		ScribeQueue *q = palloc0(sizeof(ScribeQueue));
+
+		queue_from_row(q, i);
+		worker_queues = lappend(worker_queues, q);
+	}
+	MemoryContextSwitchTo(old);
+	worker_queues_valid = true;
+	return worker_queues;
+}

@@ -1,0 +1,742 @@
+/*
+ * Consume: claim, ack, nack, extend a lease, release, dead-letter.
+ *
+ * A claim takes ready jobs with FOR UPDATE SKIP LOCKED and leases them:
+ * attempts + 1, lease_until, claimed_at, claimed_by.  None of these columns
+ * is indexed, so the update stays on its heap page (HOT).  (job_id, attempt)
+ * names one lease: an ack or nack for an attempt that is no longer the
+ * job's current one is refused, because the job has passed to another
+ * consumer.  A lease that ran out makes the job claimable again; the next
+ * claim records the expiry as the attempt's error.
+ */
+#include "pg_scribe.h"
+
+#include "access/htup_details.h"
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+
+#include "launcher/launcher.h"
+#include "queue/queue.h"
+#include "queue/queue_stats.h"
+#include "spi_plans.h"
+
+/* Most jobs one claim may take */
+#define MAX_CLAIM 10000
+
+static SPIPlanPtr plan_claim = NULL;
+static SPIPlanPtr plan_ack = NULL;
+static SPIPlanPtr plan_ack_many = NULL;
+static SPIPlanPtr plan_nack = NULL;
+static SPIPlanPtr plan_dead = NULL;
+static SPIPlanPtr plan_dead_many = NULL;
+static SPIPlanPtr plan_extend = NULL;
+static SPIPlanPtr plan_lookup_job = NULL;
+static SPIPlanPtr plan_lock = NULL;
+static SPIPlanPtr plan_release = NULL;
+static SPIPlanPtr plan_release_failed = NULL;
+static SPIPlanPtr plan_orphans = NULL;
+
+/* Columns of scribe.jobs_dead filled from a deleted row d of scribe.jobs */
+#define DEAD_COLUMNS "job_id, died_at, run_at, enqueued_at, claimed_at, queue_id, attempts, max_attempts, " \
+	"enqueued_by, priority, kind, idempotency_key, payload, errors"
+
+/* An error entry of the errors array, for attempt a of row r */
+#define ERROR_ENTRY(r, error) "jsonb_build_object('attempt', " r ".attempts, 'at', clock_timestamp(), " \
+	"'error', " error ", 'consumer', " r ".claimed_by)"
+
+/* Move jobs to the dead letters by id (inside SPI); returns how many moved */
+static uint64
+dead_letter_jobs(int n, const int64 *job_ids, int attempt_offset)
+{
+	Oid			argtypes[2] = {INT8ARRAYOID, INT4OID};
+	Datum		values[2];
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+
+	for (int i = 0; i < n; i++)
+		ids[i] = Int64GetDatum(job_ids[i]);
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = Int32GetDatum(attempt_offset);
+	scribe_plan_execute(&plan_dead_many,
+						"WITH d AS (DELETE FROM scribe.jobs WHERE job_id = ANY ($1) RETURNING *) "
+						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
+						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, "
+						"       attempts + $2, max_attempts, enqueued_by, priority, kind, idempotency_key, payload, errors "
+						"FROM d RETURNING queue_id",
+						2, argtypes, values, NULL, false, 0);
+	for (uint64 i = 0; i < SPI_processed; i++)
+	{
+		bool		isnull;
+		int32		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+
+		scribe_queue_stats_count(queue_id, -1, -1);
+		scribe_queue_stats_failed(queue_id, true);
+	}
+	return SPI_processed;
+}
+
+/*
+ * Claim up to n ready jobs of a queue with a lease of lease_us (inside SPI).
+ * claimed_by is the consumer's pid, negated for the worker pool.  Returns
+ * how many; *jobs is allocated in the caller's memory context.
+ */
+int
+scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 claimed_by,
+						ScribeJob **jobs)
+{
+	Oid			argtypes[4] = {INT4OID, INT4OID, INT8OID, INT4OID};
+	Datum		values[4];
+	MemoryContext caller = CurrentMemoryContext;
+	int64	   *exhausted;
+	int			nexhausted = 0;
+	int			count = 0;
+	SPITupleTable *rows;
+	uint64		nrows;
+
+	values[0] = Int32GetDatum(queue->queue_id);
+	values[1] = Int32GetDatum(n);
+	values[2] = Int64GetDatum(lease_us);
+	values[3] = Int32GetDatum(claimed_by);
+	scribe_plan_execute(&plan_claim,
+						"WITH c AS ("
+						"  SELECT job_id, lease_until AS expired FROM scribe.jobs "
+						"  WHERE queue_id = $1 AND run_at <= now() AND (lease_until IS NULL OR lease_until <= now()) "
+						"  ORDER BY priority DESC, run_at, job_id "
+						"  LIMIT $2 FOR UPDATE SKIP LOCKED) "
+						"UPDATE scribe.jobs j "
+						"SET attempts = j.attempts + 1, "
+						"    lease_until = clock_timestamp() + $3 * interval '1 microsecond', "
+						"    claimed_at = clock_timestamp(), claimed_by = $4, "
+						"    errors = CASE WHEN c.expired IS NULL THEN j.errors "
+						"             ELSE COALESCE(j.errors, '[]') || jsonb_build_object('attempt', j.attempts, "
+						"                  'at', c.expired, 'error', 'lease expired', 'consumer', j.claimed_by) END "
+						"FROM c WHERE j.job_id = c.job_id "
+						"RETURNING j.job_id, j.attempts, j.max_attempts, j.priority, j.kind, j.payload, "
+						"          j.enqueued_by, j.enqueued_at, j.run_at, j.lease_until, c.expired IS NOT NULL",
+						4, argtypes, values, NULL, false, 0);
+	rows = SPI_tuptable;
+	nrows = SPI_processed;
+
+	*jobs = MemoryContextAllocZero(caller, sizeof(ScribeJob) * Max(nrows, 1));
+	exhausted = palloc(sizeof(int64) * Max(nrows, 1));
+	for (uint64 i = 0; i < nrows; i++)
+	{
+		HeapTuple	tuple = rows->vals[i];
+		TupleDesc	desc = rows->tupdesc;
+		ScribeJob  *job = &(*jobs)[count];
+		bool		isnull;
+		bool		reclaimed;
+		Datum		d;
+
+		job->job_id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+		job->attempt = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
+		job->max_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+		reclaimed = DatumGetBool(SPI_getbinval(tuple, desc, 11, &isnull));
+
+		/* in flight since its first claim: only a fresh claim adds one */
+		if (!reclaimed)
+			scribe_queue_stats_count(queue->queue_id, 0, 1);
+
+		/* a lease ran out on the last allowed attempt: that was the last one */
+		if (job->attempt > job->max_attempts)
+		{
+			exhausted[nexhausted++] = job->job_id;
+			continue;
+		}
+
+		job->queue_id = queue->queue_id;
+		job->priority = DatumGetInt16(SPI_getbinval(tuple, desc, 4, &isnull));
+		d = SPI_getbinval(tuple, desc, 5, &isnull);
+		job->kind = isnull ? NULL : MemoryContextStrdup(caller, TextDatumGetCString(d));
+		d = SPI_getbinval(tuple, desc, 6, &isnull);
+		{
+			MemoryContext spi = MemoryContextSwitchTo(caller);
+
+			job->payload = DatumGetJsonbPCopy(d);
+			MemoryContextSwitchTo(spi);
+		}
+		job->enqueued_by = DatumGetObjectId(SPI_getbinval(tuple, desc, 7, &isnull));
+		job->enqueued_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 8, &isnull));
+		job->run_at = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 9, &isnull));
+		job->lease_until = DatumGetTimestampTz(SPI_getbinval(tuple, desc, 10, &isnull));
+		count++;
+	}
+	if (nexhausted > 0)
+		(void) dead_letter_jobs(nexhausted, exhausted, -1);
+	return count;
+}
+
+/* Raise the error for an ack, nack or lease extension that the job refused */
+static void
+refuse(int64 job_id, int32 attempt, const char *action)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(job_id)};
+	bool		isnull;
+	int32		current;
+
+	scribe_plan_execute(&plan_lookup_job,
+						"SELECT attempts, lease_until IS NOT NULL FROM scribe.jobs WHERE job_id = $1",
+						1, argtypes, values, NULL, true, 1);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s job " INT64_FORMAT ": it is not in flight", action, job_id),
+				 errhint("It was acked, moved to the dead letters or purged; scribe.job_status() tells which.")));
+
+	current = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	if (current != attempt)
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("cannot %s job " INT64_FORMAT ": its lease has passed to another consumer", action, job_id),
+				 errdetail("Attempt %d is not the job's current attempt %d.", attempt, current),
+				 errhint("The lease ran out before the %s; call scribe.extend_lease() while a job runs longer than its queue's lease.",
+						 action)));
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("cannot %s job " INT64_FORMAT ": attempt %d is not claimed", action, job_id, attempt),
+			 errhint("The attempt was nacked already, or the job was released; claim it again with scribe.claim().")));
+}
+
+/* Whether a job of this attempt exists and is not leased (nacked already) */
+static bool
+job_waiting(int64 job_id, int32 attempt)
+{
+	Oid			argtypes[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(job_id)};
+	bool		isnull;
+
+	scribe_plan_execute(&plan_lookup_job,
+						"SELECT attempts, lease_until IS NOT NULL FROM scribe.jobs WHERE job_id = $1",
+						1, argtypes, values, NULL, true, 1);
+	return SPI_processed == 1 &&
+		DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == attempt &&
+		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+}
+
+/*
+ * Ack a claimed job, archiving it with its result when its queue keeps
+ * finished jobs (inside SPI).  True when acked now, false when the job is
+ * gone already (acks are idempotent); ERROR when its lease passed on.
+ */
+bool
+scribe_queue_ack_job(int64 job_id, int32 attempt, Jsonb *result)
+{
+	Oid			argtypes[3] = {INT8OID, INT4OID, JSONBOID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
+	HeapTuple	tuple;
+	bool		isnull;
+	int32		queue_id;
+
+	values[0] = Int64GetDatum(job_id);
+	values[1] = Int32GetDatum(attempt);
+	values[2] = PointerGetDatum(result);
+	nulls[2] = result ? ' ' : 'n';
+	scribe_plan_execute(&plan_ack,
+						"WITH d AS (DELETE FROM scribe.jobs "
+						"           WHERE job_id = $1 AND attempts = $2 AND lease_until IS NOT NULL RETURNING *), "
+						"a AS (INSERT INTO scribe.jobs_archive (job_id, finished_at, run_at, enqueued_at, claimed_at, "
+						"          queue_id, attempts, enqueued_by, priority, kind, idempotency_key, payload, result, errors) "
+						"      SELECT d.job_id, clock_timestamp(), d.run_at, d.enqueued_at, d.claimed_at, d.queue_id, "
+						"             d.attempts, d.enqueued_by, d.priority, d.kind, d.idempotency_key, d.payload, $3, d.errors "
+						"      FROM d JOIN scribe.queues q ON q.queue_id = d.queue_id WHERE q.retention > '0') "
+						"SELECT queue_id, run_at, claimed_at, clock_timestamp() FROM d",
+						3, argtypes, values, nulls, false, 0);
+	if (SPI_processed == 0)
+	{
+		Oid			lt[1] = {INT8OID};
+		Datum		lv[1] = {Int64GetDatum(job_id)};
+
+		scribe_plan_execute(&plan_lookup_job,
+							"SELECT attempts, lease_until IS NOT NULL FROM scribe.jobs WHERE job_id = $1",
+							1, lt, lv, NULL, true, 1);
+		if (SPI_processed == 0)
+			return false;
+		refuse(job_id, attempt, "ack");
+	}
+
+	tuple = SPI_tuptable->vals[0];
+	queue_id = DatumGetInt32(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
+	scribe_queue_stats_count(queue_id, -1, -1);
+	scribe_queue_stats_finished(queue_id,
+								DatumGetTimestampTz(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
+								DatumGetTimestampTz(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull)),
+								DatumGetTimestampTz(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull)));
+	return true;
+}
+
+/*
+ * Ack jobs whose rows this transaction locked (inside SPI), in one
+ * statement: results[i] and finished[i] belong to jobs[i].
+ */
+void
+scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results, const TimestampTz *finished)
+{
+	Oid			argtypes[3] = {INT8ARRAYOID, JSONBARRAYOID, TIMESTAMPTZARRAYOID};
+	Datum		values[3];
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *res = palloc(sizeof(Datum) * n);
+	bool	   *res_nulls = palloc(sizeof(bool) * n);
+	Datum	   *fin = palloc(sizeof(Datum) * n);
+	int			dims[1] = {n};
+	int			lbs[1] = {1};
+
+	if (n == 0)
+		return;
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = Int64GetDatum(jobs[i].job_id);
+		res[i] = results[i] ? JsonbPGetDatum(results[i]) : (Datum) 0;
+		res_nulls[i] = results[i] == NULL;
+		fin[i] = TimestampTzGetDatum(finished[i]);
+	}
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_md_array(res, res_nulls, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
+	values[2] = PointerGetDatum(construct_array(fin, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	scribe_plan_execute(&plan_ack_many,
+						"WITH r AS (SELECT * FROM unnest($1, $2, $3) AS r(job_id, result, finished_at)), "
+						"d AS (DELETE FROM scribe.jobs j USING r WHERE j.job_id = r.job_id "
+						"      RETURNING j.*, r.result, r.finished_at), "
+						"a AS (INSERT INTO scribe.jobs_archive (job_id, finished_at, run_at, enqueued_at, claimed_at, "
+						"          queue_id, attempts, enqueued_by, priority, kind, idempotency_key, payload, result, errors) "
+						"      SELECT d.job_id, d.finished_at, d.run_at, d.enqueued_at, d.claimed_at, d.queue_id, "
+						"             d.attempts, d.enqueued_by, d.priority, d.kind, d.idempotency_key, d.payload, d.result, d.errors "
+						"      FROM d JOIN scribe.queues q ON q.queue_id = d.queue_id WHERE q.retention > '0') "
+						"SELECT queue_id, run_at, claimed_at, finished_at FROM d",
+						3, argtypes, values, NULL, false, 0);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int32		queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
+
+		scribe_queue_stats_count(queue_id, -1, -1);
+		scribe_queue_stats_finished(queue_id,
+									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 2, &isnull)),
+									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 3, &isnull)),
+									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 4, &isnull)));
+	}
+}
+
+/*
+ * Fail a claimed job's attempt (inside SPI): retry it after backoff (or
+ * retry_in), or, out of attempts or with retry false, move it to the dead
+ * letters.  Returns "retry" or "dead".
+ */
+const char *
+scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
+					  const Interval *retry_in, bool retry)
+{
+	Oid			argtypes[5] = {INT8OID, INT4OID, TEXTOID, INTERVALOID, BOOLOID};
+	Datum		values[5];
+	char		nulls[5] = "     ";
+	bool		isnull;
+	int32		queue_id;
+	TimestampTz run_at;
+
+	values[0] = Int64GetDatum(job_id);
+	values[1] = Int32GetDatum(attempt);
+	values[2] = CStringGetTextDatum(error);
+	values[3] = PointerGetDatum(retry_in);
+	nulls[3] = retry_in ? ' ' : 'n';
+	values[4] = BoolGetDatum(retry);
+
+	/* backoff: base * 2^(attempt - 1), capped, with jitter over its upper half */
+	scribe_plan_execute(&plan_nack,
+						"UPDATE scribe.jobs j "
+						"SET lease_until = NULL, claimed_by = NULL, "
+						"    run_at = clock_timestamp() + COALESCE($4, least(q.backoff_cap, "
+						"             q.backoff_base * power(2, least(j.attempts - 1, 40))) * (0.5 + random() / 2)), "
+						"    errors = COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " "
+						"FROM scribe.queues q "
+						"WHERE j.job_id = $1 AND j.attempts = $2 AND j.lease_until IS NOT NULL "
+						"  AND j.attempts < j.max_attempts AND $5 AND q.queue_id = j.queue_id "
+						"RETURNING j.queue_id, j.run_at, q.consumer = 'workers'",
+						5, argtypes, values, nulls, false, 0);
+	if (SPI_processed == 1)
+	{
+		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		run_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		scribe_queue_stats_count(queue_id, 0, -1);
+		scribe_queue_stats_failed(queue_id, false);
+		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
+			scribe_workers_wake_at_commit(0, run_at);
+		return "retry";
+	}
+
+	scribe_plan_execute(&plan_dead,
+						"WITH d AS (DELETE FROM scribe.jobs "
+						"           WHERE job_id = $1 AND attempts = $2 AND lease_until IS NOT NULL RETURNING *) "
+						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
+						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
+						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
+						"       COALESCE(errors, '[]') || " ERROR_ENTRY("d", "$3") " "
+						"FROM d RETURNING queue_id",
+						3, argtypes, values, nulls, false, 0);
+	if (SPI_processed == 1)
+	{
+		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+		scribe_queue_stats_count(queue_id, -1, -1);
+		scribe_queue_stats_failed(queue_id, true);
+		return "dead";
+	}
+
+	/* the same nack again: the attempt waits for its retry already */
+	if (job_waiting(job_id, attempt))
+		return "retry";
+	refuse(job_id, attempt, "nack");
+	return NULL;				/* not reached */
+}
+
+/*
+ * Lock the rows of claimed jobs whose lease is still theirs (inside SPI), so
+ * that nobody else can take them before the transaction that runs and acks
+ * them commits.  Sets locked[i]; returns how many.
+ */
+int
+scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
+{
+	Oid			argtypes[2] = {INT8ARRAYOID, INT4ARRAYOID};
+	Datum		values[2];
+	Datum	   *ids = palloc(sizeof(Datum) * n);
+	Datum	   *attempts = palloc(sizeof(Datum) * n);
+	int			count = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = Int64GetDatum(jobs[i].job_id);
+		attempts[i] = Int32GetDatum(jobs[i].attempt);
+		locked[i] = false;
+	}
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(attempts, n, INT4OID, 4, true, TYPALIGN_INT));
+	scribe_plan_execute(&plan_lock,
+						"SELECT j.job_id FROM scribe.jobs j "
+						"JOIN unnest($1, $2) AS r(job_id, attempt) ON j.job_id = r.job_id AND j.attempts = r.attempt "
+						"WHERE j.lease_until IS NOT NULL FOR UPDATE OF j",
+						2, argtypes, values, NULL, false, 0);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int64		id = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+
+		for (int i = 0; i < n; i++)
+		{
+			if (jobs[i].job_id == id && !locked[i])
+			{
+				locked[i] = true;
+				count++;
+				break;
+			}
+		}
+	}
+	return count;
+}
+
+/*
+ * Release claimed jobs (inside SPI).  Without a reason (a graceful stop) the
+ * attempt is given back; with one (the consumer died) it counts, the reason
+ * is recorded, and a job on its last attempt goes to the dead letters.
+ */
+void
+scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts, const char *reason)
+{
+	Oid			argtypes[3] = {INT8ARRAYOID, INT4ARRAYOID, TEXTOID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
+	Datum	   *ids;
+	Datum	   *atts;
+	int64	   *last = palloc(sizeof(int64) * Max(n, 1));
+	int			nlast = 0;
+
+	if (n == 0)
+		return;
+	ids = palloc(sizeof(Datum) * n);
+	atts = palloc(sizeof(Datum) * n);
+	for (int i = 0; i < n; i++)
+	{
+		ids[i] = Int64GetDatum(job_ids[i]);
+		atts[i] = Int32GetDatum(attempts[i]);
+	}
+	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[1] = PointerGetDatum(construct_array(atts, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[2] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	nulls[2] = reason ? ' ' : 'n';
+
+	scribe_plan_execute(&plan_release,
+						"UPDATE scribe.jobs j "
+						"SET lease_until = NULL, claimed_by = NULL, "
+						"    attempts = CASE WHEN $3 IS NULL THEN j.attempts - 1 ELSE j.attempts END, "
+						"    errors = CASE WHEN $3 IS NULL THEN j.errors "
+						"             ELSE COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " END "
+						"FROM unnest($1, $2) AS r(job_id, attempt) "
+						"WHERE j.job_id = r.job_id AND j.attempts = r.attempt AND j.lease_until IS NOT NULL "
+						"  AND ($3 IS NULL OR j.attempts < j.max_attempts) "
+						"RETURNING j.queue_id",
+						3, argtypes, values, nulls, false, 0);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+		int32		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+
+		scribe_queue_stats_count(queue_id, 0, -1);
+	}
+	if (SPI_processed > 0)
+		scribe_workers_wake_at_commit(SPI_processed, 0);
+	if (reason == NULL)
+		return;
+
+	/* the jobs on their last attempt: record the reason and give up */
+	scribe_plan_execute(&plan_release_failed,
+						"UPDATE scribe.jobs j "
+						"SET errors = COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " "
+						"FROM unnest($1, $2) AS r(job_id, attempt) "
+						"WHERE j.job_id = r.job_id AND j.attempts = r.attempt AND j.lease_until IS NOT NULL "
+						"RETURNING j.job_id",
+						3, argtypes, values, nulls, false, 0);
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		bool		isnull;
+
+		last[nlast++] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
+	}
+	if (nlast > 0)
+		(void) dead_letter_jobs(nlast, last, 0);
+}
+
+/*
+ * Release the jobs the worker pool had claimed before the server restarted
+ * (inside SPI): pool claims carry a negated pid, and any such pid not among
+ * the live workers' is gone.  Returns how many jobs were released.
+ */
+int64
+scribe_queue_release_orphans(int n_alive, const int32 *alive_pids)
+{
+	Oid			argtypes[1] = {INT4ARRAYOID};
+	Datum		values[1];
+	Datum	   *pids = palloc(sizeof(Datum) * Max(n_alive, 1));
+	int64	   *ids;
+	int32	   *attempts;
+	uint64		n;
+
+	for (int i = 0; i < n_alive; i++)
+		pids[i] = Int32GetDatum(-alive_pids[i]);
+	values[0] = PointerGetDatum(construct_array(pids, n_alive, INT4OID, 4, true, TYPALIGN_INT));
+	scribe_plan_execute(&plan_orphans,
+						"SELECT job_id, attempts FROM scribe.jobs "
+						"WHERE claimed_by < 0 AND lease_until IS NOT NULL AND claimed_by <> ALL ($1)",
+						1, argtypes, values, NULL, false, 0);
+	n = SPI_processed;
+	if (n == 0)
+		return 0;
+	ids = palloc(sizeof(int64) * n);
+	attempts = palloc(sizeof(int32) * n);
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		attempts[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+	}
+	scribe_queue_release_jobs((int) n, ids, attempts,
+							  "the worker running the job stopped (server restart or crash)");
+	return (int64) n;
+}
+
+/* Check an attempt number passed to ack, nack or extend_lease */
+static int32
+arg_attempt(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("attempt must not be NULL"),
+				 errhint("Pass the attempt that scribe.claim() returned with the job.")));
+	return PG_GETARG_INT32(argno);
+}
+
+/* Check a job id passed to ack, nack or extend_lease */
+static int64
+arg_job_id(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job_id must not be NULL"),
+				 errhint("Pass the job_id that scribe.claim() returned.")));
+	return PG_GETARG_INT64(0);
+}
+
+/* Microseconds of an interval argument, which must be positive when given */
+static int64
+arg_positive_interval(FunctionCallInfo fcinfo, int argno, const char *name, int64 dflt)
+{
+	Interval   *iv;
+	int64		us;
+
+	if (PG_ARGISNULL(argno))
+		return dflt;
+	iv = PG_GETARG_INTERVAL_P(argno);
+	us = iv->time + iv->day * USECS_PER_DAY + (int64) iv->month * 30 * USECS_PER_DAY;
+	if (us <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a positive interval", name),
+				 errhint("Leave it NULL to use the queue's lease.")));
+	return us;
+}
+
+PG_FUNCTION_INFO_V1(scribe_claim);
+
+/* scribe.claim(queue, n, lease) */
+Datum
+scribe_claim(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		n = PG_ARGISNULL(1) ? 1 : PG_GETARG_INT32(1);
+	ScribeSavedUser saved;
+	const ScribeQueue *queue;
+	ScribeJob  *jobs;
+	int			count;
+
+	scribe_require_preload("scribe.claim()");
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("queue must not be NULL")));
+	if (n < 1 || n > MAX_CLAIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be between 1 and %d, not %d", MAX_CLAIM, n),
+				 errhint("n is how many jobs to claim at most.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+	queue = scribe_queue_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	count = scribe_queue_claim_jobs(queue, n,
+									arg_positive_interval(fcinfo, 2, "lease", queue->lease_us),
+									MyProcPid, &jobs);
+	scribe_run_as_caller(&saved);
+
+	for (int i = 0; i < count; i++)
+	{
+		Datum		values[8];
+		bool		nulls[8] = {false, false, false, false, false, false, false, false};
+
+		values[0] = Int64GetDatum(jobs[i].job_id);
+		values[1] = Int32GetDatum(jobs[i].attempt);
+		values[2] = Int32GetDatum(jobs[i].max_attempts);
+		values[3] = jobs[i].kind ? CStringGetTextDatum(jobs[i].kind) : (Datum) 0;
+		nulls[3] = jobs[i].kind == NULL;
+		values[4] = JsonbPGetDatum(jobs[i].payload);
+		values[5] = Int32GetDatum(jobs[i].priority);
+		values[6] = TimestampTzGetDatum(jobs[i].enqueued_at);
+		values[7] = TimestampTzGetDatum(jobs[i].lease_until);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(scribe_ack);
+
+/* scribe.ack(job_id, attempt, result) */
+Datum
+scribe_ack(PG_FUNCTION_ARGS)
+{
+	int64		job_id = arg_job_id(fcinfo);
+	int32		attempt = arg_attempt(fcinfo, 1);
+	Jsonb	   *result = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	ScribeSavedUser saved;
+	bool		acked;
+
+	scribe_require_preload("scribe.ack()");
+	if (result != NULL && (int64) VARSIZE(result) > scribe_max_payload_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("result of %zu bytes is larger than scribe.max_payload_size (%d bytes)",
+						(size_t) VARSIZE(result), scribe_max_payload_size),
+				 errhint("Store bulky results in a table and return their key.")));
+
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+	acked = scribe_queue_ack_job(job_id, attempt, result);
+	scribe_run_as_caller(&saved);
+	SPI_finish();
+	PG_RETURN_BOOL(acked);
+}
+
+PG_FUNCTION_INFO_V1(scribe_nack);
+
+/* scribe.nack(job_id, attempt, error, retry_in, retry) */
+Datum
+scribe_nack(PG_FUNCTION_ARGS)
+{
+	int64		job_id = arg_job_id(fcinfo);
+	int32		attempt = arg_attempt(fcinfo, 1);
+	char	   *error = PG_ARGISNULL(2) ? pstrdup("(no error given)") : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Interval   *retry_in = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
+	bool		retry = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
+	ScribeSavedUser saved;
+	const char *state;
+
+	scribe_require_preload("scribe.nack()");
+	if (retry_in != NULL && (retry_in->time < 0 || retry_in->day < 0 || retry_in->month < 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retry_in must not be negative"),
+				 errhint("Leave it NULL for the queue's exponential backoff, or pass interval '0' to retry at once.")));
+
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+	state = scribe_queue_nack_job(job_id, attempt, error, retry_in, retry);
+	scribe_run_as_caller(&saved);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(state));
+}
+
+PG_FUNCTION_INFO_V1(scribe_extend_lease);
+
+/* scribe.extend_lease(job_id, attempt, lease) */
+Datum
+scribe_extend_lease(PG_FUNCTION_ARGS)
+{
+	int64		job_id = arg_job_id(fcinfo);
+	int32		attempt = arg_attempt(fcinfo, 1);
+	Oid			argtypes[3] = {INT8OID, INT4OID, INT8OID};
+	Datum		values[3];
+	char		nulls[3] = "   ";
+	ScribeSavedUser saved;
+	TimestampTz lease_until;
+	bool		isnull;
+
+	scribe_require_preload("scribe.extend_lease()");
+	values[0] = Int64GetDatum(job_id);
+	values[1] = Int32GetDatum(attempt);
+	values[2] = Int64GetDatum(arg_positive_interval(fcinfo, 2, "lease", 0));
+	nulls[2] = PG_ARGISNULL(2) ? 'n' : ' ';
+
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+	scribe_plan_execute(&plan_extend,
+						"UPDATE scribe.jobs j "
+						"SET lease_until = clock_timestamp() + COALESCE($3 * interval '1 microsecond', q.lease) "
+						"FROM scribe.queues q "
+						"WHERE j.job_id = $1 AND j.attempts = $2 AND j.lease_until IS NOT NULL "
+						"  AND q.queue_id = j.queue_id "
+						"RETURNING j.lease_until",
+						3, argtypes, values, nulls, false, 0);
+	if (SPI_processed == 0)
+		refuse(job_id, attempt, "extend the lease of");
+	lease_until = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	scribe_run_as_caller(&saved);
+	SPI_finish();
+	PG_RETURN_TIMESTAMPTZ(lease_until);
+}

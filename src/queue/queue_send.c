@@ -1,0 +1,437 @@
+/*
+ * Enqueue: scribe.send() and scribe.send_batch().
+ *
+ * One statement looks the queue up and inserts, so that a queue dropped
+ * concurrently (drop_queue locks scribe.jobs) can never get an orphan job.
+ * The job becomes visible, and a worker is woken, when the caller commits.
+ */
+#include "pg_scribe.h"
+
+#include "catalog/pg_type.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/array.h"
+#include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/lsyscache.h"
+#include "utils/timestamp.h"
+
+#include "jobs/job_kind.h"
+#include "launcher/launcher.h"
+#include "queue/queue.h"
+#include "queue/queue_stats.h"
+#include "spi_plans.h"
+
+int			scribe_max_payload_size = 1024 * 1024;
+
+/* Idempotency keys longer than this are refused: they are index keys */
+#define MAX_IDEMPOTENCY_KEY 1024
+
+/* Attempts to insert a job whose idempotent twin finishes meanwhile */
+#define SEND_RETRIES 3
+
+static SPIPlanPtr plan_send = NULL;
+static SPIPlanPtr plan_send_batch = NULL;
+static SPIPlanPtr plan_find_key = NULL;
+
+/* What every send shares: the options after validation */
+typedef struct SendOptions
+{
+	text	   *queue;
+	text	   *kind;
+	Interval   *delay;
+	TimestampTz run_at;
+	bool		has_run_at;
+	int16		priority;
+	int32		max_attempts;	/* 0: the queue's */
+	Oid			role;
+} SendOptions;
+
+/* Define the queue GUCs */
+void
+scribe_queue_define_gucs(void)
+{
+	DefineCustomIntVariable("scribe.max_payload_size",
+							"Largest payload of a job, in bytes.",
+							"Store bulky data in a table and send its key instead.",
+							&scribe_max_payload_size,
+							1024 * 1024, 1024, MaxAllocSize / 2,
+							PGC_SIGHUP,
+							GUC_UNIT_BYTE,
+							NULL, NULL, NULL);
+}
+
+/* Check the options that every send takes; fills opts */
+static void
+send_options(FunctionCallInfo fcinfo, SendOptions *opts, const char *function)
+{
+	int32		priority;
+
+	scribe_require_preload(function);
+
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("queue must not be NULL"),
+				 errhint("Name a queue created with scribe.create_queue().")));
+	opts->queue = PG_GETARG_TEXT_PP(0);
+	opts->kind = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
+	opts->delay = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
+	opts->has_run_at = !PG_ARGISNULL(4);
+	opts->run_at = opts->has_run_at ? PG_GETARG_TIMESTAMPTZ(4) : 0;
+	priority = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5);
+	opts->max_attempts = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT32(7);
+
+	if (opts->delay != NULL && opts->has_run_at)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("delay and run_at cannot both be given"),
+				 errhint("Pass delay => interval to run after a while, or run_at => timestamptz to run at a time.")));
+	if (opts->delay != NULL &&
+		(opts->delay->time < 0 || opts->delay->day < 0 || opts->delay->month < 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("delay must not be negative"),
+				 errhint("Pass delay => interval '0' (or no delay) to make the job ready at once.")));
+	if (priority < PG_INT16_MIN || priority > PG_INT16_MAX)
+		ereport(ERROR,
+				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
+				 errmsg("priority %d is out of range", priority),
+				 errhint("Priorities go from %d to %d; higher runs first, the default is 0.",
+						 PG_INT16_MIN, PG_INT16_MAX)));
+	opts->priority = (int16) priority;
+	if (!PG_ARGISNULL(7) && (opts->max_attempts < 1 || opts->max_attempts > 1000))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("max_attempts must be between 1 and 1000, not %d", opts->max_attempts),
+				 errhint("Leave it NULL to use the queue's max_attempts.")));
+}
+
+/* Check one payload: not NULL, not too large, runnable by its kind */
+static void
+send_check_payload(Jsonb *payload, const SendOptions *opts)
+{
+	if (payload == NULL)
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("payload must not be NULL"),
+				 errhint("Send '{}' for a job without data.")));
+	if ((int64) VARSIZE(payload) > scribe_max_payload_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("payload of %zu bytes is larger than scribe.max_payload_size (%d bytes)",
+						(size_t) VARSIZE(payload), scribe_max_payload_size),
+				 errhint("Store bulky data in a table and send its key, or raise scribe.max_payload_size.")));
+	if (opts->kind != NULL)
+		scribe_job_kind_validate(text_to_cstring(opts->kind), payload, opts->role);
+}
+
+/* Check an idempotency key */
+static void
+send_check_key(text *key)
+{
+	if (key != NULL && VARSIZE_ANY_EXHDR(key) > MAX_IDEMPOTENCY_KEY)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("idempotency key of %zu bytes is longer than %d bytes",
+						(size_t) VARSIZE_ANY_EXHDR(key), MAX_IDEMPOTENCY_KEY),
+				 errhint("Use a hash of what identifies the job as its key.")));
+}
+
+/* ERROR for a queue that exists but refused the job: it needs a kind */
+static void
+send_kind_required(const SendOptions *opts)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 errmsg("queue \"%s\" is consumed by workers, so a job needs a kind",
+					text_to_cstring(opts->queue)),
+			 errhint("Pass kind => 'sql' or 'http' (see the reference), or create the queue with consumer => 'clients' for applications to claim its jobs.")));
+}
+
+/* The id of the unfinished job of a queue with an idempotency key, or 0 */
+static int64
+send_find_key(int32 queue_id, text *key)
+{
+	Oid			argtypes[2] = {INT4OID, TEXTOID};
+	Datum		values[2] = {Int32GetDatum(queue_id), PointerGetDatum(key)};
+	bool		isnull;
+
+	scribe_plan_execute(&plan_find_key,
+						"SELECT job_id FROM scribe.jobs WHERE queue_id = $1 AND idempotency_key = $2",
+						2, argtypes, values, NULL, false, 1);
+	if (SPI_processed == 0)
+		return 0;
+	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+}
+
+/* Count new jobs and wake the workers when the transaction commits */
+static void
+send_account(int32 queue_id, bool workers, int64 n, TimestampTz run_at)
+{
+	scribe_queue_stats_count(queue_id, n, 0);
+	if (!workers)
+		return;
+	if (run_at <= GetCurrentTransactionStartTimestamp())
+		scribe_workers_wake_at_commit(n, 0);
+	else
+		scribe_workers_wake_at_commit(0, run_at);
+}
+
+PG_FUNCTION_INFO_V1(scribe_send);
+
+/* scribe.send(queue, payload, kind, delay, run_at, priority, idempotency_key, max_attempts) */
+Datum
+scribe_send(PG_FUNCTION_ARGS)
+{
+	SendOptions opts;
+	Jsonb	   *payload = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
+	text	   *key = PG_ARGISNULL(6) ? NULL : PG_GETARG_TEXT_PP(6);
+	ScribeSavedUser saved;
+	int64		job_id = 0;
+
+	send_options(fcinfo, &opts, "scribe.send()");
+	opts.role = GetUserId();
+	send_check_payload(payload, &opts);
+	send_check_key(key);
+
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+
+	for (int attempt = 0; attempt < SEND_RETRIES && job_id == 0; attempt++)
+	{
+		Oid			argtypes[9] = {TEXTOID, JSONBOID, TIMESTAMPTZOID, INTERVALOID, TEXTOID,
+		INT2OID, TEXTOID, INT4OID, OIDOID};
+		Datum		values[9];
+		char		nulls[9] = "         ";
+		HeapTuple	tuple;
+		TupleDesc	desc;
+		bool		isnull;
+		bool		workers;
+		int32		queue_id;
+
+		values[0] = PointerGetDatum(opts.queue);
+		values[1] = JsonbPGetDatum(payload);
+		values[2] = TimestampTzGetDatum(opts.run_at);
+		nulls[2] = opts.has_run_at ? ' ' : 'n';
+		values[3] = PointerGetDatum(opts.delay);
+		nulls[3] = opts.delay ? ' ' : 'n';
+		values[4] = PointerGetDatum(opts.kind);
+		nulls[4] = opts.kind ? ' ' : 'n';
+		values[5] = Int16GetDatum(opts.priority);
+		values[6] = PointerGetDatum(key);
+		nulls[6] = key ? ' ' : 'n';
+		values[7] = Int32GetDatum(opts.max_attempts);
+		nulls[7] = opts.max_attempts ? ' ' : 'n';
+		values[8] = ObjectIdGetDatum(opts.role);
+
+		scribe_plan_execute(&plan_send,
+							"WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
+							"ins AS (INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, "
+							"                                 priority, kind, idempotency_key, payload) "
+							"        SELECT COALESCE($3, now() + COALESCE($4, interval '0')), now(), q.queue_id, "
+							"               COALESCE($8, q.max_attempts), $9, $6, $5, $7, $2 "
+							"        FROM q WHERE q.consumer = 'clients' OR $5 IS NOT NULL "
+							"        ON CONFLICT (queue_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
+							"        RETURNING job_id, run_at) "
+							"SELECT ins.job_id, ins.run_at, q.queue_id, q.consumer = 'workers' FROM q LEFT JOIN ins ON true",
+							9, argtypes, values, nulls, false, 0);
+		if (SPI_processed == 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_UNDEFINED_OBJECT),
+					 errmsg("queue \"%s\" does not exist", text_to_cstring(opts.queue)),
+					 errhint("Create it with scribe.create_queue(), or list the queues with scribe.list_queues().")));
+
+		tuple = SPI_tuptable->vals[0];
+		desc = SPI_tuptable->tupdesc;
+		queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
+		workers = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
+		job_id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+		if (!isnull)
+		{
+			send_account(queue_id, workers,
+						 1, DatumGetTimestampTz(SPI_getbinval(tuple, desc, 2, &isnull)));
+			break;
+		}
+		job_id = 0;
+		if (workers && opts.kind == NULL)
+			send_kind_required(&opts);
+
+		/* an unfinished job has this key: return it, unless it just finished */
+		job_id = send_find_key(queue_id, key);
+	}
+	if (job_id == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+				 errmsg("could not enqueue the job with idempotency key \"%s\"", text_to_cstring(key)),
+				 errdetail("Jobs with this key kept finishing while this one was enqueued."),
+				 errhint("Retry the transaction.")));
+
+	scribe_run_as_caller(&saved);
+	SPI_finish();
+	PG_RETURN_INT64(job_id);
+}
+
+PG_FUNCTION_INFO_V1(scribe_send_batch);
+
+/* scribe.send_batch(queue, payloads[], kind, delay, run_at, priority, idempotency_keys[], max_attempts) */
+Datum
+scribe_send_batch(PG_FUNCTION_ARGS)
+{
+	SendOptions opts;
+	ArrayType  *payload_array;
+	ArrayType  *key_array = PG_ARGISNULL(6) ? NULL : PG_GETARG_ARRAYTYPE_P(6);
+	Datum	   *payloads;
+	bool	   *payload_nulls;
+	int			n;
+	Datum	   *keys = NULL;
+	bool	   *key_nulls = NULL;
+	int			nkeys = 0;
+	ScribeSavedUser saved;
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	Oid			argtypes[9] = {TEXTOID, JSONBARRAYOID, TIMESTAMPTZOID, INTERVALOID, TEXTOID,
+	INT2OID, TEXTARRAYOID, INT4OID, OIDOID};
+	Datum		values[9];
+	char		nulls[9] = "         ";
+	int64	   *ids;
+	int64		inserted;
+	bool		workers;
+	int32		queue_id;
+	TimestampTz run_at;
+	bool		isnull;
+	uint64		returned;
+
+	send_options(fcinfo, &opts, "scribe.send_batch()");
+	opts.role = GetUserId();
+	if (PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("payloads must not be NULL"),
+				 errhint("Pass an array of jsonb payloads, one per job.")));
+	payload_array = PG_GETARG_ARRAYTYPE_P(1);
+	if (ARR_NDIM(payload_array) > 1)
+		ereport(ERROR,
+				(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+				 errmsg("payloads must be a one-dimensional array")));
+	deconstruct_array(payload_array, JSONBOID, -1, false, TYPALIGN_INT, &payloads, &payload_nulls, &n);
+	if (key_array != NULL)
+	{
+		if (ARR_NDIM(key_array) > 1)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("idempotency_keys must be a one-dimensional array")));
+		deconstruct_array(key_array, TEXTOID, -1, false, TYPALIGN_INT, &keys, &key_nulls, &nkeys);
+		if (nkeys != n)
+			ereport(ERROR,
+					(errcode(ERRCODE_ARRAY_SUBSCRIPT_ERROR),
+					 errmsg("%d idempotency keys for %d payloads", nkeys, n),
+					 errhint("Pass one key per payload (NULL for a job without one), or no keys.")));
+	}
+	for (int i = 0; i < n; i++)
+	{
+		send_check_payload(payload_nulls[i] ? NULL : DatumGetJsonbP(payloads[i]), &opts);
+		if (keys != NULL && !key_nulls[i])
+			send_check_key(DatumGetTextPP(keys[i]));
+	}
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	if (n == 0)
+		return (Datum) 0;
+
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+
+	values[0] = PointerGetDatum(opts.queue);
+	values[1] = PointerGetDatum(payload_array);
+	values[2] = TimestampTzGetDatum(opts.run_at);
+	nulls[2] = opts.has_run_at ? ' ' : 'n';
+	values[3] = PointerGetDatum(opts.delay);
+	nulls[3] = opts.delay ? ' ' : 'n';
+	values[4] = PointerGetDatum(opts.kind);
+	nulls[4] = opts.kind ? ' ' : 'n';
+	values[5] = Int16GetDatum(opts.priority);
+	values[6] = PointerGetDatum(key_array);
+	nulls[6] = key_array ? ' ' : 'n';
+	values[7] = Int32GetDatum(opts.max_attempts);
+	nulls[7] = opts.max_attempts ? ' ' : 'n';
+	values[8] = ObjectIdGetDatum(opts.role);
+
+	/* RETURNING comes in the order of unnest(): the order of payloads */
+	scribe_plan_execute(&plan_send_batch,
+						"WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
+						"ins AS (INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, "
+						"                                 priority, kind, idempotency_key, payload) "
+						"        SELECT COALESCE($3, now() + COALESCE($4, interval '0')), now(), q.queue_id, "
+						"               COALESCE($8, q.max_attempts), $9, $6, $5, p.idempotency_key, p.payload "
+						"        FROM q, unnest($2, $7) AS p(payload, idempotency_key) "
+						"        WHERE q.consumer = 'clients' OR $5 IS NOT NULL "
+						"        ON CONFLICT (queue_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
+						"        RETURNING job_id, idempotency_key, run_at) "
+						"SELECT ins.job_id, ins.idempotency_key, ins.run_at, q.queue_id, q.consumer = 'workers' "
+						"FROM q LEFT JOIN ins ON true",
+						9, argtypes, values, nulls, false, 0);
+	if (SPI_processed == 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_UNDEFINED_OBJECT),
+				 errmsg("queue \"%s\" does not exist", text_to_cstring(opts.queue)),
+				 errhint("Create it with scribe.create_queue(), or list the queues with scribe.list_queues().")));
+
+	queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
+	workers = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (isnull && workers && opts.kind == NULL)
+		send_kind_required(&opts);
+
+	/* match the inserted rows to the payloads; the others met an existing key */
+	ids = palloc0(sizeof(int64) * n);
+	returned = isnull ? 0 : SPI_processed;
+	inserted = returned;
+	run_at = returned > 0 ?
+		DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)) : 0;
+	{
+		SPITupleTable *rows = SPI_tuptable;
+		uint64		r = 0;
+
+		for (int i = 0; i < n; i++)
+		{
+			bool		key_null = (keys == NULL || key_nulls[i]);
+
+			if (r < returned)
+			{
+				HeapTuple	tuple = rows->vals[r];
+				bool		row_key_null;
+				Datum		row_key = SPI_getbinval(tuple, rows->tupdesc, 2, &row_key_null);
+
+				if (key_null ? row_key_null :
+					(!row_key_null && DatumGetBool(DirectFunctionCall2(texteq, row_key, keys[i]))))
+				{
+					ids[i] = DatumGetInt64(SPI_getbinval(tuple, rows->tupdesc, 1, &isnull));
+					r++;
+					continue;
+				}
+			}
+			ids[i] = send_find_key(queue_id, DatumGetTextPP(keys[i]));
+			if (ids[i] == 0)
+				ereport(ERROR,
+						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),
+						 errmsg("could not enqueue the job with idempotency key \"%s\"",
+								TextDatumGetCString(keys[i])),
+						 errdetail("A job with this key finished while this one was enqueued."),
+						 errhint("Retry the transaction.")));
+		}
+	}
+	if (inserted > 0)
+		send_account(queue_id, workers, inserted, run_at);
+
+	scribe_run_as_caller(&saved);
+	SPI_finish();
+
+	for (int i = 0; i < n; i++)
+	{
+		Datum		v = Int64GetDatum(ids[i]);
+		bool		vnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &v, &vnull);
+	}
+	return (Datum) 0;
+}

@@ -1,0 +1,16 @@
+/*
+ * Saved SPI plans: each hot statement is parsed and planned once per
+ * backend, on first use, and kept for the life of the backend.  The plan
+ * cache replans by itself after DDL on the tables (DROP and CREATE
+ * EXTENSION included).
+ */
+#ifndef SCRIBE_SPI_PLANS_H
+#define SCRIBE_SPI_PLANS_H
+
+#include "executor/spi.h"
+
+extern SPIPlanPtr scribe_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
+extern int	scribe_plan_execute(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
+								Datum *values, const char *nulls, bool read_only, long count);
+
+#endif							/* SCRIBE_SPI_PLANS_H */

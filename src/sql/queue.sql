@@ -1,0 +1,525 @@
+-- pg_scribe install script: the queue (the broker) and its jobs.
+--
+-- A queue is a named policy; a job is one unit of work in a queue.  Unfinished
+-- jobs live in scribe.jobs (the hot table); a job leaves it when it is acked
+-- (to scribe.jobs_archive, partitioned by day) or dead-lettered (to
+-- scribe.jobs_dead).  The hot paths (send, claim, ack, nack) are C with saved
+-- plans; the administrative functions are SQL.
+
+CREATE TABLE scribe.queues (
+    queue_id     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    name         text NOT NULL UNIQUE
+                 CHECK (length(name) BETWEEN 1 AND 63 AND name !~ '[[:cntrl:]]'),
+    consumer     text NOT NULL DEFAULT 'workers' CHECK (consumer IN ('workers', 'clients')),
+    lease        interval NOT NULL DEFAULT '5 minutes' CHECK (lease > '0'),
+    max_attempts integer NOT NULL DEFAULT 5 CHECK (max_attempts BETWEEN 1 AND 1000),
+    backoff_base interval NOT NULL DEFAULT '10 seconds' CHECK (backoff_base >= '0'),
+    backoff_cap  interval NOT NULL DEFAULT '1 hour' CHECK (backoff_cap >= backoff_base),
+    retention    interval NOT NULL DEFAULT '7 days' CHECK (retention >= '0'),
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE scribe.queues IS 'Named queues and their policies (change them with scribe.create_queue / alter_queue / drop_queue)';
+
+-- Unfinished jobs: ready, delayed (run_at in the future, including retries
+-- after a nack) and in flight (leased).  Claiming only sets columns that no
+-- index covers, so a claim is a HOT update.
+CREATE TABLE scribe.jobs (
+    job_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    run_at          timestamptz NOT NULL,
+    enqueued_at     timestamptz NOT NULL,
+    lease_until     timestamptz,
+    claimed_at      timestamptz,
+    queue_id        integer NOT NULL,
+    attempts        integer NOT NULL DEFAULT 0,
+    max_attempts    integer NOT NULL,
+    claimed_by      integer,
+    enqueued_by     regrole NOT NULL,
+    priority        smallint NOT NULL DEFAULT 0,
+    kind            text,
+    idempotency_key text,
+    payload         jsonb NOT NULL,
+    errors          jsonb
+) WITH (fillfactor = 80,
+        autovacuum_vacuum_scale_factor = 0.01,
+        autovacuum_vacuum_threshold = 1000,
+        autovacuum_vacuum_insert_scale_factor = 0.05,
+        autovacuum_vacuum_cost_delay = 0);
+COMMENT ON TABLE scribe.jobs IS 'Unfinished jobs: ready, delayed and in flight';
+
+-- claim: highest priority first, then oldest
+CREATE INDEX jobs_claim ON scribe.jobs (queue_id, priority DESC, run_at, job_id);
+-- next due time, delayed counts, oldest ready job
+CREATE INDEX jobs_due ON scribe.jobs (queue_id, run_at);
+CREATE UNIQUE INDEX jobs_idempotency ON scribe.jobs (queue_id, idempotency_key)
+    WHERE idempotency_key IS NOT NULL;
+
+-- Finished jobs, one partition per day (UTC); retention drops partitions.
+CREATE TABLE scribe.jobs_archive (
+    job_id          bigint NOT NULL,
+    finished_at     timestamptz NOT NULL,
+    run_at          timestamptz NOT NULL,
+    enqueued_at     timestamptz NOT NULL,
+    claimed_at      timestamptz,
+    queue_id        integer NOT NULL,
+    attempts        integer NOT NULL,
+    enqueued_by     regrole NOT NULL,
+    priority        smallint NOT NULL,
+    kind            text,
+    idempotency_key text,
+    payload         jsonb NOT NULL,
+    result          jsonb,
+    errors          jsonb
+) PARTITION BY RANGE (finished_at);
+COMMENT ON TABLE scribe.jobs_archive IS 'Acked jobs with their results, partitioned by day of finished_at';
+CREATE INDEX jobs_archive_job_id ON scribe.jobs_archive (job_id);
+-- catches rows outside the partitions the launcher keeps ahead (clock jumps)
+CREATE TABLE scribe.jobs_archive_default PARTITION OF scribe.jobs_archive DEFAULT;
+
+-- Dead letters: jobs out of attempts (or failed for good), with every error.
+CREATE TABLE scribe.jobs_dead (
+    job_id          bigint PRIMARY KEY,
+    died_at         timestamptz NOT NULL,
+    run_at          timestamptz NOT NULL,
+    enqueued_at     timestamptz NOT NULL,
+    claimed_at      timestamptz,
+    queue_id        integer NOT NULL,
+    attempts        integer NOT NULL,
+    max_attempts    integer NOT NULL,
+    enqueued_by     regrole NOT NULL,
+    priority        smallint NOT NULL,
+    kind            text,
+    idempotency_key text,
+    payload         jsonb NOT NULL,
+    errors          jsonb
+);
+COMMENT ON TABLE scribe.jobs_dead IS 'Dead letters: jobs that ran out of attempts, with every attempt''s error';
+CREATE INDEX jobs_dead_queue ON scribe.jobs_dead (queue_id, died_at);
+
+-- A job as scribe.claim() hands it to a consumer
+CREATE TYPE scribe.claimed_job AS (
+    job_id       bigint,
+    attempt      integer,
+    max_attempts integer,
+    kind         text,
+    payload      jsonb,
+    priority     integer,
+    enqueued_at  timestamptz,
+    lease_until  timestamptz
+);
+
+-- Create the archive partitions for the days from today to today + ahead
+CREATE FUNCTION scribe._archive_partitions_ensure(ahead integer DEFAULT 3) RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    day date;
+    part text;
+    created integer := 0;
+BEGIN
+    FOR i IN 0..ahead LOOP
+        day := (now() AT TIME ZONE 'UTC')::date + i;
+        part := 'jobs_archive_p' || to_char(day, 'YYYYMMDD');
+        IF to_regclass(format('scribe.%I', part)) IS NULL THEN
+            EXECUTE format('CREATE TABLE scribe.%I PARTITION OF scribe.jobs_archive '
+                           'FOR VALUES FROM (%L) TO (%L)',
+                           part, day::timestamp AT TIME ZONE 'UTC',
+                           (day + 1)::timestamp AT TIME ZONE 'UTC');
+            created := created + 1;
+        END IF;
+    END LOOP;
+    RETURN created;
+END
+$$;
+COMMENT ON FUNCTION scribe._archive_partitions_ensure(integer) IS 'Internal: create the archive partitions of the coming days (run by the launcher)';
+SELECT scribe._archive_partitions_ensure();
+
+-- Drop the archive partitions that every queue's retention has passed
+CREATE FUNCTION scribe._archive_partitions_expire() RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    SET lock_timeout = '1s'
+    AS $$
+DECLARE
+    keep interval := COALESCE((SELECT max(retention) FROM scribe.queues), '0');
+    cutoff date := ((now() - keep) AT TIME ZONE 'UTC')::date;
+    part record;
+    dropped integer := 0;
+BEGIN
+    FOR part IN
+        SELECT c.relname
+        FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid
+        WHERE i.inhparent = 'scribe.jobs_archive'::regclass
+          AND c.relname ~ '^jobs_archive_p[0-9]{8}$'
+          AND to_date(substr(c.relname, 15), 'YYYYMMDD') < cutoff
+        ORDER BY c.relname
+    LOOP
+        EXECUTE format('DROP TABLE scribe.%I', part.relname);
+        dropped := dropped + 1;
+    END LOOP;
+    RETURN dropped;
+END
+$$;
+COMMENT ON FUNCTION scribe._archive_partitions_expire() IS 'Internal: drop the archive partitions older than every queue''s retention (run by the launcher)';
+
+-- Raise the usual error for an unknown queue
+CREATE FUNCTION scribe._queue_not_found(queue text) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+BEGIN
+    RAISE EXCEPTION 'queue "%" does not exist', queue
+        USING ERRCODE = 'undefined_object',
+              HINT = 'Create it with scribe.create_queue(), or list the queues with scribe.list_queues().';
+END
+$$;
+COMMENT ON FUNCTION scribe._queue_not_found(text) IS 'Internal: raise the error for an unknown queue';
+
+-- Check the policy values of create_queue and alter_queue
+CREATE FUNCTION scribe._queue_check_policy(q scribe.queues) RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+BEGIN
+    IF q.name IS NULL OR length(q.name) NOT BETWEEN 1 AND 63 OR q.name ~ '[[:cntrl:]]' THEN
+        RAISE EXCEPTION 'invalid queue name %', COALESCE(quote_literal(q.name), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'A queue name has 1 to 63 characters and no control characters.';
+    END IF;
+    IF q.consumer IS NULL OR q.consumer NOT IN ('workers', 'clients') THEN
+        RAISE EXCEPTION 'invalid consumer %', COALESCE(quote_literal(q.consumer), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use ''workers'' (pg_scribe''s worker pool runs the jobs) or ''clients'' (applications claim them).';
+    END IF;
+    IF q.lease IS NULL OR q.lease <= '0' THEN
+        RAISE EXCEPTION 'lease must be a positive interval, not %', COALESCE(q.lease::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The lease is how long a claimed job stays invisible to other consumers, for example ''5 minutes''.';
+    END IF;
+    IF q.max_attempts IS NULL OR q.max_attempts NOT BETWEEN 1 AND 1000 THEN
+        RAISE EXCEPTION 'max_attempts must be between 1 and 1000, not %', COALESCE(q.max_attempts::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'After max_attempts failed attempts a job moves to the dead letters.';
+    END IF;
+    IF q.backoff_base IS NULL OR q.backoff_base < '0' OR q.backoff_cap IS NULL OR q.backoff_cap < q.backoff_base THEN
+        RAISE EXCEPTION 'invalid backoff: base %, cap %', COALESCE(q.backoff_base::text, 'NULL'), COALESCE(q.backoff_cap::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Retries wait backoff_base * 2^(attempt - 1), at most backoff_cap; both are intervals, base >= 0 and cap >= base.';
+    END IF;
+    IF q.retention IS NULL OR q.retention < '0' THEN
+        RAISE EXCEPTION 'retention must be an interval >= 0, not %', COALESCE(q.retention::text, 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Use ''0'' to delete finished jobs at once, or how long to keep them in scribe.jobs_archive.';
+    END IF;
+END
+$$;
+COMMENT ON FUNCTION scribe._queue_check_policy(scribe.queues) IS 'Internal: validate a queue''s policy';
+
+CREATE FUNCTION scribe.create_queue(
+    name         text,
+    consumer     text DEFAULT 'workers',
+    lease        interval DEFAULT '5 minutes',
+    max_attempts integer DEFAULT 5,
+    backoff_base interval DEFAULT '10 seconds',
+    backoff_cap  interval DEFAULT '1 hour',
+    retention    interval DEFAULT '7 days')
+    RETURNS scribe.queues
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    q scribe.queues;
+BEGIN
+    q.name := name; q.consumer := consumer; q.lease := lease; q.max_attempts := max_attempts;
+    q.backoff_base := backoff_base; q.backoff_cap := backoff_cap; q.retention := retention;
+    PERFORM scribe._queue_check_policy(q);
+    IF EXISTS (SELECT FROM scribe.queues WHERE queues.name = q.name) THEN
+        RAISE EXCEPTION 'queue "%" already exists', q.name
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Change its policy with scribe.alter_queue().';
+    END IF;
+    INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
+    VALUES (q.name, q.consumer, q.lease, q.max_attempts, q.backoff_base, q.backoff_cap, q.retention)
+    RETURNING * INTO q;
+    PERFORM scribe._queues_changed();
+    RETURN q;
+END
+$$;
+COMMENT ON FUNCTION scribe.create_queue(text, text, interval, integer, interval, interval, interval) IS 'Create a queue with its policy: consumer (workers or clients), lease, max attempts, backoff, retention';
+
+CREATE FUNCTION scribe.alter_queue(
+    name         text,
+    consumer     text DEFAULT NULL,
+    lease        interval DEFAULT NULL,
+    max_attempts integer DEFAULT NULL,
+    backoff_base interval DEFAULT NULL,
+    backoff_cap  interval DEFAULT NULL,
+    retention    interval DEFAULT NULL)
+    RETURNS scribe.queues
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    q scribe.queues;
+BEGIN
+    SELECT * INTO q FROM scribe.queues WHERE queues.name = alter_queue.name FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM scribe._queue_not_found(alter_queue.name);
+    END IF;
+    q.consumer := COALESCE(consumer, q.consumer);
+    q.lease := COALESCE(lease, q.lease);
+    q.max_attempts := COALESCE(max_attempts, q.max_attempts);
+    q.backoff_base := COALESCE(backoff_base, q.backoff_base);
+    q.backoff_cap := COALESCE(backoff_cap, q.backoff_cap);
+    q.retention := COALESCE(retention, q.retention);
+    PERFORM scribe._queue_check_policy(q);
+    UPDATE scribe.queues SET consumer = q.consumer, lease = q.lease, max_attempts = q.max_attempts,
+           backoff_base = q.backoff_base, backoff_cap = q.backoff_cap, retention = q.retention
+    WHERE queue_id = q.queue_id
+    RETURNING * INTO q;
+    PERFORM scribe._queues_changed();
+    RETURN q;
+END
+$$;
+COMMENT ON FUNCTION scribe.alter_queue(text, text, interval, integer, interval, interval, interval) IS 'Change a queue''s policy; NULL leaves a setting as it is (jobs already queued keep their max_attempts)';
+
+CREATE FUNCTION scribe.drop_queue(name text, force boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    q scribe.queues;
+    unfinished bigint;
+BEGIN
+    SELECT * INTO q FROM scribe.queues WHERE queues.name = drop_queue.name FOR UPDATE;
+    IF NOT FOUND THEN
+        PERFORM scribe._queue_not_found(drop_queue.name);
+    END IF;
+    -- wait for transactions enqueueing to this queue, and keep new ones out
+    LOCK TABLE scribe.jobs IN SHARE MODE;
+    SELECT count(*) INTO unfinished FROM scribe.jobs WHERE queue_id = q.queue_id;
+    IF unfinished > 0 AND NOT force THEN
+        RAISE EXCEPTION 'queue "%" has % unfinished jobs', q.name, unfinished
+            USING ERRCODE = 'dependent_objects_still_exist',
+                  HINT = 'Wait for them to finish, or call scribe.drop_queue(name, force => true) to delete them.';
+    END IF;
+    DELETE FROM scribe.jobs WHERE queue_id = q.queue_id;
+    DELETE FROM scribe.jobs_dead WHERE queue_id = q.queue_id;
+    DELETE FROM scribe.jobs_archive WHERE queue_id = q.queue_id;
+    DELETE FROM scribe.queues WHERE queue_id = q.queue_id;
+    PERFORM scribe._queues_changed();
+END
+$$;
+COMMENT ON FUNCTION scribe.drop_queue(text, boolean) IS 'Drop a queue; refused while it has unfinished jobs unless force => true, which deletes them with its dead letters and archive';
+
+CREATE FUNCTION scribe.list_queues() RETURNS SETOF scribe.queues
+    LANGUAGE sql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$ SELECT * FROM scribe.queues ORDER BY name $$;
+COMMENT ON FUNCTION scribe.list_queues() IS 'Every queue with its policy';
+
+CREATE FUNCTION scribe._queues_changed() RETURNS void
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_queues_changed';
+COMMENT ON FUNCTION scribe._queues_changed() IS 'Internal: tell the workers and the statistics that queues changed, when the transaction commits';
+
+CREATE FUNCTION scribe.send(
+    queue           text,
+    payload         jsonb DEFAULT '{}',
+    kind            text DEFAULT NULL,
+    delay           interval DEFAULT NULL,
+    run_at          timestamptz DEFAULT NULL,
+    priority        integer DEFAULT 0,
+    idempotency_key text DEFAULT NULL,
+    max_attempts    integer DEFAULT NULL)
+    RETURNS bigint
+    LANGUAGE c VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_send';
+COMMENT ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer) IS 'Enqueue a job in the caller''s transaction; returns its id (the existing job''s id for a repeated idempotency key)';
+
+CREATE FUNCTION scribe.send_batch(
+    queue            text,
+    payloads         jsonb[],
+    kind             text DEFAULT NULL,
+    delay            interval DEFAULT NULL,
+    run_at           timestamptz DEFAULT NULL,
+    priority         integer DEFAULT 0,
+    idempotency_keys text[] DEFAULT NULL,
+    max_attempts     integer DEFAULT NULL)
+    RETURNS SETOF bigint
+    LANGUAGE c VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_send_batch';
+COMMENT ON FUNCTION scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer) IS 'Enqueue many jobs in one statement; returns their ids in the order of payloads';
+
+CREATE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease interval DEFAULT NULL)
+    RETURNS SETOF scribe.claimed_job
+    LANGUAGE c VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_claim';
+COMMENT ON FUNCTION scribe.claim(text, integer, interval) IS 'Claim up to n ready jobs (highest priority, then oldest) with a lease; ack, nack or extend each with its job_id and attempt';
+
+CREATE FUNCTION scribe.ack(job_id bigint, attempt integer, result jsonb DEFAULT NULL) RETURNS boolean
+    LANGUAGE c VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_ack';
+COMMENT ON FUNCTION scribe.ack(bigint, integer, jsonb) IS 'Finish a claimed job (true), keeping result in the archive; false when it was already acked';
+
+CREATE FUNCTION scribe.nack(job_id bigint, attempt integer, error text,
+                            retry_in interval DEFAULT NULL, retry boolean DEFAULT true)
+    RETURNS text
+    LANGUAGE c VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_nack';
+COMMENT ON FUNCTION scribe.nack(bigint, integer, text, interval, boolean) IS 'Fail a claimed job''s attempt: retry after backoff (''retry''), or move it to the dead letters (''dead'') when out of attempts or retry => false';
+
+CREATE FUNCTION scribe.extend_lease(job_id bigint, attempt integer, lease interval DEFAULT NULL)
+    RETURNS timestamptz
+    LANGUAGE c VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_extend_lease';
+COMMENT ON FUNCTION scribe.extend_lease(bigint, integer, interval) IS 'Extend the lease of a claimed job from now (by the queue''s lease by default); returns the new lease end';
+
+CREATE FUNCTION scribe.requeue(queue text, job_ids bigint[] DEFAULT NULL) RETURNS bigint
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    qid integer;
+    moved bigint;
+BEGIN
+    SELECT queue_id INTO qid FROM scribe.queues WHERE name = queue;
+    IF NOT FOUND THEN
+        PERFORM scribe._queue_not_found(queue);
+    END IF;
+    WITH d AS (
+        DELETE FROM scribe.jobs_dead
+        WHERE queue_id = qid AND (job_ids IS NULL OR job_id = ANY (job_ids))
+        RETURNING *)
+    INSERT INTO scribe.jobs (job_id, run_at, enqueued_at, queue_id, attempts, max_attempts,
+                             enqueued_by, priority, kind, idempotency_key, payload, errors)
+    OVERRIDING SYSTEM VALUE
+    SELECT d.job_id, now(), d.enqueued_at, d.queue_id, d.attempts,
+           d.attempts + q.max_attempts, d.enqueued_by, d.priority, d.kind,
+           -- an unfinished job with the same key may exist by now
+           CASE WHEN EXISTS (SELECT FROM scribe.jobs j
+                             WHERE j.queue_id = d.queue_id AND j.idempotency_key = d.idempotency_key)
+                THEN NULL ELSE d.idempotency_key END,
+           d.payload, d.errors
+    FROM d JOIN scribe.queues q ON q.queue_id = d.queue_id;
+    GET DIAGNOSTICS moved = ROW_COUNT;
+    PERFORM scribe._queue_jobs_changed(qid, moved > 0);
+    RETURN moved;
+END
+$$;
+COMMENT ON FUNCTION scribe.requeue(text, bigint[]) IS 'Move dead letters (all of the queue''s, or those listed) back to ready, with a fresh allowance of attempts; returns how many';
+
+CREATE FUNCTION scribe.purge(queue text, what text DEFAULT 'dead') RETURNS bigint
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    qid integer;
+    n bigint := 0;
+    m bigint;
+BEGIN
+    IF what IS NULL OR what NOT IN ('ready', 'dead', 'archive', 'all') THEN
+        RAISE EXCEPTION 'cannot purge %', COALESCE(quote_literal(what), 'NULL')
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'Purge ''ready'' (jobs not claimed, delayed included), ''dead'', ''archive'' or ''all'' (all three and the jobs in flight).';
+    END IF;
+    SELECT queue_id INTO qid FROM scribe.queues WHERE name = queue;
+    IF NOT FOUND THEN
+        PERFORM scribe._queue_not_found(queue);
+    END IF;
+    IF what = 'ready' THEN
+        DELETE FROM scribe.jobs WHERE queue_id = qid AND lease_until IS NULL;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    ELSIF what = 'all' THEN
+        DELETE FROM scribe.jobs WHERE queue_id = qid;
+        GET DIAGNOSTICS n = ROW_COUNT;
+    END IF;
+    IF what IN ('dead', 'all') THEN
+        DELETE FROM scribe.jobs_dead WHERE queue_id = qid;
+        GET DIAGNOSTICS m = ROW_COUNT;
+        n := n + m;
+    END IF;
+    IF what IN ('archive', 'all') THEN
+        DELETE FROM scribe.jobs_archive WHERE queue_id = qid;
+        GET DIAGNOSTICS m = ROW_COUNT;
+        n := n + m;
+    END IF;
+    PERFORM scribe._queue_jobs_changed(qid, false);
+    RETURN n;
+END
+$$;
+COMMENT ON FUNCTION scribe.purge(text, text) IS 'Delete a queue''s ready jobs, dead letters, archive, or all of them; returns how many rows';
+
+CREATE FUNCTION scribe._queue_jobs_changed(queue_id integer, ready boolean) RETURNS void
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_queue_jobs_changed';
+COMMENT ON FUNCTION scribe._queue_jobs_changed(integer, boolean) IS 'Internal: at commit, recount a queue whose jobs changed in bulk, and wake a worker when jobs became ready';
+
+CREATE FUNCTION scribe.queue_stats(
+    queue              text DEFAULT NULL,
+    "window"           interval DEFAULT '5 minutes',
+    OUT queue          text,
+    OUT consumer       text,
+    OUT ready          bigint,
+    OUT delayed        bigint,
+    OUT in_flight      bigint,
+    OUT dead           bigint,
+    OUT oldest_ready_age interval,
+    OUT completed_per_minute double precision,
+    OUT failed_per_minute double precision,
+    OUT wait_p50       interval,
+    OUT wait_p95       interval,
+    OUT wait_p99       interval,
+    OUT run_p50        interval,
+    OUT run_p95        interval,
+    OUT run_p99        interval)
+    RETURNS SETOF record
+    LANGUAGE c VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_queue_stats';
+COMMENT ON FUNCTION scribe.queue_stats(text, interval) IS 'Per queue: ready, delayed, in flight and dead jobs, oldest ready age, throughput and p50/p95/p99 wait and run times over the window (at most 30 minutes)';
+
+CREATE FUNCTION scribe.job_status(
+    id                bigint,
+    OUT job_id        bigint,
+    OUT queue         text,
+    OUT state         text,
+    OUT kind          text,
+    OUT attempts      integer,
+    OUT max_attempts  integer,
+    OUT priority      integer,
+    OUT enqueued_by   regrole,
+    OUT enqueued_at   timestamptz,
+    OUT run_at        timestamptz,
+    OUT claimed_at    timestamptz,
+    OUT lease_until   timestamptz,
+    OUT finished_at   timestamptz,
+    OUT payload       jsonb,
+    OUT result        jsonb,
+    OUT errors        jsonb)
+    RETURNS record
+    LANGUAGE c STABLE STRICT
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_job_status';
+COMMENT ON FUNCTION scribe.job_status(bigint) IS 'A job''s state (ready, delayed, running, done, dead), attempts, payload, result and errors; only for the role that enqueued it';
