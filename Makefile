@@ -28,7 +28,9 @@ OBJS = \
 INSTALL_SQL = \
 	src/sql/core.sql \
 	src/sql/replication.sql \
-	src/sql/queue.sql
+	src/sql/queue.sql \
+	src/sql/pool.sql \
+	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
 DATA_built = $(EXTENSION)--$(EXTVERSION).sql

@@ -49,7 +49,7 @@ sql_function(Jsonb *payload)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_FUNCTION),
 				 errmsg("function %s(jsonb) does not exist", name),
-				 errhint("A sql job calls a function or procedure that takes one jsonb argument; name it with its schema.")));
+				 errhint("An sql job calls a function or procedure that takes one jsonb argument; name it with its schema.")));
 	return funcid;
 }
 
@@ -61,7 +61,7 @@ sql_check_privilege(Oid funcid, Oid role)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for function %s", format_procedure(funcid)),
-				 errdetail("A sql job runs as the role that enqueued it, %s.", GetUserNameFromId(role, false)),
+				 errdetail("An sql job runs as the role that enqueued it, %s.", GetUserNameFromId(role, false)),
 				 errhint("GRANT EXECUTE on the function to that role.")));
 }
 

@@ -4,9 +4,12 @@
  */
 #include "pg_scribe.h"
 
+#include "fmgr.h"
+#include "funcapi.h"
 #include "postmaster/postmaster.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
+#include "utils/builtins.h"
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
@@ -17,7 +20,7 @@ typedef struct PoolShared
 {
 	slock_t		mutex;
 	Oid			database;		/* where the launcher runs; workers connect there */
-	TimestampTz scale_checked_until;	/* committers leave the launcher alone till then */
+	bool		scale_wanted;	/* someone wants more workers since the launcher's last look */
 	int			n_slots;
 	ScribeWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } PoolShared;
@@ -139,29 +142,37 @@ scribe_pool_wake_idle_worker(void)
 
 /*
  * Ask the launcher to look at the pool (jobs are ready and no worker is
- * idle), unless it looked very recently or the pool cannot grow.
+ * idle), unless the pool cannot grow.  Only the first request after each
+ * look wakes the launcher: under load it is woken at its own pace, not at
+ * every commit.
  */
 void
 scribe_pool_want_launcher(void)
 {
-	TimestampTz until;
+	bool		wake;
 
 	if (pool == NULL || scribe_pool_alive(NULL) >= scribe_max_workers)
 		return;
 	SpinLockAcquire(&pool->mutex);
-	until = pool->scale_checked_until;
+	wake = !pool->scale_wanted;
+	pool->scale_wanted = true;
 	SpinLockRelease(&pool->mutex);
-	if (GetCurrentTimestamp() >= until)
+	if (wake)
 		scribe_launcher_wake();
 }
 
-/* The launcher looked at the pool: committers need not wake it before until */
-void
-scribe_pool_scale_checked(TimestampTz until)
+/* Whether someone asked the launcher to look at the pool; clear asks it */
+bool
+scribe_pool_scale_wanted(bool clear)
 {
+	bool		wanted;
+
 	SpinLockAcquire(&pool->mutex);
-	pool->scale_checked_until = until;
+	wanted = pool->scale_wanted;
+	if (clear)
+		pool->scale_wanted = false;
 	SpinLockRelease(&pool->mutex);
+	return wanted;
 }
 
 /* Count the workers alive (starting, idle or busy); their pids into pids if given */
@@ -207,4 +218,69 @@ scribe_pool_database(void)
 	dboid = pool->database;
 	SpinLockRelease(&pool->mutex);
 	return dboid;
+}
+
+/* Name of a worker state, as worker_status() shows it */
+static const char *
+worker_state_name(ScribeWorkerState state)
+{
+	switch (state)
+	{
+		case WORKER_FREE:
+			return "stopped";
+		case WORKER_STARTING:
+			return "starting";
+		case WORKER_IDLE:
+			return "idle";
+		case WORKER_BUSY:
+			return "busy";
+		case WORKER_STOPPING:
+			return "stopping";
+	}
+	return "unknown";
+}
+
+PG_FUNCTION_INFO_V1(scribe_worker_slots);
+
+/* scribe._worker_slots(): the slots in use, from shared memory */
+Datum
+scribe_worker_slots(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+
+	InitMaterializedSRF(fcinfo, 0);
+	for (int i = 0; i < scribe_pool_slot_count(); i++)
+	{
+		ScribeWorkerSlot copy;
+		Datum		values[12];
+		bool		nulls[12];
+
+		SpinLockAcquire(&pool->slots[i].mutex);
+		copy = pool->slots[i];
+		SpinLockRelease(&pool->slots[i].mutex);
+		if (copy.state == WORKER_FREE && copy.n_claimed == 0)
+			continue;
+
+		memset(nulls, 0, sizeof(nulls));
+		values[0] = Int32GetDatum(i);
+		values[1] = Int32GetDatum(copy.pid);
+		values[2] = CStringGetTextDatum(worker_state_name(copy.state));
+		values[3] = TimestampTzGetDatum(copy.state_since);
+		values[4] = TimestampTzGetDatum(copy.started_at);
+		nulls[4] = copy.started_at == 0;
+		values[5] = Int64GetDatum(copy.jobs_done);
+		values[6] = Int64GetDatum(copy.jobs_failed);
+		values[7] = Int64GetDatum(copy.job_id);
+		values[8] = Int32GetDatum(copy.queue_id);
+		values[9] = CStringGetTextDatum(copy.kind);
+		values[10] = TimestampTzGetDatum(copy.job_started);
+		values[11] = Int32GetDatum(copy.progress);
+		/* the job columns describe the running job only */
+		for (int c = 7; c <= 11; c++)
+			nulls[c] = copy.job_id == 0;
+		if (copy.progress < 0)
+			nulls[11] = true;
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	return (Datum) 0;
 }

@@ -82,7 +82,7 @@ extern void scribe_pool_want_launcher(void);
 extern int	scribe_pool_alive(int32 *pids);
 extern void scribe_pool_set_database(Oid dboid);
 extern Oid	scribe_pool_database(void);
-extern void scribe_pool_scale_checked(TimestampTz until);
+extern bool scribe_pool_scale_wanted(bool clear);
 
 /* pool_launcher.c: the launcher's part */
 extern TimestampTz scribe_pool_task(TimestampTz now);

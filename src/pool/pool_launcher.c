@@ -19,7 +19,7 @@
 #include "queue/queue_stats.h"
 #include "spi_plans.h"
 
-/* Committers do not wake the launcher more often than this for scaling */
+/* The launcher looks at the pool's size at most this often when asked */
 #define SCALE_CHECK_MS 100
 /* After the server refused a new worker, do not try again before this */
 #define START_RETRY_MS 1000
@@ -32,6 +32,7 @@
 static BackgroundWorkerHandle **handles = NULL;
 static bool orphans_released = false;
 static TimestampTz start_retry_at = 0;
+static TimestampTz scale_looked_at = 0;
 static TimestampTz slots_warned_at = 0;
 
 static SPIPlanPtr plan_next_due = NULL;
@@ -234,6 +235,7 @@ scribe_pool_task(TimestampTz now)
 {
 	TimestampTz next = TimestampTzPlusMilliseconds(now, POOL_CHECK_MS);
 	TimestampTz due;
+	TimestampTz until;
 	int			alive;
 	int			desired;
 	int64		ready;
@@ -272,12 +274,23 @@ scribe_pool_task(TimestampTz now)
 	if (due != 0 && due < next)
 		next = due;
 
+	/* asked again too soon: look when SCALE_CHECK_MS has passed */
+	if (scribe_pool_scale_wanted(false) &&
+		!TimestampDifferenceExceeds(scale_looked_at, now, SCALE_CHECK_MS))
+	{
+		until = TimestampTzPlusMilliseconds(scale_looked_at, SCALE_CHECK_MS);
+		return Min(next, until);
+	}
+	(void) scribe_pool_scale_wanted(true);
+	scale_looked_at = now;
+
 	/* scale: ceil(ready / jobs_per_worker), between min and max */
 	alive = scribe_pool_alive(NULL);
 	ready = pool_ready_jobs((int64) scribe_jobs_per_worker * Max(scribe_max_workers, 1));
 	desired = (int) Min((ready + scribe_jobs_per_worker - 1) / scribe_jobs_per_worker,
 						(int64) scribe_max_workers);
 	desired = Max(desired, Min(scribe_min_workers, scribe_max_workers));
+	elog(DEBUG2, "pg_scribe pool: %d alive, %d desired for " INT64_FORMAT " ready jobs", alive, desired, ready);
 
 	if (alive < desired && now >= start_retry_at)
 	{
@@ -324,6 +337,5 @@ scribe_pool_task(TimestampTz now)
 		}
 	}
 
-	scribe_pool_scale_checked(TimestampTzPlusMilliseconds(GetCurrentTimestamp(), SCALE_CHECK_MS));
 	return next;
 }

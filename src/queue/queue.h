@@ -57,6 +57,7 @@ extern void scribe_queue_define_gucs(void);
 extern const ScribeQueue *scribe_queue_lookup(const char *name);
 extern List *scribe_queue_worker_queues(void);
 extern void scribe_queue_changed_at_commit(void);
+extern void scribe_queue_cache_forget(void);
 
 /* queue_maintenance.c: the launcher's task */
 extern TimestampTz scribe_queue_maintenance_task(TimestampTz now);

@@ -2,10 +2,13 @@
  * Backend-local cache of queue policies, so that claim, ack and the workers
  * do not read scribe.queues on every call.  Committed changes to
  * scribe.queues bump a version in shared memory; a backend that sees a new
- * version, or changed the queues itself, starts its cache afresh.
+ * version starts its cache afresh.  The version is read before the rows,
+ * which are read with a fresh snapshot (read_only false): a change that
+ * commits in between is seen, or leaves the cache with an old version.
  */
 #include "pg_scribe.h"
 
+#include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "utils/builtins.h"
 #include "utils/hsearch.h"
@@ -20,6 +23,9 @@ static uint64 queue_cache_version = 0;
 static List *worker_queues = NIL;
 static bool worker_queues_valid = false;
 
+static bool cache_changed_in_xact = false;
+static bool cache_callback_registered = false;
+
 static SPIPlanPtr plan_lookup = NULL;
 static SPIPlanPtr plan_workers = NULL;
 
@@ -32,7 +38,8 @@ queue_cache_check(void)
 {
 	uint64		version = scribe_queue_version();
 
-	if (queue_cache != NULL && version == queue_cache_version)
+	/* within a transaction that changes queues, never trust the cache */
+	if (queue_cache != NULL && version == queue_cache_version && !cache_changed_in_xact)
 		return;
 
 	if (queue_cache != NULL)
@@ -50,6 +57,37 @@ queue_cache_check(void)
 		queue_cache = hash_create("pg_scribe queues", 64, &ctl, HASH_ELEM | HASH_STRINGS | HASH_CONTEXT);
 	}
 	queue_cache_version = version;
+}
+
+/* Forget the cache when a transaction that changed queues rolls back */
+static void
+queue_cache_xact_callback(XactEvent event, void *arg)
+{
+	if (event == XACT_EVENT_ABORT || event == XACT_EVENT_PARALLEL_ABORT)
+	{
+		if (cache_changed_in_xact)
+			queue_cache_version = 0;
+	}
+	if (event != XACT_EVENT_PRE_COMMIT && event != XACT_EVENT_PARALLEL_PRE_COMMIT &&
+		event != XACT_EVENT_PRE_PREPARE)
+		cache_changed_in_xact = false;
+}
+
+/*
+ * This transaction changed scribe.queues: forget the cache now (we see our
+ * own changes) and if it rolls back; others learn it from the version that
+ * its commit bumps.
+ */
+void
+scribe_queue_cache_forget(void)
+{
+	if (!cache_callback_registered)
+	{
+		RegisterXactCallback(queue_cache_xact_callback, NULL);
+		cache_callback_registered = true;
+	}
+	queue_cache_version = 0;
+	cache_changed_in_xact = true;
 }
 
 /* Fill a queue from row i of the current SPI result */
@@ -88,7 +126,7 @@ scribe_queue_lookup(const char *name)
 	values[0] = CStringGetTextDatum(name);
 	scribe_plan_execute(&plan_lookup,
 						"SELECT " QUEUE_COLUMNS " FROM scribe.queues WHERE name = $1",
-						1, argtypes, values, NULL, true, 1);
+						1, argtypes, values, NULL, false, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
@@ -113,7 +151,7 @@ scribe_queue_worker_queues(void)
 	scribe_plan_execute(&plan_workers,
 						"SELECT " QUEUE_COLUMNS " FROM scribe.queues "
 						"WHERE consumer = 'workers' ORDER BY queue_id",
-						0, NULL, NULL, NULL, true, 0);
+						0, NULL, NULL, NULL, false, 0);
 	old = MemoryContextSwitchTo(TopMemoryContext);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{

@@ -51,6 +51,7 @@ Datum
 scribe_queues_changed(PG_FUNCTION_ARGS)
 {
 	scribe_require_preload("changing queues");
+	scribe_queue_cache_forget();
 	scribe_queue_changed_at_commit();
 	PG_RETURN_VOID();
 }

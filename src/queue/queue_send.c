@@ -7,6 +7,7 @@
  */
 #include "pg_scribe.h"
 
+#include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -403,7 +404,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 				Datum		row_key = SPI_getbinval(tuple, rows->tupdesc, 2, &row_key_null);
 
 				if (key_null ? row_key_null :
-					(!row_key_null && DatumGetBool(DirectFunctionCall2(texteq, row_key, keys[i]))))
+					(!row_key_null && DatumGetBool(DirectFunctionCall2Coll(texteq, C_COLLATION_OID, row_key, keys[i]))))
 				{
 					ids[i] = DatumGetInt64(SPI_getbinval(tuple, rows->tupdesc, 1, &isnull));
 					r++;

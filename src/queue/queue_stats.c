@@ -680,6 +680,7 @@ scribe_queue_stats(PG_FUNCTION_ARGS)
 	char		nulls[1] = {' '};
 	uint64		nqueues;
 	SPITupleTable *queues;
+	ScribeSavedUser saved;
 
 	scribe_require_preload("scribe.queue_stats()");
 
@@ -697,6 +698,7 @@ scribe_queue_stats(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	SPI_connect();
+	scribe_run_as_owner(&saved);
 	args[0] = queue_name ? PointerGetDatum(queue_name) : (Datum) 0;
 	nulls[0] = queue_name ? ' ' : 'n';
 	scribe_plan_execute(&plan_list,
@@ -798,6 +800,7 @@ scribe_queue_stats(PG_FUNCTION_ARGS)
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, rnulls);
 	}
+	scribe_run_as_caller(&saved);
 	SPI_finish();
 	return (Datum) 0;
 }
@@ -843,7 +846,7 @@ scribe_job_status(PG_FUNCTION_ARGS)
 						"       d.enqueued_at, d.run_at, d.claimed_at, NULL, d.died_at, d.payload, NULL, d.errors "
 						"FROM scribe.jobs_dead d JOIN scribe.queues q USING (queue_id) WHERE d.job_id = $1 "
 						"LIMIT 1",
-						1, argtypes, args, NULL, true, 1);
+						1, argtypes, args, NULL, false, 1);
 	if (SPI_processed == 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

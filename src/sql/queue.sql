@@ -9,7 +9,7 @@
 CREATE TABLE scribe.queues (
     queue_id     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     name         text NOT NULL UNIQUE
-                 CHECK (length(name) BETWEEN 1 AND 63 AND name !~ '[[:cntrl:]]'),
+                 CHECK (octet_length(name) BETWEEN 1 AND 63 AND name !~ '[[:cntrl:]]'),
     consumer     text NOT NULL DEFAULT 'workers' CHECK (consumer IN ('workers', 'clients')),
     lease        interval NOT NULL DEFAULT '5 minutes' CHECK (lease > '0'),
     max_attempts integer NOT NULL DEFAULT 5 CHECK (max_attempts BETWEEN 1 AND 1000),
@@ -181,10 +181,10 @@ CREATE FUNCTION scribe._queue_check_policy(q scribe.queues) RETURNS void
     SET search_path = pg_catalog
     AS $$
 BEGIN
-    IF q.name IS NULL OR length(q.name) NOT BETWEEN 1 AND 63 OR q.name ~ '[[:cntrl:]]' THEN
+    IF q.name IS NULL OR octet_length(q.name) NOT BETWEEN 1 AND 63 OR q.name ~ '[[:cntrl:]]' THEN
         RAISE EXCEPTION 'invalid queue name %', COALESCE(quote_literal(q.name), 'NULL')
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'A queue name has 1 to 63 characters and no control characters.';
+                  HINT = 'A queue name has 1 to 63 bytes and no control characters.';
     END IF;
     IF q.consumer IS NULL OR q.consumer NOT IN ('workers', 'clients') THEN
         RAISE EXCEPTION 'invalid consumer %', COALESCE(quote_literal(q.consumer), 'NULL')
@@ -339,7 +339,6 @@ CREATE FUNCTION scribe.send(
     max_attempts    integer DEFAULT NULL)
     RETURNS bigint
     LANGUAGE c VOLATILE
-    SECURITY DEFINER
     SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_send';
 COMMENT ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer) IS 'Enqueue a job in the caller''s transaction; returns its id (the existing job''s id for a repeated idempotency key)';
@@ -355,7 +354,6 @@ CREATE FUNCTION scribe.send_batch(
     max_attempts     integer DEFAULT NULL)
     RETURNS SETOF bigint
     LANGUAGE c VOLATILE
-    SECURITY DEFINER
     SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_send_batch';
 COMMENT ON FUNCTION scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer) IS 'Enqueue many jobs in one statement; returns their ids in the order of payloads';
@@ -363,14 +361,12 @@ COMMENT ON FUNCTION scribe.send_batch(text, jsonb[], text, interval, timestamptz
 CREATE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease interval DEFAULT NULL)
     RETURNS SETOF scribe.claimed_job
     LANGUAGE c VOLATILE
-    SECURITY DEFINER
     SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_claim';
 COMMENT ON FUNCTION scribe.claim(text, integer, interval) IS 'Claim up to n ready jobs (highest priority, then oldest) with a lease; ack, nack or extend each with its job_id and attempt';
 
 CREATE FUNCTION scribe.ack(job_id bigint, attempt integer, result jsonb DEFAULT NULL) RETURNS boolean
     LANGUAGE c VOLATILE
-    SECURITY DEFINER
     SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_ack';
 COMMENT ON FUNCTION scribe.ack(bigint, integer, jsonb) IS 'Finish a claimed job (true), keeping result in the archive; false when it was already acked';
@@ -379,7 +375,6 @@ CREATE FUNCTION scribe.nack(job_id bigint, attempt integer, error text,
                             retry_in interval DEFAULT NULL, retry boolean DEFAULT true)
     RETURNS text
     LANGUAGE c VOLATILE
-    SECURITY DEFINER
     SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_nack';
 COMMENT ON FUNCTION scribe.nack(bigint, integer, text, interval, boolean) IS 'Fail a claimed job''s attempt: retry after backoff (''retry''), or move it to the dead letters (''dead'') when out of attempts or retry => false';
@@ -387,7 +382,6 @@ COMMENT ON FUNCTION scribe.nack(bigint, integer, text, interval, boolean) IS 'Fa
 CREATE FUNCTION scribe.extend_lease(job_id bigint, attempt integer, lease interval DEFAULT NULL)
     RETURNS timestamptz
     LANGUAGE c VOLATILE
-    SECURITY DEFINER
     SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_extend_lease';
 COMMENT ON FUNCTION scribe.extend_lease(bigint, integer, interval) IS 'Extend the lease of a claimed job from now (by the queue''s lease by default); returns the new lease end';
@@ -495,7 +489,6 @@ CREATE FUNCTION scribe.queue_stats(
     OUT run_p99        interval)
     RETURNS SETOF record
     LANGUAGE c VOLATILE
-    SECURITY DEFINER
     SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_queue_stats';
 COMMENT ON FUNCTION scribe.queue_stats(text, interval) IS 'Per queue: ready, delayed, in flight and dead jobs, oldest ready age, throughput and p50/p95/p99 wait and run times over the window (at most 30 minutes)';
@@ -519,7 +512,7 @@ CREATE FUNCTION scribe.job_status(
     OUT result        jsonb,
     OUT errors        jsonb)
     RETURNS record
-    LANGUAGE c STABLE STRICT
+    LANGUAGE c VOLATILE STRICT
     SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_job_status';
 COMMENT ON FUNCTION scribe.job_status(bigint) IS 'A job''s state (ready, delayed, running, done, dead), attempts, payload, result and errors; only for the role that enqueued it';

@@ -9,7 +9,8 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
-our @EXPORT = qw(scribe_node launcher_activity wait_for_launcher launcher_restarted);
+our @EXPORT = qw(scribe_node launcher_activity wait_for_launcher launcher_restarted
+  workers_alive wait_for_workers wait_until_drained start_http_server http_requests);
 
 # A new node whose server preloads pg_scribe, with extra postgresql.conf lines
 sub scribe_node
@@ -56,6 +57,90 @@ sub launcher_restarted
 	my $log = slurp_file($node->logfile);
 	my @exits = ($log =~ /background worker "pg_scribe launcher" \(PID \d+\) exited/g);
 	return scalar @exits;
+}
+
+# How many pool workers pg_stat_activity shows
+sub workers_alive
+{
+	my ($node) = @_;
+	return $node->safe_psql('postgres',
+		"SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_scribe worker'");
+}
+
+# Wait until exactly $n pool workers run; true on success
+sub wait_for_workers
+{
+	my ($node, $n) = @_;
+	return $node->poll_query_until('postgres',
+		"SELECT count(*) = $n FROM pg_stat_activity WHERE backend_type = 'pg_scribe worker'");
+}
+
+# Wait until a queue has no unfinished jobs; true on success
+sub wait_until_drained
+{
+	my ($node, $queue) = @_;
+	return $node->poll_query_until('postgres', qq{
+		SELECT count(*) = 0 FROM scribe.jobs j JOIN scribe.queues q USING (queue_id)
+		WHERE q.name = '$queue'});
+}
+
+# Start an HTTP/1.1 server on a free loopback port, in a child process, that
+# answers with $routes->{$path}->($request_number_for_path, $body): a list
+# (status, body, [seconds to wait first], [extra headers]).  Each request is
+# appended to $log as "METHOD PATH BODY".  Returns (port, pid).
+sub start_http_server
+{
+	my ($routes, $log) = @_;
+	require IO::Socket::INET;
+	my $listener = IO::Socket::INET->new(
+		LocalAddr => '127.0.0.1',
+		LocalPort => 0,
+		Proto => 'tcp',
+		Listen => 16,
+		ReuseAddr => 1) or die "cannot listen: $!";
+	my $port = $listener->sockport;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		my %count;
+		while (my $client = $listener->accept)
+		{
+			local $/ = "\r\n";
+			my $request_line = <$client>;
+			next unless defined $request_line;
+			my ($method, $path) = split / /, $request_line;
+			my $length = 0;
+			while (my $line = <$client>)
+			{
+				last if $line eq "\r\n";
+				$length = $1 if $line =~ /^content-length:\s*(\d+)/i;
+			}
+			my $body = '';
+			read($client, $body, $length) if $length;
+			open my $fh, '>>', $log or die;
+			print $fh "$method $path $body\n";
+			close $fh;
+			my $route = $routes->{$path} // sub { (404, "no route $path") };
+			my ($status, $reply, $wait, $headers) = $route->(++$count{$path}, $body);
+			sleep $wait if $wait;
+			$headers //= '';
+			print $client "HTTP/1.1 $status X\r\nContent-Type: text/plain\r\n$headers"
+			  . "Content-Length: " . length($reply) . "\r\nConnection: close\r\n\r\n$reply";
+			close $client;
+		}
+		exit 0;
+	}
+	close $listener;
+	return ($port, $pid);
+}
+
+# The requests an HTTP server started by start_http_server logged
+sub http_requests
+{
+	my ($log) = @_;
+	return () unless -e $log;
+	return split /\n/, slurp_file($log);
 }
 
 1;

@@ -6,17 +6,29 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(16);
+SELECT plan(19);
 
 SELECT has_schema('scribe');
-SELECT functions_are('scribe',
-    ARRAY['version', 'health', '_library_status', '_launcher_status'],
+SELECT functions_are('scribe', ARRAY[
+    'version', 'health',
+    'create_queue', 'alter_queue', 'drop_queue', 'list_queues',
+    'send', 'send_batch', 'claim', 'ack', 'nack', 'extend_lease',
+    'requeue', 'purge', 'queue_stats', 'job_status', 'worker_status',
+    '_library_status', '_launcher_status', '_worker_slots',
+    '_queues_changed', '_queue_jobs_changed', '_queue_not_found', '_queue_check_policy',
+    '_archive_partitions_ensure', '_archive_partitions_expire'],
     'the scribe schema holds exactly the documented functions');
-SELECT tables_are('scribe', ARRAY['heartbeat']);
+SELECT is(ARRAY(SELECT relname::text FROM pg_class
+                WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
+                  AND NOT relispartition ORDER BY 1),
+          ARRAY['heartbeat', 'jobs', 'jobs_archive', 'jobs_dead', 'queues'],
+          'the scribe schema holds exactly the documented tables');
 
 SELECT function_returns('scribe', 'version', ARRAY[]::text[], 'text');
 SELECT function_returns('scribe', 'health', ARRAY[]::text[], 'jsonb');
-SELECT volatility_is('scribe', 'health', ARRAY[]::text[], 'stable');
+SELECT function_returns('scribe', 'send',
+    ARRAY['text', 'jsonb', 'text', 'interval', 'timestamp with time zone', 'integer', 'text', 'integer'], 'bigint');
+SELECT function_returns('scribe', 'claim', ARRAY['text', 'integer', 'interval'], 'setof scribe.claimed_job');
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text
@@ -33,36 +45,46 @@ SELECT is_empty($$
 $$, 'every function has a comment');
 
 SELECT is_empty($$
-    SELECT p.oid::regprocedure::text
-    FROM pg_proc p
-    WHERE p.pronamespace = 'scribe'::regnamespace
-      AND p.prosecdef
-$$, 'no function is SECURITY DEFINER');
-
-SELECT is_empty($$
     SELECT c.oid::regclass::text
     FROM pg_class c
     WHERE c.relnamespace = 'scribe'::regnamespace
-      AND c.relkind IN ('r', 'p', 'v', 'm', 'S')
+      AND c.relkind IN ('r', 'p', 'v', 'm', 'S') AND NOT c.relispartition
       AND NOT EXISTS (SELECT FROM pg_depend d
                       WHERE d.classid = 'pg_class'::regclass AND d.objid = c.oid
                         AND d.refclassid = 'pg_extension'::regclass AND d.deptype = 'e')
 $$, 'every relation in the schema belongs to the extension');
 
--- privileges: PUBLIC gets the version only; monitoring roles get health
+-- privileges: PUBLIC gets the version only; monitoring roles may watch
 CREATE ROLE regress_scribe_nobody;
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text
+    FROM pg_proc p
+    WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname <> 'version'
+      AND has_function_privilege('regress_scribe_nobody', p.oid, 'EXECUTE')
+$$, 'PUBLIC may call no function but version()');
 SELECT ok(has_function_privilege('regress_scribe_nobody', 'scribe.version()', 'EXECUTE'),
           'PUBLIC may call version()');
-SELECT ok(NOT has_function_privilege('regress_scribe_nobody', 'scribe.health()', 'EXECUTE'),
-          'PUBLIC may not call health()');
-SELECT ok(NOT has_function_privilege('regress_scribe_nobody', 'scribe._launcher_status()', 'EXECUTE'),
-          'PUBLIC may not call internal functions');
-SELECT ok(NOT has_table_privilege('regress_scribe_nobody', 'scribe.heartbeat', 'SELECT'),
-          'PUBLIC may not read scribe.heartbeat');
+SELECT is_empty($$
+    SELECT c.oid::regclass::text
+    FROM pg_class c
+    WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind IN ('r', 'p')
+      AND has_table_privilege('regress_scribe_nobody', c.oid, 'SELECT')
+$$, 'PUBLIC may read no table');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text
+    FROM pg_proc p
+    WHERE p.pronamespace = 'scribe'::regnamespace AND p.prosecdef
+      AND p.prolang NOT IN (SELECT oid FROM pg_language WHERE lanname IN ('plpgsql', 'sql'))
+$$, 'SECURITY DEFINER only for SQL and PL/pgSQL functions (C functions switch roles themselves)');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.health()', 'EXECUTE'),
           'pg_monitor may call health()');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.queue_stats(text, interval)', 'EXECUTE'),
+          'pg_monitor may call queue_stats()');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.worker_status()', 'EXECUTE'),
+          'pg_monitor may call worker_status()');
 
 SELECT col_is_pk('scribe', 'heartbeat', 'node_name', 'heartbeat rows are keyed by node');
+SELECT col_is_pk('scribe', 'jobs', 'job_id', 'jobs are keyed by job_id');
 
 SELECT * FROM finish();
 ROLLBACK;

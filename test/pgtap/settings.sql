@@ -1,7 +1,7 @@
 -- The scribe.* settings: names, defaults and contexts are part of the API.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(3);
+SELECT plan(4);
 
 SELECT results_eq($$
     SELECT name, boot_val, context
@@ -9,7 +9,18 @@ SELECT results_eq($$
 $$, $$ VALUES
     ('scribe.database', 'postgres', 'postmaster'),
     ('scribe.heartbeat_interval', '10', 'sighup'),
-    ('scribe.node_name', '', 'postmaster')
+    ('scribe.http_allowed_hosts', '', 'sighup'),
+    ('scribe.http_connect_timeout', '5000', 'sighup'),
+    ('scribe.http_max_redirects', '5', 'sighup'),
+    ('scribe.http_max_response_size', '1048576', 'sighup'),
+    ('scribe.http_timeout', '30000', 'sighup'),
+    ('scribe.jobs_per_worker', '10', 'sighup'),
+    ('scribe.max_payload_size', '1048576', 'sighup'),
+    ('scribe.max_queues', '64', 'postmaster'),
+    ('scribe.max_workers', '4', 'sighup'),
+    ('scribe.min_workers', '1', 'sighup'),
+    ('scribe.node_name', '', 'postmaster'),
+    ('scribe.worker_idle_timeout', '60', 'sighup')
 $$, 'every setting, with its default and context');
 
 SELECT is(unit, 's', 'scribe.heartbeat_interval is in seconds')
@@ -20,6 +31,8 @@ CREATE ROLE regress_scribe_nobody;
 SET ROLE regress_scribe_nobody;
 SELECT throws_ok($$ SELECT current_setting('scribe.database') $$, '42501', NULL,
                  'only superusers read scribe.database');
+SELECT throws_ok($$ SELECT current_setting('scribe.http_allowed_hosts') $$, '42501', NULL,
+                 'only superusers read scribe.http_allowed_hosts');
 RESET ROLE;
 
 SELECT * FROM finish();

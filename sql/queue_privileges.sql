@@ -1,0 +1,50 @@
+-- Privileges: nothing for PUBLIC; producers, consumers and readers get what
+-- they are granted; sql jobs run only what their role may run.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_scribe;
+RESET client_min_messages;
+\set SHOW_CONTEXT never
+SELECT count(*) FROM scribe.create_queue('priv_w');
+SELECT count(*) FROM scribe.create_queue('priv_c', consumer => 'clients');
+
+CREATE ROLE regress_scribe_producer;
+CREATE ROLE regress_scribe_other;
+GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer)
+    TO regress_scribe_producer, regress_scribe_other;
+GRANT EXECUTE ON FUNCTION scribe.job_status(bigint) TO regress_scribe_producer, regress_scribe_other;
+CREATE FUNCTION public.priv_private(args jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT args $$;
+REVOKE ALL ON FUNCTION public.priv_private(jsonb) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION public.priv_private(jsonb) TO regress_scribe_other;
+
+SET ROLE regress_scribe_producer;
+-- a role may not enqueue a sql job for a function it may not run
+SELECT scribe.send('priv_w', '{"function": "public.priv_private"}', kind => 'sql');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.send('priv_c', '{"secret": "mine"}') AS mine \gset
+SELECT payload FROM scribe.job_status(:mine);
+-- not granted: claiming, the tables, the queue admin
+SELECT * FROM scribe.claim('priv_c');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM scribe.jobs;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_queue('priv_mine');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
+SET ROLE regress_scribe_other;
+-- another role cannot read the job
+SELECT payload FROM scribe.job_status(:mine);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.send('priv_w', '{"function": "public.priv_private"}', kind => 'sql') AS theirs \gset
+RESET ROLE;
+-- the job records who enqueued it: the worker runs it as that role
+SELECT enqueued_by FROM scribe.job_status(:theirs);
+SELECT enqueued_by FROM scribe.job_status(:mine);
+
+SELECT scribe.drop_queue('priv_w', force => true);
+SELECT scribe.drop_queue('priv_c', force => true);
+DROP FUNCTION public.priv_private(jsonb);
+REVOKE ALL ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer)
+    FROM regress_scribe_producer, regress_scribe_other;
+REVOKE ALL ON FUNCTION scribe.job_status(bigint) FROM regress_scribe_producer, regress_scribe_other;
+DROP ROLE regress_scribe_producer, regress_scribe_other;

@@ -1,0 +1,27 @@
+-- pg_scribe install script: the worker pool.
+
+CREATE FUNCTION scribe._worker_slots(
+    OUT slot integer, OUT pid integer, OUT state text, OUT state_since timestamptz,
+    OUT started_at timestamptz, OUT jobs_done bigint, OUT jobs_failed bigint,
+    OUT job_id bigint, OUT queue_id integer, OUT kind text, OUT job_started timestamptz,
+    OUT progress integer)
+    RETURNS SETOF record
+    LANGUAGE c VOLATILE
+    SET search_path = pg_catalog
+    AS 'MODULE_PATHNAME', 'scribe_worker_slots';
+COMMENT ON FUNCTION scribe._worker_slots() IS 'Internal: the worker pool''s slots in shared memory';
+
+CREATE FUNCTION scribe.worker_status(
+    OUT pid integer, OUT state text, OUT state_since timestamptz, OUT started_at timestamptz,
+    OUT jobs_done bigint, OUT jobs_failed bigint, OUT job_id bigint, OUT queue text,
+    OUT kind text, OUT job_started timestamptz, OUT progress integer)
+    RETURNS SETOF record
+    LANGUAGE sql VOLATILE
+    SET search_path = pg_catalog
+    AS $$
+    SELECT s.pid, s.state, s.state_since, s.started_at, s.jobs_done, s.jobs_failed,
+           s.job_id, q.name, s.kind, s.job_started, s.progress
+    FROM scribe._worker_slots() s LEFT JOIN scribe.queues q ON q.queue_id = s.queue_id
+    ORDER BY s.slot
+$$;
+COMMENT ON FUNCTION scribe.worker_status() IS 'The workers of the pool: state, jobs done and failed, and the job each runs now';

@@ -1,0 +1,24 @@
+-- pg_scribe install script, last part: privileges.
+--
+-- Functions reach other roles' jobs, the network (http jobs) or shared
+-- state: none is for PUBLIC but scribe.version().  Grant what each role
+-- needs, for example:
+--   GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer) TO app;
+DO $$
+DECLARE
+    f regprocedure;
+BEGIN
+    FOR f IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+        WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname <> 'version'
+    LOOP
+        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+    END LOOP;
+END
+$$;
+
+-- monitoring roles may watch
+GRANT EXECUTE ON FUNCTION scribe.queue_stats(text, interval) TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.worker_status() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe._worker_slots() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.list_queues() TO pg_monitor;
