@@ -17,6 +17,7 @@ OBJS = \
 	src/queue/queue_maintenance.o \
 	src/queue/queue_send.o \
 	src/queue/queue_stats.o \
+	src/queue/queue_status.o \
 	src/pool/pool.o \
 	src/pool/pool_launcher.o \
 	src/pool/pool_worker.o \

@@ -13,4 +13,8 @@ extern SPIPlanPtr scribe_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid
 extern int	scribe_plan_execute(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
 								Datum *values, const char *nulls, bool read_only, long count);
 
+/* Array parameters */
+extern Datum scribe_int8_array(const int64 *values, int n);
+extern Datum scribe_int4_array(const int32 *values, int n);
+
 #endif							/* SCRIBE_SPI_PLANS_H */

@@ -54,9 +54,9 @@ scribe_job_kind_validate(const char *kind, Jsonb *payload, Oid role)
 	k->validate(payload, role);
 }
 
-/* The member key of a jsonb object, as a Jsonb, or NULL when absent */
-Jsonb *
-scribe_jsonb_get(Jsonb *object, const char *key)
+/* The member key of a jsonb object, or NULL when absent or null */
+static JsonbValue *
+jsonb_member(Jsonb *object, const char *key)
 {
 	JsonbValue	k;
 	JsonbValue *v;
@@ -65,23 +65,25 @@ scribe_jsonb_get(Jsonb *object, const char *key)
 	k.val.string.val = (char *) key;
 	k.val.string.len = strlen(key);
 	v = findJsonbValueFromContainer(&object->root, JB_FOBJECT, &k);
-	if (v == NULL || v->type == jbvNull)
-		return NULL;
-	return JsonbValueToJsonb(v);
+	return (v == NULL || v->type == jbvNull) ? NULL : v;
+}
+
+/* The member key of a jsonb object, as a Jsonb, or NULL when absent */
+Jsonb *
+scribe_jsonb_get(Jsonb *object, const char *key)
+{
+	JsonbValue *v = jsonb_member(object, key);
+
+	return v ? JsonbValueToJsonb(v) : NULL;
 }
 
 /* The string member key of a jsonb object; ERROR if required and absent, or not a string */
 char *
 scribe_jsonb_get_string(Jsonb *object, const char *key, bool required, const char *kind)
 {
-	JsonbValue	k;
-	JsonbValue *v;
+	JsonbValue *v = jsonb_member(object, key);
 
-	k.type = jbvString;
-	k.val.string.val = (char *) key;
-	k.val.string.len = strlen(key);
-	v = findJsonbValueFromContainer(&object->root, JB_FOBJECT, &k);
-	if (v == NULL || v->type == jbvNull)
+	if (v == NULL)
 	{
 		if (required)
 			ereport(ERROR,

@@ -32,6 +32,9 @@ launcher_wakeup_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
+			/* whoever we wake must see the counts of the jobs it is woken for */
+			scribe_queue_stats_at_commit();
+
 			/*
 			 * An idle worker takes ready jobs; with none, or more jobs than
 			 * one worker's share, the launcher may add workers.

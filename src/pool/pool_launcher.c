@@ -153,7 +153,7 @@ pool_ready_jobs(int64 cap)
 	List	   *queues = scribe_queue_worker_queues();
 	ListCell   *lc;
 	int64		queued = 0;
-	Datum	   *ids;
+	int32	   *ids;
 	int			n = 0;
 	Oid			argtypes[2] = {INT4ARRAYOID, INT8OID};
 	Datum		values[2];
@@ -162,22 +162,23 @@ pool_ready_jobs(int64 cap)
 
 	if (queues == NIL)
 		return 0;
-	ids = palloc(sizeof(Datum) * list_length(queues));
+	ids = palloc(sizeof(int32) * list_length(queues));
 	foreach(lc, queues)
 	{
 		ScribeQueue *q = lfirst(lc);
 		int64		jobs,
 					in_flight;
 
+		/* a count waiting for its recount still tells the order of magnitude */
 		(void) scribe_queue_stats_counters(q->queue_id, &jobs, &in_flight);
 		queued += Max(jobs - in_flight, 0);
-		ids[n++] = Int32GetDatum(q->queue_id);
+		ids[n++] = q->queue_id;
 	}
 	if (queued == 0)
 		return 0;
 
 	/* delayed jobs are not ready: count them, but never more than matters */
-	values[0] = PointerGetDatum(construct_array(ids, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[0] = scribe_int4_array(ids, n);
 	values[1] = Int64GetDatum(Min(queued, cap));
 	scribe_plan_execute(&plan_delayed,
 						"SELECT count(*) FROM (SELECT FROM scribe.jobs "

@@ -55,6 +55,7 @@ extern void scribe_queue_define_gucs(void);
 
 /* queue_cache.c */
 extern const ScribeQueue *scribe_queue_lookup(const char *name);
+extern void scribe_queue_not_found(const char *name) pg_attribute_noreturn();
 extern List *scribe_queue_worker_queues(void);
 extern void scribe_queue_changed_at_commit(void);
 extern void scribe_queue_cache_forget(void);

@@ -106,6 +106,16 @@ queue_from_row(ScribeQueue *q, uint64 i)
 	q->lease_us = DatumGetInt64(SPI_getbinval(tuple, desc, 6, &isnull));
 }
 
+/* Raise the error for an unknown queue */
+void
+scribe_queue_not_found(const char *name)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_UNDEFINED_OBJECT),
+			 errmsg("queue \"%s\" does not exist", name),
+			 errhint("Create it with scribe.create_queue(), or list the queues with scribe.list_queues().")));
+}
+
 /* The policy of a queue by name (inside SPI); ERROR if there is no such queue */
 const ScribeQueue *
 scribe_queue_lookup(const char *name)
@@ -128,10 +138,7 @@ scribe_queue_lookup(const char *name)
 						"SELECT " QUEUE_COLUMNS " FROM scribe.queues WHERE name = $1",
 						1, argtypes, values, NULL, false, 1);
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("queue \"%s\" does not exist", name),
-				 errhint("Create it with scribe.create_queue(), or list the queues with scribe.list_queues().")));
+		scribe_queue_not_found(name);
 
 	q = hash_search(queue_cache, name, HASH_ENTER, &found);
 	queue_from_row(q, 0);

@@ -48,25 +48,10 @@ static SPIPlanPtr plan_orphans = NULL;
 #define ERROR_ENTRY(r, error) "jsonb_build_object('attempt', " r ".attempts, 'at', clock_timestamp(), " \
 	"'error', " error ", 'consumer', " r ".claimed_by)"
 
-/* Move jobs to the dead letters by id (inside SPI); returns how many moved */
-static uint64
-dead_letter_jobs(int n, const int64 *job_ids, int attempt_offset)
+/* Count the jobs that the last statement moved to the dead letters (column 1: queue_id) */
+static void
+account_dead_rows(void)
 {
-	Oid			argtypes[2] = {INT8ARRAYOID, INT4OID};
-	Datum		values[2];
-	Datum	   *ids = palloc(sizeof(Datum) * n);
-
-	for (int i = 0; i < n; i++)
-		ids[i] = Int64GetDatum(job_ids[i]);
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = Int32GetDatum(attempt_offset);
-	scribe_plan_execute(&plan_dead_many,
-						"WITH d AS (DELETE FROM scribe.jobs WHERE job_id = ANY ($1) RETURNING *) "
-						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
-						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, "
-						"       attempts + $2, max_attempts, enqueued_by, priority, kind, idempotency_key, payload, errors "
-						"FROM d RETURNING queue_id",
-						2, argtypes, values, NULL, false, 0);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
 		bool		isnull;
@@ -75,6 +60,47 @@ dead_letter_jobs(int n, const int64 *job_ids, int attempt_offset)
 		scribe_queue_stats_count(queue_id, -1, -1);
 		scribe_queue_stats_failed(queue_id, true);
 	}
+}
+
+/*
+ * Count the jobs that the last statement acked: columns queue_id, run_at,
+ * claimed_at, finished_at
+ */
+static void
+account_acked_rows(void)
+{
+	for (uint64 r = 0; r < SPI_processed; r++)
+	{
+		HeapTuple	tuple = SPI_tuptable->vals[r];
+		TupleDesc	desc = SPI_tuptable->tupdesc;
+		bool		isnull;
+		int32		queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
+
+		scribe_queue_stats_count(queue_id, -1, -1);
+		scribe_queue_stats_finished(queue_id,
+									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 2, &isnull)),
+									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 3, &isnull)),
+									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 4, &isnull)));
+	}
+}
+
+/* Move jobs to the dead letters by id (inside SPI); returns how many moved */
+static uint64
+dead_letter_jobs(int n, const int64 *job_ids, int attempt_offset)
+{
+	Oid			argtypes[2] = {INT8ARRAYOID, INT4OID};
+	Datum		values[2];
+
+	values[0] = scribe_int8_array(job_ids, n);
+	values[1] = Int32GetDatum(attempt_offset);
+	scribe_plan_execute(&plan_dead_many,
+						"WITH d AS (DELETE FROM scribe.jobs WHERE job_id = ANY ($1) RETURNING *) "
+						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
+						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, "
+						"       attempts + $2, max_attempts, enqueued_by, priority, kind, idempotency_key, payload, errors "
+						"FROM d RETURNING queue_id",
+						2, argtypes, values, NULL, false, 0);
+	account_dead_rows();
 	return SPI_processed;
 }
 
@@ -228,9 +254,6 @@ scribe_queue_ack_job(int64 job_id, int32 attempt, Jsonb *result)
 	Oid			argtypes[3] = {INT8OID, INT4OID, JSONBOID};
 	Datum		values[3];
 	char		nulls[3] = "   ";
-	HeapTuple	tuple;
-	bool		isnull;
-	int32		queue_id;
 
 	values[0] = Int64GetDatum(job_id);
 	values[1] = Int32GetDatum(attempt);
@@ -258,14 +281,7 @@ scribe_queue_ack_job(int64 job_id, int32 attempt, Jsonb *result)
 			return false;
 		refuse(job_id, attempt, "ack");
 	}
-
-	tuple = SPI_tuptable->vals[0];
-	queue_id = DatumGetInt32(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 1, &isnull));
-	scribe_queue_stats_count(queue_id, -1, -1);
-	scribe_queue_stats_finished(queue_id,
-								DatumGetTimestampTz(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 2, &isnull)),
-								DatumGetTimestampTz(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 3, &isnull)),
-								DatumGetTimestampTz(SPI_getbinval(tuple, SPI_tuptable->tupdesc, 4, &isnull)));
+	account_acked_rows();
 	return true;
 }
 
@@ -278,10 +294,10 @@ scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results, const Times
 {
 	Oid			argtypes[3] = {INT8ARRAYOID, JSONBARRAYOID, TIMESTAMPTZARRAYOID};
 	Datum		values[3];
-	Datum	   *ids = palloc(sizeof(Datum) * n);
-	Datum	   *res = palloc(sizeof(Datum) * n);
-	bool	   *res_nulls = palloc(sizeof(bool) * n);
-	Datum	   *fin = palloc(sizeof(Datum) * n);
+	int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
+	Datum	   *res = palloc(sizeof(Datum) * Max(n, 1));
+	bool	   *res_nulls = palloc(sizeof(bool) * Max(n, 1));
+	Datum	   *fin = palloc(sizeof(Datum) * Max(n, 1));
 	int			dims[1] = {n};
 	int			lbs[1] = {1};
 
@@ -289,12 +305,12 @@ scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results, const Times
 		return;
 	for (int i = 0; i < n; i++)
 	{
-		ids[i] = Int64GetDatum(jobs[i].job_id);
+		ids[i] = jobs[i].job_id;
 		res[i] = results[i] ? JsonbPGetDatum(results[i]) : (Datum) 0;
 		res_nulls[i] = results[i] == NULL;
 		fin[i] = TimestampTzGetDatum(finished[i]);
 	}
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+	values[0] = scribe_int8_array(ids, n);
 	values[1] = PointerGetDatum(construct_md_array(res, res_nulls, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
 	values[2] = PointerGetDatum(construct_array(fin, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
 	scribe_plan_execute(&plan_ack_many,
@@ -308,19 +324,7 @@ scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results, const Times
 						"      FROM d JOIN scribe.queues q ON q.queue_id = d.queue_id WHERE q.retention > '0') "
 						"SELECT queue_id, run_at, claimed_at, finished_at FROM d",
 						3, argtypes, values, NULL, false, 0);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		HeapTuple	tuple = SPI_tuptable->vals[r];
-		TupleDesc	desc = SPI_tuptable->tupdesc;
-		bool		isnull;
-		int32		queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
-
-		scribe_queue_stats_count(queue_id, -1, -1);
-		scribe_queue_stats_finished(queue_id,
-									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 2, &isnull)),
-									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 3, &isnull)),
-									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 4, &isnull)));
-	}
+	account_acked_rows();
 }
 
 /*
@@ -380,9 +384,7 @@ scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
 						3, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 1)
 	{
-		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		scribe_queue_stats_count(queue_id, -1, -1);
-		scribe_queue_stats_failed(queue_id, true);
+		account_dead_rows();
 		return "dead";
 	}
 
@@ -403,18 +405,18 @@ scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
 {
 	Oid			argtypes[2] = {INT8ARRAYOID, INT4ARRAYOID};
 	Datum		values[2];
-	Datum	   *ids = palloc(sizeof(Datum) * n);
-	Datum	   *attempts = palloc(sizeof(Datum) * n);
+	int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
+	int32	   *attempts = palloc(sizeof(int32) * Max(n, 1));
 	int			count = 0;
 
 	for (int i = 0; i < n; i++)
 	{
-		ids[i] = Int64GetDatum(jobs[i].job_id);
-		attempts[i] = Int32GetDatum(jobs[i].attempt);
+		ids[i] = jobs[i].job_id;
+		attempts[i] = jobs[i].attempt;
 		locked[i] = false;
 	}
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = PointerGetDatum(construct_array(attempts, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[0] = scribe_int8_array(ids, n);
+	values[1] = scribe_int4_array(attempts, n);
 	scribe_plan_execute(&plan_lock,
 						"SELECT j.job_id FROM scribe.jobs j "
 						"JOIN unnest($1, $2) AS r(job_id, attempt) ON j.job_id = r.job_id AND j.attempts = r.attempt "
@@ -449,22 +451,13 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts, co
 	Oid			argtypes[3] = {INT8ARRAYOID, INT4ARRAYOID, TEXTOID};
 	Datum		values[3];
 	char		nulls[3] = "   ";
-	Datum	   *ids;
-	Datum	   *atts;
 	int64	   *last = palloc(sizeof(int64) * Max(n, 1));
 	int			nlast = 0;
 
 	if (n == 0)
 		return;
-	ids = palloc(sizeof(Datum) * n);
-	atts = palloc(sizeof(Datum) * n);
-	for (int i = 0; i < n; i++)
-	{
-		ids[i] = Int64GetDatum(job_ids[i]);
-		atts[i] = Int32GetDatum(attempts[i]);
-	}
-	values[0] = PointerGetDatum(construct_array(ids, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	values[1] = PointerGetDatum(construct_array(atts, n, INT4OID, 4, true, TYPALIGN_INT));
+	values[0] = scribe_int8_array(job_ids, n);
+	values[1] = scribe_int4_array(attempts, n);
 	values[2] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 	nulls[2] = reason ? ' ' : 'n';
 
@@ -519,14 +512,15 @@ scribe_queue_release_orphans(int n_alive, const int32 *alive_pids)
 {
 	Oid			argtypes[1] = {INT4ARRAYOID};
 	Datum		values[1];
-	Datum	   *pids = palloc(sizeof(Datum) * Max(n_alive, 1));
+	int32	   *pids = palloc(sizeof(int32) * Max(n_alive, 1));
 	int64	   *ids;
 	int32	   *attempts;
 	uint64		n;
 
+	/* the pool's claims carry the worker's pid negated */
 	for (int i = 0; i < n_alive; i++)
-		pids[i] = Int32GetDatum(-alive_pids[i]);
-	values[0] = PointerGetDatum(construct_array(pids, n_alive, INT4OID, 4, true, TYPALIGN_INT));
+		pids[i] = -alive_pids[i];
+	values[0] = scribe_int4_array(pids, n_alive);
 	scribe_plan_execute(&plan_orphans,
 						"SELECT job_id, attempts FROM scribe.jobs "
 						"WHERE claimed_by < 0 AND lease_until IS NOT NULL AND claimed_by <> ALL ($1)",

@@ -139,6 +139,31 @@ send_check_key(text *key)
 				 errhint("Use a hash of what identifies the job as its key.")));
 }
 
+/*
+ * The parameters of the send statements: $1 queue, $2 payload(s), $3 run_at,
+ * $4 delay, $5 kind, $6 priority, $7 key(s), $8 max_attempts, $9 role
+ */
+static void
+send_params(const SendOptions *opts, Datum payload, Datum key, bool key_null,
+			Datum *values, char *nulls)
+{
+	memset(nulls, ' ', 9);
+	values[0] = PointerGetDatum(opts->queue);
+	values[1] = payload;
+	values[2] = TimestampTzGetDatum(opts->run_at);
+	nulls[2] = opts->has_run_at ? ' ' : 'n';
+	values[3] = PointerGetDatum(opts->delay);
+	nulls[3] = opts->delay ? ' ' : 'n';
+	values[4] = PointerGetDatum(opts->kind);
+	nulls[4] = opts->kind ? ' ' : 'n';
+	values[5] = Int16GetDatum(opts->priority);
+	values[6] = key;
+	nulls[6] = key_null ? 'n' : ' ';
+	values[7] = Int32GetDatum(opts->max_attempts);
+	nulls[7] = opts->max_attempts ? ' ' : 'n';
+	values[8] = ObjectIdGetDatum(opts->role);
+}
+
 /* ERROR for a queue that exists but refused the job: it needs a kind */
 static void
 send_kind_required(const SendOptions *opts)
@@ -204,27 +229,14 @@ scribe_send(PG_FUNCTION_ARGS)
 		Oid			argtypes[9] = {TEXTOID, JSONBOID, TIMESTAMPTZOID, INTERVALOID, TEXTOID,
 		INT2OID, TEXTOID, INT4OID, OIDOID};
 		Datum		values[9];
-		char		nulls[9] = "         ";
+		char		nulls[9];
 		HeapTuple	tuple;
 		TupleDesc	desc;
 		bool		isnull;
 		bool		workers;
 		int32		queue_id;
 
-		values[0] = PointerGetDatum(opts.queue);
-		values[1] = JsonbPGetDatum(payload);
-		values[2] = TimestampTzGetDatum(opts.run_at);
-		nulls[2] = opts.has_run_at ? ' ' : 'n';
-		values[3] = PointerGetDatum(opts.delay);
-		nulls[3] = opts.delay ? ' ' : 'n';
-		values[4] = PointerGetDatum(opts.kind);
-		nulls[4] = opts.kind ? ' ' : 'n';
-		values[5] = Int16GetDatum(opts.priority);
-		values[6] = PointerGetDatum(key);
-		nulls[6] = key ? ' ' : 'n';
-		values[7] = Int32GetDatum(opts.max_attempts);
-		nulls[7] = opts.max_attempts ? ' ' : 'n';
-		values[8] = ObjectIdGetDatum(opts.role);
+		send_params(&opts, JsonbPGetDatum(payload), PointerGetDatum(key), key == NULL, values, nulls);
 
 		scribe_plan_execute(&plan_send,
 							"WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
@@ -238,10 +250,7 @@ scribe_send(PG_FUNCTION_ARGS)
 							"SELECT ins.job_id, ins.run_at, q.queue_id, q.consumer = 'workers' FROM q LEFT JOIN ins ON true",
 							9, argtypes, values, nulls, false, 0);
 		if (SPI_processed == 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_UNDEFINED_OBJECT),
-					 errmsg("queue \"%s\" does not exist", text_to_cstring(opts.queue)),
-					 errhint("Create it with scribe.create_queue(), or list the queues with scribe.list_queues().")));
+			scribe_queue_not_found(text_to_cstring(opts.queue));
 
 		tuple = SPI_tuptable->vals[0];
 		desc = SPI_tuptable->tupdesc;
@@ -293,7 +302,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 	Oid			argtypes[9] = {TEXTOID, JSONBARRAYOID, TIMESTAMPTZOID, INTERVALOID, TEXTOID,
 	INT2OID, TEXTARRAYOID, INT4OID, OIDOID};
 	Datum		values[9];
-	char		nulls[9] = "         ";
+	char		nulls[9];
 	int64	   *ids;
 	int64		inserted;
 	bool		workers;
@@ -342,20 +351,8 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 	SPI_connect();
 	scribe_run_as_owner(&saved);
 
-	values[0] = PointerGetDatum(opts.queue);
-	values[1] = PointerGetDatum(payload_array);
-	values[2] = TimestampTzGetDatum(opts.run_at);
-	nulls[2] = opts.has_run_at ? ' ' : 'n';
-	values[3] = PointerGetDatum(opts.delay);
-	nulls[3] = opts.delay ? ' ' : 'n';
-	values[4] = PointerGetDatum(opts.kind);
-	nulls[4] = opts.kind ? ' ' : 'n';
-	values[5] = Int16GetDatum(opts.priority);
-	values[6] = PointerGetDatum(key_array);
-	nulls[6] = key_array ? ' ' : 'n';
-	values[7] = Int32GetDatum(opts.max_attempts);
-	nulls[7] = opts.max_attempts ? ' ' : 'n';
-	values[8] = ObjectIdGetDatum(opts.role);
+	send_params(&opts, PointerGetDatum(payload_array), PointerGetDatum(key_array), key_array == NULL,
+				values, nulls);
 
 	/* RETURNING comes in the order of unnest(): the order of payloads */
 	scribe_plan_execute(&plan_send_batch,
@@ -372,10 +369,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 						"FROM q LEFT JOIN ins ON true",
 						9, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("queue \"%s\" does not exist", text_to_cstring(opts.queue)),
-				 errhint("Create it with scribe.create_queue(), or list the queues with scribe.list_queues().")));
+		scribe_queue_not_found(text_to_cstring(opts.queue));
 
 	queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	workers = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));

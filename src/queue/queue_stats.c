@@ -39,6 +39,8 @@
 
 /* How often the launcher recounts every queue */
 #define RECONCILE_INTERVAL_MS (5 * 60 * 1000)
+/* How often it retries the queues whose recount is due (a commit can void one) */
+#define RECOUNT_RETRY_MS 1000
 
 typedef struct StatsSlot
 {
@@ -54,6 +56,7 @@ typedef struct QueueStatsEntry
 	slock_t		mutex;
 	int32		queue_id;		/* 0: free */
 	bool		needs_recount;
+	uint64		applied;		/* commits applied: a recount that saw one change is void */
 	int64		jobs;			/* rows in scribe.jobs */
 	int64		in_flight;		/* claimed, not yet acked, nacked or released */
 	uint64		completed;
@@ -96,16 +99,13 @@ typedef struct PendingStats
 int			scribe_max_queues = 64;
 
 static QueueShared *queue_shared = NULL;
+static TimestampTz last_partial_recount = 0;
 static List *pending_stats = NIL;
 static bool pending_version_bump = false;
 static bool stats_callbacks_registered = false;
 
 static SPIPlanPtr plan_count_all = NULL;
 static SPIPlanPtr plan_count_one = NULL;
-static SPIPlanPtr plan_delayed = NULL;
-static SPIPlanPtr plan_dead = NULL;
-static SPIPlanPtr plan_oldest = NULL;
-static SPIPlanPtr plan_list = NULL;
 
 /* Define the statistics GUCs */
 void
@@ -281,6 +281,7 @@ entry_apply(PendingStats *p, int64 minute)
 		SpinLockRelease(&e->mutex);
 		return;
 	}
+	e->applied++;
 	e->jobs += p->jobs;
 	e->in_flight += p->in_flight;
 	e->completed += p->completed;
@@ -306,32 +307,48 @@ entry_apply(PendingStats *p, int64 minute)
 	SpinLockRelease(&e->mutex);
 }
 
+/*
+ * Apply a committed transaction's pending changes to shared memory, once.
+ * The wake-up callback calls this first, so that a woken launcher or worker
+ * sees the counts of the jobs it was woken for.
+ */
+void
+scribe_queue_stats_at_commit(void)
+{
+	ListCell   *lc;
+	bool		recount = false;
+	int64		minute;
+
+	if (pending_stats == NIL && !pending_version_bump)
+		return;
+
+	minute = minute_of(GetCurrentTimestamp());
+	foreach(lc, pending_stats)
+	{
+		PendingStats *p = lfirst(lc);
+
+		entry_apply(p, minute);
+		recount |= p->recount;
+	}
+	if (pending_version_bump)
+		scribe_queue_version_bump();
+	if (recount || pending_version_bump)
+		scribe_launcher_wake();
+	pending_stats = NIL;
+	pending_version_bump = false;
+}
+
 /* Apply or drop the pending changes as the transaction ends */
 static void
 stats_xact_callback(XactEvent event, void *arg)
 {
 	ListCell   *lc;
-	bool		recount = false;
 
 	switch (event)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			{
-				int64		minute = minute_of(GetCurrentTimestamp());
-
-				foreach(lc, pending_stats)
-				{
-					PendingStats *p = lfirst(lc);
-
-					entry_apply(p, minute);
-					recount |= p->recount;
-				}
-				if (pending_version_bump)
-					scribe_queue_version_bump();
-				if (recount || pending_version_bump)
-					scribe_launcher_wake();
-			}
+			scribe_queue_stats_at_commit();
 			break;
 
 		case XACT_EVENT_PREPARE:
@@ -343,13 +360,19 @@ stats_xact_callback(XactEvent event, void *arg)
 				if (e != NULL)
 					e->needs_recount = true;
 			}
+			pending_stats = NIL;
+			pending_version_bump = false;
+			break;
+
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+			pending_stats = NIL;
+			pending_version_bump = false;
 			break;
 
 		default:
-			return;
+			break;
 	}
-	pending_stats = NIL;
-	pending_version_bump = false;
 }
 
 /* Merge a subtransaction's changes into its parent's, or drop them */
@@ -464,13 +487,14 @@ scribe_queue_changed_at_commit(void)
 	pending_version_bump = true;
 }
 
-/* The job counters of a queue; false when it has no entry or needs a recount */
+/* The job counters of a queue; false when it has no entry (zeros) or needs a recount */
 bool
 scribe_queue_stats_counters(int32 queue_id, int64 *jobs, int64 *in_flight)
 {
 	QueueStatsEntry *e = entry_find(queue_id, false);
 	bool		valid;
 
+	*jobs = *in_flight = 0;
 	if (e == NULL)
 		return false;
 	SpinLockAcquire(&e->mutex);
@@ -481,9 +505,28 @@ scribe_queue_stats_counters(int32 queue_id, int64 *jobs, int64 *in_flight)
 	return valid;
 }
 
-/* Set a queue's job counters from an exact count */
+/* How many commits an entry has applied (0 without an entry) */
+static uint64
+entry_applied(int32 queue_id)
+{
+	QueueStatsEntry *e = entry_find(queue_id, true);
+	uint64		applied = 0;
+
+	if (e == NULL)
+		return 0;
+	SpinLockAcquire(&e->mutex);
+	applied = e->applied;
+	SpinLockRelease(&e->mutex);
+	return applied;
+}
+
+/*
+ * Set a queue's job counters from an exact count, unless a commit was applied
+ * since `applied` was read (before the count's snapshot): then the count may
+ * miss or double that commit, and the recount waits for the next cycle.
+ */
 static void
-entry_set_counts(int32 queue_id, int64 jobs, int64 in_flight)
+entry_set_counts(int32 queue_id, int64 jobs, int64 in_flight, uint64 applied)
 {
 	QueueStatsEntry *e = entry_find(queue_id, true);
 
@@ -492,27 +535,34 @@ entry_set_counts(int32 queue_id, int64 jobs, int64 in_flight)
 	SpinLockAcquire(&e->mutex);
 	if (e->queue_id == queue_id)
 	{
-		e->jobs = jobs;
-		e->in_flight = in_flight;
-		e->needs_recount = false;
+		if (e->applied == applied)
+		{
+			e->jobs = jobs;
+			e->in_flight = in_flight;
+			e->needs_recount = false;
+		}
+		else
+			e->needs_recount = true;
 	}
 	SpinLockRelease(&e->mutex);
 }
 
 /* Count one queue's jobs exactly and store the counts (inside SPI) */
-static void
-recount_queue(int32 queue_id, int64 *jobs, int64 *in_flight)
+void
+scribe_queue_stats_recount(int32 queue_id, int64 *jobs, int64 *in_flight)
 {
 	Oid			argtypes[1] = {INT4OID};
 	Datum		values[1] = {Int32GetDatum(queue_id)};
 	bool		isnull;
+	uint64		applied = entry_applied(queue_id);
 
+	/* read_only false: a snapshot taken after `applied` was read */
 	scribe_plan_execute(&plan_count_one,
 						"SELECT count(*), count(lease_until) FROM scribe.jobs WHERE queue_id = $1",
-						1, argtypes, values, NULL, true, 1);
+						1, argtypes, values, NULL, false, 1);
 	*jobs = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	*in_flight = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	entry_set_counts(queue_id, *jobs, *in_flight);
+	entry_set_counts(queue_id, *jobs, *in_flight, applied);
 }
 
 /*
@@ -530,21 +580,38 @@ scribe_queue_stats_reconcile(TimestampTz now, bool all)
 
 	if (all || TimestampDifferenceExceeds(last, now, RECONCILE_INTERVAL_MS))
 	{
-		/* one pass over the hot table; queues without jobs count zero */
+		uint64	   *applied = palloc(sizeof(uint64) * queue_shared->max_queues);
+		int32	   *ids = palloc(sizeof(int32) * queue_shared->max_queues);
+
+		for (int e = 0; e < queue_shared->max_queues; e++)
+		{
+			ids[e] = queue_shared->entries[e].queue_id;
+			applied[e] = ids[e] ? entry_applied(ids[e]) : 0;
+		}
+
+		/* one pass over the hot table, in a fresh snapshot; queues without jobs count zero */
 		scribe_plan_execute(&plan_count_all,
 							"SELECT q.queue_id, count(j.queue_id), count(j.lease_until) "
 							"FROM scribe.queues q LEFT JOIN scribe.jobs j USING (queue_id) "
 							"GROUP BY q.queue_id",
-							0, NULL, NULL, NULL, true, 0);
+							0, NULL, NULL, NULL, false, 0);
 		for (uint64 i = 0; i < SPI_processed; i++)
 		{
 			HeapTuple	tuple = SPI_tuptable->vals[i];
 			TupleDesc	desc = SPI_tuptable->tupdesc;
 			bool		isnull;
+			int32		queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
+			uint64		before = 0;
 
-			entry_set_counts(DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull)),
+			for (int e = 0; e < queue_shared->max_queues; e++)
+			{
+				if (ids[e] == queue_id)
+					before = applied[e];
+			}
+			entry_set_counts(queue_id,
 							 DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull)),
-							 DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)));
+							 DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)),
+							 before);
 		}
 		/* entries of dropped queues */
 		for (int e = 0; e < queue_shared->max_queues; e++)
@@ -566,8 +633,9 @@ scribe_queue_stats_reconcile(TimestampTz now, bool all)
 		SpinLockRelease(&queue_shared->mutex);
 		last = now;
 	}
-	else
+	else if (TimestampDifferenceExceeds(last_partial_recount, now, RECOUNT_RETRY_MS))
 	{
+		last_partial_recount = now;
 		for (int i = 0; i < queue_shared->max_queues; i++)
 		{
 			QueueStatsEntry *e = &queue_shared->entries[i];
@@ -575,7 +643,7 @@ scribe_queue_stats_reconcile(TimestampTz now, bool all)
 						in_flight;
 
 			if (e->queue_id != 0 && e->needs_recount)
-				recount_queue(e->queue_id, &jobs, &in_flight);
+				scribe_queue_stats_recount(e->queue_id, &jobs, &in_flight);
 		}
 	}
 	return TimestampTzPlusMilliseconds(last, RECONCILE_INTERVAL_MS);
@@ -620,17 +688,12 @@ scribe_queue_next_due_set(TimestampTz when)
 	SpinLockRelease(&queue_shared->mutex);
 }
 
-/* A percentile of a histogram, interpolated inside its bucket; NULL if empty */
-static Datum
-hist_percentile(const uint64 *hist, uint64 total, double fraction, bool *isnull)
+/* A percentile of a histogram in microseconds, interpolated inside its bucket */
+int64
+scribe_queue_hist_percentile(const uint64 *hist, uint64 total, double fraction)
 {
 	double		rank = fraction * total;
 	uint64		seen = 0;
-	Interval   *result;
-
-	*isnull = (total == 0);
-	if (total == 0)
-		return (Datum) 0;
 
 	for (int i = 0; i < SCRIBE_HIST_BUCKETS; i++)
 	{
@@ -640,238 +703,46 @@ hist_percentile(const uint64 *hist, uint64 total, double fraction, bool *isnull)
 			double		upper = hist_bound(i);
 			double		within = (rank - seen) / hist[i];
 
-			result = palloc0(sizeof(Interval));
-			result->time = (int64) (lower + (upper - lower) * Max(within, 0.0));
-			return IntervalPGetDatum(result);
+			return (int64) (lower + (upper - lower) * Max(within, 0.0));
 		}
 		seen += hist[i];
 	}
-	result = palloc0(sizeof(Interval));
-	result->time = (int64) hist_bound(SCRIBE_HIST_BUCKETS - 1);
-	return IntervalPGetDatum(result);
+	return (int64) hist_bound(SCRIBE_HIST_BUCKETS - 1);
 }
 
-/* Run a saved one-row count query for a queue; returns the count */
-static int64
-count_for_queue(SPIPlanPtr *plan, const char *sql, int32 queue_id)
+/*
+ * Sum a queue's one-minute slots of the last `minutes` minutes: completed and
+ * failed attempts, and the wait and run histograms.  False if it has no entry.
+ */
+bool
+scribe_queue_stats_window(int32 queue_id, int minutes, uint64 *completed, uint64 *failed,
+						  uint64 *wait, uint64 *run)
 {
-	Oid			argtypes[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(queue_id)};
-	bool		isnull;
+	QueueStatsEntry *e = entry_find(queue_id, false);
+	int64		now_minute = minute_of(GetCurrentTimestamp());
 
-	scribe_plan_execute(plan, sql, 1, argtypes, values, NULL, true, 1);
-	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-}
+	*completed = *failed = 0;
+	memset(wait, 0, sizeof(uint64) * SCRIBE_HIST_BUCKETS);
+	memset(run, 0, sizeof(uint64) * SCRIBE_HIST_BUCKETS);
+	if (e == NULL)
+		return false;
 
-PG_FUNCTION_INFO_V1(scribe_queue_stats);
-
-/* scribe.queue_stats(queue, window): one row per queue */
-Datum
-scribe_queue_stats(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	text	   *queue_name = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
-	Interval   *window = PG_ARGISNULL(1) ? NULL : PG_GETARG_INTERVAL_P(1);
-	int64		window_us;
-	int			minutes;
-	int64		now_minute;
-	Oid			argtypes[1] = {TEXTOID};
-	Datum		args[1];
-	char		nulls[1] = {' '};
-	uint64		nqueues;
-	SPITupleTable *queues;
-	ScribeSavedUser saved;
-
-	scribe_require_preload("scribe.queue_stats()");
-
-	window_us = window ? window->time + (int64) window->day * USECS_PER_DAY +
-		(int64) window->month * 30 * USECS_PER_DAY : 5 * USECS_PER_MINUTE;
-	if (window_us <= 0 || window_us > SCRIBE_STATS_MINUTES * USECS_PER_MINUTE)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("window must be between 1 second and %d minutes", SCRIBE_STATS_MINUTES),
-				 errhint("Percentiles and throughput come from one-minute slots kept for the last %d minutes.",
-						 SCRIBE_STATS_MINUTES)));
-	minutes = (int) ((window_us + USECS_PER_MINUTE - 1) / USECS_PER_MINUTE);
-	now_minute = minute_of(GetCurrentTimestamp());
-
-	InitMaterializedSRF(fcinfo, 0);
-
-	SPI_connect();
-	scribe_run_as_owner(&saved);
-	args[0] = queue_name ? PointerGetDatum(queue_name) : (Datum) 0;
-	nulls[0] = queue_name ? ' ' : 'n';
-	scribe_plan_execute(&plan_list,
-						"SELECT queue_id, name, consumer FROM scribe.queues "
-						"WHERE $1 IS NULL OR name = $1 ORDER BY name",
-						1, argtypes, args, nulls, true, 0);
-	nqueues = SPI_processed;
-	queues = SPI_tuptable;
-	if (nqueues == 0 && queue_name != NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("queue \"%s\" does not exist", text_to_cstring(queue_name)),
-				 errhint("Create it with scribe.create_queue(), or list the queues with scribe.list_queues().")));
-
-	for (uint64 q = 0; q < nqueues; q++)
+	SpinLockAcquire(&e->mutex);
+	for (int s = 0; s < SCRIBE_STATS_MINUTES; s++)
 	{
-		HeapTuple	qt = queues->vals[q];
-		bool		isnull;
-		int32		queue_id = DatumGetInt32(SPI_getbinval(qt, queues->tupdesc, 1, &isnull));
-		Datum		values[15];
-		bool		rnulls[15];
-		int64		jobs = 0,
-					in_flight = 0,
-					delayed,
-					dead;
-		uint64		completed = 0,
-					failed = 0;
-		uint64		wait[SCRIBE_HIST_BUCKETS] = {0};
-		uint64		run[SCRIBE_HIST_BUCKETS] = {0};
-		QueueStatsEntry *e;
-		Datum		oldest;
-		bool		oldest_null;
+		StatsSlot  *slot = &e->slots[s];
 
-		memset(rnulls, 0, sizeof(rnulls));
-		values[0] = SPI_getbinval(qt, queues->tupdesc, 2, &isnull);
-		values[1] = SPI_getbinval(qt, queues->tupdesc, 3, &isnull);
-
-		if (!scribe_queue_stats_counters(queue_id, &jobs, &in_flight))
-			recount_queue(queue_id, &jobs, &in_flight);
-
-		e = entry_find(queue_id, false);
-		if (e != NULL)
+		if (e->queue_id == queue_id && slot->minute > now_minute - minutes && slot->minute <= now_minute)
 		{
-			SpinLockAcquire(&e->mutex);
-			for (int s = 0; s < SCRIBE_STATS_MINUTES; s++)
+			*completed += slot->completed;
+			*failed += slot->failed;
+			for (int i = 0; i < SCRIBE_HIST_BUCKETS; i++)
 			{
-				StatsSlot  *slot = &e->slots[s];
-
-				if (slot->minute > now_minute - minutes && slot->minute <= now_minute)
-				{
-					completed += slot->completed;
-					failed += slot->failed;
-					for (int i = 0; i < SCRIBE_HIST_BUCKETS; i++)
-					{
-						wait[i] += slot->wait[i];
-						run[i] += slot->run[i];
-					}
-				}
+				wait[i] += slot->wait[i];
+				run[i] += slot->run[i];
 			}
-			SpinLockRelease(&e->mutex);
 		}
-
-		delayed = count_for_queue(&plan_delayed,
-								  "SELECT count(*) FROM scribe.jobs "
-								  "WHERE queue_id = $1 AND run_at > now() AND lease_until IS NULL",
-								  queue_id);
-		dead = count_for_queue(&plan_dead,
-							   "SELECT count(*) FROM scribe.jobs_dead WHERE queue_id = $1", queue_id);
-		{
-			Oid			oldest_types[1] = {INT4OID};
-			Datum		oldest_args[1] = {Int32GetDatum(queue_id)};
-
-			scribe_plan_execute(&plan_oldest,
-								"SELECT now() - run_at FROM scribe.jobs "
-								"WHERE queue_id = $1 AND run_at <= now() AND lease_until IS NULL "
-								"ORDER BY run_at LIMIT 1",
-								1, oldest_types, oldest_args, NULL, true, 1);
-			oldest_null = SPI_processed == 0;
-			oldest = oldest_null ? (Datum) 0 :
-				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &oldest_null);
-			if (!oldest_null)
-				oldest = SPI_datumTransfer(oldest, false, 16);
-		}
-
-		values[2] = Int64GetDatum(Max(jobs - in_flight - delayed, 0));
-		values[3] = Int64GetDatum(delayed);
-		values[4] = Int64GetDatum(Max(in_flight, 0));
-		values[5] = Int64GetDatum(dead);
-		values[6] = oldest;
-		rnulls[6] = oldest_null;
-		values[7] = Float8GetDatum((double) completed / minutes);
-		values[8] = Float8GetDatum((double) failed / minutes);
-		values[9] = hist_percentile(wait, completed, 0.50, &rnulls[9]);
-		values[10] = hist_percentile(wait, completed, 0.95, &rnulls[10]);
-		values[11] = hist_percentile(wait, completed, 0.99, &rnulls[11]);
-		values[12] = hist_percentile(run, completed, 0.50, &rnulls[12]);
-		values[13] = hist_percentile(run, completed, 0.95, &rnulls[13]);
-		values[14] = hist_percentile(run, completed, 0.99, &rnulls[14]);
-
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, rnulls);
 	}
-	scribe_run_as_caller(&saved);
-	SPI_finish();
-	return (Datum) 0;
-}
-
-static SPIPlanPtr plan_job_status = NULL;
-
-PG_FUNCTION_INFO_V1(scribe_job_status);
-
-/* scribe.job_status(id): a job wherever it is, for the role that enqueued it */
-Datum
-scribe_job_status(PG_FUNCTION_ARGS)
-{
-	int64		job_id = PG_GETARG_INT64(0);
-	Oid			caller;
-	ScribeSavedUser saved;
-	Oid			argtypes[1] = {INT8OID};
-	Datum		args[1] = {Int64GetDatum(job_id)};
-	TupleDesc	tupdesc;
-	HeapTuple	row;
-	Oid			owner;
-	bool		isnull;
-	Datum		result;
-
-	scribe_require_preload("scribe.job_status()");
-	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
-		elog(ERROR, "return type must be a row type");
-
-	SPI_connect();
-	caller = scribe_run_as_owner(&saved);
-	/* unfinished, finished or dead: a job is in exactly one of the three */
-	scribe_plan_execute(&plan_job_status,
-						"SELECT j.job_id, q.name, CASE WHEN j.lease_until IS NOT NULL THEN 'running' "
-						"         WHEN j.run_at > now() THEN 'delayed' ELSE 'ready' END, "
-						"       j.kind, j.attempts, j.max_attempts, j.priority::integer, j.enqueued_by, j.enqueued_at, "
-						"       j.run_at, j.claimed_at, j.lease_until, NULL::timestamptz, j.payload, NULL::jsonb, j.errors "
-						"FROM scribe.jobs j JOIN scribe.queues q USING (queue_id) WHERE j.job_id = $1 "
-						"UNION ALL "
-						"SELECT a.job_id, q.name, 'done', a.kind, a.attempts, NULL, a.priority, a.enqueued_by, "
-						"       a.enqueued_at, a.run_at, a.claimed_at, NULL, a.finished_at, a.payload, a.result, a.errors "
-						"FROM scribe.jobs_archive a JOIN scribe.queues q USING (queue_id) WHERE a.job_id = $1 "
-						"UNION ALL "
-						"SELECT d.job_id, q.name, 'dead', d.kind, d.attempts, d.max_attempts, d.priority, d.enqueued_by, "
-						"       d.enqueued_at, d.run_at, d.claimed_at, NULL, d.died_at, d.payload, NULL, d.errors "
-						"FROM scribe.jobs_dead d JOIN scribe.queues q USING (queue_id) WHERE d.job_id = $1 "
-						"LIMIT 1",
-						1, argtypes, args, NULL, false, 1);
-	if (SPI_processed == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_UNDEFINED_OBJECT),
-				 errmsg("job " INT64_FORMAT " not found", job_id),
-				 errhint("It never existed, or it finished longer ago than its queue's retention.")));
-	row = SPI_copytuple(SPI_tuptable->vals[0]);
-	owner = DatumGetObjectId(SPI_getbinval(row, SPI_tuptable->tupdesc, 8, &isnull));
-	scribe_run_as_caller(&saved);
-
-	/* a job's payload and result belong to the role that enqueued it */
-	if (!has_privs_of_role(caller, owner))
-		ereport(ERROR,
-				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for job " INT64_FORMAT, job_id),
-				 errhint("Only the role that enqueued it (%s) and its members can read it.",
-						 GetUserNameFromId(owner, true) ? GetUserNameFromId(owner, true) : "dropped")));
-
-	{
-		Datum		values[16];
-		bool		nulls[16];
-
-		heap_deform_tuple(row, SPI_tuptable->tupdesc, values, nulls);
-		result = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
-		result = SPI_datumTransfer(result, false, -1);
-	}
-	SPI_finish();
-	PG_RETURN_DATUM(result);
+	SpinLockRelease(&e->mutex);
+	return true;
 }

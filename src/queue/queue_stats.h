@@ -34,9 +34,14 @@ extern void scribe_queue_stats_finished(int32 queue_id, TimestampTz run_at,
 										TimestampTz claimed_at, TimestampTz finished_at);
 extern void scribe_queue_stats_failed(int32 queue_id, bool dead);
 extern void scribe_queue_stats_recount_at_commit(int32 queue_id);
+extern void scribe_queue_stats_at_commit(void);
 
-/* Counters, for the pool's scaling */
+/* Reading: counters (false when stale), recounts, windows, percentiles */
 extern bool scribe_queue_stats_counters(int32 queue_id, int64 *jobs, int64 *in_flight);
+extern void scribe_queue_stats_recount(int32 queue_id, int64 *jobs, int64 *in_flight);
+extern bool scribe_queue_stats_window(int32 queue_id, int minutes, uint64 *completed,
+									  uint64 *failed, uint64 *wait, uint64 *run);
+extern int64 scribe_queue_hist_percentile(const uint64 *hist, uint64 total, double fraction);
 
 /* The launcher's part: recount what needs it (inside SPI); next due time */
 extern TimestampTz scribe_queue_stats_reconcile(TimestampTz now, bool all);

@@ -23,7 +23,7 @@ my @settings = split /\n/, $node->safe_psql('postgres',
 	q{SELECT name FROM pg_settings WHERE name LIKE 'scribe.%' ORDER BY 1});
 my @tables = split /\n/, $node->safe_psql('postgres', q{
 	SELECT c.relname FROM pg_class c
-	WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm')
+	WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
 	ORDER BY 1});
 
 ok(@functions > 0 && @settings > 0, 'found functions and settings to check');
