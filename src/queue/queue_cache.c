@@ -159,15 +159,15 @@ scribe_queue_worker_queues(void)
 						"SELECT " QUEUE_COLUMNS " FROM scribe.queues "
 						"WHERE consumer = 'workers' ORDER BY queue_id",
 						0, NULL, NULL, NULL, false, 0);
-	old = MemoryContextSwitchTo(TopMemoryContext);
 	for (uint64 i = 0; i < SPI_processed; i++)
 	{
-		ScribeQueue *q = palloc0(sizeof(ScribeQueue));
+		ScribeQueue *q = MemoryContextAllocZero(TopMemoryContext, sizeof(ScribeQueue));
 
 		queue_from_row(q, i);
+		old = MemoryContextSwitchTo(TopMemoryContext);
 		worker_queues = lappend(worker_queues, q);
+		MemoryContextSwitchTo(old);
 	}
-	MemoryContextSwitchTo(old);
 	worker_queues_valid = true;
 	return worker_queues;
 }

@@ -1,0 +1,70 @@
+# No memory grows with the number of jobs: a backend that sends, claims and
+# acks 20,000 jobs, and a worker that runs 20,000, keep their private memory
+# (RssAnon: shared buffers do not count) within a small bound.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Utils;
+use ScribeTest;
+use Test::More;
+
+my $node = scribe_node('memory', conf => <<'CONF');
+scribe.min_workers = 1
+scribe.max_workers = 1
+scribe.heartbeat_interval = 0
+CONF
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION pg_scribe;
+	CREATE FUNCTION public.noop(args jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT args $$;
+	SELECT scribe.create_queue('mem', consumer => 'clients');
+	SELECT scribe.create_queue('memw', retention => '1 day');
+	CREATE PROCEDURE public.churn(n int) LANGUAGE plpgsql AS $$
+	DECLARE j record;
+	BEGIN
+	    FOR i IN 1..n LOOP
+	        PERFORM scribe.send('mem', jsonb_build_object('i', i), idempotency_key => i::text);
+	        SELECT * INTO j FROM scribe.claim('mem');
+	        PERFORM scribe.ack(j.job_id, j.attempt, '{"ok": true}');
+	        PERFORM scribe.queue_stats('mem');
+	        COMMIT;
+	    END LOOP;
+	END $$;
+});
+
+# Private memory of a process, in kB
+sub rss_anon
+{
+	my ($pid) = @_;
+	my $status = slurp_file("/proc/$pid/status");
+	return $status =~ /^RssAnon:\s+(\d+) kB/m ? $1 : die "no RssAnon for $pid";
+}
+
+my $session = $node->background_psql('postgres');
+my $pid = $session->query_safe('SELECT pg_backend_pid()');
+$session->query_safe('CALL public.churn(2000)');    # warm the caches and plans
+my $before = rss_anon($pid);
+$session->query_safe('CALL public.churn(20000)');
+my $after = rss_anon($pid);
+cmp_ok($after - $before, '<', 1024,
+	"a backend's private memory after 20,000 send/claim/ack/stats: $before kB -> $after kB");
+$session->quit;
+
+# a worker through 20,000 sql jobs
+my $send = q{SELECT count(*) FROM scribe.send_batch('memw',
+	array_fill('{"function": "public.noop", "args": {"x": 1}}'::jsonb, ARRAY[%d]), kind => 'sql')};
+$node->safe_psql('postgres', sprintf($send, 2000));
+ok(wait_until_drained($node, 'memw'), 'the worker ran the first 2,000 jobs');
+my $worker = $node->safe_psql('postgres', 'SELECT pid FROM scribe.worker_status()');
+$before = rss_anon($worker);
+$node->safe_psql('postgres', sprintf($send, 20000));
+ok(wait_until_drained($node, 'memw'), 'and 20,000 more');
+is($node->safe_psql('postgres', 'SELECT pid FROM scribe.worker_status()'), $worker, 'the same worker');
+$after = rss_anon($worker);
+cmp_ok($after - $before, '<', 1024,
+	"the worker's private memory after 20,000 jobs: $before kB -> $after kB");
+
+$node->stop;
+done_testing();
