@@ -37,6 +37,13 @@ FROM (SELECT array_agg(id ORDER BY ord) AS ids
                              idempotency_keys => ARRAY['a', NULL, 'a', 'b', 'c'])
            WITH ORDINALITY AS b(id, ord)) x;
 SELECT count(*) AS batch_of_none FROM scribe.send_batch('send_q', ARRAY[]::jsonb[]);
+-- large batches: every id is its payload's, in order
+CREATE TEMP TABLE big AS
+SELECT * FROM scribe.send_batch('send_q', ARRAY(SELECT jsonb_build_object('i', g) FROM generate_series(1, 5000) g))
+     WITH ORDINALITY AS b(id, ord);
+SELECT count(*) FILTER (WHERE j.payload->>'i' = big.ord::text) AS matching, count(*)
+FROM big JOIN scribe.jobs j ON j.job_id = big.id;
+DO $$ BEGIN FOR i IN 1..3 LOOP PERFORM count(*) FROM scribe.send_batch('send_q', ARRAY(SELECT jsonb_build_object('i', g) FROM generate_series(1, 10000) g)); END LOOP; END $$;
 
 -- enqueue is transactional: a rolled-back job never existed
 SELECT count(*) AS before FROM scribe.jobs j JOIN scribe.queues q USING (queue_id) WHERE q.name = 'send_q' \gset
@@ -81,6 +88,8 @@ SELECT scribe.send('send_w', '[1, 2]', kind => 'sql');
 SELECT scribe.send('send_w', '{"function": "public.no_such_function"}', kind => 'sql');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.send('send_w', '{"function": "public.f", "argz": {}}', kind => 'sql');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.send('send_w', '{"function": "jsonb_typeof"}', kind => 'sql');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.send('send_w', '{"url": "https://example.com/hook"}', kind => 'http');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE

@@ -8,15 +8,43 @@
 #include "fmgr.h"
 #include "miscadmin.h"
 #include "utils/builtins.h"
+#include "utils/guc.h"
+#include "utils/varlena.h"
 
 #include "launcher/launcher.h"
 
 PG_FUNCTION_INFO_V1(scribe_check_install);
 
+/* Whether shared_preload_libraries names pg_scribe */
+static bool
+preload_listed(void)
+{
+	const char *value = GetConfigOption("shared_preload_libraries", true, false);
+	char	   *copy = pstrdup(value ? value : "");
+	List	   *names;
+	ListCell   *lc;
+
+	if (!SplitIdentifierString(copy, ',', &names))
+		return false;
+	foreach(lc, names)
+	{
+		if (strcmp((char *) lfirst(lc), "pg_scribe") == 0)
+			return true;
+	}
+	return false;
+}
+
 /* Raise an ERROR naming shared_preload_libraries unless the server preloaded us */
 void
 scribe_require_preload(const char *what)
 {
+	/* listed, yet this copy was not preloaded: a new build replaced the file */
+	if (!scribe_preloaded && preload_listed())
+		ereport(ERROR,
+				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+				 errmsg("the pg_scribe library changed on disk since the server started"),
+				 errdetail("%s needs the library the server preloaded, not the one installed since.", what),
+				 errhint("Restart the server to load the new library, then run ALTER EXTENSION pg_scribe UPDATE.")));
 	if (!scribe_preloaded)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -1,23 +1,36 @@
 /*
  * Saved SPI plans shared by every capability.
+ *
+ * Every statement of ours runs with search_path pinned to pg_catalog,
+ * whatever the caller's: its names are schema-qualified, and no operator or
+ * function a user creates can stand in for a built-in one while it runs as
+ * the superuser.
  */
 #include "pg_scribe.h"
 
+#include "catalog/namespace.h"
 #include "catalog/pg_type.h"
+#include "nodes/parsenodes.h"
 #include "utils/array.h"
+#include "utils/guc.h"
 
 #include "spi_plans.h"
 
+/* search_path = pg_catalog, for the duration of one statement */
+static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};
+
 /* The plan cached in *cache, prepared and kept on first use (inside SPI) */
-SPIPlanPtr
-scribe_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+static SPIPlanPtr
+plan_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes, int cursor_options)
 {
 	SPIPlanPtr	plan;
 
 	if (*cache != NULL)
 		return *cache;
 
-	plan = SPI_prepare(sql, nargs, argtypes);
+	PushOverrideSearchPath(&pinned_search_path);
+	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
+	PopOverrideSearchPath();
 	if (plan == NULL)
 		elog(ERROR, "pg_scribe could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
@@ -26,16 +39,56 @@ scribe_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 	return plan;
 }
 
+/* Execute a plan with the pinned search_path; ERRORs on failure codes */
+static int
+plan_run(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls, bool read_only, long count)
+{
+	int			rc;
+
+	PushOverrideSearchPath(&pinned_search_path);
+	rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+	PopOverrideSearchPath();
+	if (rc < 0)
+		elog(ERROR, "pg_scribe could not execute \"%s\": %s", sql, SPI_result_code_string(rc));
+	return rc;
+}
+
+/* The plan cached in *cache, prepared and kept on first use (inside SPI) */
+SPIPlanPtr
+scribe_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
+{
+	return plan_prepare(cache, sql, nargs, argtypes, 0);
+}
+
 /* Execute a saved plan; returns SPI's result code, ERRORs on failure codes */
 int
 scribe_plan_execute(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
 					Datum *values, const char *nulls, bool read_only, long count)
 {
-	SPIPlanPtr	plan = scribe_plan(cache, sql, nargs, argtypes);
-	int			rc = SPI_execute_plan(plan, values, nulls, read_only, count);
+	return plan_run(plan_prepare(cache, sql, nargs, argtypes, 0), sql, values, nulls, read_only, count);
+}
 
-	if (rc < 0)
-		elog(ERROR, "pg_scribe could not execute \"%s\": %s", sql, SPI_result_code_string(rc));
+/*
+ * Execute a saved plan that must walk indexes in order: one generic plan,
+ * planned without sorts, hash or merge joins, or sequential scans.  The
+ * planner would otherwise replan each call, and on stale statistics (a
+ * queue analyzed while empty) trade the claim index for a sort of the whole
+ * queue.  The settings hold only while the statement runs.
+ */
+int
+scribe_plan_execute_indexed(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
+							Datum *values, const char *nulls, bool read_only, long count)
+{
+	static const char *const off[] = {"enable_sort", "enable_hashjoin", "enable_mergejoin", "enable_seqscan"};
+	int			guc_level = NewGUCNestLevel();
+	int			rc;
+
+	for (int i = 0; i < (int) lengthof(off); i++)
+		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
+								 true, 0, false);
+	rc = plan_run(plan_prepare(cache, sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN),
+				  sql, values, nulls, read_only, count);
+	AtEOXact_GUC(true, guc_level);
 	return rc;
 }
 

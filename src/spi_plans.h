@@ -2,7 +2,7 @@
  * Saved SPI plans: each hot statement is parsed and planned once per
  * backend, on first use, and kept for the life of the backend.  The plan
  * cache replans by itself after DDL on the tables (DROP and CREATE
- * EXTENSION included).
+ * EXTENSION included).  Statements run with search_path = pg_catalog.
  */
 #ifndef SCRIBE_SPI_PLANS_H
 #define SCRIBE_SPI_PLANS_H
@@ -12,6 +12,8 @@
 extern SPIPlanPtr scribe_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern int	scribe_plan_execute(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
 								Datum *values, const char *nulls, bool read_only, long count);
+extern int	scribe_plan_execute_indexed(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
+										Datum *values, const char *nulls, bool read_only, long count);
 
 /* Array parameters */
 extern Datum scribe_int8_array(const int64 *values, int n);

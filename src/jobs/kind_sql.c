@@ -43,7 +43,15 @@ sql_function(Jsonb *payload)
 	char	   *name = scribe_jsonb_get_string(payload, "function", true, "sql");
 	List	   *names = stringToQualifiedNameList(name);
 	Oid			argtypes[1] = {JSONBOID};
-	Oid			funcid = LookupFuncName(names, 1, argtypes, true);
+	Oid			funcid;
+
+	/* the worker must find the same function as the producer meant */
+	if (list_length(names) < 2)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("function \"%s\" of an sql job must be named with its schema", name),
+				 errhint("Write schema.function, for example public.%s.", name)));
+	funcid = LookupFuncName(names, 1, argtypes, true);
 
 	if (!OidIsValid(funcid))
 		ereport(ERROR,
@@ -53,6 +61,15 @@ sql_function(Jsonb *payload)
 	return funcid;
 }
 
+/* schema.name(jsonb) of a function, for messages */
+static char *
+sql_function_name(Oid funcid)
+{
+	return psprintf("%s(jsonb)",
+					quote_qualified_identifier(get_namespace_name(get_func_namespace(funcid)),
+											   get_func_name(funcid)));
+}
+
 /* ERROR unless role may execute funcid */
 static void
 sql_check_privilege(Oid funcid, Oid role)
@@ -60,7 +77,7 @@ sql_check_privilege(Oid funcid, Oid role)
 	if (pg_proc_aclcheck(funcid, role, ACL_EXECUTE) != ACLCHECK_OK)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("permission denied for function %s", format_procedure(funcid)),
+				 errmsg("permission denied for function %s", sql_function_name(funcid)),
 				 errdetail("An sql job runs as the role that enqueued it, %s.", GetUserNameFromId(role, false)),
 				 errhint("GRANT EXECUTE on the function to that role.")));
 }
@@ -143,7 +160,7 @@ sql_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 	if (pg_proc_aclcheck(funcid, job->enqueued_by, ACL_EXECUTE) != ACLCHECK_OK)
 	{
 		*error = psprintf("permission denied for function %s to role %s",
-						  format_procedure(funcid), GetUserNameFromId(job->enqueued_by, false));
+						  sql_function_name(funcid), GetUserNameFromId(job->enqueued_by, false));
 		return JOB_FAILED;
 	}
 

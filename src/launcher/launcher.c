@@ -48,8 +48,16 @@
 /* How often to look for a missing scribe.database (a SIGHUP looks at once) */
 #define LAUNCHER_DATABASE_RECHECK_MS (10 * 1000)
 
-/* Pause after a failed cycle, so that a persistent error never spins */
+/* Pause after a failed task, so that a persistent error never spins */
 #define LAUNCHER_RETRY_MS (10 * 1000)
+
+/*
+ * The launcher waits at most this long for a lock, and less than
+ * deadlock_timeout, then retries the task a little later: so that the
+ * launcher, not the DROP EXTENSION or ALTER it collides with, gives way.
+ */
+#define LAUNCHER_LOCK_TIMEOUT_MS 100
+#define LAUNCHER_LOCK_RETRY_MS 1000
 
 /*
  * Longest sleep with nothing due: a safety net for changes that do not wake
@@ -407,18 +415,54 @@ launcher_run_task(LauncherTask *task, TimestampTz now)
 		FlushErrorState();
 		AbortCurrentTransaction();
 
-		ereport(task->failing ? DEBUG1 : WARNING,
-				(errcode(edata->sqlerrcode),
-				 errmsg("pg_scribe launcher: %s failed: %s", task->name, edata->message),
-				 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
-				 errhint("The launcher retries in %d seconds; until it recovers, repeats are logged at DEBUG1.",
-						 LAUNCHER_RETRY_MS / 1000)));
+		if (edata->sqlerrcode == ERRCODE_LOCK_NOT_AVAILABLE)
+		{
+			/* someone holds a lock we need (DROP EXTENSION, say): try again soon */
+			ereport(DEBUG1,
+					(errmsg("pg_scribe launcher: %s waits for a lock: %s", task->name, edata->message)));
+			task->due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), LAUNCHER_LOCK_RETRY_MS);
+		}
+		else
+		{
+			ereport(task->failing ? DEBUG1 : WARNING,
+					(errcode(edata->sqlerrcode),
+					 errmsg("pg_scribe launcher: %s failed: %s", task->name, edata->message),
+					 edata->detail ? errdetail_internal("%s", edata->detail) : 0,
+					 errhint("The launcher retries in %d seconds; until it recovers, repeats are logged at DEBUG1.",
+							 LAUNCHER_RETRY_MS / 1000)));
+			task->failing = true;
+			task->due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), LAUNCHER_RETRY_MS);
+		}
 		FreeErrorData(edata);
-		task->failing = true;
-		task->due = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), LAUNCHER_RETRY_MS);
 	}
 	PG_END_TRY();
 	pgstat_report_stat(false);
+}
+
+/*
+ * Vacuum the hot table when due; an ERROR is logged and the launcher goes
+ * on.  Returns when to look again (0: when woken).
+ */
+static TimestampTz
+launcher_vacuum_guarded(TimestampTz now)
+{
+	MemoryContext context = CurrentMemoryContext;
+	volatile TimestampTz again = 0;
+
+	PG_TRY();
+	{
+		again = scribe_queue_vacuum_if_needed(now);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(context);
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		again = TimestampTzPlusMilliseconds(now, LAUNCHER_RETRY_MS);
+	}
+	PG_END_TRY();
+	return again;
 }
 
 /* Whether the extension is installed, in a transaction of its own */
@@ -467,6 +511,12 @@ launcher_cycle(void)
 				if (task->due != 0 && task->due < wake)
 					wake = task->due;
 			}
+			{
+				TimestampTz vacuum_again = launcher_vacuum_guarded(now);
+
+				if (vacuum_again != 0 && vacuum_again < wake)
+					wake = vacuum_again;
+			}
 			break;
 
 		default:
@@ -475,10 +525,20 @@ launcher_cycle(void)
 	return Max(TimestampDifferenceMilliseconds(GetCurrentTimestamp(), wake), 0);
 }
 
+/* Keep our lock waits below deadlock_timeout (at start and after a reload) */
+static void
+launcher_set_lock_timeout(void)
+{
+	int			ms = Min(LAUNCHER_LOCK_TIMEOUT_MS, Max(DeadlockTimeout / 2, 1));
+
+	SetConfigOption("lock_timeout", psprintf("%d", ms), PGC_SUSET, PGC_S_SESSION);
+}
+
 /* Supervise: run a cycle, sleep on the latch until something is due, repeat */
 static void
 launcher_supervise(void)
 {
+	launcher_set_lock_timeout();
 	for (;;)
 	{
 		long		sleep_ms;
@@ -486,6 +546,7 @@ launcher_supervise(void)
 		/* changed settings (a heartbeat interval, say) take effect now */
 		if (launcher_absorb_signals())
 		{
+			launcher_set_lock_timeout();
 			for (int i = 0; i < LAUNCHER_NTASKS; i++)
 				launcher_tasks[i].due = 0;
 		}

@@ -18,8 +18,10 @@
 #include "postmaster/interrupt.h"
 #include "storage/ipc.h"
 #include "storage/latch.h"
+#include "storage/proc.h"
 #include "storage/spin.h"
 #include "tcop/tcopprot.h"
+#include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/snapmgr.h"
 #include "utils/timeout.h"
@@ -38,6 +40,14 @@
 #define BATCH_TARGET_US 20000.0
 /* Queues whose run time a worker remembers */
 #define RUN_ESTIMATES 64
+/*
+ * A worker's own statements wait at most this long for a lock, and less
+ * than deadlock_timeout, so that a worker, not the DROP EXTENSION it
+ * collides with, gives way.  Jobs run with the server's lock_timeout.
+ */
+#define WORKER_LOCK_TIMEOUT_MS 200
+/* Pause after an error outside a job */
+#define WORKER_ERROR_PAUSE_MS 1000
 
 /* What to do with a job after it ran */
 typedef enum WorkerVerdict
@@ -214,6 +224,8 @@ worker_claim(ScribeJob **jobs, ScribeQueue *queue)
 			*queue = *q;
 			queue_turn = turn + 1;
 			worker_set_claimed(n, *jobs);
+			/* busy first, so that the wake-up below goes to another worker */
+			worker_set_state(WORKER_BUSY);
 			/* a full batch: there may be more, for another worker, or a new one */
 			if (n == batch_size(q->queue_id) && !scribe_pool_wake_idle_worker())
 				scribe_pool_want_launcher();
@@ -257,7 +269,11 @@ worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, c
 	PG_TRY();
 	{
 		ScribeJobOutcome outcome;
+		int			guc_level = NewGUCNestLevel();
 
+		/* the job's own lock waits follow the server's settings, for the job only */
+		(void) set_config_option("lock_timeout", GetConfigOptionResetString("lock_timeout"),
+								 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
 		worker_in_job = true;
 		if (worker_shutdown)
 		{
@@ -270,6 +286,7 @@ worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, c
 		disable_timeout(STATEMENT_TIMEOUT, false);
 		worker_in_job = false;
 		CHECK_FOR_INTERRUPTS();
+		AtEOXact_GUC(true, guc_level);
 
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -425,6 +442,95 @@ worker_retire(void)
 	return retire;
 }
 
+/* Keep our own lock waits below deadlock_timeout (at start and after a reload) */
+static void
+worker_set_lock_timeout(void)
+{
+	int			ms = Min(WORKER_LOCK_TIMEOUT_MS, Max(DeadlockTimeout / 2, 1));
+
+	SetConfigOption("lock_timeout", psprintf("%d", ms), PGC_SUSET, PGC_S_SESSION);
+}
+
+/* Give back the jobs we hold, attempt and all; if that fails too, exit */
+static void
+worker_give_back(void)
+{
+	int			n;
+	int64		ids[SCRIBE_WORKER_MAX_BATCH];
+	int32		attempts[SCRIBE_WORKER_MAX_BATCH];
+
+	SpinLockAcquire(&my_slot->mutex);
+	n = my_slot->n_claimed;
+	memcpy(ids, my_slot->claimed_ids, sizeof(int64) * n);
+	memcpy(attempts, my_slot->claimed_attempts, sizeof(int32) * n);
+	SpinLockRelease(&my_slot->mutex);
+	if (n == 0)
+		return;
+
+	PG_TRY();
+	{
+		worker_begin();
+		scribe_queue_release_jobs(n, ids, attempts, NULL);
+		worker_commit();
+		worker_set_claimed(0, NULL);
+	}
+	PG_CATCH();
+	{
+		/* the launcher releases them once we are gone */
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		proc_exit(1);
+	}
+	PG_END_TRY();
+}
+
+/* One turn: claim a batch and run it; how many jobs (-1: the extension is gone) */
+static int
+worker_turn(void)
+{
+	ScribeJob  *jobs = NULL;
+	ScribeQueue queue;
+	int			n;
+
+	MemoryContextReset(batch_context);
+	n = worker_claim(&jobs, &queue);
+	if (n > 0)
+		worker_run_batch(&queue, jobs, n);
+	return n;
+}
+
+/*
+ * A turn, where an ERROR outside a job (a lock wait that timed out during
+ * DROP EXTENSION, say) is logged, gives the jobs back and pauses the worker,
+ * instead of ending it.  Returns what worker_turn() does, or 0 after an error.
+ */
+static int
+worker_turn_guarded(void)
+{
+	MemoryContext turn_context = CurrentMemoryContext;
+	volatile int n = 0;
+
+	PG_TRY();
+	{
+		n = worker_turn();
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(turn_context);
+		worker_in_job = false;
+		EmitErrorReport();
+		FlushErrorState();
+		AbortCurrentTransaction();
+		worker_give_back();
+		(void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
+						 WORKER_ERROR_PAUSE_MS, PG_WAIT_EXTENSION);
+		n = 0;
+	}
+	PG_END_TRY();
+	return n;
+}
+
 /* Entry point of a worker; main_arg is its slot number */
 void
 scribe_worker_main(Datum main_arg)
@@ -436,11 +542,10 @@ scribe_worker_main(Datum main_arg)
 	worker_attach(DatumGetInt32(main_arg));
 	BackgroundWorkerInitializeConnectionByOid(scribe_pool_database(), InvalidOid, 0);
 	batch_context = AllocSetContextCreate(TopMemoryContext, "pg_scribe batch", ALLOCSET_DEFAULT_SIZES);
+	worker_set_lock_timeout();
 
 	for (;;)
 	{
-		ScribeJob  *jobs = NULL;
-		ScribeQueue queue;
 		int			n;
 		int			rc;
 
@@ -449,6 +554,7 @@ scribe_worker_main(Datum main_arg)
 		{
 			ConfigReloadPending = false;
 			ProcessConfigFile(PGC_SIGHUP);
+			worker_set_lock_timeout();
 		}
 		if (worker_shutdown || my_slot->stop)
 			break;
@@ -456,15 +562,11 @@ scribe_worker_main(Datum main_arg)
 		/* idle before looking: a commit from now on sets our latch */
 		worker_set_state(WORKER_IDLE);
 		ResetLatch(MyLatch);
-		MemoryContextReset(batch_context);
-		n = worker_claim(&jobs, &queue);
+		n = worker_turn_guarded();
 		if (n < 0)
 			break;
 		if (n > 0)
-		{
-			worker_run_batch(&queue, jobs, n);
 			continue;
-		}
 
 		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
 					   scribe_worker_idle_timeout * 1000L, PG_WAIT_EXTENSION);

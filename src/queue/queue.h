@@ -62,6 +62,7 @@ extern void scribe_queue_cache_forget(void);
 
 /* queue_maintenance.c: the launcher's task */
 extern TimestampTz scribe_queue_maintenance_task(TimestampTz now);
+extern TimestampTz scribe_queue_vacuum_if_needed(TimestampTz now);
 
 /* queue_consume.c: inside SPI, in the caller's transaction */
 extern int	scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us,

@@ -104,10 +104,28 @@ dead_letter_jobs(int n, const int64 *job_ids, int attempt_offset)
 	return SPI_processed;
 }
 
+/* qsort order of claimed jobs: the claim order, highest priority then oldest */
+static int
+job_claim_order(const void *a, const void *b)
+{
+	const ScribeJob *x = a;
+	const ScribeJob *y = b;
+
+	if (x->priority != y->priority)
+		return x->priority > y->priority ? -1 : 1;
+	if (x->run_at != y->run_at)
+		return x->run_at < y->run_at ? -1 : 1;
+	if (x->job_id != y->job_id)
+		return x->job_id < y->job_id ? -1 : 1;
+	return 0;
+}
+
 /*
  * Claim up to n ready jobs of a queue with a lease of lease_us (inside SPI).
  * claimed_by is the consumer's pid, negated for the worker pool.  Returns
- * how many; *jobs is allocated in the caller's memory context.
+ * how many; *jobs is allocated in the caller's memory context.  The update
+ * finds its rows by primary key from an array, never by a join, so that no
+ * statistics (a queue analyzed while empty) can turn it into a scan.
  */
 int
 scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 claimed_by,
@@ -126,22 +144,23 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 	values[1] = Int32GetDatum(n);
 	values[2] = Int64GetDatum(lease_us);
 	values[3] = Int32GetDatum(claimed_by);
-	scribe_plan_execute(&plan_claim,
-						"WITH c AS ("
-						"  SELECT job_id, lease_until AS expired FROM scribe.jobs "
+	scribe_plan_execute_indexed(&plan_claim,
+						"WITH c AS MATERIALIZED ("
+						"  SELECT job_id, lease_until FROM scribe.jobs "
 						"  WHERE queue_id = $1 AND run_at <= now() AND (lease_until IS NULL OR lease_until <= now()) "
 						"  ORDER BY priority DESC, run_at, job_id "
-						"  LIMIT $2 FOR UPDATE SKIP LOCKED) "
+						"  LIMIT $2 FOR UPDATE SKIP LOCKED), "
+						"r AS (SELECT COALESCE(array_agg(job_id) FILTER (WHERE lease_until IS NOT NULL), '{}') AS ids FROM c) "
 						"UPDATE scribe.jobs j "
 						"SET attempts = j.attempts + 1, "
 						"    lease_until = clock_timestamp() + $3 * interval '1 microsecond', "
 						"    claimed_at = clock_timestamp(), claimed_by = $4, "
-						"    errors = CASE WHEN c.expired IS NULL THEN j.errors "
+						"    errors = CASE WHEN j.lease_until IS NULL THEN j.errors "
 						"             ELSE COALESCE(j.errors, '[]') || jsonb_build_object('attempt', j.attempts, "
-						"                  'at', c.expired, 'error', 'lease expired', 'consumer', j.claimed_by) END "
-						"FROM c WHERE j.job_id = c.job_id "
+						"                  'at', j.lease_until, 'error', 'lease expired', 'consumer', j.claimed_by) END "
+						"WHERE j.job_id = ANY (ARRAY(SELECT job_id FROM c)) "
 						"RETURNING j.job_id, j.attempts, j.max_attempts, j.priority, j.kind, j.payload, "
-						"          j.enqueued_by, j.enqueued_at, j.run_at, j.lease_until, c.expired IS NOT NULL",
+						"          j.enqueued_by, j.enqueued_at, j.run_at, j.lease_until, j.job_id = ANY ((SELECT ids FROM r)::bigint[])",
 						4, argtypes, values, NULL, false, 0);
 	rows = SPI_tuptable;
 	nrows = SPI_processed;
@@ -192,6 +211,8 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 	}
 	if (nexhausted > 0)
 		(void) dead_letter_jobs(nexhausted, exhausted, -1);
+	/* the update returns rows in key order: give them in the claim order */
+	qsort(*jobs, count, sizeof(ScribeJob), job_claim_order);
 	return count;
 }
 
@@ -313,16 +334,16 @@ scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results, const Times
 	values[0] = scribe_int8_array(ids, n);
 	values[1] = PointerGetDatum(construct_md_array(res, res_nulls, 1, dims, lbs, JSONBOID, -1, false, TYPALIGN_INT));
 	values[2] = PointerGetDatum(construct_array(fin, n, TIMESTAMPTZOID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
-	scribe_plan_execute(&plan_ack_many,
-						"WITH r AS (SELECT * FROM unnest($1, $2, $3) AS r(job_id, result, finished_at)), "
-						"d AS (DELETE FROM scribe.jobs j USING r WHERE j.job_id = r.job_id "
-						"      RETURNING j.*, r.result, r.finished_at), "
+	scribe_plan_execute_indexed(&plan_ack_many,
+						"WITH d AS (DELETE FROM scribe.jobs WHERE job_id = ANY ($1) RETURNING *), "
+						"f AS (SELECT d.*, ($2)[array_position($1, d.job_id)] AS result, "
+						"             ($3)[array_position($1, d.job_id)] AS finished_at FROM d), "
 						"a AS (INSERT INTO scribe.jobs_archive (job_id, finished_at, run_at, enqueued_at, claimed_at, "
 						"          queue_id, attempts, enqueued_by, priority, kind, idempotency_key, payload, result, errors) "
-						"      SELECT d.job_id, d.finished_at, d.run_at, d.enqueued_at, d.claimed_at, d.queue_id, "
-						"             d.attempts, d.enqueued_by, d.priority, d.kind, d.idempotency_key, d.payload, d.result, d.errors "
-						"      FROM d JOIN scribe.queues q ON q.queue_id = d.queue_id WHERE q.retention > '0') "
-						"SELECT queue_id, run_at, claimed_at, finished_at FROM d",
+						"      SELECT f.job_id, f.finished_at, f.run_at, f.enqueued_at, f.claimed_at, f.queue_id, "
+						"             f.attempts, f.enqueued_by, f.priority, f.kind, f.idempotency_key, f.payload, f.result, f.errors "
+						"      FROM f JOIN scribe.queues q ON q.queue_id = f.queue_id WHERE q.retention > '0') "
+						"SELECT queue_id, run_at, claimed_at, finished_at FROM f",
 						3, argtypes, values, NULL, false, 0);
 	account_acked_rows();
 }
@@ -417,10 +438,10 @@ scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
 	}
 	values[0] = scribe_int8_array(ids, n);
 	values[1] = scribe_int4_array(attempts, n);
-	scribe_plan_execute(&plan_lock,
-						"SELECT j.job_id FROM scribe.jobs j "
-						"JOIN unnest($1, $2) AS r(job_id, attempt) ON j.job_id = r.job_id AND j.attempts = r.attempt "
-						"WHERE j.lease_until IS NOT NULL FOR UPDATE OF j",
+	scribe_plan_execute_indexed(&plan_lock,
+						"SELECT job_id FROM scribe.jobs "
+						"WHERE job_id = ANY ($1) AND attempts = ($2)[array_position($1, job_id)] "
+						"  AND lease_until IS NOT NULL FOR UPDATE",
 						2, argtypes, values, NULL, false, 0);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -461,15 +482,14 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts, co
 	values[2] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
 	nulls[2] = reason ? ' ' : 'n';
 
-	scribe_plan_execute(&plan_release,
+	scribe_plan_execute_indexed(&plan_release,
 						"UPDATE scribe.jobs j "
 						"SET lease_until = NULL, claimed_by = NULL, "
 						"    attempts = CASE WHEN $3 IS NULL THEN j.attempts - 1 ELSE j.attempts END, "
 						"    errors = CASE WHEN $3 IS NULL THEN j.errors "
 						"             ELSE COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " END "
-						"FROM unnest($1, $2) AS r(job_id, attempt) "
-						"WHERE j.job_id = r.job_id AND j.attempts = r.attempt AND j.lease_until IS NOT NULL "
-						"  AND ($3 IS NULL OR j.attempts < j.max_attempts) "
+						"WHERE j.job_id = ANY ($1) AND j.attempts = ($2)[array_position($1, j.job_id)] "
+						"  AND j.lease_until IS NOT NULL AND ($3 IS NULL OR j.attempts < j.max_attempts) "
 						"RETURNING j.queue_id",
 						3, argtypes, values, nulls, false, 0);
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -485,11 +505,11 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts, co
 		return;
 
 	/* the jobs on their last attempt: record the reason and give up */
-	scribe_plan_execute(&plan_release_failed,
+	scribe_plan_execute_indexed(&plan_release_failed,
 						"UPDATE scribe.jobs j "
 						"SET errors = COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " "
-						"FROM unnest($1, $2) AS r(job_id, attempt) "
-						"WHERE j.job_id = r.job_id AND j.attempts = r.attempt AND j.lease_until IS NOT NULL "
+						"WHERE j.job_id = ANY ($1) AND j.attempts = ($2)[array_position($1, j.job_id)] "
+						"  AND j.lease_until IS NOT NULL "
 						"RETURNING j.job_id",
 						3, argtypes, values, nulls, false, 0);
 	for (uint64 r = 0; r < SPI_processed; r++)

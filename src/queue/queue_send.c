@@ -348,6 +348,8 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 	if (n == 0)
 		return (Datum) 0;
 
+	/* the ids outlive SPI: allocate them before connecting */
+	ids = palloc0(sizeof(int64) * n);
 	SPI_connect();
 	scribe_run_as_owner(&saved);
 
@@ -378,7 +380,6 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 		send_kind_required(&opts);
 
 	/* match the inserted rows to the payloads; the others met an existing key */
-	ids = palloc0(sizeof(int64) * n);
 	returned = isnull ? 0 : SPI_processed;
 	inserted = returned;
 	run_at = returned > 0 ?

@@ -72,6 +72,7 @@ typedef struct QueueStatsEntry
 typedef struct QueueShared
 {
 	pg_atomic_uint64 version;
+	pg_atomic_uint64 churn;		/* rows of scribe.jobs acked, nacked or dead-lettered since the last vacuum */
 	slock_t		mutex;			/* next_due, last_reconcile */
 	TimestampTz next_due;
 	TimestampTz last_reconcile;
@@ -140,6 +141,7 @@ scribe_queue_stats_shmem_init(void)
 	{
 		memset(queue_shared, 0, scribe_queue_stats_shmem_size());
 		pg_atomic_init_u64(&queue_shared->version, 1);
+		pg_atomic_init_u64(&queue_shared->churn, 0);
 		SpinLockInit(&queue_shared->mutex);
 		queue_shared->max_queues = scribe_max_queues;
 		for (int i = 0; i < scribe_max_queues; i++)
@@ -318,6 +320,7 @@ scribe_queue_stats_at_commit(void)
 	ListCell   *lc;
 	bool		recount = false;
 	int64		minute;
+	uint64		churn = 0;
 
 	if (pending_stats == NIL && !pending_version_bump)
 		return;
@@ -329,9 +332,19 @@ scribe_queue_stats_at_commit(void)
 
 		entry_apply(p, minute);
 		recount |= p->recount;
+		churn += p->completed + p->failed;
 	}
 	if (pending_version_bump)
 		scribe_queue_version_bump();
+
+	/* crossing the vacuum threshold: the launcher should look */
+	if (churn > 0)
+	{
+		uint64		before = pg_atomic_fetch_add_u64(&queue_shared->churn, churn);
+
+		if (before < SCRIBE_VACUUM_MIN_CHURN && before + churn >= SCRIBE_VACUUM_MIN_CHURN)
+			recount = true;
+	}
 	if (recount || pending_version_bump)
 		scribe_launcher_wake();
 	pending_stats = NIL;
@@ -647,6 +660,33 @@ scribe_queue_stats_reconcile(TimestampTz now, bool all)
 		}
 	}
 	return TimestampTzPlusMilliseconds(last, RECONCILE_INTERVAL_MS);
+}
+
+/* Rows of scribe.jobs finished or failed since the last vacuum (minus `done`) */
+uint64
+scribe_queue_churn(uint64 done)
+{
+	if (done > 0)
+		return pg_atomic_sub_fetch_u64(&queue_shared->churn, done);
+	return pg_atomic_read_u64(&queue_shared->churn);
+}
+
+/* Jobs in scribe.jobs, all queues with statistics together */
+int64
+scribe_queue_stats_total_jobs(void)
+{
+	int64		total = 0;
+
+	for (int i = 0; i < queue_shared->max_queues; i++)
+	{
+		QueueStatsEntry *e = &queue_shared->entries[i];
+
+		SpinLockAcquire(&e->mutex);
+		if (e->queue_id != 0)
+			total += Max(e->jobs, 0);
+		SpinLockRelease(&e->mutex);
+	}
+	return total;
 }
 
 /* Earliest run_at of a delayed job in a workers queue (0 if none known) */

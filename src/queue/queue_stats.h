@@ -16,6 +16,8 @@
 #define SCRIBE_HIST_BUCKETS 64
 /* One-minute slots kept: the longest window queue_stats() can report */
 #define SCRIBE_STATS_MINUTES 30
+/* Finished or failed jobs (dead rows) after which the launcher vacuums scribe.jobs */
+#define SCRIBE_VACUUM_MIN_CHURN 10000
 
 /* GUCs */
 extern int	scribe_max_queues;
@@ -42,6 +44,10 @@ extern void scribe_queue_stats_recount(int32 queue_id, int64 *jobs, int64 *in_fl
 extern bool scribe_queue_stats_window(int32 queue_id, int minutes, uint64 *completed,
 									  uint64 *failed, uint64 *wait, uint64 *run);
 extern int64 scribe_queue_hist_percentile(const uint64 *hist, uint64 total, double fraction);
+
+/* Dead rows left in scribe.jobs since the last vacuum; all jobs */
+extern uint64 scribe_queue_churn(uint64 done);
+extern int64 scribe_queue_stats_total_jobs(void);
 
 /* The launcher's part: recount what needs it (inside SPI); next due time */
 extern TimestampTz scribe_queue_stats_reconcile(TimestampTz now, bool all);

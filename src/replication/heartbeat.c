@@ -12,9 +12,12 @@
 #include "utils/timestamp.h"
 
 #include "replication/heartbeat.h"
+#include "spi_plans.h"
 
 int			scribe_heartbeat_interval = 10;
 char	   *scribe_node_name = NULL;
+
+static SPIPlanPtr plan_beat = NULL;
 
 /* Accept node names that fit a PostgreSQL identifier */
 static bool
@@ -67,23 +70,16 @@ heartbeat_beat(void)
 {
 	Oid			argtypes[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
-	int			rc;
 
 	values[0] = CStringGetTextDatum(scribe_heartbeat_node_name());
 	values[1] = CStringGetTextDatum(SCRIBE_VERSION);
 
-	/* a table lock held by someone else must not stall the launcher */
-	rc = SPI_execute("SET LOCAL lock_timeout = '5s'", false, 0);
-	if (rc != SPI_OK_UTILITY)
-		elog(ERROR, "could not set lock_timeout: %s", SPI_result_code_string(rc));
-
-	rc = SPI_execute_with_args("INSERT INTO scribe.heartbeat AS h (node_name, beat_at, library_version) "
-							   "VALUES ($1, pg_catalog.now(), $2) "
-							   "ON CONFLICT (node_name) DO UPDATE "
-							   "SET beat_at = excluded.beat_at, library_version = excluded.library_version",
-							   2, argtypes, values, NULL, false, 0);
-	if (rc != SPI_OK_INSERT)
-		elog(ERROR, "could not update scribe.heartbeat: %s", SPI_result_code_string(rc));
+	scribe_plan_execute(&plan_beat,
+						"INSERT INTO scribe.heartbeat AS h (node_name, beat_at, library_version) "
+						"VALUES ($1, now(), $2) "
+						"ON CONFLICT (node_name) DO UPDATE "
+						"SET beat_at = excluded.beat_at, library_version = excluded.library_version",
+						2, argtypes, values, NULL, false, 0);
 }
 
 /* The launcher's heartbeat task: beat, and say when the next beat is due */

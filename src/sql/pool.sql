@@ -7,7 +7,6 @@ CREATE FUNCTION scribe._worker_slots(
     OUT progress integer)
     RETURNS SETOF record
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_worker_slots';
 COMMENT ON FUNCTION scribe._worker_slots() IS 'Internal: the worker pool''s slots in shared memory';
 

@@ -324,7 +324,6 @@ COMMENT ON FUNCTION scribe.list_queues() IS 'Every queue with its policy';
 
 CREATE FUNCTION scribe._queues_changed() RETURNS void
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_queues_changed';
 COMMENT ON FUNCTION scribe._queues_changed() IS 'Internal: tell the workers and the statistics that queues changed, when the transaction commits';
 
@@ -339,7 +338,6 @@ CREATE FUNCTION scribe.send(
     max_attempts    integer DEFAULT NULL)
     RETURNS bigint
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_send';
 COMMENT ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer) IS 'Enqueue a job in the caller''s transaction; returns its id (the existing job''s id for a repeated idempotency key)';
 
@@ -354,20 +352,17 @@ CREATE FUNCTION scribe.send_batch(
     max_attempts     integer DEFAULT NULL)
     RETURNS SETOF bigint
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_send_batch';
 COMMENT ON FUNCTION scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer) IS 'Enqueue many jobs in one statement; returns their ids in the order of payloads';
 
 CREATE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease interval DEFAULT NULL)
     RETURNS SETOF scribe.claimed_job
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_claim';
 COMMENT ON FUNCTION scribe.claim(text, integer, interval) IS 'Claim up to n ready jobs (highest priority, then oldest) with a lease; ack, nack or extend each with its job_id and attempt';
 
 CREATE FUNCTION scribe.ack(job_id bigint, attempt integer, result jsonb DEFAULT NULL) RETURNS boolean
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_ack';
 COMMENT ON FUNCTION scribe.ack(bigint, integer, jsonb) IS 'Finish a claimed job (true), keeping result in the archive; false when it was already acked';
 
@@ -375,14 +370,12 @@ CREATE FUNCTION scribe.nack(job_id bigint, attempt integer, error text,
                             retry_in interval DEFAULT NULL, retry boolean DEFAULT true)
     RETURNS text
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_nack';
 COMMENT ON FUNCTION scribe.nack(bigint, integer, text, interval, boolean) IS 'Fail a claimed job''s attempt: retry after backoff (''retry''), or move it to the dead letters (''dead'') when out of attempts or retry => false';
 
 CREATE FUNCTION scribe.extend_lease(job_id bigint, attempt integer, lease interval DEFAULT NULL)
     RETURNS timestamptz
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_extend_lease';
 COMMENT ON FUNCTION scribe.extend_lease(bigint, integer, interval) IS 'Extend the lease of a claimed job from now (by the queue''s lease by default); returns the new lease end';
 
@@ -465,7 +458,6 @@ COMMENT ON FUNCTION scribe.purge(text, text) IS 'Delete a queue''s ready jobs, d
 
 CREATE FUNCTION scribe._queue_jobs_changed(queue_id integer, ready boolean) RETURNS void
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_queue_jobs_changed';
 COMMENT ON FUNCTION scribe._queue_jobs_changed(integer, boolean) IS 'Internal: at commit, recount a queue whose jobs changed in bulk, and wake a worker when jobs became ready';
 
@@ -489,7 +481,6 @@ CREATE FUNCTION scribe.queue_stats(
     OUT run_p99        interval)
     RETURNS SETOF record
     LANGUAGE c VOLATILE
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_queue_stats';
 COMMENT ON FUNCTION scribe.queue_stats(text, interval) IS 'Per queue: ready, delayed, in flight and dead jobs, oldest ready age, throughput and p50/p95/p99 wait and run times over the window (at most 30 minutes)';
 
@@ -513,6 +504,5 @@ CREATE FUNCTION scribe.job_status(
     OUT errors        jsonb)
     RETURNS record
     LANGUAGE c VOLATILE STRICT
-    SET search_path = pg_catalog
     AS 'MODULE_PATHNAME', 'scribe_job_status';
 COMMENT ON FUNCTION scribe.job_status(bigint) IS 'A job''s state (ready, delayed, running, done, dead), attempts, payload, result and errors; only for the role that enqueued it';

@@ -53,6 +53,21 @@ ok(wait_for_workers($node, 1), 'idle workers beyond scribe.min_workers exit afte
 is($node->safe_psql('postgres', q{SELECT string_agg(state, ',') FROM scribe.worker_status()}),
 	'idle', 'worker_status shows the one idle worker');
 
+# idle workers share a burst: the worker that takes a full batch wakes the next
+$node->append_conf('postgresql.conf', "scribe.min_workers = 3\nscribe.worker_idle_timeout = 60s\n");
+$node->reload;
+ok(wait_for_workers($node, 3), 'scribe.min_workers = 3 on reload: three workers');
+$node->poll_query_until('postgres',
+	q{SELECT count(*) = 3 FROM scribe.worker_status() WHERE state = 'idle'});
+$node->safe_psql('postgres', q{
+	TRUNCATE ran;
+	SELECT count(*) FROM scribe.send_batch('scaling',
+	    ARRAY(SELECT jsonb_build_object('function', 'public.slow', 'args', jsonb_build_object('n', g))
+	          FROM generate_series(1, 9) g), kind => 'sql')});
+ok(wait_until_drained($node, 'scaling'), 'the burst is drained');
+is($node->safe_psql('postgres', 'SELECT count(DISTINCT pid) FROM ran'), '3',
+	'by all three idle workers');
+
 # scribe.max_workers lowered to 0 on reload: the pool stops
 $node->append_conf('postgresql.conf', "scribe.max_workers = 0\n");
 $node->reload;
