@@ -42,7 +42,9 @@ REGRESS_NOPRELOAD = preload_missing
 REGRESS = $(filter-out $(REGRESS_NOPRELOAD),$(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql))))
 
 PG_CPPFLAGS = -I$(srcdir)/src -DSCRIBE_VERSION='"$(EXTVERSION)"'
-SHLIB_LINK = -lcurl
+# -Bsymbolic: a library installed over a running server's binds to its own
+# variables, never to those of the copy the server preloaded
+SHLIB_LINK = -lcurl -Wl,-Bsymbolic
 # -Wno-unused-parameter: PostgreSQL headers and PG_FUNCTION_ARGS trip it
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
@@ -54,13 +56,15 @@ EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
-# `make test` and `make demo` install what they need first, so they must work
-# on a machine that has no PGXS yet.
-.PHONY: test demo deps
+# `make test`, `make demo` and `make bench` install what they need first, so
+# they must work on a machine that has no PGXS yet.
+.PHONY: test demo bench deps
 test:
 	test/bin/run-tests
 demo:
 	test/bin/demo
+bench:
+	test/bench/queue.sh
 deps:
 	test/bin/install-deps
 
