@@ -11,7 +11,7 @@ use PostgreSQL::Test::Utils;
 use ScribeTest;
 use Test::More;
 
-my $jobs = 40;
+my $jobs = 80;
 my $kills = 20;
 
 my $node = scribe_node('killed', conf => <<'CONF');
