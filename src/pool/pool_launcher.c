@@ -245,7 +245,6 @@ scribe_pool_task(TimestampTz now)
 	if (handles == NULL)
 		handles = MemoryContextAllocZero(TopMemoryContext,
 										 sizeof(BackgroundWorkerHandle *) * scribe_pool_slot_count());
-	scribe_pool_set_database(MyDatabaseId);
 	pool_reap();
 
 	/* jobs the pool held when the server (or this launcher) went down */

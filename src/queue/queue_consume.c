@@ -84,24 +84,26 @@ account_acked_rows(void)
 	}
 }
 
-/* Move jobs to the dead letters by id (inside SPI); returns how many moved */
-static uint64
-dead_letter_jobs(int n, const int64 *job_ids, int attempt_offset)
+/*
+ * Move jobs that a claim found with their last lease run out to the dead
+ * letters (inside SPI): that claim counted one attempt too many, and it
+ * recorded the expiry as the last attempt's error already.
+ */
+static void
+dead_letter_expired(int n, const int64 *job_ids)
 {
-	Oid			argtypes[2] = {INT8ARRAYOID, INT4OID};
-	Datum		values[2];
+	Oid			argtypes[1] = {INT8ARRAYOID};
+	Datum		values[1];
 
 	values[0] = scribe_int8_array(job_ids, n);
-	values[1] = Int32GetDatum(attempt_offset);
 	scribe_plan_execute(&plan_dead_many,
 						"WITH d AS (DELETE FROM scribe.jobs WHERE job_id = ANY ($1) RETURNING *) "
 						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, "
-						"       attempts + $2, max_attempts, enqueued_by, priority, kind, idempotency_key, payload, errors "
+						"       attempts - 1, max_attempts, enqueued_by, priority, kind, idempotency_key, payload, errors "
 						"FROM d RETURNING queue_id",
-						2, argtypes, values, NULL, false, 0);
+						1, argtypes, values, NULL, false, 0);
 	account_dead_rows();
-	return SPI_processed;
 }
 
 /* qsort order of claimed jobs: the claim order, highest priority then oldest */
@@ -210,7 +212,7 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 		count++;
 	}
 	if (nexhausted > 0)
-		(void) dead_letter_jobs(nexhausted, exhausted, -1);
+		dead_letter_expired(nexhausted, exhausted);
 	/* the update returns rows in key order: give them in the claim order */
 	qsort(*jobs, count, sizeof(ScribeJob), job_claim_order);
 	return count;
@@ -472,8 +474,6 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts, co
 	Oid			argtypes[3] = {INT8ARRAYOID, INT4ARRAYOID, TEXTOID};
 	Datum		values[3];
 	char		nulls[3] = "   ";
-	int64	   *last = palloc(sizeof(int64) * Max(n, 1));
-	int			nlast = 0;
 
 	if (n == 0)
 		return;
@@ -504,22 +504,18 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts, co
 	if (reason == NULL)
 		return;
 
-	/* the jobs on their last attempt: record the reason and give up */
+	/* the jobs on their last attempt go to the dead letters, with the reason */
 	scribe_plan_execute_indexed(&plan_release_failed,
-						"UPDATE scribe.jobs j "
-						"SET errors = COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " "
-						"WHERE j.job_id = ANY ($1) AND j.attempts = ($2)[array_position($1, j.job_id)] "
-						"  AND j.lease_until IS NOT NULL "
-						"RETURNING j.job_id",
+						"WITH d AS (DELETE FROM scribe.jobs j "
+						"           WHERE j.job_id = ANY ($1) AND j.attempts = ($2)[array_position($1, j.job_id)] "
+						"             AND j.lease_until IS NOT NULL RETURNING *) "
+						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
+						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
+						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
+						"       COALESCE(errors, '[]') || " ERROR_ENTRY("d", "$3") " "
+						"FROM d RETURNING queue_id",
 						3, argtypes, values, nulls, false, 0);
-	for (uint64 r = 0; r < SPI_processed; r++)
-	{
-		bool		isnull;
-
-		last[nlast++] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
-	}
-	if (nlast > 0)
-		(void) dead_letter_jobs(nlast, last, 0);
+	account_dead_rows();
 }
 
 /*
