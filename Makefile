@@ -23,7 +23,23 @@ OBJS = \
 	src/pool/pool_worker.o \
 	src/jobs/job_kind.o \
 	src/jobs/kind_sql.o \
-	src/jobs/kind_http.o
+	src/jobs/kind_http.o \
+	src/jobs/kind_ocr.o \
+	src/ocr/image_probe.o \
+	src/ocr/ocr_cloud.o \
+	src/ocr/ocr_engine.o \
+	src/ocr/ocr_gucs.o \
+	src/ocr/ocr_image.o \
+	src/ocr/ocr_sql.o
+
+# The OCR engine: a program of its own, so that tesseract and leptonica never
+# run inside a server process (see src/engine/engine.h).
+ENGINE = src/engine/pg_scribe_ocr
+ENGINE_OBJS = \
+	src/engine/engine_main.o \
+	src/engine/engine_json.o \
+	src/engine/engine_prepare.o \
+	src/engine/engine_recognize.o
 
 # The install script is assembled from one file per capability, in this order.
 INSTALL_SQL = \
@@ -31,6 +47,8 @@ INSTALL_SQL = \
 	src/sql/replication.sql \
 	src/sql/queue.sql \
 	src/sql/pool.sql \
+	src/sql/ocr.sql \
+	src/sql/documents.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
@@ -48,7 +66,7 @@ SHLIB_LINK = -lcurl -Wl,-Bsymbolic
 # -Wno-unused-parameter: PostgreSQL headers and PG_FUNCTION_ARGS trip it
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
-EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(ENGINE) $(ENGINE_OBJS)
 
 # The default goal stays PGXS's build even though test/demo come before the include.
 .DEFAULT_GOAL := all
@@ -77,6 +95,15 @@ endif
 
 $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SQL)
 	cat $^ > $@
+
+all: $(ENGINE)
+$(ENGINE): $(ENGINE_OBJS)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lm
+
+install: install-engine
+.PHONY: install-engine
+install-engine: $(ENGINE) installdirs
+	$(INSTALL_PROGRAM) $(ENGINE) '$(DESTDIR)$(pkglibdir)/'
 
 # Print a variable, for scripts: make -s print-REGRESS
 print-%:

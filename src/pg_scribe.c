@@ -12,6 +12,7 @@
 
 #include "jobs/job_kind.h"
 #include "launcher/launcher.h"
+#include "ocr/ocr.h"
 #include "pool/pool.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
@@ -48,6 +49,7 @@ _PG_init(void)
 	scribe_queue_stats_define_gucs();
 	scribe_pool_define_gucs();
 	scribe_http_define_gucs();
+	scribe_ocr_define_gucs();
 	MarkGUCPrefixReserved("scribe");
 
 	scribe_shmem_install_hooks();

@@ -11,6 +11,7 @@
 static const ScribeJobKind *const job_kinds[] = {
 	&scribe_kind_sql,
 	&scribe_kind_http,
+	&scribe_kind_ocr,
 };
 
 #define JOB_KINDS ((int) lengthof(job_kinds))

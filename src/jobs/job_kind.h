@@ -8,6 +8,7 @@
 #ifndef SCRIBE_JOB_KIND_H
 #define SCRIBE_JOB_KIND_H
 
+#include "lib/stringinfo.h"
 #include "queue/queue.h"
 
 typedef enum ScribeJobOutcome
@@ -32,10 +33,14 @@ extern void scribe_job_kind_validate(const char *kind, Jsonb *payload, Oid role)
 
 /* kind_http.c */
 extern void scribe_http_define_gucs(void);
+extern bool scribe_http_post_json(const char *url, const char *body, int64 timeout_ms,
+								  int64 max_response, long *status, StringInfo response,
+								  char **error);
 
 /* the kinds */
 extern const ScribeJobKind scribe_kind_sql;
 extern const ScribeJobKind scribe_kind_http;
+extern const ScribeJobKind scribe_kind_ocr;
 
 /* helpers for kinds: a string member of a jsonb object, or NULL */
 extern char *scribe_jsonb_get_string(Jsonb *object, const char *key, bool required, const char *kind);

@@ -42,6 +42,7 @@ typedef struct HttpResponse
 {
 	StringInfoData body;
 	StringInfoData headers;		/* a JSON object's members, comma separated */
+	int64		max_size;		/* largest body kept */
 	bool		too_large;
 } HttpResponse;
 
@@ -233,7 +234,7 @@ http_write_body(char *data, size_t size, size_t nmemb, void *arg)
 	HttpResponse *resp = arg;
 	size_t		n = size * nmemb;
 
-	if ((size_t) resp->body.len + n > (size_t) scribe_http_max_response_size)
+	if ((int64) resp->body.len + (int64) n > resp->max_size)
 	{
 		resp->too_large = true;
 		return 0;
@@ -291,6 +292,75 @@ static int
 http_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
 {
 	return InterruptPending ? 1 : 0;
+}
+
+/* Set the process's curl handle up for one request to url, nothing sent yet */
+static void
+http_prepare(const char *url, int64 timeout_ms, char *errbuf, HttpResponse *resp)
+{
+	if (http_handle == NULL)
+	{
+		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (http_handle = curl_easy_init()) == NULL)
+			elog(ERROR, "could not initialize libcurl");
+	}
+	curl_easy_reset(http_handle);
+	curl_easy_setopt(http_handle, CURLOPT_URL, url);
+	curl_easy_setopt(http_handle, CURLOPT_PROTOCOLS_STR, "http,https");
+	curl_easy_setopt(http_handle, CURLOPT_FOLLOWLOCATION, 0L);
+	curl_easy_setopt(http_handle, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(http_handle, CURLOPT_CONNECTTIMEOUT_MS, (long) scribe_http_connect_timeout);
+	curl_easy_setopt(http_handle, CURLOPT_TIMEOUT_MS, (long) Max(timeout_ms, 1));
+	curl_easy_setopt(http_handle, CURLOPT_ERRORBUFFER, errbuf);
+	curl_easy_setopt(http_handle, CURLOPT_WRITEFUNCTION, http_write_body);
+	curl_easy_setopt(http_handle, CURLOPT_WRITEDATA, resp);
+	curl_easy_setopt(http_handle, CURLOPT_HEADERFUNCTION, http_write_header);
+	curl_easy_setopt(http_handle, CURLOPT_HEADERDATA, resp);
+	curl_easy_setopt(http_handle, CURLOPT_NOPROGRESS, 0L);
+	curl_easy_setopt(http_handle, CURLOPT_XFERINFOFUNCTION, http_progress);
+	curl_easy_setopt(http_handle, CURLOPT_USERAGENT, "pg_scribe/" SCRIBE_VERSION);
+}
+
+/*
+ * POST a JSON body to a superuser-configured endpoint (no allow-list, no
+ * redirects); the status and body in *status and response, or false with
+ * *error when the request did not complete.
+ */
+bool
+scribe_http_post_json(const char *url, const char *body, int64 timeout_ms, int64 max_response,
+					  long *status, StringInfo response, char **error)
+{
+	HttpResponse resp;
+	char		errbuf[CURL_ERROR_SIZE];
+	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
+	CURLcode	rc;
+
+	initStringInfo(&resp.body);
+	initStringInfo(&resp.headers);
+	resp.max_size = max_response;
+	resp.too_large = false;
+	errbuf[0] = '\0';
+	http_prepare(url, timeout_ms, errbuf, &resp);
+	curl_easy_setopt(http_handle, CURLOPT_HTTPHEADER, headers);
+	curl_easy_setopt(http_handle, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(http_handle, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+	rc = curl_easy_perform(http_handle);
+	curl_easy_setopt(http_handle, CURLOPT_HTTPHEADER, NULL);
+	curl_slist_free_all(headers);
+	if (rc == CURLE_ABORTED_BY_CALLBACK)
+		CHECK_FOR_INTERRUPTS();
+	if (resp.too_large)
+	{
+		*error = psprintf("the response from %s is larger than %lld bytes", url, (long long) max_response);
+		return false;
+	}
+	if (rc != CURLE_OK)
+	{
+		*error = psprintf("request to %s failed: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
+		return false;
+	}
+	curl_easy_getinfo(http_handle, CURLINFO_RESPONSE_CODE, status);
+	*response = resp.body;
+	return true;
 }
 
 /* The job's result: {"status": n, "url": ..., "headers": {...}, "body": ...} */
@@ -377,14 +447,10 @@ http_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **erro
 	}
 	request_timeout = Min(request_timeout, timeout_ms);
 
-	if (http_handle == NULL)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (http_handle = curl_easy_init()) == NULL)
-			elog(ERROR, "could not initialize libcurl");
-	}
 	headers = http_header_list(job->payload);
 	initStringInfo(&resp.body);
 	initStringInfo(&resp.headers);
+	resp.max_size = scribe_http_max_response_size;
 
 	for (int redirects = 0;; redirects++)
 	{
@@ -410,21 +476,7 @@ http_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **erro
 		resp.too_large = false;
 		errbuf[0] = '\0';
 
-		curl_easy_reset(http_handle);
-		curl_easy_setopt(http_handle, CURLOPT_URL, url);
-		curl_easy_setopt(http_handle, CURLOPT_PROTOCOLS_STR, "http,https");
-		curl_easy_setopt(http_handle, CURLOPT_FOLLOWLOCATION, 0L);
-		curl_easy_setopt(http_handle, CURLOPT_NOSIGNAL, 1L);
-		curl_easy_setopt(http_handle, CURLOPT_CONNECTTIMEOUT_MS, (long) scribe_http_connect_timeout);
-		curl_easy_setopt(http_handle, CURLOPT_TIMEOUT_MS, (long) Max(request_timeout, 1));
-		curl_easy_setopt(http_handle, CURLOPT_ERRORBUFFER, errbuf);
-		curl_easy_setopt(http_handle, CURLOPT_WRITEFUNCTION, http_write_body);
-		curl_easy_setopt(http_handle, CURLOPT_WRITEDATA, &resp);
-		curl_easy_setopt(http_handle, CURLOPT_HEADERFUNCTION, http_write_header);
-		curl_easy_setopt(http_handle, CURLOPT_HEADERDATA, &resp);
-		curl_easy_setopt(http_handle, CURLOPT_NOPROGRESS, 0L);
-		curl_easy_setopt(http_handle, CURLOPT_XFERINFOFUNCTION, http_progress);
-		curl_easy_setopt(http_handle, CURLOPT_USERAGENT, "pg_scribe/" SCRIBE_VERSION);
+		http_prepare(url, request_timeout, errbuf, &resp);
 		if (headers)
 			curl_easy_setopt(http_handle, CURLOPT_HTTPHEADER, headers);
 		if (strcmp(method, "HEAD") == 0)

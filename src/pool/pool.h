@@ -90,5 +90,6 @@ extern void scribe_pool_stop_all(void);
 
 /* pool_worker.c */
 extern PGDLLEXPORT void scribe_worker_main(Datum main_arg);
+extern void scribe_pool_report_progress(int percent);
 
 #endif							/* SCRIBE_POOL_H */

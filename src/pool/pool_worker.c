@@ -575,3 +575,14 @@ scribe_worker_main(Datum main_arg)
 	}
 	proc_exit(0);
 }
+
+/* Publish the running job's progress, in percent, in scribe.worker_status() */
+void
+scribe_pool_report_progress(int percent)
+{
+	if (my_slot == NULL)
+		return;
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->progress = percent;
+	SpinLockRelease(&my_slot->mutex);
+}

@@ -1,0 +1,65 @@
+/*
+ * pg_scribe_ocr: the OCR engine process.  A backend or worker starts it,
+ * keeps it for its lifetime and sends it one image at a time over a pipe
+ * (see ocr/ocr_protocol.h).  Tesseract and leptonica run only here, so that
+ * their aborts, crashes and runaway allocations end this process, not the
+ * database server.
+ *
+ * Glossary:
+ *   request    one image and its options, answered by one result or error
+ *   page       one image of a request (a multi-page TIFF has several)
+ *   prepared   a page after preprocessing, as tesseract sees it
+ */
+#ifndef SCRIBE_ENGINE_H
+#define SCRIBE_ENGINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <leptonica/allheaders.h>
+
+#include "ocr/ocr_protocol.h"
+
+/* A growing UTF-8 buffer that builds the JSON result */
+typedef struct JsonOut
+{
+	char	   *data;
+	size_t		len;
+	size_t		cap;
+} JsonOut;
+
+/* What preprocessing did to a page */
+typedef struct PrepareReport
+{
+	bool		grayscale;
+	bool		normalized;
+	float		skew;			/* degrees the page was rotated back; 0 if not */
+	float		skew_confidence;
+	float		scale;			/* upscaling factor, 1 if none */
+	double		seconds;
+} PrepareReport;
+
+/* engine_main.c */
+extern void engine_send_progress(int percent);
+extern void engine_fail(const char *sqlstate, const char *hint, const char *fmt,...)
+			__attribute__((format(printf, 3, 4), noreturn));
+extern double engine_now(void);
+extern const char *engine_last_library_message(void);
+
+/* engine_prepare.c */
+extern PIX *engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report);
+
+/* engine_recognize.c */
+extern void engine_recognize(const OcrRequest *req, PIXA *pages, JsonOut *out);
+extern void engine_split_png(PIXA *pages, JsonOut *out);
+
+/* engine_json.c */
+extern void json_init(JsonOut *out);
+extern void json_append(JsonOut *out, const char *s);
+extern void json_appendf(JsonOut *out, const char *fmt,...) __attribute__((format(printf, 2, 3)));
+extern void json_string(JsonOut *out, const char *s);
+extern void json_base64(JsonOut *out, const unsigned char *data, size_t len);
+extern void json_free(JsonOut *out);
+
+#endif							/* SCRIBE_ENGINE_H */

@@ -1,0 +1,325 @@
+/*
+ * The engine's request loop: read a request from the backend, decode the
+ * image, recognise or split it, answer, and wait for the next one.  A
+ * failure the engine can describe is an error frame and the engine stays;
+ * anything else (abort, signal, CPU or memory limit) ends the process and
+ * the backend reports it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <setjmp.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <tesseract/capi.h>
+
+#include "engine.h"
+
+/* Where engine_fail returns to: the top of the request loop */
+static sigjmp_buf request_failed;
+static bool in_request = false;
+
+/* What the current request holds, released at the top of the loop */
+static unsigned char *request_image = NULL;
+static PIXA *request_pages = NULL;
+static JsonOut request_out;
+
+/* The last error leptonica printed, for an error's detail */
+static char library_message[512];
+
+/* Write all of buf to the backend, or exit: the backend is gone */
+static void
+write_all(const void *buf, size_t len)
+{
+	const char *p = buf;
+
+	while (len > 0)
+	{
+		ssize_t		n = write(OCR_ENGINE_REPLY_FD, p, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			_exit(0);
+		p += n;
+		len -= (size_t) n;
+	}
+}
+
+/* Read exactly len bytes from the backend; false at a clean end of input */
+static bool
+read_all(void *buf, size_t len)
+{
+	char	   *p = buf;
+	size_t		done = 0;
+
+	while (done < len)
+	{
+		ssize_t		n = read(OCR_ENGINE_REQUEST_FD, p + done, len - done);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n == 0 && done == 0)
+			return false;
+		if (n <= 0)
+			_exit(0);			/* the backend went away mid-request */
+		done += (size_t) n;
+	}
+	return true;
+}
+
+/* Send one frame */
+static void
+send_frame(OcrFrameType type, const void *payload, size_t len)
+{
+	OcrFrame	frame = {.type = type, .len = (uint32_t) len};
+
+	write_all(&frame, sizeof(frame));
+	if (len > 0)
+		write_all(payload, len);
+}
+
+/* Tell the backend how far the request has come */
+void
+engine_send_progress(int percent)
+{
+	int32_t		p = percent;
+
+	send_frame(OCR_FRAME_PROGRESS, &p, sizeof(p));
+}
+
+/* Answer the request with an error and return to the request loop */
+void
+engine_fail(const char *sqlstate, const char *hint, const char *fmt,...)
+{
+	char		message[1024];
+	char		payload[2048];
+	size_t		len = 0;
+	va_list		ap;
+
+	va_start(ap, fmt);
+	vsnprintf(message, sizeof(message), fmt, ap);
+	va_end(ap);
+
+	memcpy(payload, sqlstate, 5);
+	payload[5] = '\0';
+	len = 6;
+	len += (size_t) snprintf(payload + len, sizeof(payload) - len, "%s", message) + 1;
+	if (len < sizeof(payload))
+		len += (size_t) snprintf(payload + len, sizeof(payload) - len, "%s", hint ? hint : "") + 1;
+	if (len > sizeof(payload))
+		len = sizeof(payload);
+	payload[sizeof(payload) - 1] = '\0';
+	send_frame(OCR_FRAME_ERROR, payload, len);
+
+	if (!in_request)
+		_exit(1);
+	siglongjmp(request_failed, 1);
+}
+
+/* Seconds on a monotonic clock */
+double
+engine_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double) ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* The last message leptonica printed, or "" */
+const char *
+engine_last_library_message(void)
+{
+	return library_message;
+}
+
+/* Keep leptonica's messages for error details, and still log them */
+static void
+capture_library_message(const char *msg)
+{
+	size_t		n;
+
+	snprintf(library_message, sizeof(library_message), "%s", msg);
+	n = strlen(library_message);
+	while (n > 0 && (library_message[n - 1] == '\n' || library_message[n - 1] == ' '))
+		library_message[--n] = '\0';
+	fputs(msg, stderr);
+}
+
+/* Bound the CPU time of the next request (SIGXCPU ends the engine past it) */
+static void
+limit_cpu(uint32_t seconds)
+{
+	struct rlimit rl;
+	struct rusage ru;
+
+	if (getrlimit(RLIMIT_CPU, &rl) != 0)
+		return;
+	if (seconds == 0)
+		rl.rlim_cur = rl.rlim_max;
+	else
+	{
+		getrusage(RUSAGE_SELF, &ru);
+		rl.rlim_cur = (rlim_t) ru.ru_utime.tv_sec + (rlim_t) ru.ru_stime.tv_sec + seconds + 1;
+		if (rl.rlim_max != RLIM_INFINITY && rl.rlim_cur > rl.rlim_max)
+			rl.rlim_cur = rl.rlim_max;
+	}
+	setrlimit(RLIMIT_CPU, &rl);
+}
+
+/* Decode the request's image into its pages */
+static PIXA *
+decode_pages(const OcrRequest *req, const unsigned char *image)
+{
+	l_int32		format = IFF_UNKNOWN;
+	PIXA	   *pages;
+	int			n;
+
+	library_message[0] = '\0';
+	if (req->image_len < 12 || findFileFormatBuffer(image, &format) != 0 || format == IFF_UNKNOWN)
+		engine_fail("22P03", "Send a PNG, JPEG, TIFF, BMP, PNM, GIF or WebP image.",
+					"the image format is not recognised");
+	if (L_FORMAT_IS_TIFF(format))
+		pages = pixaReadMemMultipageTiff(image, req->image_len);
+	else
+	{
+		PIX		   *pix = pixReadMem(image, req->image_len);
+
+		pages = NULL;
+		if (pix != NULL)
+		{
+			pages = pixaCreate(1);
+			pixaAddPix(pages, pix, L_INSERT);
+		}
+	}
+	if (pages == NULL || pixaGetCount(pages) == 0)
+		engine_fail("22P03", "The file may be truncated or corrupt; check that it opens in an image viewer.",
+					"the image could not be decoded%s%s",
+					library_message[0] ? ": " : "", library_message);
+
+	n = pixaGetCount(pages);
+	if ((uint32_t) n > req->max_pages)
+	{
+		pixaDestroy(&pages);
+		engine_fail("54000", "Split the document, or raise scribe.max_image_pages.",
+					"the image has %d pages, more than scribe.max_image_pages (%u)", n, req->max_pages);
+	}
+	for (int i = 0; i < n; i++)
+	{
+		PIX		   *pix = pixaGetPix(pages, i, L_CLONE);
+		uint64_t	pixels = (uint64_t) pixGetWidth(pix) * (uint64_t) pixGetHeight(pix);
+
+		pixDestroy(&pix);
+		if (pixels > req->max_pixels)
+		{
+			pixaDestroy(&pages);
+			engine_fail("54000", "Scale the image down, or raise scribe.max_image_pixels.",
+						"page %d has %llu pixels, more than scribe.max_image_pixels (%llu)",
+						i + 1, (unsigned long long) pixels, (unsigned long long) req->max_pixels);
+		}
+	}
+	return pages;
+}
+
+/* Release what the last request left behind */
+static void
+release_request(void)
+{
+	free(request_image);
+	request_image = NULL;
+	if (request_pages)
+		pixaDestroy(&request_pages);
+	json_free(&request_out);
+}
+
+/* Read, run and answer one request; false when the backend closed the pipe */
+static bool
+serve_request(void)
+{
+	OcrRequest	req;
+
+	if (!read_all(&req, sizeof(req)))
+		return false;
+	if (req.magic != OCR_PROTOCOL_MAGIC || req.version != OCR_PROTOCOL_VERSION)
+	{
+		fprintf(stderr, "pg_scribe_ocr: protocol mismatch (magic %x version %u)\n", req.magic, req.version);
+		_exit(2);
+	}
+	req.lang[OCR_LANG_MAX - 1] = '\0';
+
+	request_image = malloc(req.image_len ? req.image_len : 1);
+	if (request_image == NULL)
+	{
+		/* drain the image so that the protocol stays in step */
+		for (uint64_t left = req.image_len; left > 0;)
+		{
+			char		sink[65536];
+			size_t		n = left < sizeof(sink) ? (size_t) left : sizeof(sink);
+
+			read_all(sink, n);
+			left -= n;
+		}
+		engine_fail("53200", "Raise scribe.ocr_memory_limit.", "out of memory receiving a %llu-byte image",
+					(unsigned long long) req.image_len);
+	}
+	if (req.image_len > 0)
+		read_all(request_image, req.image_len);
+
+	limit_cpu(req.cpu_seconds);
+	request_pages = decode_pages(&req, request_image);
+	free(request_image);
+	request_image = NULL;
+
+	json_init(&request_out);
+	if (req.flags & OCR_SPLIT_PNG)
+		engine_split_png(request_pages, &request_out);
+	else
+		engine_recognize(&req, request_pages, &request_out);
+	send_frame(OCR_FRAME_RESULT, request_out.data, request_out.len);
+	limit_cpu(0);
+	return true;
+}
+
+/* Run requests until the backend closes the pipe */
+int
+main(int argc, char **argv)
+{
+	if (argc > 1 && strcmp(argv[1], "--version") == 0)
+	{
+		printf("pg_scribe_ocr (tesseract %s, %s)\n", TessVersion(), getLeptonicaVersion());
+		return 0;
+	}
+	if (fcntl(OCR_ENGINE_REQUEST_FD, F_GETFD) < 0 || fcntl(OCR_ENGINE_REPLY_FD, F_GETFD) < 0)
+	{
+		fprintf(stderr, "pg_scribe_ocr: this program is started by the pg_scribe extension,\n"
+				"which talks to it over file descriptors %d and %d.\n",
+				OCR_ENGINE_REQUEST_FD, OCR_ENGINE_REPLY_FD);
+		return 2;
+	}
+	/* a backend that went away is EPIPE on write, handled there */
+	signal(SIGPIPE, SIG_IGN);
+	leptSetStderrHandler(capture_library_message);
+
+	for (;;)
+	{
+		if (sigsetjmp(request_failed, 1) != 0)
+		{
+			in_request = false;
+			limit_cpu(0);
+		}
+		release_request();
+		in_request = true;
+		if (!serve_request())
+			break;
+		in_request = false;
+	}
+	release_request();
+	return 0;
+}

@@ -1,0 +1,259 @@
+/*
+ * The ocr job kind: recognise a document of scribe.documents and write its
+ * text, pages and ledger entries back.  scribe.submit_document enqueues
+ * these jobs; the payload is {"document_id": n}.
+ *
+ * A document's tier picks the cloud service or the local engine.  A cloud
+ * failure is retried with the queue's backoff; on the job's last attempt the
+ * local engine recognises the document instead.  A document the engine
+ * cannot read (bad image, unknown language) fails at once, with the reason
+ * in the document's error column.
+ */
+#include "pg_scribe.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "jobs/job_kind.h"
+#include "ocr/ocr.h"
+#include "pool/pool.h"
+#include "spi_plans.h"
+
+static const char *const ocr_fields[] = {"document_id", NULL};
+
+/* The document_id of an ocr job's payload, or ERROR */
+static int64
+ocr_document_id(Jsonb *payload)
+{
+	Jsonb	   *id = scribe_jsonb_get(payload, "document_id");
+	JsonbValue	v;
+
+	if (id == NULL || !JsonbExtractScalar(&id->root, &v) || v.type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an ocr job needs a numeric \"document_id\" in its payload"),
+				 errhint("Submit documents with scribe.submit_document().")));
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v.val.numeric)));
+}
+
+/* Validate an ocr job at enqueue: only scribe.submit_document makes them */
+static void
+ocr_validate(Jsonb *payload, Oid role)
+{
+	scribe_jsonb_check_keys(payload, ocr_fields, "ocr");
+	(void) ocr_document_id(payload);
+	if (!superuser_arg(role))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("ocr jobs are enqueued by scribe.submit_document()"),
+				 errhint("Call scribe.submit_document(image, ...) instead.")));
+}
+
+/* Whether an OCR error is the document's fault, so that retrying cannot help */
+static bool
+ocr_error_is_permanent(int sqlerrcode)
+{
+	int			class = ERRCODE_TO_CATEGORY(sqlerrcode);
+
+	return class == ERRCODE_DATA_EXCEPTION ||
+		class == ERRCODE_PROGRAM_LIMIT_EXCEEDED ||
+		class == ERRCODE_FEATURE_NOT_SUPPORTED;
+}
+
+/* Record a failed attempt on the document; final: the document failed */
+static void
+ocr_record_failure(int64 document_id, const char *message, bool final)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {INT8OID, TEXTOID, BOOLOID};
+	Datum		values[3] = {Int64GetDatum(document_id), CStringGetTextDatum(message), BoolGetDatum(final)};
+
+	scribe_plan_execute(&plan,
+						"UPDATE scribe.documents SET error = $2, "
+						"  status = CASE WHEN $3 THEN 'failed' ELSE status END, "
+						"  finished_at = CASE WHEN $3 THEN clock_timestamp() END "
+						"WHERE document_id = $1",
+						3, types, values, NULL, false, 0);
+}
+
+/* Write a recognised document: its text, pages and ledger entries */
+static void
+ocr_record_result(int64 document_id, Jsonb *result, const char *method, bool fallback)
+{
+	static SPIPlanPtr delete_plan = NULL;
+	static SPIPlanPtr write_plan = NULL;
+	Oid			types[5] = {INT8OID, JSONBOID, TEXTOID, FLOAT8OID, BOOLOID};
+	Datum		values[5];
+	double		price = strcmp(method, "cloud") == 0 ? scribe_ocr_cost_cloud : scribe_ocr_cost_local;
+
+	values[0] = Int64GetDatum(document_id);
+	values[1] = JsonbPGetDatum(result);
+	values[2] = CStringGetTextDatum(method);
+	values[3] = Float8GetDatum(price);
+	values[4] = BoolGetDatum(fallback);
+
+	scribe_plan_execute(&delete_plan, "DELETE FROM scribe.document_pages WHERE document_id = $1",
+						1, types, values, NULL, false, 0);
+	scribe_plan_execute(&write_plan,
+						"WITH doc AS ("
+						"  UPDATE scribe.documents d SET status = 'done', text = $2->>'text',"
+						"    confidence = ($2->>'confidence')::real, method = $3, fallback = $5,"
+						"    pages = jsonb_array_length($2->'pages'),"
+						"    cost = jsonb_array_length($2->'pages') * $4::numeric,"
+						"    seconds = ($2->>'seconds')::real, error = NULL, finished_at = clock_timestamp()"
+						"  WHERE d.document_id = $1 RETURNING d.owner),"
+						" pages AS ("
+						"  INSERT INTO scribe.document_pages (document_id, page, text, confidence, skew,"
+						"    completeness, text_probably_lost, seconds, words)"
+						"  SELECT $1, (p->>'page')::int, p->>'text', (p->>'confidence')::real,"
+						"    (p->>'skew')::real, (p->>'completeness')::real, (p->>'text_probably_lost')::boolean,"
+						"    (p->>'preprocess_seconds')::real + (p->>'recognize_seconds')::real, p->'words'"
+						"  FROM jsonb_array_elements($2->'pages') p)"
+						" INSERT INTO scribe.ocr_ledger (owner, document_id, page, method, cost, fallback)"
+						" SELECT doc.owner, $1, (p->>'page')::int, $3, $4::numeric, $5"
+						" FROM doc, jsonb_array_elements($2->'pages') p",
+						5, types, values, NULL, false, 0);
+}
+
+/* Recognise the document with its tier; NULL with *error on a failure worth retrying */
+static Jsonb *
+ocr_recognize(const ScribeJob *job, bytea *image, const char *lang, bool cloud,
+			  const char **method, bool *fallback, char **error)
+{
+	ScribeImageInfo info;
+	ScribeOcrOptions options = {.lang = lang, .psm = 3,
+	.flags = OCR_PREPROCESS | OCR_WANT_WORDS};
+
+	*method = "local";
+	*fallback = false;
+	scribe_ocr_check_image(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
+	if (cloud)
+	{
+		Jsonb	   *result = scribe_ocr_cloud_run(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image),
+												  &info, lang, error);
+
+		if (result != NULL)
+		{
+			*method = "cloud";
+			return result;
+		}
+		if (job->attempt < job->max_attempts)
+			return NULL;
+		/* the last attempt: the local engine rather than a dead letter */
+		ereport(LOG,
+				(errmsg("document of ocr job " INT64_FORMAT " falls back to local OCR after %d attempts: %s",
+						job->job_id, job->attempt, *error)));
+		*fallback = true;
+	}
+	return scribe_ocr_run(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &options,
+						  scribe_pool_report_progress);
+}
+
+/* Run an ocr job */
+static ScribeJobOutcome
+ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error)
+{
+	static SPIPlanPtr load_plan = NULL;
+	int64		document_id = ocr_document_id(job->payload);
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(document_id)};
+	bool		isnull;
+	bytea	   *image;
+	char	   *lang;
+	char	   *tier;
+	char	   *status;
+	Jsonb	   *ocr = NULL;
+	const char *method = "local";
+	bool		fallback = false;
+	MemoryContext callercxt = CurrentMemoryContext;
+	MemoryContext oldcxt;
+	ResourceOwner oldowner;
+	ScribeJobOutcome outcome = JOB_DONE;
+
+	/* SPI's memory goes at SPI_finish: *result and *error are the caller's */
+	SPI_connect();
+	scribe_plan_execute(&load_plan,
+						"SELECT image, lang, tier, status FROM scribe.documents "
+						"WHERE document_id = $1 FOR UPDATE",
+						1, types, values, NULL, false, 1);
+	if (SPI_processed == 0)
+	{
+		SPI_finish();
+		MemoryContextSwitchTo(callercxt);
+		*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"skipped\": \"the document was deleted\"}")));
+		return JOB_DONE;
+	}
+	image = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	lang = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	tier = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
+	if (strcmp(status, "done") == 0)
+	{
+		SPI_finish();
+		MemoryContextSwitchTo(callercxt);
+		*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"skipped\": \"the document is done\"}")));
+		return JOB_DONE;
+	}
+
+	/* an OCR failure must not lose the failure's record: run it in a subtransaction */
+	oldcxt = CurrentMemoryContext;
+	oldowner = CurrentResourceOwner;
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(oldcxt);
+	PG_TRY();
+	{
+		ocr = ocr_recognize(job, image, lang, strcmp(tier, "cloud") == 0, &method, &fallback, error);
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+
+		MemoryContextSwitchTo(oldcxt);
+		edata = CopyErrorData();
+		/* cancels, timeouts and shutdowns are the worker's to handle */
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(oldcxt);
+		CurrentResourceOwner = oldowner;
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(edata);
+
+		*error = edata->hint ? psprintf("%s (%s)", edata->message, edata->hint) : pstrdup(edata->message);
+		outcome = ocr_error_is_permanent(edata->sqlerrcode) || job->attempt >= job->max_attempts ?
+			JOB_FAILED : JOB_RETRY;
+		FreeErrorData(edata);
+		ocr = NULL;
+	}
+	PG_END_TRY();
+
+	if (ocr != NULL)
+		ocr_record_result(document_id, ocr, method, fallback);
+	else
+	{
+		if (outcome == JOB_DONE)
+			outcome = JOB_RETRY;	/* the cloud failed and attempts remain */
+		ocr_record_failure(document_id, *error, outcome == JOB_FAILED);
+	}
+	SPI_finish();
+
+	MemoryContextSwitchTo(callercxt);
+	if (ocr != NULL)
+		*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
+													 CStringGetDatum(psprintf("{\"document_id\": " INT64_FORMAT ", \"method\": \"%s\", \"fallback\": %s}",
+																			  document_id, method, fallback ? "true" : "false"))));
+	else
+		*error = pstrdup(*error);
+	return outcome;
+}
+
+const ScribeJobKind scribe_kind_ocr = {
+	.name = "ocr",
+	.validate = ocr_validate,
+	.execute = ocr_execute,
+};

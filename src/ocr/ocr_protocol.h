@@ -1,0 +1,61 @@
+/*
+ * The pipe protocol between a backend and its OCR engine process
+ * (pg_scribe_ocr).  Both ends are built from this tree for the same machine,
+ * so structs go over the pipe as they are, in native byte order.
+ *
+ * The backend writes one OcrRequest followed by image_len bytes of image;
+ * the engine answers with frames (OcrFrame + payload): any number of
+ * OCR_FRAME_PROGRESS, then exactly one OCR_FRAME_RESULT or OCR_FRAME_ERROR.
+ * No PostgreSQL headers here: the engine does not link with the server.
+ */
+#ifndef SCRIBE_OCR_PROTOCOL_H
+#define SCRIBE_OCR_PROTOCOL_H
+
+#include <stdint.h>
+
+#define OCR_PROTOCOL_MAGIC 0x53435242	/* "SCRB" */
+#define OCR_PROTOCOL_VERSION 1
+
+/* The engine's pipe ends, as file descriptors of the engine process */
+#define OCR_ENGINE_REQUEST_FD 3
+#define OCR_ENGINE_REPLY_FD 4
+
+/* request flags */
+#define OCR_PREPROCESS	0x01	/* grayscale, background normalisation, deskew, upscale */
+#define OCR_WANT_WORDS	0x02
+#define OCR_WANT_HOCR	0x04
+#define OCR_WANT_TSV	0x08
+#define OCR_SPLIT_PNG	0x10	/* no recognition: return each page as PNG (base64) */
+
+#define OCR_LANG_MAX 128
+
+typedef struct OcrRequest
+{
+	uint32_t	magic;
+	uint32_t	version;
+	uint32_t	flags;
+	int32_t		psm;			/* tesseract page segmentation mode */
+	uint32_t	max_pages;
+	uint32_t	cpu_seconds;	/* CPU time this request may use; 0: unlimited */
+	uint64_t	max_pixels;		/* after decoding, per page and after upscaling */
+	char		lang[OCR_LANG_MAX];	/* "eng", "eng+deu" */
+	uint64_t	image_len;
+} OcrRequest;
+
+typedef enum OcrFrameType
+{
+	OCR_FRAME_PROGRESS = 1,		/* payload: int32_t percent */
+	OCR_FRAME_RESULT,			/* payload: a JSON object, UTF-8 */
+	OCR_FRAME_ERROR				/* payload: SQLSTATE (5 chars), NUL, message, NUL, hint, NUL */
+} OcrFrameType;
+
+typedef struct OcrFrame
+{
+	uint32_t	type;
+	uint32_t	len;
+} OcrFrame;
+
+/* Largest frame the backend accepts from the engine */
+#define OCR_MAX_FRAME (256 * 1024 * 1024)
+
+#endif							/* SCRIBE_OCR_PROTOCOL_H */

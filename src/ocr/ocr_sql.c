@@ -1,0 +1,122 @@
+/*
+ * The synchronous OCR functions: scribe.ocr, scribe.ocr_detail and
+ * scribe.image_info.
+ */
+#include "pg_scribe.h"
+
+#include "access/htup_details.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+
+#include "jobs/job_kind.h"
+#include "ocr/ocr.h"
+
+PG_FUNCTION_INFO_V1(scribe_ocr_text);
+PG_FUNCTION_INFO_V1(scribe_ocr_detail);
+PG_FUNCTION_INFO_V1(scribe_image_info);
+PG_FUNCTION_INFO_V1(scribe_ocr_engine_pid_sql);
+PG_FUNCTION_INFO_V1(scribe_ocr_languages);
+PG_FUNCTION_INFO_V1(scribe_ocr_check_options_sql);
+
+/* Check and recognise the bytea argument 0 with the options of arguments 1-3 */
+static Jsonb *
+ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags)
+{
+	bytea	   *image = PG_GETARG_BYTEA_PP(0);
+	ScribeOcrOptions options;
+	ScribeImageInfo info;
+
+	options.lang = text_to_cstring(PG_GETARG_TEXT_PP(1));
+	options.psm = PG_GETARG_INT32(2);
+	options.flags = (PG_GETARG_BOOL(3) ? OCR_PREPROCESS : 0) | extra_flags;
+	scribe_ocr_check_options(options.lang, options.psm);
+	scribe_ocr_check_image(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
+	return scribe_ocr_run(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &options, NULL);
+}
+
+/* scribe.ocr(image, lang, psm, preprocess): the text of the image */
+Datum
+scribe_ocr_text(PG_FUNCTION_ARGS)
+{
+	Jsonb	   *result = ocr_from_args(fcinfo, 0);
+
+	PG_RETURN_TEXT_P(cstring_to_text(scribe_jsonb_get_string(result, "text", true, "ocr")));
+}
+
+/* scribe.ocr_detail(image, lang, psm, preprocess, words, hocr, tsv): the engine's full result */
+Datum
+scribe_ocr_detail(PG_FUNCTION_ARGS)
+{
+	uint32		flags = (PG_GETARG_BOOL(4) ? OCR_WANT_WORDS : 0) |
+		(PG_GETARG_BOOL(5) ? OCR_WANT_HOCR : 0) |
+		(PG_GETARG_BOOL(6) ? OCR_WANT_TSV : 0);
+
+	PG_RETURN_JSONB_P(ocr_from_args(fcinfo, flags));
+}
+
+/* scribe.image_info(image): format, size, pages and resolution from the header */
+Datum
+scribe_image_info(PG_FUNCTION_ARGS)
+{
+	bytea	   *image = PG_GETARG_BYTEA_PP(0);
+	ScribeImageInfo info;
+	TupleDesc	tupdesc;
+	Datum		values[7];
+	bool		nulls[7] = {false};
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	scribe_ocr_check_image(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
+
+	values[0] = CStringGetTextDatum(scribe_image_format_name(info.format));
+	values[1] = Int32GetDatum((int32) info.width);
+	values[2] = Int32GetDatum((int32) info.height);
+	values[3] = Int32GetDatum((int32) info.pages);
+	values[4] = Int32GetDatum(info.bits_per_pixel);
+	values[5] = Int32GetDatum((int32) info.x_dpi);
+	nulls[5] = info.x_dpi == 0;
+	values[6] = Int64GetDatum((int64) VARSIZE_ANY_EXHDR(image));
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
+}
+
+/* scribe._ocr_engine_pid(): this backend's OCR engine, NULL if none runs */
+Datum
+scribe_ocr_engine_pid_sql(PG_FUNCTION_ARGS)
+{
+	int			pid = scribe_ocr_engine_pid();
+
+	if (pid == 0)
+		PG_RETURN_NULL();
+	PG_RETURN_INT32(pid);
+}
+
+/* scribe.ocr_languages(): the installed language models */
+Datum
+scribe_ocr_languages(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ListCell   *lc;
+
+	InitMaterializedSRF(fcinfo, MAT_SRF_USE_EXPECTED_DESC);
+	foreach(lc, scribe_ocr_installed_languages())
+	{
+		Datum		value = CStringGetTextDatum(lfirst(lc));
+		bool		isnull = false;
+
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, &value, &isnull);
+	}
+	return (Datum) 0;
+}
+
+/* scribe._ocr_check_options(lang, psm): ERROR unless the engine would accept them */
+Datum
+scribe_ocr_check_options_sql(PG_FUNCTION_ARGS)
+{
+	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("the OCR language and page segmentation mode must not be NULL")));
+	scribe_ocr_check_options(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT32(1));
+	PG_RETURN_VOID();
+}

@@ -1,0 +1,218 @@
+-- pg_scribe install script: the document pipeline.
+--
+-- scribe.submit_document stores a scan and enqueues an ocr job on the
+-- 'ocr' queue in the caller's transaction; a worker of the pool recognises
+-- it and writes the text, the pages and the ledger back.
+
+INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
+VALUES ('ocr', 'workers', '10 minutes', 3, '5 seconds', '1 minute', '1 day');
+
+CREATE TABLE scribe.documents (
+    document_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    owner         text NOT NULL,
+    submitted_by  name NOT NULL DEFAULT current_user,
+    metadata      jsonb NOT NULL DEFAULT '{}',
+    tier          text NOT NULL DEFAULT 'local' CHECK (tier IN ('local', 'cloud')),
+    lang          text NOT NULL DEFAULT 'eng',
+    status        text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'done', 'failed')),
+    image         bytea NOT NULL,
+    image_format  text NOT NULL,
+    image_bytes   integer NOT NULL,
+    pages         integer NOT NULL,
+    job_id        bigint,
+    text          text,
+    confidence    real,
+    method        text CHECK (method IN ('local', 'cloud')),
+    fallback      boolean NOT NULL DEFAULT false,
+    cost          numeric(14, 6),
+    seconds       real,
+    error         text,
+    submitted_at  timestamptz NOT NULL DEFAULT now(),
+    finished_at   timestamptz,
+    search_config regconfig NOT NULL DEFAULT 'english',
+    search        tsvector GENERATED ALWAYS AS
+                  (to_tsvector(search_config, scribe.normalize_text(coalesce(text, '')))) STORED
+);
+-- scans are compressed already: keep them out of line without recompressing
+ALTER TABLE scribe.documents ALTER COLUMN image SET STORAGE EXTERNAL;
+CREATE INDEX documents_search_idx ON scribe.documents USING gin (search);
+CREATE INDEX documents_owner_idx ON scribe.documents (owner, submitted_at);
+CREATE INDEX documents_unfinished_idx ON scribe.documents (submitted_at) WHERE status = 'queued';
+COMMENT ON TABLE scribe.documents IS 'Scanned documents, their recognised text and status (add with scribe.submit_document)';
+
+CREATE TABLE scribe.document_pages (
+    document_id        bigint NOT NULL REFERENCES scribe.documents ON DELETE CASCADE,
+    page               integer NOT NULL,
+    text               text NOT NULL,
+    confidence         real,
+    skew               real,
+    completeness       real,
+    text_probably_lost boolean,
+    seconds            real,
+    words              jsonb,
+    PRIMARY KEY (document_id, page)
+);
+COMMENT ON TABLE scribe.document_pages IS 'Each page of a recognised document: text, confidence, skew found, completeness, words with boxes';
+
+-- The ledger outlives its documents: deleting a document does not undo its cost.
+CREATE TABLE scribe.ocr_ledger (
+    entry_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    recorded_at timestamptz NOT NULL DEFAULT now(),
+    owner       text NOT NULL,
+    document_id bigint,
+    page        integer NOT NULL,
+    method      text NOT NULL CHECK (method IN ('local', 'cloud')),
+    cost        numeric(14, 6) NOT NULL,
+    fallback    boolean NOT NULL DEFAULT false
+);
+CREATE INDEX ocr_ledger_recorded_idx ON scribe.ocr_ledger (recorded_at);
+COMMENT ON TABLE scribe.ocr_ledger IS 'One row per page the pipeline recognised: method (local or cloud) and cost';
+
+-- pg_dump keeps the documents and the ledger (extension tables are skipped otherwise)
+SELECT pg_catalog.pg_extension_config_dump('scribe.documents', '');
+SELECT pg_catalog.pg_extension_config_dump('scribe.document_pages', '');
+SELECT pg_catalog.pg_extension_config_dump('scribe.ocr_ledger', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.documents', 'document_id'), '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.ocr_ledger', 'entry_id'), '');
+
+-- The text search configuration for a tesseract language
+CREATE FUNCTION scribe._search_config(lang text)
+    RETURNS regconfig
+    LANGUAGE sql IMMUTABLE STRICT
+    SET search_path = pg_catalog
+    AS $$
+    SELECT CASE split_part(lang, '+', 1)
+        WHEN 'eng' THEN 'english' WHEN 'deu' THEN 'german' WHEN 'fra' THEN 'french'
+        WHEN 'spa' THEN 'spanish' WHEN 'ita' THEN 'italian' WHEN 'nld' THEN 'dutch'
+        WHEN 'por' THEN 'portuguese' WHEN 'swe' THEN 'swedish' WHEN 'dan' THEN 'danish'
+        WHEN 'nor' THEN 'norwegian' WHEN 'fin' THEN 'finnish' WHEN 'rus' THEN 'russian'
+        ELSE 'simple' END::regconfig
+$$;
+COMMENT ON FUNCTION scribe._search_config(text) IS 'Internal: the text search configuration for an OCR language';
+
+CREATE FUNCTION scribe._ocr_cloud_configured()
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+    AS $$ SELECT coalesce(current_setting('scribe.ocr_cloud_url', true), '') <> '' $$;
+COMMENT ON FUNCTION scribe._ocr_cloud_configured() IS 'Internal: whether a superuser set scribe.ocr_cloud_url';
+
+CREATE FUNCTION scribe.submit_document(
+    image    bytea,
+    owner    text DEFAULT current_user,
+    metadata jsonb DEFAULT '{}',
+    tier     text DEFAULT 'local',
+    lang     text DEFAULT 'eng',
+    priority integer DEFAULT 0)
+    RETURNS bigint
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    info record;
+    doc bigint;
+BEGIN
+    IF image IS NULL OR owner IS NULL OR tier IS NULL OR lang IS NULL OR metadata IS NULL THEN
+        RAISE EXCEPTION 'image, owner, metadata, tier and lang must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF tier NOT IN ('local', 'cloud') THEN
+        RAISE EXCEPTION 'unknown OCR tier "%"', tier
+            USING ERRCODE = 'invalid_parameter_value',
+                  HINT = 'The tiers are local (this server''s engine) and cloud.';
+    END IF;
+    IF tier = 'cloud' AND NOT scribe._ocr_cloud_configured() THEN
+        RAISE EXCEPTION 'the cloud OCR tier is not configured'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A superuser sets scribe.ocr_cloud_url (and scribe.ocr_cloud_key), or submit with tier => ''local''.';
+    END IF;
+    IF jsonb_typeof(metadata) <> 'object' THEN
+        RAISE EXCEPTION 'metadata must be a jsonb object'
+            USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    PERFORM scribe._ocr_check_options(lang, 3);
+    info := scribe.image_info(image);
+
+    INSERT INTO scribe.documents (owner, metadata, tier, lang, image, image_format, image_bytes, pages, search_config)
+    VALUES (owner, metadata, tier, lang, image, info.format, info.bytes, info.pages, scribe._search_config(lang))
+    RETURNING document_id INTO doc;
+    UPDATE scribe.documents
+    SET job_id = scribe.send('ocr', jsonb_build_object('document_id', doc), kind => 'ocr', priority => priority)
+    WHERE document_id = doc;
+    RETURN doc;
+END
+$$;
+COMMENT ON FUNCTION scribe.submit_document(bytea, text, jsonb, text, text, integer) IS 'Store a scan and enqueue its OCR in the caller''s transaction; returns the document id';
+
+CREATE FUNCTION scribe._ocr_check_options(lang text, psm integer)
+    RETURNS void
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'scribe_ocr_check_options_sql';
+COMMENT ON FUNCTION scribe._ocr_check_options(text, integer) IS 'Internal: ERROR unless lang is installed and psm recognises text';
+
+CREATE FUNCTION scribe.document_status(
+    document_id bigint,
+    OUT status text, OUT progress integer, OUT owner text, OUT pages integer,
+    OUT confidence real, OUT method text, OUT fallback boolean, OUT cost numeric,
+    OUT seconds real, OUT attempts integer, OUT error text,
+    OUT submitted_at timestamptz, OUT finished_at timestamptz)
+    RETURNS record
+    LANGUAGE sql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+    SELECT CASE WHEN d.status = 'queued' AND w.pid IS NOT NULL THEN 'processing' ELSE d.status END,
+           CASE WHEN d.status = 'done' THEN 100 WHEN d.status = 'queued' THEN coalesce(w.progress, 0) END,
+           d.owner, d.pages, d.confidence, d.method, d.fallback, d.cost, d.seconds,
+           coalesce(j.attempts, a.attempts, dl.attempts),
+           d.error, d.submitted_at, d.finished_at
+    FROM scribe.documents d
+    LEFT JOIN scribe.worker_status() w ON w.job_id = d.job_id
+    LEFT JOIN scribe.jobs j ON j.job_id = d.job_id
+    LEFT JOIN scribe.jobs_archive a ON a.job_id = d.job_id AND j.job_id IS NULL
+    LEFT JOIN scribe.jobs_dead dl ON dl.job_id = d.job_id AND j.job_id IS NULL
+    WHERE d.document_id = document_status.document_id
+$$;
+COMMENT ON FUNCTION scribe.document_status(bigint) IS 'A document''s status (queued, processing, done, failed), live progress percent, attempts and results';
+
+CREATE FUNCTION scribe.search_documents(
+    query       text,
+    owner       text DEFAULT NULL,
+    max_results integer DEFAULT 20,
+    config      regconfig DEFAULT 'english')
+    RETURNS TABLE (document_id bigint, owner text, rank real, headline text, metadata jsonb)
+    LANGUAGE sql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+    WITH q AS (SELECT websearch_to_tsquery(config, scribe.normalize_text(query)) AS tsq)
+    SELECT d.document_id, d.owner, ts_rank_cd(d.search, q.tsq) AS rank,
+           ts_headline(config, scribe.normalize_text(d.text), q.tsq,
+                       'MaxFragments=2, MaxWords=12, MinWords=4, StartSel=«, StopSel=»'),
+           d.metadata
+    FROM scribe.documents d, q
+    WHERE d.search @@ q.tsq AND d.search_config = config
+      AND (search_documents.owner IS NULL OR d.owner = search_documents.owner)
+    ORDER BY rank DESC, d.document_id
+    LIMIT max_results
+$$;
+COMMENT ON FUNCTION scribe.search_documents(text, text, integer, regconfig) IS 'Documents whose text matches a web-search style query, best first, with a highlighted excerpt';
+
+CREATE FUNCTION scribe.ocr_costs(
+    since   timestamptz DEFAULT date_trunc('month', now()),
+    until   timestamptz DEFAULT now(),
+    per     text DEFAULT 'month')
+    RETURNS TABLE (owner text, period timestamptz, method text, pages bigint, fallback_pages bigint, cost numeric)
+    LANGUAGE sql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+    SELECT l.owner, date_trunc(per, l.recorded_at), l.method, count(*),
+           count(*) FILTER (WHERE l.fallback), sum(l.cost)
+    FROM scribe.ocr_ledger l
+    WHERE l.recorded_at >= since AND l.recorded_at < until
+    GROUP BY 1, 2, 3
+    ORDER BY 2, 1, 3
+$$;
+COMMENT ON FUNCTION scribe.ocr_costs(timestamptz, timestamptz, text) IS 'OCR pages and cost from the ledger by owner, period (day, week, month, ...) and method';

@@ -1,0 +1,107 @@
+-- pg_scribe install script: OCR of an image, synchronously.
+
+CREATE FUNCTION scribe.ocr(
+    image      bytea,
+    lang       text DEFAULT 'eng',
+    psm        integer DEFAULT 3,
+    preprocess boolean DEFAULT true)
+    RETURNS text
+    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'scribe_ocr_text';
+COMMENT ON FUNCTION scribe.ocr(bytea, text, integer, boolean) IS 'The text of an image, recognised by this session''s OCR engine';
+
+CREATE FUNCTION scribe.ocr_detail(
+    image      bytea,
+    lang       text DEFAULT 'eng',
+    psm        integer DEFAULT 3,
+    preprocess boolean DEFAULT true,
+    words      boolean DEFAULT true,
+    hocr       boolean DEFAULT false,
+    tsv        boolean DEFAULT false)
+    RETURNS jsonb
+    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'scribe_ocr_detail';
+COMMENT ON FUNCTION scribe.ocr_detail(bytea, text, integer, boolean, boolean, boolean, boolean) IS 'The full OCR result of an image: text, confidence, skew, completeness, and per page its words with boxes (and hOCR, TSV on request)';
+
+CREATE FUNCTION scribe.ocr_words(
+    image      bytea,
+    lang       text DEFAULT 'eng',
+    psm        integer DEFAULT 3,
+    preprocess boolean DEFAULT true)
+    RETURNS TABLE (page integer, block integer, paragraph integer, line integer, word text,
+                   confidence real, "left" integer, top integer, width integer, height integer)
+    LANGUAGE sql VOLATILE STRICT
+    SET search_path = pg_catalog
+    AS $$
+    SELECT (p->>'page')::integer, (w->>'block')::integer, (w->>'paragraph')::integer,
+           (w->>'line')::integer, w->>'text', (w->>'confidence')::real,
+           (w->>'left')::integer, (w->>'top')::integer, (w->>'width')::integer, (w->>'height')::integer
+    FROM jsonb_array_elements(scribe.ocr_detail(image, lang, psm, preprocess)->'pages') p,
+         jsonb_array_elements(p->'words') w
+$$;
+COMMENT ON FUNCTION scribe.ocr_words(bytea, text, integer, boolean) IS 'The words of an image, one row each, with confidence and bounding box (pixels of the page as preprocessed)';
+
+CREATE FUNCTION scribe.ocr_hocr(
+    image      bytea,
+    lang       text DEFAULT 'eng',
+    psm        integer DEFAULT 3,
+    preprocess boolean DEFAULT true)
+    RETURNS text
+    LANGUAGE sql VOLATILE STRICT
+    SET search_path = pg_catalog
+    AS $$
+    SELECT '<?xml version="1.0" encoding="UTF-8"?>' || E'\n'
+        || '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">' || E'\n'
+        || '<html xmlns="http://www.w3.org/1999/xhtml" xml:lang="en" lang="en">' || E'\n <head>\n  <title></title>\n'
+        || '  <meta http-equiv="Content-Type" content="text/html;charset=utf-8"/>' || E'\n'
+        || '  <meta name="ocr-system" content="' || (r->>'engine') || ' via pg_scribe"/>' || E'\n'
+        || '  <meta name="ocr-capabilities" content="ocr_page ocr_carea ocr_par ocr_line ocrx_word ocrp_wconf"/>' || E'\n'
+        || E' </head>\n <body>\n'
+        || (SELECT string_agg(p->>'hocr', '' ORDER BY (p->>'page')::integer) FROM jsonb_array_elements(r->'pages') p)
+        || E' </body>\n</html>\n'
+    FROM scribe.ocr_detail(image, lang, psm, preprocess, words => false, hocr => true) r
+$$;
+COMMENT ON FUNCTION scribe.ocr_hocr(bytea, text, integer, boolean) IS 'The OCR result of an image as an hOCR (XHTML) document';
+
+CREATE FUNCTION scribe.ocr_tsv(
+    image      bytea,
+    lang       text DEFAULT 'eng',
+    psm        integer DEFAULT 3,
+    preprocess boolean DEFAULT true)
+    RETURNS text
+    LANGUAGE sql VOLATILE STRICT
+    SET search_path = pg_catalog
+    AS $$
+    SELECT E'level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n'
+        || (SELECT string_agg(p->>'tsv', '' ORDER BY (p->>'page')::integer) FROM jsonb_array_elements(r->'pages') p)
+    FROM scribe.ocr_detail(image, lang, psm, preprocess, words => false, tsv => true) r
+$$;
+COMMENT ON FUNCTION scribe.ocr_tsv(bytea, text, integer, boolean) IS 'The OCR result of an image as tesseract''s TSV';
+
+CREATE FUNCTION scribe.image_info(
+    image bytea,
+    OUT format text, OUT width integer, OUT height integer, OUT pages integer,
+    OUT bits_per_pixel integer, OUT dpi integer, OUT bytes bigint)
+    RETURNS record
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'scribe_image_info';
+COMMENT ON FUNCTION scribe.image_info(bytea) IS 'Format, size, pages and resolution of an image, read from its header; ERROR if OCR would refuse it';
+
+CREATE FUNCTION scribe.ocr_languages()
+    RETURNS SETOF text
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_ocr_languages';
+COMMENT ON FUNCTION scribe.ocr_languages() IS 'The OCR languages installed (models in scribe.tessdata_dir)';
+
+CREATE FUNCTION scribe._ocr_engine_pid()
+    RETURNS integer
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_ocr_engine_pid_sql';
+COMMENT ON FUNCTION scribe._ocr_engine_pid() IS 'Internal: the pid of this session''s OCR engine, NULL if none runs';
+
+-- Fold the typographic quotes and dashes of LSTM output, for search and comparison
+CREATE FUNCTION scribe.normalize_text(t text)
+    RETURNS text
+    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    RETURN pg_catalog.translate(t, '‘’‚‛′“”„‟″–—‐‑', '''''''''''"""""----');
+COMMENT ON FUNCTION scribe.normalize_text(text) IS 'Text with typographic quotes and dashes folded to ASCII, as search indexes it';
