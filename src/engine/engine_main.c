@@ -306,6 +306,8 @@ main(int argc, char **argv)
 	/* a backend that went away is EPIPE on write, handled there */
 	signal(SIGPIPE, SIG_IGN);
 	leptSetStderrHandler(capture_library_message);
+	/* leptonica's "Info in ..." lines are noise in the server log */
+	setMsgSeverity(L_SEVERITY_WARNING);
 
 	for (;;)
 	{

@@ -12,6 +12,8 @@
 
 /* Components shorter than this (pixels) are specks, not characters */
 #define SPECK_HEIGHT 4
+/* Taller components are pictures or borders, not characters */
+#define MAX_CHARACTER_HEIGHT 300
 /* Text whose median character height is under this (pixels) is upscaled */
 #define SMALL_TEXT_HEIGHT 14
 /* ... towards this height */
@@ -25,7 +27,7 @@
 static PIX *
 binarize(PIX *gray)
 {
-	return pixGetDepth(gray) == 1 ? pixClone(gray) : pixConvertTo1(gray, 160);
+	return pixConvertTo1(gray, 160);
 }
 
 /* Compare two ints for qsort */
@@ -63,8 +65,8 @@ median_character_height(PIX *binary)
 					h;
 
 		boxaGetBoxGeometry(boxes, i, &x, &y, &w, &h);
-		/* skip specks, rules and pictures */
-		if (h >= SPECK_HEIGHT && h < page_height / 10 && w < h * 8)
+		/* skip specks, rules and pictures (a character is not half the page) */
+		if (h >= SPECK_HEIGHT && h <= MAX_CHARACTER_HEIGHT && h <= page_height / 2 && w < h * 8)
 			heights[count++] = h;
 	}
 	if (count > 0)
@@ -95,19 +97,16 @@ engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report)
 	report->skew_confidence = 0;
 	report->scale = 1;
 
-	/* grayscale: colour carries nothing for recognition; 1 bpp stays binary */
-	if (pixGetDepth(page) == 1)
-		gray = pixClone(page);
-	else
-	{
-		gray = pixConvertTo8(page, 0);
-		report->grayscale = pixGetDepth(page) != 8 || pixGetColormap(page) != NULL;
-	}
+	/*
+	 * grayscale: colour carries nothing for recognition, and a binary page
+	 * turns gray too, so that deskewing interpolates instead of shearing
+	 */
+	gray = pixConvertTo8(page, 0);
+	report->grayscale = pixGetDepth(page) != 8 || pixGetColormap(page) != NULL;
 	if (gray == NULL)
 		engine_fail("22P03", NULL, "the image could not be converted to grayscale");
 
 	/* background normalisation: even out shadows and paper tone */
-	if (pixGetDepth(gray) == 8)
 	{
 		work = pixBackgroundNormSimple(gray, NULL, NULL);
 		if (work != NULL)

@@ -40,7 +40,7 @@ probe_fail(ScribeImageInfo *info, ScribeProbeStatus status, const char *fmt,...)
 	va_list		args;
 
 	va_start(args, fmt);
-	vsnprintf(info->detail, sizeof(info->detail), fmt, args);
+	(void) vsnprintf(info->detail, sizeof(info->detail), fmt, args);
 	va_end(args);
 	return status;
 }
@@ -93,9 +93,9 @@ format_fourcc(const unsigned char *p, char out[16])
 		if (p[i] < 0x20 || p[i] > 0x7E || p[i] == '\'')
 			printable = 0;
 	if (printable)
-		snprintf(out, 16, "'%c%c%c%c'", p[0], p[1], p[2], p[3]);
+		(void) snprintf(out, 16, "'%c%c%c%c'", p[0], p[1], p[2], p[3]);
 	else
-		snprintf(out, 16, "0x%08" PRIX32, be32(p));
+		(void) snprintf(out, 16, "0x%08" PRIX32, be32(p));
 }
 
 /* Record a one-page image's size, refusing a side of 0. */
@@ -357,6 +357,9 @@ tiff_read_ifd(const TiffFile *t, size_t offset, uint32_t index, uint64_t *entrie
 	size_t		x_entry = 0, y_entry = 0;	/* 0: no such tag */
 	int			has_width = 0, has_height = 0;
 
+	memset(page, 0, sizeof(*page));
+	page->bits_per_sample = 1;	/* the TIFF defaults */
+	page->samples = 1;
 	if (!has_bytes(t->len, offset, 2))
 		return probe_fail(info, PROBE_TRUNCATED,
 						  "TIFF directory %" PRIu32 " at offset %zu lies past the end of the file (%zu bytes)",
@@ -373,9 +376,6 @@ tiff_read_ifd(const TiffFile *t, size_t offset, uint32_t index, uint64_t *entrie
 		return probe_fail(info, PROBE_CORRUPT, "TIFF directories hold more than %" PRIu64 " entries in all",
 						  TIFF_MAX_ENTRIES);
 
-	memset(page, 0, sizeof(*page));
-	page->bits_per_sample = 1;	/* the TIFF defaults */
-	page->samples = 1;
 	for (i = 0; i < entries; i++)
 	{
 		size_t		entry = offset + 2 + (size_t) i * 12;
@@ -493,7 +493,7 @@ probe_bmp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 {
 	uint32_t	header_size, pixel_offset, raw_width, raw_height, height, bpp;
 	uint32_t	compression = 0;
-	uint64_t	row_bits, stride, last_row, needed;
+	uint64_t	row_bits, stride, needed;
 	ScribeProbeStatus status;
 
 	info->format = IMAGE_BMP;
@@ -533,13 +533,8 @@ probe_bmp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 		return probe_fail(info, PROBE_CORRUPT, "BMP height -2147483648 has no absolute value");
 	/* A negative height means rows are stored top-down; negate unsigned */
 	height = raw_height >= 0x80000000u ? 0u - raw_height : raw_height;
-	if (!(bpp == 1 || bpp == 4 || bpp == 8 || bpp == 16 || bpp == 24 || bpp == 32 ||
-		  (bpp == 0 && (compression == 4 || compression == 5))))
-		return probe_fail(info, PROBE_CORRUPT, "BMP bits per pixel %" PRIu32 " is invalid", bpp);
-	info->bits_per_pixel = (uint16_t) bpp;
-	status = accept_single_page(info, raw_width, height);
-	if (status != PROBE_OK)
-		return status;
+	info->width = raw_width;
+	info->height = height;
 
 	/* What leptonica's BMP reader refuses, refused here with a clearer reason */
 	if (header_size == 12 || header_size == 56)
@@ -548,21 +543,22 @@ probe_bmp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 	if (compression != 0)
 		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
 						  "compressed BMP (compression %" PRIu32 ") is not supported, only uncompressed", compression);
+	if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)
+		return probe_fail(info, PROBE_CORRUPT, "BMP bits per pixel %" PRIu32 " is invalid", bpp);
+	info->bits_per_pixel = (uint16_t) bpp;
+	status = accept_single_page(info, raw_width, height);
+	if (status != PROBE_OK)
+		return status;
 
 	/*
 	 * The raster must be in the file: a decoder allocates the whole image
 	 * before it reads, so a 54-byte header claiming 60000x60000 would cost
-	 * gigabytes.  The last row's padding may be missing.  Widths < 2^31 and
-	 * bpp <= 32 keep these products under 2^37; only the multiplication by
-	 * the height needs checking.
+	 * gigabytes.  The last row's padding may be missing.  Both sides are
+	 * below 2^31 and bpp <= 32, so stride < 2^33 and needed < 2^64.
 	 */
 	row_bits = (uint64_t) raw_width * bpp;
 	stride = (row_bits + 31) / 32 * 4;
-	last_row = (row_bits + 7) / 8;
-	if ((uint64_t) (height - 1) > (UINT64_MAX - last_row) / stride)
-		needed = UINT64_MAX;
-	else
-		needed = stride * (height - 1) + last_row;
+	needed = stride * (height - 1) + (row_bits + 7) / 8;
 	if (pixel_offset > len || needed > len - pixel_offset)
 		return probe_fail(info, PROBE_TRUNCATED,
 						  "BMP pixels need %" PRIu64 " bytes from byte %" PRIu32 "; the file has %zu",
@@ -615,7 +611,7 @@ probe_pnm(const unsigned char *d, size_t len, ScribeImageInfo *info)
 	uint32_t	kind = (uint32_t) (d[1] - '0');
 	int			bilevel = kind == 1 || kind == 4;
 	uint32_t	channels = (kind == 3 || kind == 6) ? 3 : 1;
-	uint32_t	width, height, maxval = 1;
+	uint32_t	width = 0, height = 0, maxval = 1;
 	uint64_t	samples, needed;
 	size_t		pos = 2;
 	ScribeProbeStatus status;
@@ -735,6 +731,10 @@ probe_webp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 		if (chunk[0] & 0x02)
 			return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "animated WebP is not supported");
 		info->bits_per_pixel = (chunk[0] & 0x10) ? 32 : 24;
+		/* The container allows 2^24 a side, but at most 2^32-1 pixels */
+		if ((uint64_t) (le24(chunk + 4) + 1) * (le24(chunk + 7) + 1) > UINT32_MAX)
+			return probe_fail(info, PROBE_CORRUPT, "WebP canvas %" PRIu32 "x%" PRIu32 " exceeds 2^32-1 pixels",
+							  le24(chunk + 4) + 1, le24(chunk + 7) + 1);
 		return accept_single_page(info, le24(chunk + 4) + 1, le24(chunk + 7) + 1);
 	}
 	format_fourcc(d + 12, name);

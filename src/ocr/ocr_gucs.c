@@ -90,7 +90,7 @@ scribe_ocr_define_gucs(void)
 							   NULL,
 							   &scribe_ocr_cloud_key,
 							   "",
-							   PGC_SIGHUP, GUC_SUPERUSER_ONLY | GUC_NO_SHOW_ALL, NULL, NULL, NULL);
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY, NULL, NULL, NULL);
 	DefineCustomIntVariable("scribe.ocr_cloud_timeout",
 							"Time a cloud tier request may take before it counts as failed.",
 							NULL,

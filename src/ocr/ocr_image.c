@@ -43,7 +43,7 @@ scribe_ocr_check_image(const char *data, size_t len, ScribeImageInfo *info)
 			case PROBE_UNSUPPORTED_FORMAT:
 				code = ERRCODE_FEATURE_NOT_SUPPORTED;
 				message = info->format == IMAGE_PDF ? pstrdup("PDF files cannot be recognised") :
-					pstrdup("this kind of file cannot be recognised");
+					psprintf("this file cannot be recognised: %s", info->detail);
 				hint = info->format == IMAGE_PDF ?
 					"Render the PDF's pages to images first, for example with pdftoppm -r 300 -png." :
 					IMAGE_FORMATS_HINT;
@@ -71,7 +71,7 @@ scribe_ocr_check_image(const char *data, size_t len, ScribeImageInfo *info)
 		ereport(ERROR,
 				(errcode(code),
 				 errmsg_internal("%s", message),
-				 info->detail[0] ? errdetail_internal("%s", info->detail) : 0,
+				 info->detail[0] && status != PROBE_EMPTY && status != PROBE_UNSUPPORTED_FORMAT ? errdetail_internal("%s", info->detail) : 0,
 				 errhint("%s", hint)));
 	}
 

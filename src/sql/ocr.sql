@@ -103,5 +103,6 @@ COMMENT ON FUNCTION scribe._ocr_engine_pid() IS 'Internal: the pid of this sessi
 CREATE FUNCTION scribe.normalize_text(t text)
     RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
+    SET search_path = pg_catalog
     RETURN pg_catalog.translate(t, '‘’‚‛′“”„‟″–—‐‑', '''''''''''"""""----');
 COMMENT ON FUNCTION scribe.normalize_text(text) IS 'Text with typographic quotes and dashes folded to ASCII, as search indexes it';

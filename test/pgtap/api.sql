@@ -16,12 +16,16 @@ SELECT functions_are('scribe', ARRAY[
     'requeue', 'purge', 'queue_stats', 'job_status', 'worker_status',
     '_library_status', '_launcher_status', '_worker_slots',
     '_queues_changed', '_queue_jobs_changed', '_queue_not_found', '_queue_check_policy',
-    '_archive_partitions_ensure', '_archive_partitions_expire'],
+    '_archive_partitions_ensure', '_archive_partitions_expire',
+    'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'image_info', 'ocr_languages',
+    'normalize_text', 'submit_document', 'document_status', 'search_documents', 'ocr_costs',
+    '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
                   AND NOT relispartition ORDER BY 1),
-          ARRAY['heartbeat', 'jobs', 'jobs_archive', 'jobs_dead', 'queues'],
+          ARRAY['document_pages', 'documents', 'heartbeat', 'jobs', 'jobs_archive', 'jobs_dead',
+                'ocr_ledger', 'queues'],
           'the scribe schema holds exactly the documented tables');
 
 SELECT function_returns('scribe', 'version', ARRAY[]::text[], 'text');

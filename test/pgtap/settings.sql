@@ -1,7 +1,7 @@
 -- The scribe.* settings: names, defaults and contexts are part of the API.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(4);
+SELECT plan(7);
 
 SELECT results_eq($$
     SELECT name, boot_val, context
@@ -15,11 +15,24 @@ $$, $$ VALUES
     ('scribe.http_max_response_size', '1048576', 'sighup'),
     ('scribe.http_timeout', '30000', 'sighup'),
     ('scribe.jobs_per_worker', '10', 'sighup'),
+    ('scribe.max_image_bytes', '52428800', 'superuser'),
+    ('scribe.max_image_pages', '100', 'superuser'),
+    ('scribe.max_image_pixels', '100000000', 'superuser'),
     ('scribe.max_payload_size', '1048576', 'sighup'),
     ('scribe.max_queues', '64', 'postmaster'),
     ('scribe.max_workers', '4', 'sighup'),
     ('scribe.min_workers', '1', 'sighup'),
     ('scribe.node_name', '', 'postmaster'),
+    ('scribe.ocr_cloud_key', '', 'sighup'),
+    ('scribe.ocr_cloud_timeout', '30000', 'sighup'),
+    ('scribe.ocr_cloud_url', '', 'sighup'),
+    ('scribe.ocr_cost_cloud', '0.0015', 'sighup'),
+    ('scribe.ocr_cost_local', '0.0001', 'sighup'),
+    ('scribe.ocr_cpu_limit', '300', 'superuser'),
+    ('scribe.ocr_memory_limit', '2048', 'superuser'),
+    ('scribe.ocr_threads', '1', 'superuser'),
+    ('scribe.ocr_timeout', '120000', 'user'),
+    ('scribe.tessdata_dir', '/usr/share/tesseract-ocr/5/tessdata', 'superuser'),
     ('scribe.worker_idle_timeout', '60', 'sighup')
 $$, 'every setting, with its default and context');
 
@@ -33,6 +46,12 @@ SELECT throws_ok($$ SELECT current_setting('scribe.database') $$, '42501', NULL,
                  'only superusers read scribe.database');
 SELECT throws_ok($$ SELECT current_setting('scribe.http_allowed_hosts') $$, '42501', NULL,
                  'only superusers read scribe.http_allowed_hosts');
+SELECT throws_ok($$ SELECT current_setting('scribe.ocr_cloud_key') $$, '42501', NULL,
+                 'only superusers read scribe.ocr_cloud_key');
+SELECT throws_ok($$ SELECT current_setting('scribe.ocr_cloud_url') $$, '42501', NULL,
+                 'only superusers read scribe.ocr_cloud_url');
+SELECT throws_ok($$ SET scribe.max_image_pixels = 1000000000 $$, '42501', NULL,
+                 'only superusers raise the image limits');
 RESET ROLE;
 
 SELECT * FROM finish();

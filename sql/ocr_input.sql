@@ -1,0 +1,68 @@
+-- Bad input to OCR: every kind of broken, hostile or unsupported file gets a
+-- clear ERROR (SQLSTATE, message, hint) from the header check, before any
+-- decoder runs, and the session carries on.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_scribe;
+RESET client_min_messages;
+\set SHOW_CONTEXT never
+\getenv abs_srcdir PG_ABS_SRCDIR
+\set bad :abs_srcdir '/test/fixtures/bad/'
+
+-- SQLSTATE, message and hint of a statement's error, or 'ok'
+CREATE FUNCTION pg_temp.outcome(statement text) RETURNS text
+LANGUAGE plpgsql AS $$
+DECLARE
+    state text; message text; hint text;
+BEGIN
+    EXECUTE statement;
+    RETURN 'ok';
+EXCEPTION WHEN OTHERS THEN
+    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
+    RETURN state || ' ' || message || coalesce(' | ' || nullif(hint, ''), '');
+END $$;
+
+-- each fixture of test/fixtures/bad, through the header check and through OCR
+SELECT f AS file, pg_temp.outcome(format('SELECT scribe.ocr(pg_read_binary_file(%L))', :'bad' || f)) AS ocr
+FROM pg_ls_dir(:'bad') f
+WHERE f NOT IN ('README', 'tiff-12-pages.tif')
+ORDER BY f;
+
+-- scribe.image_info gives the same verdict without starting an engine
+SELECT count(*) AS files,
+       count(*) FILTER (WHERE pg_temp.outcome(format('SELECT scribe.image_info(pg_read_binary_file(%L))', :'bad' || f))
+                           <> pg_temp.outcome(format('SELECT scribe.ocr(pg_read_binary_file(%L))', :'bad' || f))) AS different
+FROM pg_ls_dir(:'bad') f
+WHERE f NOT IN ('README', 'tiff-12-pages.tif');
+
+-- limits: bytes and pixels, superuser settings
+SET scribe.max_image_bytes = 1024;
+SELECT pg_temp.outcome($$SELECT scribe.ocr(decode(repeat('00', 2000), 'hex'))$$);
+RESET scribe.max_image_bytes;
+SET scribe.max_image_pixels = 5;
+SELECT pg_temp.outcome(format('SELECT scribe.image_info(pg_read_binary_file(%L))', :'abs_srcdir' || '/test/fuzz/corpus/png-gray8-3x2-300dpi.png'));
+RESET scribe.max_image_pixels;
+SET scribe.max_image_pages = 10;
+SELECT pg_temp.outcome(format('SELECT scribe.image_info(pg_read_binary_file(%L))', :'bad' || 'tiff-12-pages.tif'));
+RESET scribe.max_image_pages;
+SELECT * FROM scribe.image_info(pg_read_binary_file(:'bad' || 'tiff-12-pages.tif'));
+SELECT * FROM scribe.image_info(pg_read_binary_file(:'abs_srcdir' || '/test/fuzz/corpus/png-gray8-3x2-300dpi.png'));
+
+
+-- options
+SELECT pg_temp.outcome($$SELECT scribe.ocr('\x00'::bytea, lang => 'xx-not-installed')$$);
+SELECT pg_temp.outcome($$SELECT scribe.ocr('\x00'::bytea, lang => 'eng; rm -rf /')$$);
+SELECT pg_temp.outcome($$SELECT scribe.ocr('\x00'::bytea, lang => '')$$);
+SELECT pg_temp.outcome($$SELECT scribe.ocr('\x00'::bytea, psm => 0)$$);
+SELECT pg_temp.outcome($$SELECT scribe.ocr('\x00'::bytea, psm => 2)$$);
+SELECT pg_temp.outcome($$SELECT scribe.ocr('\x00'::bytea, psm => 99)$$);
+SELECT pg_temp.outcome($$SELECT scribe.ocr('\x00'::bytea, psm => -1)$$);
+
+-- NULL in, NULL out
+SELECT scribe.ocr(NULL) IS NULL AS null_image, scribe.image_info(NULL) IS NULL AS null_info;
+
+-- the session is alive and no engine was started for any of it
+SELECT scribe._ocr_engine_pid() IS NULL AS no_engine_started;
+SELECT 'eng' IN (SELECT scribe.ocr_languages()) AS eng_installed;
+
+-- typographic quotes and dashes fold for search
+SELECT scribe.normalize_text('‘Come soon,’ she wrote — “today”.');

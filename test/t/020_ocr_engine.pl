@@ -1,0 +1,226 @@
+# The OCR engine process: the same text as the tesseract CLI, skewed and
+# shadowed pages recovered by preprocessing, crashes and kills of the engine
+# that end as an ERROR without restarting the server, cancellation within a
+# second, and no memory growth over a thousand calls.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use IPC::Run;
+use PostgreSQL::Test::Utils;
+use ScribeTest;
+use Test::More;
+use Time::HiRes qw(time usleep);
+
+my $fixtures = "$ENV{SCRIBE_SOURCE_DIR}/test/fixtures";
+my $scans = "$fixtures/scans";
+
+my $node = scribe_node('ocr', conf => <<"CONF");
+scribe.min_workers = 0
+scribe.max_workers = 0
+scribe.heartbeat_interval = 0
+CONF
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_scribe');
+my $started = $node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()');
+
+# OCR text of a fixture through SQL
+sub sql_ocr
+{
+	my ($file, $options) = @_;
+	$options = $options ? ", $options" : '';
+	return $node->safe_psql('postgres',
+		"SELECT scribe.ocr(pg_read_binary_file('$file')$options)");
+}
+
+# The tesseract CLI's text for a file, as a user would script it
+sub cli_ocr
+{
+	my ($file) = @_;
+	my ($out, $err);
+	local $ENV{OMP_THREAD_LIMIT} = 1;
+	IPC::Run::run([ 'tesseract', $file, '-' ], '>', \$out, '2>', \$err)
+	  or die "tesseract $file failed: $err";
+	return $out;
+}
+
+# Character error rate of $hyp against $ref, quotes and whitespace folded
+sub cer
+{
+	my ($ref, $hyp) = @_;
+	for ($ref, $hyp)
+	{
+		utf8::decode($_);
+		tr/\x{2018}\x{2019}\x{201C}\x{201D}\x{2013}\x{2014}\f/''""\-\- /;
+		s/\s+/ /g;
+		s/^ | $//g;
+	}
+	my @r = split //, $ref;
+	my @h = split //, $hyp;
+	my @prev = (0 .. @h);
+	for my $i (1 .. @r)
+	{
+		my @cur = ($i);
+		for my $j (1 .. @h)
+		{
+			my $cost = $r[ $i - 1 ] eq $h[ $j - 1 ] ? 0 : 1;
+			my $best = $prev[$j] + 1;
+			$best = $cur[ $j - 1 ] + 1 if $cur[ $j - 1 ] + 1 < $best;
+			$best = $prev[ $j - 1 ] + $cost if $prev[ $j - 1 ] + $cost < $best;
+			push @cur, $best;
+		}
+		@prev = @cur;
+	}
+	return @r ? $prev[-1] / @r : 0;
+}
+
+# --- the same text as the CLI, preprocessing off
+for my $file ('letter-clean.png', 'note-clean.jpg', 'list-two-pages.tif')
+{
+	my $cli = cli_ocr("$scans/$file");
+	my $sql = sql_ocr("$scans/$file", 'preprocess => false');
+	# psql drops the final newline; the CLI ends each page with a form feed
+	s/[\n\f]+\z// for $cli, $sql;
+	is($sql, $cli, "scribe.ocr($file, preprocess => false) equals the tesseract CLI's text");
+}
+
+# --- preprocessing recovers skewed and shadowed pages
+for my $file ('letter-skewed-3deg.png', 'recipe-shadow.png', 'diary-small-text.png')
+{
+	(my $truth_file = "$scans/$file") =~ s/\.\w+$/.txt/;
+	my $truth = slurp_file($truth_file);
+	my $raw = cer($truth, sql_ocr("$scans/$file", 'preprocess => false'));
+	my $fixed = cer($truth, sql_ocr("$scans/$file"));
+	cmp_ok($fixed, '<=', 0.02, sprintf('%s: CER %.2f%% with preprocessing (%.1f%% without)',
+		$file, 100 * $fixed, 100 * $raw));
+}
+my ($lost, $kept, $skew) = split /\|/, $node->safe_psql('postgres', qq{
+	SELECT (scribe.ocr_detail(img, preprocess => false)->'pages'->0->>'text_probably_lost'),
+	       (d->'pages'->0->>'text_probably_lost'), round((d->'pages'->0->>'skew')::numeric)
+	FROM (SELECT pg_read_binary_file('$scans/letter-skewed-3deg.png') img) i,
+	     LATERAL scribe.ocr_detail(img) d});
+is($lost, 'true', 'the completeness signal flags the skewed page read without preprocessing');
+is($kept, 'false', 'and clears it once preprocessing deskewed the page');
+is(abs($skew), 3, 'the skew found is reported: 3 degrees');
+
+# --- detailed output: words with boxes, hOCR, TSV
+my ($words, $first_word, $hocr, $tsv) = split /\|/, $node->safe_psql('postgres', qq{
+	SELECT count(*), min(word) FILTER (WHERE line = 1 AND "left" = (SELECT min("left") FROM scribe.ocr_words(pg_read_binary_file('$fixtures/word.tif')))),
+	       scribe.ocr_hocr(pg_read_binary_file('$fixtures/word.tif')) LIKE '%<span class=''ocrx_word''%Hello%',
+	       split_part(scribe.ocr_tsv(pg_read_binary_file('$fixtures/word.tif')), E'\\n', 1)
+	FROM scribe.ocr_words(pg_read_binary_file('$fixtures/word.tif'))});
+is($words, 2, 'ocr_words returns a row per word');
+is($first_word, 'Hello', 'the first word of the first line');
+is($hocr, 't', 'ocr_hocr returns hOCR with word spans');
+like($tsv, qr/^level\tpage_num\tblock_num/, 'ocr_tsv starts with tesseract\'s TSV header');
+
+# --- crash isolation: the engine killed mid-recognition is an ERROR
+# The engine of a backend: its child process
+sub engine_of
+{
+	my ($backend) = @_;
+	my $children = eval { slurp_file("/proc/$backend/task/$backend/children") } // '';
+	my ($pid) = split ' ', $children;
+	return $pid;
+}
+
+for my $signal ('SEGV', 'KILL')
+{
+	my ($stdout, $stderr) = ('', '');
+	my $psql = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-d', $node->connstr('postgres'), '-c', 'SELECT pg_backend_pid()',
+		  '-c', "SELECT length(scribe.ocr(pg_read_binary_file('$scans/letter-clean.png')))",
+		  '-c', "SELECT scribe.ocr(pg_read_binary_file('$fixtures/word.tif'))" ],
+		'>', \$stdout, '2>', \$stderr);
+	my ($backend, $engine);
+	for (1 .. 500)
+	{
+		($backend) = $stdout =~ /(\d+)/;
+		$engine = engine_of($backend) if $backend;
+		last if $engine;
+		usleep(5_000);
+		$psql->pump_nb;
+	}
+	ok($engine, "the session started an engine (pid " . ($engine // 'none') . ")");
+	kill $signal, $engine if $engine;
+	$psql->finish;
+	like($stderr, qr/ERROR:  the OCR engine \(pid \d+\) was terminated by signal \d+/,
+		"SIG$signal of the engine mid-recognition is an ERROR of the statement");
+	like($stdout, qr/Hello archive/, 'the same session recognises the next image with a new engine');
+	is($node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()'), $started,
+		'the server did not restart');
+}
+
+# --- cancellation: statement_timeout and pg_cancel_backend stop OCR within a second
+{
+	my $t0 = time;
+	my ($ret, $out, $err) = $node->psql('postgres', qq{
+		SET statement_timeout = '300ms';
+		SELECT scribe.ocr(pg_read_binary_file('$scans/letter-clean.png'));});
+	my $elapsed = time - $t0;
+	like($err, qr/canceling statement due to statement timeout/, 'statement_timeout cancels OCR');
+	cmp_ok($elapsed, '<', 1.0, sprintf('within a second (%.2f s, psql included)', $elapsed));
+}
+{
+	my ($stdout, $stderr) = ('', '');
+	my $psql = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-d', $node->connstr('postgres'),
+		  '-c', "SELECT scribe.ocr(pg_read_binary_file('$scans/letter-clean.png'))" ],
+		'>', \$stdout, '2>', \$stderr);
+	my $backend;
+	$node->poll_query_until('postgres', q{
+		SELECT count(*) = 1 FROM pg_stat_activity WHERE query LIKE '%scribe.ocr(pg_read_binary_file%' AND pid <> pg_backend_pid()});
+	$backend = $node->safe_psql('postgres', q{
+		SELECT pid FROM pg_stat_activity WHERE query LIKE '%scribe.ocr(pg_read_binary_file%' AND pid <> pg_backend_pid()});
+	usleep(100_000);
+	my $engine = engine_of($backend);
+	my $t0 = time;
+	$node->safe_psql('postgres', "SELECT pg_cancel_backend($backend)");
+	$psql->finish;
+	my $elapsed = time - $t0;
+	like($stderr, qr/canceling statement due to user request/, 'pg_cancel_backend cancels OCR');
+	cmp_ok($elapsed, '<', 1.0, sprintf('within a second (%.2f s)', $elapsed));
+	ok(!$engine || !-e "/proc/$engine", 'and the engine, stopped mid-request, is gone');
+}
+
+# --- memory: a thousand OCR calls in one session grow neither the backend nor its engine
+{
+	my ($stdout, $stderr) = ('', '');
+	my $in = '';
+	my $psql = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-At', '-d', $node->connstr('postgres') ],
+		'<', \$in, '>', \$stdout, '2>', \$stderr);
+	# Run SQL in the session and wait for its marker
+	my $run = sub {
+		my ($sql) = @_;
+		$stdout = '';
+		$in .= "$sql\nSELECT 'done';\n";
+		$psql->pump until $stdout =~ /done\n/;
+		return $stdout;
+	};
+	# RssAnon of a process, in kB
+	my $rss = sub {
+		my ($pid) = @_;
+		my ($kb) = slurp_file("/proc/$pid/status") =~ /RssAnon:\s+(\d+)/;
+		return $kb;
+	};
+	my ($backend) = $run->('SELECT pg_backend_pid();') =~ /(\d+)/;
+	my $loop = "SELECT count(scribe.ocr(img)) FROM (SELECT pg_read_binary_file('$fixtures/word.tif') img) i, generate_series(1, %d);";
+	$run->(sprintf($loop, 100));
+	my $engine = engine_of($backend);
+	my ($b0, $e0) = ($rss->($backend), $rss->($engine));
+	my $out = $run->(sprintf($loop, 1000));
+	like($out, qr/^1000$/m, 'a thousand OCR calls in one statement');
+	my ($b1, $e1) = ($rss->($backend), $rss->($engine));
+	is(engine_of($backend), $engine, 'one engine served them all');
+	cmp_ok($b1 - $b0, '<', 2048, "backend RssAnon grew by less than 2 MB ($b0 -> $b1 kB)");
+	cmp_ok($e1 - $e0, '<', 4096, "engine RssAnon grew by less than 4 MB ($e0 -> $e1 kB)");
+	$in .= "\\q\n";
+	$psql->finish;
+}
+
+is($node->safe_psql('postgres', 'SELECT pg_postmaster_start_time()'), $started,
+	'the server never restarted');
+$node->stop;
+done_testing();

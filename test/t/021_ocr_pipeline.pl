@@ -1,0 +1,132 @@
+# The document pipeline end to end with two workers: submit the sample scans,
+# watch live progress, read text, pages, search and costs back; a document
+# the engine cannot decode fails with its reason; an engine killed mid-job
+# loses no document.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Utils;
+use ScribeTest;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $scans = "$ENV{SCRIBE_SOURCE_DIR}/test/fixtures/scans";
+my @files = sort grep { /\.(png|jpg|tif)$/ } map { s{.*/}{}r } glob("$scans/*");
+cmp_ok(scalar @files, '>=', 5, 'the sample scans are there');
+
+my $node = scribe_node('pipeline', conf => <<"CONF");
+scribe.min_workers = 2
+scribe.max_workers = 2
+scribe.heartbeat_interval = 0
+scribe.ocr_cost_local = 0.0002
+CONF
+$node->start;
+$node->safe_psql('postgres', q{
+	CREATE EXTENSION pg_scribe;
+	SELECT scribe.alter_queue('ocr', backoff_base => '0', backoff_cap => '0');
+});
+ok(wait_for_workers($node, 2), 'two workers run');
+
+# submit every scan twice, in one transaction
+my $values = join ",\n", map {
+	my $f = $_;
+	map { "(pg_read_binary_file('$scans/$f'), '$f', $_)" } (1, 2)
+} @files;
+$node->safe_psql('postgres', qq{
+	CREATE TABLE submitted AS
+	SELECT scribe.submit_document(image, owner => 'family-' || copy, metadata => jsonb_build_object('file', file)) AS id, file
+	FROM (VALUES $values) v(image, file, copy);
+});
+my $total = 2 * @files;
+
+# live progress: some document is seen processing with a percentage
+my ($seen_processing, $seen_progress) = (0, 0);
+for (1 .. 2000)
+{
+	my ($processing, $partial, $done) = split /\|/, $node->safe_psql('postgres', q{
+		SELECT count(*) FILTER (WHERE s.status = 'processing'),
+		       count(*) FILTER (WHERE s.status = 'processing' AND s.progress BETWEEN 1 AND 99),
+		       count(*) FILTER (WHERE s.status IN ('done', 'failed'))
+		FROM submitted, scribe.document_status(id) s});
+	$seen_processing ||= $processing > 0;
+	$seen_progress ||= $partial > 0;
+	last if $done == $total;
+	usleep(20_000);
+}
+ok($seen_processing, 'document_status shows documents processing');
+ok($seen_progress, 'with a live progress percentage between 1 and 99');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(DISTINCT status, ',') FROM scribe.documents}), 'done', "all $total documents are done");
+is($node->safe_psql('postgres', q{
+	SELECT count(DISTINCT w.pid) FROM scribe.worker_status() w WHERE w.jobs_done > 0}), 2,
+	'both workers recognised documents');
+
+# text, pages, search, ledger
+like($node->safe_psql('postgres', q{
+	SELECT d.text FROM scribe.documents d JOIN submitted s ON s.id = d.document_id
+	WHERE s.file = 'letter-clean.png' LIMIT 1}), qr/\w+ \w+ \w+/, 'the text of a letter');
+is($node->safe_psql('postgres', q{
+	SELECT d.pages || ' ' || count(p.*) FROM scribe.documents d JOIN submitted s ON s.id = d.document_id
+	JOIN scribe.document_pages p USING (document_id)
+	WHERE s.file = 'list-two-pages.tif' GROUP BY d.document_id, d.pages LIMIT 1}), '2 2',
+	'a two-page TIFF is one document with two pages');
+my $word = $node->safe_psql('postgres', q{
+	SELECT (regexp_match(d.text, '([A-Za-z]{6,})'))[1] FROM scribe.documents d
+	JOIN submitted s ON s.id = d.document_id WHERE s.file = 'recipe-shadow.png' LIMIT 1});
+is($node->safe_psql('postgres', qq{
+	SELECT count(*) FROM scribe.search_documents('$word', owner => 'family-1') r
+	JOIN submitted s ON s.id = r.document_id WHERE s.file = 'recipe-shadow.png'}), 1,
+	"search_documents finds the recipe by '$word' for its owner");
+like($node->safe_psql('postgres', qq{
+	SELECT headline FROM scribe.search_documents('$word', owner => 'family-1') LIMIT 1}),
+	qr/«/, 'with the match highlighted in the headline');
+my $pages = $node->safe_psql('postgres', 'SELECT sum(pages) FROM scribe.documents');
+is($node->safe_psql('postgres', 'SELECT count(*) FROM scribe.ocr_ledger'), $pages,
+	'the ledger has one row per page');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(owner || ':' || method || ':' || pages || ':' || cost, ' ' ORDER BY owner)
+	FROM scribe.ocr_costs(now() - interval '1 hour', now() + interval '1 hour')}),
+	join(' ', map { "family-$_:local:" . ($pages / 2) . ':' . sprintf('%.6f', 0.0002 * $pages / 2) } (1, 2)),
+	'ocr_costs reports pages and cost by owner at scribe.ocr_cost_local');
+
+# a document whose header passes but whose body cannot be decoded fails at once
+my $broken = $node->safe_psql('postgres', qq{
+	SELECT scribe.submit_document(substr(img, 1, length(img) / 2), owner => 'family-1')
+	FROM pg_read_binary_file('$scans/letter-clean.png') img});
+$node->poll_query_until('postgres', "SELECT status <> 'queued' FROM scribe.documents WHERE document_id = $broken");
+my ($status, $attempts, $error) = split /\|/, $node->safe_psql('postgres',
+	"SELECT status, attempts, error FROM scribe.document_status($broken)");
+is($status, 'failed', 'a truncated scan fails');
+is($attempts, 1, 'without retries: retrying cannot fix the image');
+like($error, qr/could not be decoded/, "and says why: $error");
+
+# an engine killed mid-job: the job is retried, the document is not lost
+my $victim = $node->safe_psql('postgres', qq{
+	SELECT scribe.submit_document(pg_read_binary_file('$scans/letter-clean.png'), owner => 'family-3')});
+my $killed;
+for (1 .. 1000)
+{
+	my $worker = $node->safe_psql('postgres', qq{
+		SELECT w.pid FROM scribe.worker_status() w JOIN scribe.documents d ON d.job_id = w.job_id
+		WHERE d.document_id = $victim});
+	if ($worker)
+	{
+		my $children = eval { slurp_file("/proc/$worker/task/$worker/children") } // '';
+		my ($engine) = split ' ', $children;
+		if ($engine)
+		{
+			$killed = kill 'KILL', $engine;
+			last;
+		}
+	}
+	usleep(5_000);
+}
+ok($killed, 'killed the engine of the worker running the document');
+$node->poll_query_until('postgres', "SELECT status = 'done' FROM scribe.documents WHERE document_id = $victim");
+is($node->safe_psql('postgres', "SELECT status || ' after ' || attempts FROM scribe.document_status($victim)"),
+	'done after 2', 'the document is done on its second attempt');
+
+$node->stop;
+done_testing();
