@@ -188,8 +188,9 @@ CREATE FUNCTION scribe.search_documents(
     AS $$
     WITH q AS (SELECT websearch_to_tsquery(config, scribe.normalize_text(query)) AS tsq)
     SELECT d.document_id, d.owner, ts_rank_cd(d.search, q.tsq) AS rank,
-           ts_headline(config, scribe.normalize_text(d.text), q.tsq,
-                       'MaxFragments=2, MaxWords=12, MinWords=4, StartSel=«, StopSel=»'),
+           regexp_replace(ts_headline(config, scribe.normalize_text(d.text), q.tsq,
+                                      'MaxFragments=2, MaxWords=12, MinWords=4, StartSel=«, StopSel=»'),
+                          '\s+', ' ', 'g'),
            d.metadata
     FROM scribe.documents d, q
     WHERE d.search @@ q.tsq AND d.search_config = config
