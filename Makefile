@@ -74,15 +74,22 @@ EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(ENGINE) $(ENGINE_OBJS)
 PG_CONFIG ?= pg_config
 PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
-# `make test`, `make demo` and `make bench` install what they need first, so
+# `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench deps
+.PHONY: test demo bench bench-ocr fuzz deps
 test:
 	test/bin/run-tests
 demo:
 	test/bin/demo
 bench:
 	test/bench/queue.sh
+bench-ocr:
+	test/bench/ocr.sh
+# the image header check under libFuzzer (clang): unit cases, replay of the
+# kept crashers, then FUZZ_SECONDS of fuzzing
+FUZZ_SECONDS ?= 60
+fuzz:
+	$(MAKE) -C test/fuzz check replay run SECONDS=$(FUZZ_SECONDS)
 deps:
 	test/bin/install-deps
 
