@@ -66,7 +66,7 @@ SHLIB_LINK = -lcurl -Wl,-Bsymbolic
 # -Wno-unused-parameter: PostgreSQL headers and PG_FUNCTION_ARGS trip it
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
-EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(ENGINE) $(ENGINE_OBJS)
+EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(ENGINE) $(ENGINE_OBJS) test/fuzz/build
 
 # The default goal stays PGXS's build even though test/demo come before the include.
 .DEFAULT_GOAL := all

@@ -36,8 +36,12 @@ typedef enum ScribeProbeStatus
 	PROBE_UNKNOWN_FORMAT,		/* no signature we know */
 	PROBE_UNSUPPORTED_FORMAT,	/* recognised but not an image we decode:
 								 * PDF, PostScript, JPEG 2000, HEIC/AVIF,
-								 * SVG/XML, BigTIFF, PAM */
-	PROBE_TRUNCATED,			/* the file ends before the header does */
+								 * SVG/XML, BigTIFF, PAM, and what this
+								 * leptonica cannot read: lossless or
+								 * 12-bit JPEG, compressed or OS/2 BMP,
+								 * animated WebP */
+	PROBE_TRUNCATED,			/* the file ends before the header does, or
+								 * before an uncompressed BMP/PNM raster */
 	PROBE_CORRUPT,				/* the header is inconsistent */
 	PROBE_ZERO_SIZE,			/* width or height is 0 */
 	PROBE_TOO_MANY_PAGES		/* more than max_pages TIFF directories */
