@@ -37,6 +37,7 @@ OBJS = \
 ENGINE = src/engine/pg_scribe_ocr
 ENGINE_OBJS = \
 	src/engine/engine_main.o \
+	src/engine/engine_decode.o \
 	src/engine/engine_json.o \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o

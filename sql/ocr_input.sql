@@ -64,5 +64,11 @@ SELECT scribe.ocr(NULL) IS NULL AS null_image, scribe.image_info(NULL) IS NULL A
 SELECT scribe._ocr_engine_pid() IS NULL AS no_engine_started;
 SELECT 'eng' IN (SELECT scribe.ocr_languages()) AS eng_installed;
 
+-- a 504-byte TIFF that sends leptonica's multi-page reader into an endless loop
+-- (found by fuzzing the decode path): the engine reads it page by page
+SET statement_timeout = '20s';
+SELECT scribe.ocr_detail(pg_read_binary_file(:'abs_srcdir' || '/test/fixtures/decode/tiff-leptonica-loop.tif'))->'pages' @? '$[1]' AS two_pages_read;
+RESET statement_timeout;
+
 -- typographic quotes and dashes fold for search
 SELECT scribe.normalize_text('‘Come soon,’ she wrote — “today”.');

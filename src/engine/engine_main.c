@@ -20,6 +20,7 @@
 #include <tesseract/capi.h>
 
 #include "engine.h"
+#include "engine_decode.h"
 
 /* Where engine_fail returns to: the top of the request loop */
 static sigjmp_buf request_failed;
@@ -174,32 +175,21 @@ limit_cpu(uint32_t seconds)
 	setrlimit(RLIMIT_CPU, &rl);
 }
 
-/* Decode the request's image into its pages */
+/* Decode the request's image into its pages, within the request's limits */
 static PIXA *
 decode_pages(const OcrRequest *req, const unsigned char *image)
 {
-	l_int32		format = IFF_UNKNOWN;
+	int			format;
 	PIXA	   *pages;
 	int			n;
 
 	library_message[0] = '\0';
-	if (req->image_len < 12 || findFileFormatBuffer(image, &format) != 0 || format == IFF_UNKNOWN)
+	/* one page more than allowed, to tell "too many" from "just enough" */
+	pages = engine_decode_pages(image, req->image_len, req->max_pages + 1, &format);
+	if (format == IFF_UNKNOWN)
 		engine_fail("22P03", "Send a PNG, JPEG, TIFF, BMP, PNM, GIF or WebP image.",
 					"the image format is not recognised");
-	if (L_FORMAT_IS_TIFF(format))
-		pages = pixaReadMemMultipageTiff(image, req->image_len);
-	else
-	{
-		PIX		   *pix = pixReadMem(image, req->image_len);
-
-		pages = NULL;
-		if (pix != NULL)
-		{
-			pages = pixaCreate(1);
-			pixaAddPix(pages, pix, L_INSERT);
-		}
-	}
-	if (pages == NULL || pixaGetCount(pages) == 0)
+	if (pages == NULL)
 		engine_fail("22P03", "The file may be truncated or corrupt; check that it opens in an image viewer.",
 					"the image could not be decoded%s%s",
 					library_message[0] ? ": " : "", library_message);
@@ -209,7 +199,7 @@ decode_pages(const OcrRequest *req, const unsigned char *image)
 	{
 		pixaDestroy(&pages);
 		engine_fail("54000", "Split the document, or raise scribe.max_image_pages.",
-					"the image has %d pages, more than scribe.max_image_pages (%u)", n, req->max_pages);
+					"the image has more than scribe.max_image_pages (%u) pages", req->max_pages);
 	}
 	for (int i = 0; i < n; i++)
 	{

@@ -383,10 +383,15 @@ tiff_read_ifd(const TiffFile *t, size_t offset, uint32_t index, uint64_t *entrie
 		switch (tiff_u16(t, entry))
 		{
 			case 256:			/* ImageWidth */
-				has_width = tiff_entry_uint(t, entry, &page->width);
-				break;
 			case 257:			/* ImageLength */
-				has_height = tiff_entry_uint(t, entry, &page->height);
+				/* decoders disagree on which of two copies counts: refuse both */
+				if ((tiff_u16(t, entry) == 256 && has_width) || (tiff_u16(t, entry) == 257 && has_height))
+					return probe_fail(info, PROBE_CORRUPT, "TIFF directory %" PRIu32 " has two %s tags",
+									  index, tiff_u16(t, entry) == 256 ? "ImageWidth" : "ImageLength");
+				if (tiff_u16(t, entry) == 256)
+					has_width = tiff_entry_uint(t, entry, &page->width);
+				else
+					has_height = tiff_entry_uint(t, entry, &page->height);
 				break;
 			case 258:			/* BitsPerSample: the first sample's */
 				tiff_entry_uint(t, entry, &page->bits_per_sample);

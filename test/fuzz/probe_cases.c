@@ -86,6 +86,7 @@ static const ProbeCase cases[] = {
 	REFUSED(BAD "jpeg-lossless-sof3.jpg", PROBE_UNSUPPORTED_FORMAT, IMAGE_JPEG),
 	REFUSED(BAD "bigtiff.tif", PROBE_UNSUPPORTED_FORMAT, IMAGE_TIFF),
 	REFUSED(BAD "tiff-two-page-loop.tif", PROBE_CORRUPT, IMAGE_TIFF),
+	REFUSED(BAD "tiff-duplicate-image-length.tif", PROBE_CORRUPT, IMAGE_TIFF),
 	REFUSED(BAD "tiff-next-ifd-past-end.tif", PROBE_TRUNCATED, IMAGE_TIFF),
 	REFUSED(BAD "tiff-12-pages.tif", PROBE_TOO_MANY_PAGES, IMAGE_TIFF),
 	REFUSED(BAD "tiff-no-image-width.tif", PROBE_CORRUPT, IMAGE_TIFF),
