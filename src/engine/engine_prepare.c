@@ -107,43 +107,46 @@ engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report)
 		engine_fail("22P03", NULL, "the image could not be converted to grayscale");
 
 	/* background normalisation: even out shadows and paper tone */
-	{
-		work = pixBackgroundNormSimple(gray, NULL, NULL);
-		if (work != NULL)
-		{
-			pixDestroy(&gray);
-			gray = work;
-			report->normalized = true;
-		}
-	}
+	work = pixBackgroundNormSimple(gray, NULL, NULL);
 
-	/* upscale very small text: tesseract wants characters ~20-30 pixels high */
-	binary = binarize(gray);
+	/*
+	 * upscale very small text: tesseract wants characters ~20-30 pixels
+	 * high.  The height is measured on the normalised page, but the scan is
+	 * upscaled before it is normalised again: normalising at low resolution
+	 * first loses strokes (the 75 dpi test page: 1.2 % errors against 0.4 %).
+	 */
+	binary = binarize(work ? work : gray);
 	text_height = binary ? median_character_height(binary) : 0;
 	pixDestroy(&binary);
 	if (text_height > 0 && text_height < SMALL_TEXT_HEIGHT)
 	{
 		float		scale = fminf((float) TARGET_TEXT_HEIGHT / (float) text_height, MAX_UPSCALE);
 		double		pixels = (double) pixGetWidth(gray) * pixGetHeight(gray) * scale * scale;
+		PIX		   *scaled;
 
 		if (pixels > (double) max_pixels)
 			scale = (float) sqrt((double) max_pixels / ((double) pixGetWidth(gray) * pixGetHeight(gray)));
-		if (scale > 1.1f)
+		scaled = scale > 1.1f ? pixScale(gray, scale, scale) : NULL;
+		if (scaled != NULL)
 		{
-			work = pixScale(gray, scale, scale);
-			if (work != NULL)
-			{
-				l_int32		xres,
-							yres;
+			l_int32		xres,
+						yres;
 
-				pixGetResolution(gray, &xres, &yres);
-				if (xres > 0 && yres > 0)
-					pixSetResolution(work, (l_int32) lroundf(xres * scale), (l_int32) lroundf(yres * scale));
-				pixDestroy(&gray);
-				gray = work;
-				report->scale = scale;
-			}
+			pixGetResolution(gray, &xres, &yres);
+			if (xres > 0 && yres > 0)
+				pixSetResolution(scaled, (l_int32) lroundf(xres * scale), (l_int32) lroundf(yres * scale));
+			pixDestroy(&gray);
+			gray = scaled;
+			report->scale = scale;
+			pixDestroy(&work);
+			work = pixBackgroundNormSimple(gray, NULL, NULL);
 		}
+	}
+	if (work != NULL)
+	{
+		pixDestroy(&gray);
+		gray = work;
+		report->normalized = true;
 	}
 
 	/* deskew: find the angle on the binary page, rotate the gray one */
