@@ -16,6 +16,9 @@
 static TessBaseAPI *api = NULL;
 static char api_lang[OCR_LANG_MAX];
 
+/* The text of every page of the request, kept here so that a failed request's is freed by the next */
+static JsonOut all_text;
+
 /* Progress of the request: which page of how many */
 static int progress_page;
 static int progress_pages;
@@ -156,7 +159,7 @@ ink_completeness(PIX *word_mask)
 
 /* Recognise one page and append its JSON object to out */
 static void
-recognize_page(const OcrRequest *req, PIX *page, int page_no, JsonOut *out, JsonOut *all_text,
+recognize_page(const OcrRequest *req, PIX *page, int page_no, JsonOut *out, JsonOut *texts,
 			   double *confidence_sum, long *characters_sum)
 {
 	PrepareReport prep = {.scale = 1};
@@ -194,22 +197,35 @@ recognize_page(const OcrRequest *req, PIX *page, int page_no, JsonOut *out, Json
 
 	text = TessBaseAPIGetUTF8Text(api);
 	confidence = TessBaseAPIMeanTextConf(api);
-	mask = pixCreate(pixGetWidth(prepared), pixGetHeight(prepared), 1);
+	mask = (req->flags & OCR_TEXT_ONLY) ? NULL : pixCreate(pixGetWidth(prepared), pixGetHeight(prepared), 1);
 
 	json_appendf(out, "%s{\"page\":%d,\"width\":%d,\"height\":%d,\"dpi\":%d,\"text\":",
 				 page_no > 1 ? "," : "", page_no, pixGetWidth(page), pixGetHeight(page), xres);
 	json_string(out, text);
 	if (page_no > 1)
-		json_append(all_text, "\f");
-	json_append(all_text, text ? text : "");
+		json_append(texts, "\f");
+	json_append(texts, text ? text : "");
 	TessDeleteText(text);
 
-	if (req->flags & OCR_WANT_WORDS)
-		json_append(out, ",\"words\":[");
-	characters = collect_words(mask, (req->flags & OCR_WANT_WORDS) ? out : NULL);
-	if (req->flags & OCR_WANT_WORDS)
-		json_append(out, "]");
-	completeness = ink_completeness(mask);
+	if (req->flags & OCR_TEXT_ONLY)
+	{
+		/* no word boxes, no completeness: the text's characters will do */
+		characters = 0;
+		for (const unsigned char *c = (const unsigned char *) texts->data + texts->len - 1;
+			 c >= (const unsigned char *) texts->data && *c != '\f'; c--)
+			if ((*c & 0xC0) != 0x80 && !isspace(*c))
+				characters++;
+		completeness = -1;
+	}
+	else
+	{
+		if (req->flags & OCR_WANT_WORDS)
+			json_append(out, ",\"words\":[");
+		characters = collect_words(mask, (req->flags & OCR_WANT_WORDS) ? out : NULL);
+		if (req->flags & OCR_WANT_WORDS)
+			json_append(out, "]");
+		completeness = ink_completeness(mask);
+	}
 	pixDestroy(&mask);
 
 	if (req->flags & OCR_WANT_HOCR)
@@ -228,12 +244,14 @@ recognize_page(const OcrRequest *req, PIX *page, int page_no, JsonOut *out, Json
 		json_string(out, tsv);
 		TessDeleteText(tsv);
 	}
-	json_appendf(out, ",\"confidence\":%d,\"characters\":%d,\"completeness\":%.4f,"
-				 "\"text_probably_lost\":%s,\"skew\":%.2f,\"scale\":%.2f,"
+	if (completeness >= 0)
+		json_appendf(out, ",\"completeness\":%.4f,\"text_probably_lost\":%s",
+					 completeness, completeness < MIN_COMPLETENESS ? "true" : "false");
+	json_appendf(out, ",\"confidence\":%d,\"characters\":%d,"
+				 "\"skew\":%.2f,\"scale\":%.2f,"
 				 "\"grayscale\":%s,\"normalized\":%s,"
 				 "\"preprocess_seconds\":%.4f,\"recognize_seconds\":%.4f}",
-				 confidence, characters, completeness,
-				 completeness < MIN_COMPLETENESS ? "true" : "false",
+				 confidence, characters,
 				 prep.skew, prep.scale,
 				 prep.grayscale ? "true" : "false", prep.normalized ? "true" : "false",
 				 (req->flags & OCR_PREPROCESS) ? prep.seconds : 0.0, engine_now() - start);
@@ -252,7 +270,6 @@ engine_recognize(const OcrRequest *req, PIXA *pages, JsonOut *out)
 	double		start = engine_now();
 	double		confidence_sum = 0;
 	long		characters_sum = 0;
-	JsonOut		all_text;
 
 	if (req->psm < 0 || req->psm > 13 || req->psm == 0 || req->psm == 2)
 		engine_fail("22023", "Use 1 or 3-13; 3 (automatic) is the default.",
@@ -261,6 +278,7 @@ engine_recognize(const OcrRequest *req, PIXA *pages, JsonOut *out)
 
 	progress_pages = n;
 	progress_sent = -1;
+	json_free(&all_text);
 	json_init(&all_text);
 	json_appendf(out, "{\"engine\":\"tesseract %s\",\"lang\":", TessVersion());
 	json_string(out, req->lang);

@@ -100,7 +100,7 @@ ocr_record_result(int64 document_id, Jsonb *result, const char *method, bool fal
 	scribe_plan_execute(&write_plan,
 						"WITH doc AS ("
 						"  UPDATE scribe.documents d SET status = 'done', text = $2->>'text',"
-						"    confidence = ($2->>'confidence')::real, method = $3, fallback = $5,"
+						"    confidence = ($2->>'confidence')::real, method = $3, fallback = $5, engine = $2->>'engine',"
 						"    pages = jsonb_array_length($2->'pages'),"
 						"    cost = jsonb_array_length($2->'pages') * $4::numeric,"
 						"    seconds = ($2->>'seconds')::real, error = NULL, finished_at = clock_timestamp()"

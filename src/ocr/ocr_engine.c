@@ -125,8 +125,9 @@ engine_exec(const char *path, int request_read, int reply_write, int stderr_writ
 		dup2(request_read, OCR_ENGINE_REQUEST_FD) < 0 || dup2(reply_write, OCR_ENGINE_REPLY_FD) < 0)
 		_exit(126);
 	/* nothing else of the server's: sockets, files, the postmaster pipe */
-	for (int fd = OCR_ENGINE_REPLY_FD + 1; fd < 1024; fd++)
-		close(fd);
+	if (close_range(OCR_ENGINE_REPLY_FD + 1, ~0U, 0) != 0)
+		for (int fd = OCR_ENGINE_REPLY_FD + 1; fd < 65536; fd++)
+			close(fd);
 
 	rl.rlim_cur = rl.rlim_max = (rlim_t) scribe_ocr_memory_limit * 1024 * 1024;
 	setrlimit(RLIMIT_AS, &rl);

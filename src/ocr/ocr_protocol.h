@@ -26,6 +26,7 @@
 #define OCR_WANT_HOCR	0x04
 #define OCR_WANT_TSV	0x08
 #define OCR_SPLIT_PNG	0x10	/* no recognition: return each page as PNG (base64) */
+#define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: skip words and completeness */
 
 #define OCR_LANG_MAX 128
 

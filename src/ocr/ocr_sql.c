@@ -39,7 +39,7 @@ ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags)
 Datum
 scribe_ocr_text(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *result = ocr_from_args(fcinfo, 0);
+	Jsonb	   *result = ocr_from_args(fcinfo, OCR_TEXT_ONLY);
 
 	PG_RETURN_TEXT_P(cstring_to_text(scribe_jsonb_get_string(result, "text", true, "ocr")));
 }

@@ -23,6 +23,7 @@ CREATE TABLE scribe.documents (
     text          text,
     confidence    real,
     method        text CHECK (method IN ('local', 'cloud')),
+    engine        text,
     fallback      boolean NOT NULL DEFAULT false,
     cost          numeric(14, 6),
     seconds       real,

@@ -83,7 +83,7 @@ CREATE FUNCTION scribe.image_info(
     OUT format text, OUT width integer, OUT height integer, OUT pages integer,
     OUT bits_per_pixel integer, OUT dpi integer, OUT bytes bigint)
     RETURNS record
-    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    LANGUAGE c STABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'scribe_image_info';
 COMMENT ON FUNCTION scribe.image_info(bytea) IS 'Format, size, pages and resolution of an image, read from its header; ERROR if OCR would refuse it';
 
