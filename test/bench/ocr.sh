@@ -31,7 +31,8 @@
 # this build of pg_scribe installed into it, as in test/bench/queue.sh.
 #
 # Environment: BENCH_OCR_COPIES (copies of the page set per pipeline run,
-# default 3), BENCH_OCR_TIMEOUT (seconds a pipeline run may take, 900),
+# default 3), BENCH_OCR_ROUNDS (runs of every page in (a)-(d), default 3: a
+# page's time is the median of its runs, against a noisy neighbour), BENCH_OCR_TIMEOUT (seconds a pipeline run may take, 900),
 # BENCH_OCR_CLI_ONLY=1 (only (a) and (b), no server), BENCH_DOCS (file to
 # write the results to; empty: none), SCRIBE_KEEP=1 keeps the scratch
 # directory with every page, output and log.
@@ -42,6 +43,7 @@ BENCH_SRC=$(cd "$(dirname "$0")" && pwd)
 OCR_SRC="$BENCH_SRC/ocr"
 CER="$OCR_SRC/cer"
 BENCH_OCR_COPIES=${BENCH_OCR_COPIES:-3}
+BENCH_OCR_ROUNDS=${BENCH_OCR_ROUNDS:-3}
 BENCH_OCR_TIMEOUT=${BENCH_OCR_TIMEOUT:-900}
 BENCH_OCR_CLI_ONLY=${BENCH_OCR_CLI_ONLY:-}
 BENCH_DOCS=${BENCH_DOCS-$SCRIBE_ROOT/docs/benchmarks.md}
@@ -108,10 +110,17 @@ mean_max() {
 declare -A CER_OF=() SEC_OF=() RES=()
 PAGES=()
 
-# Record the figures of case $1 for page $2: ground truth $3, output $4, seconds $5
+# Record the figures of case $1 for page $2: ground truth $3, output $4,
+# seconds $5 (one more run: a page's seconds are the median of its runs)
 record() {
     CER_OF[$1,$2]=$("$CER" "$3" "$4")
-    SEC_OF[$1,$2]=$5
+    SEC_OF[$1,$2]="${SEC_OF[$1,$2]:-}$5 "
+}
+
+# The median of the numbers in $1 (space separated)
+median() {
+    printf '%s\n' $1 | sort -g | awk 'NF { v[n++] = $1 }
+        END { if (n) printf "%.6f\n", n % 2 ? v[int(n / 2)] : (v[n / 2 - 1] + v[n / 2]) / 2 }'
 }
 
 # Summarise case $1 over the pages: RES[$1_cer], RES[$1_worst], RES[$1_sec]
@@ -119,7 +128,10 @@ summarise() {
     local c=$1 p cers="" secs=""
     for p in "${PAGES[@]}"; do
         [ -n "${CER_OF[$c,$p]:-}" ] && cers+="${CER_OF[$c,$p]}"$'\n'
-        [ -n "${SEC_OF[$c,$p]:-}" ] && secs+="${SEC_OF[$c,$p]}"$'\n'
+        if [ -n "${SEC_OF[$c,$p]:-}" ]; then
+            SEC_OF[$c,$p]=$(median "${SEC_OF[$c,$p]}")
+            secs+="${SEC_OF[$c,$p]}"$'\n'
+        fi
     done
     read -r 'RES['"$c"'_cer]' 'RES['"$c"'_worst]' <<<"$(printf '%s' "$cers" | mean_max)"
     read -r 'RES['"$c"'_sec]' _ <<<"$(printf '%s' "$secs" | mean_max)"
@@ -151,12 +163,14 @@ tesseract "$PAGE_DIR/${PAGES[0]}.png" - >/dev/null 2>&1
 
 # Run the command line on every page: cli CASE [env assignments...]
 cli() {
-    local c=$1 p t1; shift
-    for p in "${PAGES[@]}"; do
-        t1=$(now)
-        env -u OMP_THREAD_LIMIT -u OMP_NUM_THREADS "$@" tesseract "$PAGE_DIR/$p.png" - \
-            >"$OUT_DIR/$c/$p.txt" 2>>"$LOGS/$c.log"
-        record "$c" "$p" "$PAGE_DIR/$p.txt" "$OUT_DIR/$c/$p.txt" "$(calc "$(now) - $t1")"
+    local c=$1 p t1 r; shift
+    for ((r = 0; r < BENCH_OCR_ROUNDS; r++)); do
+        for p in "${PAGES[@]}"; do
+            t1=$(now)
+            env -u OMP_THREAD_LIMIT -u OMP_NUM_THREADS "$@" tesseract "$PAGE_DIR/$p.png" - \
+                >"$OUT_DIR/$c/$p.txt" 2>>"$LOGS/$c.log"
+            record "$c" "$p" "$PAGE_DIR/$p.txt" "$OUT_DIR/$c/$p.txt" "$(calc "$(now) - $t1")"
+        done
     done
     summarise "$c"
 }
@@ -230,29 +244,33 @@ has_function() {
 # --- (c), (d): scribe.ocr() ------------------------------------------------------------
 # Run scribe.ocr() on every page in one session: sql_ocr CASE PREPROCESS
 sql_ocr() {
-    local c=$1 pre=$2 p script="$SCRIBE_WORK/$1.sql" raw
+    local c=$1 pre=$2 p script="$SCRIBE_WORK/$1.sql" raw r
     # psql writes the outputs as the server's user
     mkdir -p "$OUT_DIR/$c"
     [ "$(id -u)" -ne 0 ] || chown "$SCRIBE_TEST_USER" "$OUT_DIR/$c"
     {
         echo "SELECT bench.ocr_timed('$PAGE_DIR/${PAGES[0]}.png', $pre) IS NOT NULL AS warm_up;"
-        for p in "${PAGES[@]}"; do
-            echo "\\o $OUT_DIR/$c/$p.raw"
-            echo "SELECT bench.ocr_timed('$PAGE_DIR/$p.png', $pre);"
+        for ((r = 0; r < BENCH_OCR_ROUNDS; r++)); do
+            for p in "${PAGES[@]}"; do
+                echo "\\o $OUT_DIR/$c/$p.raw.$r"
+                echo "SELECT bench.ocr_timed('$PAGE_DIR/$p.png', $pre);"
+            done
         done
         echo "\\o"
     } >"$script"
     chmod a+r "$script"
     q -f "$script" >"$LOGS/$c.log" 2>&1 || true
-    for p in "${PAGES[@]}"; do
-        raw="$OUT_DIR/$c/$p.raw"
-        if [ ! -s "$raw" ] || [ "$(head -n 1 "$raw")" = error ]; then
-            note "($c) $p: $(sed -n 2p "$raw" 2>/dev/null || echo 'no output')"
-            CER_OF[$c,$p]=1
-            continue
-        fi
-        tail -n +2 "$raw" >"$OUT_DIR/$c/$p.txt"
-        record "$c" "$p" "$PAGE_DIR/$p.txt" "$OUT_DIR/$c/$p.txt" "$(head -n 1 "$raw")"
+    for ((r = 0; r < BENCH_OCR_ROUNDS; r++)); do
+        for p in "${PAGES[@]}"; do
+            raw="$OUT_DIR/$c/$p.raw.$r"
+            if [ ! -s "$raw" ] || [ "$(head -n 1 "$raw")" = error ]; then
+                note "($c) $p: $(sed -n 2p "$raw" 2>/dev/null || echo 'no output')"
+                CER_OF[$c,$p]=1
+                continue
+            fi
+            tail -n +2 "$raw" >"$OUT_DIR/$c/$p.txt"
+            record "$c" "$p" "$PAGE_DIR/$p.txt" "$OUT_DIR/$c/$p.txt" "$(head -n 1 "$raw")"
+        done
     done
     summarise "$c"
 }
@@ -416,7 +434,8 @@ Reproduce with \`make bench-ocr\` (runs \`test/bench/ocr.sh\`, about $((TOTAL_S 
   typographic quotes and dashes and collapsing whitespace (\`test/bench/ocr/cer\`).
 - (a), (b): the command's wall time, model loading included, after one run to warm the page
   cache. (c), (d): one session, one page per statement after a warm-up call, timed around
-  \`scribe.ocr()\` by \`clock_timestamp()\`, language \`eng\`, \`psm\` 3. (e): $BENCH_OCR_COPIES copies of the page
+  \`scribe.ocr()\` by \`clock_timestamp()\`, language \`eng\`, \`psm\` 3. A page's seconds in (a)-(d)
+  are the median of $BENCH_OCR_ROUNDS runs. (e): $BENCH_OCR_COPIES copies of the page
   set ($(( ${#PAGES[@]} * BENCH_OCR_COPIES )) documents) submitted in one transaction with \`scribe.submit_document(image, owner => 'bench')\`,
   timed from its commit to the last \`finished_at\`, with \`scribe.min_workers = scribe.max_workers\` = 1, then 2;
   failed documents: ${RES[e_1_failed]} (1 worker), ${RES[e_2_failed]} (2 workers). The last row runs (b)
