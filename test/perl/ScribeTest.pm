@@ -10,7 +10,8 @@ use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(scribe_node launcher_activity wait_for_launcher launcher_restarted
-  workers_alive wait_for_workers wait_until_drained start_http_server http_requests);
+  workers_alive wait_for_workers wait_until_drained start_http_server http_requests
+  ocr_engine_of);
 
 # A new node whose server preloads pg_scribe, with extra postgresql.conf lines
 sub scribe_node
@@ -82,6 +83,15 @@ sub wait_until_drained
 	return $node->poll_query_until('postgres', qq{
 		SELECT count(*) = 0 FROM scribe.jobs j JOIN scribe.queues q USING (queue_id)
 		WHERE q.name = '$queue'});
+}
+
+# The pid of the OCR engine of backend or worker $pid (its child), or undef
+sub ocr_engine_of
+{
+	my ($pid) = @_;
+	my $children = eval { slurp_file("/proc/$pid/task/$pid/children") } // '';
+	my ($engine) = split ' ', $children;
+	return $engine;
 }
 
 # Start an HTTP/1.1 server on a free loopback port, in a child process, that

@@ -45,34 +45,20 @@ sub cli_ocr
 	return $out;
 }
 
-# Character error rate of $hyp against $ref, quotes and whitespace folded
+# Character error rate of $hyp against the ground truth file $truth, by the
+# benchmark's tool (quotes, dashes and whitespace folded)
 sub cer
 {
-	my ($ref, $hyp) = @_;
-	for ($ref, $hyp)
-	{
-		utf8::decode($_);
-		tr/\x{2018}\x{2019}\x{201C}\x{201D}\x{2013}\x{2014}\f/''""\-\- /;
-		s/\s+/ /g;
-		s/^ | $//g;
-	}
-	my @r = split //, $ref;
-	my @h = split //, $hyp;
-	my @prev = (0 .. @h);
-	for my $i (1 .. @r)
-	{
-		my @cur = ($i);
-		for my $j (1 .. @h)
-		{
-			my $cost = $r[ $i - 1 ] eq $h[ $j - 1 ] ? 0 : 1;
-			my $best = $prev[$j] + 1;
-			$best = $cur[ $j - 1 ] + 1 if $cur[ $j - 1 ] + 1 < $best;
-			$best = $prev[ $j - 1 ] + $cost if $prev[ $j - 1 ] + $cost < $best;
-			push @cur, $best;
-		}
-		@prev = @cur;
-	}
-	return @r ? $prev[-1] / @r : 0;
+	my ($truth, $hyp) = @_;
+	my $file = PostgreSQL::Test::Utils::tempdir() . '/hyp.txt';
+	open my $fh, '>', $file or die;
+	print $fh $hyp;
+	close $fh;
+	my ($out, $err);
+	IPC::Run::run([ "$ENV{SCRIBE_SOURCE_DIR}/test/bench/ocr/cer", $truth, $file ], '>', \$out, '2>', \$err)
+	  or die "cer failed: $err";
+	chomp $out;
+	return $out;
 }
 
 # --- the same text as the CLI, preprocessing off
@@ -88,8 +74,7 @@ for my $file ('letter-clean.png', 'note-clean.jpg', 'list-two-pages.tif')
 # --- preprocessing recovers skewed and shadowed pages
 for my $file ('letter-skewed-3deg.png', 'recipe-shadow.png', 'diary-small-text.png')
 {
-	(my $truth_file = "$scans/$file") =~ s/\.\w+$/.txt/;
-	my $truth = slurp_file($truth_file);
+	(my $truth = "$scans/$file") =~ s/\.\w+$/.txt/;
 	my $raw = cer($truth, sql_ocr("$scans/$file", 'preprocess => false'));
 	my $fixed = cer($truth, sql_ocr("$scans/$file"));
 	cmp_ok($fixed, '<=', 0.02, sprintf('%s: CER %.2f%% with preprocessing (%.1f%% without)',
@@ -116,14 +101,6 @@ is($hocr, 't', 'ocr_hocr returns hOCR with word spans');
 like($tsv, qr/^level\tpage_num\tblock_num/, 'ocr_tsv starts with tesseract\'s TSV header');
 
 # --- crash isolation: the engine killed mid-recognition is an ERROR
-# The engine of a backend: its child process
-sub engine_of
-{
-	my ($backend) = @_;
-	my $children = eval { slurp_file("/proc/$backend/task/$backend/children") } // '';
-	my ($pid) = split ' ', $children;
-	return $pid;
-}
 
 for my $signal ('SEGV', 'KILL')
 {
@@ -137,7 +114,7 @@ for my $signal ('SEGV', 'KILL')
 	for (1 .. 500)
 	{
 		($backend) = $stdout =~ /(\d+)/;
-		$engine = engine_of($backend) if $backend;
+		$engine = ocr_engine_of($backend) if $backend;
 		last if $engine;
 		usleep(5_000);
 		$psql->pump_nb;
@@ -174,7 +151,7 @@ for my $signal ('SEGV', 'KILL')
 	$backend = $node->safe_psql('postgres', q{
 		SELECT pid FROM pg_stat_activity WHERE query LIKE '%scribe.ocr(pg_read_binary_file%' AND pid <> pg_backend_pid()});
 	usleep(100_000);
-	my $engine = engine_of($backend);
+	my $engine = ocr_engine_of($backend);
 	my $t0 = time;
 	$node->safe_psql('postgres', "SELECT pg_cancel_backend($backend)");
 	$psql->finish;
@@ -208,12 +185,12 @@ for my $signal ('SEGV', 'KILL')
 	my ($backend) = $run->('SELECT pg_backend_pid();') =~ /(\d+)/;
 	my $loop = "SELECT count(scribe.ocr(img)) FROM (SELECT pg_read_binary_file('$fixtures/word.tif') img) i, generate_series(1, %d);";
 	$run->(sprintf($loop, 100));
-	my $engine = engine_of($backend);
+	my $engine = ocr_engine_of($backend);
 	my ($b0, $e0) = ($rss->($backend), $rss->($engine));
 	my $out = $run->(sprintf($loop, 1000));
 	like($out, qr/^1000$/m, 'a thousand OCR calls in one statement');
 	my ($b1, $e1) = ($rss->($backend), $rss->($engine));
-	is(engine_of($backend), $engine, 'one engine served them all');
+	is(ocr_engine_of($backend), $engine, 'one engine served them all');
 	cmp_ok($b1 - $b0, '<', 2048, "backend RssAnon grew by less than 2 MB ($b0 -> $b1 kB)");
 	cmp_ok($e1 - $e0, '<', 4096, "engine RssAnon grew by less than 4 MB ($e0 -> $e1 kB)");
 	$in .= "\\q\n";

@@ -113,8 +113,7 @@ for (1 .. 1000)
 		WHERE d.document_id = $victim});
 	if ($worker)
 	{
-		my $children = eval { slurp_file("/proc/$worker/task/$worker/children") } // '';
-		my ($engine) = split ' ', $children;
+		my $engine = ocr_engine_of($worker);
 		if ($engine)
 		{
 			$killed = kill 'KILL', $engine;
