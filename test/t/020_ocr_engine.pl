@@ -191,8 +191,29 @@ for my $signal ('SEGV', 'KILL')
 	like($out, qr/^1000$/m, 'a thousand OCR calls in one statement');
 	my ($b1, $e1) = ($rss->($backend), $rss->($engine));
 	is(ocr_engine_of($backend), $engine, 'one engine served them all');
+	like(slurp_file("/proc/$engine/environ"), qr/(^|\0)OMP_THREAD_LIMIT=1\0/,
+		'the engine runs with OMP_THREAD_LIMIT=1 in its environment');
+	my ($threads) = slurp_file("/proc/$engine/status") =~ /Threads:\s+(\d+)/;
+	is($threads, 1, 'and tesseract started no OpenMP threads');
 	cmp_ok($b1 - $b0, '<', 2048, "backend RssAnon grew by less than 2 MB ($b0 -> $b1 kB)");
 	cmp_ok($e1 - $e0, '<', 4096, "engine RssAnon grew by less than 4 MB ($e0 -> $e1 kB)");
+	$in .= "\\q\n";
+	$psql->finish;
+}
+
+# scribe.ocr_threads gives an engine started after it more OpenMP threads
+{
+	my ($stdout, $stderr) = ('', '');
+	my $in = "SET scribe.ocr_threads = 2;\n"
+	  . "SELECT pg_backend_pid(), length(scribe.ocr(pg_read_binary_file('$fixtures/word.tif'))) > 0;\n";
+	my $psql = IPC::Run::start(
+		[ 'psql', '-X', '-q', '-At', '-d', $node->connstr('postgres') ],
+		'<', \$in, '>', \$stdout, '2>', \$stderr);
+	$psql->pump until $stdout =~ /^(\d+)\|t$/m;
+	my $engine = ocr_engine_of($1);
+	my ($threads) = slurp_file("/proc/$engine/status") =~ /Threads:\s+(\d+)/;
+	like(slurp_file("/proc/$engine/environ"), qr/(^|\0)OMP_THREAD_LIMIT=2\0/, 'SET scribe.ocr_threads = 2 reaches a new engine');
+	cmp_ok($threads, '>=', 2, "which runs $threads threads");
 	$in .= "\\q\n";
 	$psql->finish;
 }
