@@ -95,6 +95,19 @@ CREATE TABLE scribe.jobs_dead (
 COMMENT ON TABLE scribe.jobs_dead IS 'Dead letters: jobs that ran out of attempts, with every attempt''s error';
 CREATE INDEX jobs_dead_queue ON scribe.jobs_dead (queue_id, died_at);
 
+-- pg_dump keeps the unfinished jobs and the dead letters (extension tables
+-- are skipped otherwise), and the sequence, so that job ids keep growing
+-- after a restore.  A job in flight when the dump ran is restored with its
+-- lease, and is claimed again once the lease has passed.  The archive's
+-- default partition is kept; its daily partitions are not yet (the ones
+-- created with the extension are members of it, those the launcher makes
+-- later are dumped as plain tables and race the launcher on restore): the
+-- lifecycle work on partitions settles that.
+SELECT pg_catalog.pg_extension_config_dump('scribe.jobs', '');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.jobs', 'job_id'), '');
+SELECT pg_catalog.pg_extension_config_dump('scribe.jobs_archive_default', '');
+SELECT pg_catalog.pg_extension_config_dump('scribe.jobs_dead', '');
+
 -- A job as scribe.claim() hands it to a consumer
 CREATE TYPE scribe.claimed_job AS (
     job_id       bigint,
