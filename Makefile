@@ -30,7 +30,15 @@ OBJS = \
 	src/ocr/ocr_engine.o \
 	src/ocr/ocr_gucs.o \
 	src/ocr/ocr_image.o \
-	src/ocr/ocr_sql.o
+	src/ocr/ocr_sql.o \
+	src/cache/cache_l1.o \
+	src/cache/cache_sql.o \
+	src/cache/cache_redis.o \
+	src/cache/cache_redis_breaker.o \
+	src/cache/cache_redis_sql.o \
+	src/cache/cache_redis_url.o \
+	src/cache/rate_limit.o \
+	src/cache/rate_limit_sql.o
 
 # The OCR engine: a program of its own, so that tesseract and leptonica never
 # run inside a server process (see src/engine/engine.h).
@@ -50,6 +58,9 @@ INSTALL_SQL = \
 	src/sql/pool.sql \
 	src/sql/ocr.sql \
 	src/sql/documents.sql \
+	src/sql/cache.sql \
+	src/sql/cache_redis.sql \
+	src/sql/rate_limit.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
@@ -63,7 +74,7 @@ REGRESS = $(filter-out $(REGRESS_NOPRELOAD),$(patsubst sql/%.sql,%,$(sort $(wild
 PG_CPPFLAGS = -I$(srcdir)/src -DSCRIBE_VERSION='"$(EXTVERSION)"'
 # -Bsymbolic: a library installed over a running server's binds to its own
 # variables, never to those of the copy the server preloaded
-SHLIB_LINK = -lcurl -Wl,-Bsymbolic
+SHLIB_LINK = -lcurl -lhiredis -Wl,-Bsymbolic
 # -Wno-unused-parameter: PostgreSQL headers and PG_FUNCTION_ARGS trip it
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
@@ -77,7 +88,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench bench-ocr fuzz deps
+.PHONY: test demo bench bench-ocr bench-cache fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -86,6 +97,8 @@ bench:
 	test/bench/queue.sh
 bench-ocr:
 	test/bench/ocr.sh
+bench-cache:
+	test/bench/cache.sh
 # the image header check under libFuzzer (clang): unit cases, replay of the
 # kept crashers, then FUZZ_SECONDS of fuzzing
 FUZZ_SECONDS ?= 60

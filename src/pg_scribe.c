@@ -10,6 +10,9 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "cache/cache.h"
+#include "cache/cache_redis.h"
+#include "cache/rate_limit.h"
 #include "jobs/job_kind.h"
 #include "launcher/launcher.h"
 #include "ocr/ocr.h"
@@ -50,6 +53,9 @@ _PG_init(void)
 	scribe_pool_define_gucs();
 	scribe_http_define_gucs();
 	scribe_ocr_define_gucs();
+	scribe_cache_define_gucs();
+	scribe_redis_define_gucs();
+	scribe_rate_limit_define_gucs();
 	MarkGUCPrefixReserved("scribe");
 
 	scribe_shmem_install_hooks();

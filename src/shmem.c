@@ -11,6 +11,9 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
+#include "cache/cache.h"
+#include "cache/cache_redis.h"
+#include "cache/rate_limit.h"
 #include "launcher/launcher.h"
 #include "pool/pool.h"
 #include "queue/queue_stats.h"
@@ -31,6 +34,9 @@ scribe_shmem_size(void)
 	size = add_size(size, scribe_launcher_shmem_size());
 	size = add_size(size, scribe_queue_stats_shmem_size());
 	size = add_size(size, scribe_pool_shmem_size());
+	size = add_size(size, scribe_cache_shmem_size());
+	size = add_size(size, scribe_redis_shmem_size());
+	size = add_size(size, scribe_rate_limit_shmem_size());
 	return size;
 }
 
@@ -57,6 +63,9 @@ scribe_shmem_startup(void)
 	scribe_launcher_shmem_init();
 	scribe_queue_stats_shmem_init();
 	scribe_pool_shmem_init();
+	scribe_cache_shmem_init();
+	scribe_redis_shmem_init();
+	scribe_rate_limit_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

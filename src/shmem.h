@@ -7,12 +7,15 @@
 
 #include "storage/lwlock.h"
 
+#include "cache/rate_limit.h"
+
 /* The LWLocks of pg_scribe, one named tranche */
 typedef enum ScribeLWLockId
 {
 	SCRIBE_LWLOCK_QUEUES,		/* allocation of queue statistics entries */
 	SCRIBE_LWLOCK_POOL,			/* worker slots */
-	SCRIBE_LWLOCK_COUNT
+	SCRIBE_LWLOCK_RATE_LIMIT,	/* the first of the rate limiter's partitions */
+	SCRIBE_LWLOCK_COUNT = SCRIBE_LWLOCK_RATE_LIMIT + SCRIBE_RATE_LIMIT_PARTITIONS
 } ScribeLWLockId;
 
 extern void scribe_shmem_install_hooks(void);

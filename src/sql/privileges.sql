@@ -22,3 +22,6 @@ GRANT EXECUTE ON FUNCTION scribe.queue_stats(text, interval) TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.worker_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe._worker_slots() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.list_queues() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.rate_limit_status() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.redis_status() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(19);
+SELECT plan(23);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -19,7 +19,11 @@ SELECT functions_are('scribe', ARRAY[
     '_archive_partitions_ensure', '_archive_partitions_expire',
     'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'image_info', 'ocr_languages',
     'normalize_text', 'submit_document', 'document_status', 'search_documents', 'ocr_costs',
-    '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config'],
+    '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config',
+    'rate_limit', 'rate_limit_reset', 'rate_limit_status',
+    'cache_set', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
+    'cache_stats', 'cache_clear',
+    'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
@@ -86,6 +90,14 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.queue_stats(text, interva
           'pg_monitor may call queue_stats()');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.worker_status()', 'EXECUTE'),
           'pg_monitor may call worker_status()');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.rate_limit_status()', 'EXECUTE'),
+          'pg_monitor may call rate_limit_status()');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.redis_status()', 'EXECUTE'),
+          'pg_monitor may call redis_status()');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_stats()', 'EXECUTE'),
+          'pg_monitor may call cache_stats()');
+SELECT function_returns('scribe', 'rate_limit', ARRAY['text', 'integer', 'interval', 'integer', 'integer'],
+                        'scribe.rate_limit_result');
 
 SELECT col_is_pk('scribe', 'heartbeat', 'node_name', 'heartbeat rows are keyed by node');
 SELECT col_is_pk('scribe', 'jobs', 'job_id', 'jobs are keyed by job_id');

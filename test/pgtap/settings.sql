@@ -1,12 +1,14 @@
 -- The scribe.* settings: names, defaults and contexts are part of the API.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(7);
+SELECT plan(8);
 
 SELECT results_eq($$
     SELECT name, boot_val, context
     FROM pg_settings WHERE name LIKE 'scribe.%' ORDER BY name
 $$, $$ VALUES
+    ('scribe.cache_max_value_size', '1048576', 'superuser'),
+    ('scribe.cache_memory', '64', 'postmaster'),
     ('scribe.database', 'postgres', 'postmaster'),
     ('scribe.heartbeat_interval', '10', 'sighup'),
     ('scribe.http_allowed_hosts', '', 'sighup'),
@@ -32,6 +34,12 @@ $$, $$ VALUES
     ('scribe.ocr_memory_limit', '2048', 'superuser'),
     ('scribe.ocr_threads', '1', 'superuser'),
     ('scribe.ocr_timeout', '120000', 'user'),
+    ('scribe.rate_limit_keys', '10000', 'postmaster'),
+    ('scribe.redis_breaker_cooldown', '5000', 'sighup'),
+    ('scribe.redis_breaker_failures', '5', 'sighup'),
+    ('scribe.redis_command_timeout', '50', 'sighup'),
+    ('scribe.redis_connect_timeout', '50', 'sighup'),
+    ('scribe.redis_url', '', 'sighup'),
     ('scribe.tessdata_dir', '/usr/share/tesseract-ocr/5/tessdata', 'superuser'),
     ('scribe.worker_idle_timeout', '60', 'sighup')
 $$, 'every setting, with its default and context');
@@ -52,6 +60,8 @@ SELECT throws_ok($$ SELECT current_setting('scribe.ocr_cloud_url') $$, '42501', 
                  'only superusers read scribe.ocr_cloud_url');
 SELECT throws_ok($$ SET scribe.max_image_pixels = 1000000000 $$, '42501', NULL,
                  'only superusers raise the image limits');
+SELECT throws_ok($$ SELECT current_setting('scribe.redis_url') $$, '42501', NULL,
+                 'only superusers read scribe.redis_url');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -1,0 +1,128 @@
+-- The rate limiter: GCRA per key in shared memory; burst, cost, peeking,
+-- reset, time inside a transaction, and the errors of each argument.
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_scribe;
+RESET client_min_messages;
+\set SHOW_CONTEXT never
+
+-- state lives in shared memory: start from nothing if the test runs again
+SELECT count(scribe.rate_limit_reset(k)) AS keys_reset
+FROM unnest(ARRAY['rl:fresh', 'rl:burst', 'rl:cost', 'rl:peek', 'rl:moving', 'rl:rollback',
+                  'rl:strict', 'rl:fine', '', repeat('k', 200)]) k;
+
+-- limit 3 per minute: three at once, then a fourth must wait a third of a minute
+SELECT allowed, remaining, retry_after = '0' AS no_wait, ceil(extract(epoch FROM reset_after)) AS reset_s
+FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
+SELECT allowed, remaining, ceil(extract(epoch FROM reset_after)) AS reset_s
+FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
+SELECT allowed, remaining, ceil(extract(epoch FROM reset_after)) AS reset_s
+FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
+SELECT allowed, remaining, ceil(extract(epoch FROM retry_after)) AS retry_s,
+       ceil(extract(epoch FROM reset_after)) AS reset_s
+FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
+-- a rejected request uses nothing: the wait does not grow
+SELECT allowed, ceil(extract(epoch FROM retry_after)) AS retry_s
+FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
+
+-- burst: 2 per minute on average, 5 at once; then one every 30 seconds
+SELECT count(*) FILTER (WHERE a) AS allowed, count(*) FILTER (WHERE NOT a) AS rejected
+FROM (SELECT (scribe.rate_limit('rl:burst', 2, '1 minute', burst => 5)).allowed AS a
+      FROM generate_series(1, 8)) calls;
+SELECT allowed, remaining, ceil(extract(epoch FROM retry_after)) AS retry_s
+FROM scribe.rate_limit('rl:burst', 2, '1 minute', burst => 5);
+-- a burst below the limit smooths: 6 per minute, one at a time
+SELECT allowed, remaining FROM scribe.rate_limit('rl:strict', 6, '1 minute', burst => 1);
+SELECT allowed, remaining, ceil(extract(epoch FROM retry_after)) AS retry_s
+FROM scribe.rate_limit('rl:strict', 6, '1 minute', burst => 1);
+
+-- cost: a request may use several tokens; a rejected one uses none
+SELECT allowed, remaining FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 4);
+SELECT allowed, remaining FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 4);
+SELECT allowed, remaining, ceil(extract(epoch FROM retry_after)) AS retry_s
+FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 4);
+SELECT allowed, remaining FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 2);
+
+-- cost 0 peeks: a new key keeps nothing, a used one shows what is left
+SELECT (scribe.rate_limit_status()).keys AS keys_before \gset
+SELECT allowed, remaining, reset_after = '0' AS full FROM scribe.rate_limit('rl:peek', 5, '1 minute', cost => 0);
+SELECT (scribe.rate_limit_status()).keys - :keys_before AS keys_added;
+SELECT allowed FROM scribe.rate_limit('rl:peek', 5, '1 minute', cost => 2);
+SELECT allowed, remaining FROM scribe.rate_limit('rl:peek', 5, '1 minute', cost => 0);
+SELECT allowed, remaining FROM scribe.rate_limit('rl:peek', 5, '1 minute', cost => 0);
+SELECT allowed, remaining FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 0);
+
+-- reset: the key is forgotten, its bucket full again
+SELECT scribe.rate_limit_reset('rl:fresh') AS was_kept;
+SELECT scribe.rate_limit_reset('rl:fresh') AS was_kept;
+SELECT allowed, remaining FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
+
+-- the clock moves inside a transaction (1 per second)
+BEGIN;
+SELECT allowed FROM scribe.rate_limit('rl:moving', 1, '1 second');
+SELECT allowed FROM scribe.rate_limit('rl:moving', 1, '1 second');
+SELECT pg_sleep(1.1);
+SELECT allowed FROM scribe.rate_limit('rl:moving', 1, '1 second');
+COMMIT;
+
+-- not transactional: a rollback gives nothing back
+BEGIN;
+SELECT allowed, remaining FROM scribe.rate_limit('rl:rollback', 2, '1 hour');
+ROLLBACK;
+SELECT allowed, remaining FROM scribe.rate_limit('rl:rollback', 2, '1 hour', cost => 0);
+
+-- keys are bytes: empty, 200 bytes, multibyte characters
+SELECT allowed, remaining FROM scribe.rate_limit('', 1, '1 hour');
+SELECT allowed, remaining FROM scribe.rate_limit('', 1, '1 hour');
+SELECT allowed, remaining FROM scribe.rate_limit(repeat('k', 200), 2, '1 hour');
+SELECT allowed, remaining FROM scribe.rate_limit(repeat('k', 200), 2, '1 hour');
+SELECT octet_length(repeat('é', 101)) AS bytes;
+SELECT allowed FROM scribe.rate_limit(repeat('é', 101), 2, '1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- errors
+SELECT allowed FROM scribe.rate_limit(repeat('k', 201), 1, '1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.rate_limit_reset(repeat('k', 201));
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit(NULL, 1, '1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', NULL, '1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, '1 hour', cost => NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.rate_limit_reset(NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 0, '1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', -5, '1 hour');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, '0');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, '-1 second');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, '367 days');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, '1000000 years');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, '1 hour', burst => 0);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, '1 hour', cost => -1);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 5, '1 hour', cost => 6);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 5, '1 hour', burst => 2, cost => 3);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, '1 year', burst => 11);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- the longest period and burst that fit, and a rate finer than a nanosecond
+SELECT allowed FROM scribe.rate_limit('rl:bad', 1, '366 days', burst => 9);
+SELECT allowed, remaining FROM scribe.rate_limit('rl:fine', 2147483647, '1 millisecond', burst => 2147483647);
+SELECT scribe.rate_limit_reset('rl:bad') AS was_kept;
+SELECT allowed, remaining AS full_again FROM scribe.rate_limit('rl:bad', 1, '1 hour', cost => 0);
+
+-- monitoring
+SELECT capacity, keys > 0 AS has_keys, allowed > 0 AS has_allowed, rejected > 0 AS has_rejected,
+       evictions, evictions_limiting
+FROM scribe.rate_limit_status();

@@ -1,0 +1,707 @@
+/*
+ * L1: the cache in shared memory.
+ *
+ * scribe.cache_memory is divided at server start into fixed-size chunks,
+ * one entry slot per chunk and a bucket array; nothing is allocated later,
+ * so the cache never exceeds its budget and never fragments.  A value lives
+ * in a chain of chunks, after its key.  Buckets are spread over
+ * CACHE_PARTITIONS LWLocks: readers of different keys do not meet, and
+ * readers of one key share the lock.  A set that finds no free chunk or
+ * slot evicts with CLOCK, expired entries first.
+ *
+ * Lock order: one partition lock at a time; the allocator's spinlock is
+ * taken alone, never while waiting for a partition.
+ */
+#include "pg_scribe.h"
+
+#include "common/hashfn.h"
+#include "port/atomics.h"
+#include "storage/lwlock.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
+#include "utils/guc.h"
+#include "utils/memutils.h"
+#include "utils/timestamp.h"
+
+#include "cache/cache.h"
+
+#define CACHE_CHUNK_BYTES 512
+#define CACHE_CHUNK_DATA (CACHE_CHUNK_BYTES - (int) sizeof(uint32))
+#define CACHE_PARTITIONS 64
+#define CACHE_NAMESPACE_SLOTS 4096
+/* internal keys start with the namespace's version */
+#define CACHE_KEY_PREFIX ((int) sizeof(uint64))
+
+/* A block of cache memory; chains are linked by index + 1 (0 ends them) */
+typedef struct CacheChunk
+{
+	uint32		next;
+	char		data[CACHE_CHUNK_DATA];
+} CacheChunk;
+
+/* One key's value */
+typedef struct CacheEntry
+{
+	uint64		hash;			/* of the internal key */
+	uint32		next;			/* next entry of the bucket, index + 1 */
+	uint32		first_chunk;	/* index + 1 */
+	int32		key_len;		/* internal key bytes at the start of the chain */
+	int32		value_len;
+	TimestampTz expires_at;		/* 0: never */
+	uint8		type;
+	bool		in_use;			/* linked in a bucket */
+	bool		referenced;		/* read since the clock hand passed */
+} CacheEntry;
+
+typedef struct CacheShared
+{
+	int			tranche_id;
+	LWLockPadded locks[CACHE_PARTITIONS];
+	slock_t		alloc_mutex;
+	uint32		free_chunk;		/* free lists, index + 1 */
+	uint32		free_entry;
+	uint32		free_chunks;
+	uint32		free_entries;
+	uint32		n_chunks;
+	uint32		n_entries;
+	uint32		n_buckets;		/* a power of 2 */
+	pg_atomic_uint32 clock_hand;
+	pg_atomic_uint64 hits;
+	pg_atomic_uint64 misses;
+	pg_atomic_uint64 sets;
+	pg_atomic_uint64 evictions;
+	pg_atomic_uint64 expirations;
+	pg_atomic_uint64 too_large;
+	pg_atomic_uint64 ns_versions[CACHE_NAMESPACE_SLOTS];
+} CacheShared;
+
+int			scribe_cache_memory = 64;
+int			scribe_cache_max_value_size = 1024 * 1024;
+
+static CacheShared *cache = NULL;
+static uint32 *cache_buckets;
+static CacheEntry *cache_entries;
+static CacheChunk *cache_chunks;
+static bool tranche_registered = false;
+
+/* Define the L1 GUCs */
+void
+scribe_cache_define_gucs(void)
+{
+	DefineCustomIntVariable("scribe.cache_memory",
+							"Shared memory of the cache's first tier; 0 disables it.",
+							"Reserved at server start; about 7 % of it goes to entry slots and buckets.",
+							&scribe_cache_memory,
+							64, 0, INT_MAX / 2,
+							PGC_POSTMASTER, GUC_UNIT_MB, NULL, NULL, NULL);
+	DefineCustomIntVariable("scribe.cache_max_value_size",
+							"Largest value the shared-memory tier keeps; larger ones go to Redis only.",
+							NULL,
+							&scribe_cache_max_value_size,
+							1024 * 1024, 0, MaxAllocSize / 2,
+							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+}
+
+/* How many chunks (and entry slots) scribe.cache_memory holds */
+static uint32
+cache_chunk_count(void)
+{
+	Size		budget = (Size) scribe_cache_memory * 1024 * 1024;
+	/* a chunk, an entry slot and two bucket words on average */
+	Size		unit = CACHE_CHUNK_BYTES + sizeof(CacheEntry) + 2 * sizeof(uint32);
+
+	return (uint32) Min(budget / unit, (Size) PG_UINT32_MAX / 4);
+}
+
+/* Buckets for n entries: the next power of 2 */
+static uint32
+cache_bucket_count(uint32 n)
+{
+	uint32		b = 1;
+
+	while (b < n)
+		b <<= 1;
+	return b;
+}
+
+/* Shared memory the cache needs */
+Size
+scribe_cache_shmem_size(void)
+{
+	uint32		n = cache_chunk_count();
+	Size		size;
+
+	if (n == 0)
+		return 0;
+	size = MAXALIGN(sizeof(CacheShared));
+	size = add_size(size, MAXALIGN(mul_size(cache_bucket_count(n), sizeof(uint32))));
+	size = add_size(size, MAXALIGN(mul_size(n, sizeof(CacheEntry))));
+	size = add_size(size, mul_size(n, sizeof(CacheChunk)));
+	return size;
+}
+
+/* Point the backend-local pointers into the shared segment */
+static void
+cache_attach(char *base)
+{
+	cache = (CacheShared *) base;
+	base += MAXALIGN(sizeof(CacheShared));
+	cache_buckets = (uint32 *) base;
+	base += MAXALIGN(cache->n_buckets * sizeof(uint32));
+	cache_entries = (CacheEntry *) base;
+	base += MAXALIGN(cache->n_entries * sizeof(CacheEntry));
+	cache_chunks = (CacheChunk *) base;
+}
+
+/* Create or attach to the cache (shmem_startup_hook, AddinShmemInitLock held) */
+void
+scribe_cache_shmem_init(void)
+{
+	uint32		n = cache_chunk_count();
+	bool		found;
+	char	   *base;
+
+	if (n == 0)
+		return;
+	base = ShmemInitStruct("pg_scribe cache", scribe_cache_shmem_size(), &found);
+	if (found)
+	{
+		cache_attach(base);
+		return;
+	}
+	memset(base, 0, sizeof(CacheShared));
+	cache = (CacheShared *) base;
+	cache->n_chunks = n;
+	cache->n_entries = n;
+	cache->n_buckets = cache_bucket_count(n);
+	cache_attach(base);
+
+	cache->tranche_id = LWLockNewTrancheId();
+	for (int i = 0; i < CACHE_PARTITIONS; i++)
+		LWLockInitialize(&cache->locks[i].lock, cache->tranche_id);
+	SpinLockInit(&cache->alloc_mutex);
+	memset(cache_buckets, 0, cache->n_buckets * sizeof(uint32));
+	for (uint32 i = 0; i < n; i++)
+	{
+		cache_entries[i].in_use = false;
+		cache_entries[i].next = i + 1 < n ? i + 2 : 0;
+		cache_chunks[i].next = i + 1 < n ? i + 2 : 0;
+	}
+	cache->free_chunk = 1;
+	cache->free_entry = 1;
+	cache->free_chunks = n;
+	cache->free_entries = n;
+	pg_atomic_init_u32(&cache->clock_hand, 0);
+	pg_atomic_init_u64(&cache->hits, 0);
+	pg_atomic_init_u64(&cache->misses, 0);
+	pg_atomic_init_u64(&cache->sets, 0);
+	pg_atomic_init_u64(&cache->evictions, 0);
+	pg_atomic_init_u64(&cache->expirations, 0);
+	pg_atomic_init_u64(&cache->too_large, 0);
+	for (int i = 0; i < CACHE_NAMESPACE_SLOTS; i++)
+		pg_atomic_init_u64(&cache->ns_versions[i], 1);
+}
+
+/* True when L1 exists in this server; names its locks in this process */
+static bool
+cache_available(void)
+{
+	if (cache == NULL)
+		return false;
+	if (!tranche_registered)
+	{
+		LWLockRegisterTranche(cache->tranche_id, "pg_scribe cache");
+		tranche_registered = true;
+	}
+	return true;
+}
+
+/* The partition lock of a bucket */
+static inline LWLock *
+cache_bucket_lock(uint32 bucket)
+{
+	return &cache->locks[bucket % CACHE_PARTITIONS].lock;
+}
+
+/* The length of key's namespace: up to its first ':', or all of it */
+static int
+cache_namespace_len(const char *key, int key_len)
+{
+	const char *colon = memchr(key, ':', key_len);
+
+	return colon ? (int) (colon - key) : key_len;
+}
+
+/* The version slot of a namespace */
+static pg_atomic_uint64 *
+cache_namespace_version(const char *ns, int ns_len)
+{
+	uint32		h = hash_bytes((const unsigned char *) ns, ns_len);
+
+	return &cache->ns_versions[h % CACHE_NAMESPACE_SLOTS];
+}
+
+/* The internal key: the namespace's version, then the key */
+static char *
+cache_internal_key(const char *key, int key_len, int *ikey_len)
+{
+	char	   *ikey = palloc(CACHE_KEY_PREFIX + key_len);
+	uint64		version = pg_atomic_read_u64(cache_namespace_version(key, cache_namespace_len(key, key_len)));
+
+	memcpy(ikey, &version, CACHE_KEY_PREFIX);
+	memcpy(ikey + CACHE_KEY_PREFIX, key, key_len);
+	*ikey_len = CACHE_KEY_PREFIX + key_len;
+	return ikey;
+}
+
+/* Compare len bytes of a chunk chain, from its start, with buf */
+static bool
+cache_chain_equals(uint32 chunk, const char *buf, int len)
+{
+	while (len > 0 && chunk != 0)
+	{
+		int			n = Min(len, CACHE_CHUNK_DATA);
+
+		if (memcmp(cache_chunks[chunk - 1].data, buf, n) != 0)
+			return false;
+		buf += n;
+		len -= n;
+		chunk = cache_chunks[chunk - 1].next;
+	}
+	return len == 0;
+}
+
+/* Copy len bytes of a chunk chain, from offset on, into out */
+static void
+cache_chain_read(uint32 chunk, int offset, int len, StringInfo out)
+{
+	while (offset >= CACHE_CHUNK_DATA)
+	{
+		chunk = cache_chunks[chunk - 1].next;
+		offset -= CACHE_CHUNK_DATA;
+	}
+	enlargeStringInfo(out, len);
+	while (len > 0)
+	{
+		int			n = Min(len, CACHE_CHUNK_DATA - offset);
+
+		appendBinaryStringInfo(out, cache_chunks[chunk - 1].data + offset, n);
+		len -= n;
+		offset = 0;
+		chunk = cache_chunks[chunk - 1].next;
+	}
+}
+
+/* Write two buffers one after the other into a chunk chain */
+static void
+cache_chain_write(uint32 chunk, const char *a, int a_len, const char *b, int b_len)
+{
+	int			used = 0;
+
+	for (int part = 0; part < 2; part++)
+	{
+		const char *src = part == 0 ? a : b;
+		int			len = part == 0 ? a_len : b_len;
+
+		while (len > 0)
+		{
+			int			n;
+
+			if (used == CACHE_CHUNK_DATA)
+			{
+				chunk = cache_chunks[chunk - 1].next;
+				used = 0;
+			}
+			n = Min(len, CACHE_CHUNK_DATA - used);
+			memcpy(cache_chunks[chunk - 1].data + used, src, n);
+			used += n;
+			src += n;
+			len -= n;
+		}
+	}
+}
+
+/* Take n chunks off the free list as one chain; 0 if there are not that many */
+static uint32
+cache_alloc_chunks(uint32 n)
+{
+	uint32		first;
+	uint32		last;
+
+	SpinLockAcquire(&cache->alloc_mutex);
+	if (cache->free_chunks < n)
+	{
+		SpinLockRelease(&cache->alloc_mutex);
+		return 0;
+	}
+	first = last = cache->free_chunk;
+	for (uint32 i = 1; i < n; i++)
+		last = cache_chunks[last - 1].next;
+	cache->free_chunk = cache_chunks[last - 1].next;
+	cache->free_chunks -= n;
+	SpinLockRelease(&cache->alloc_mutex);
+	cache_chunks[last - 1].next = 0;
+	return first;
+}
+
+/* Give a chain of chunks back */
+static void
+cache_free_chunks(uint32 first)
+{
+	uint32		last = first;
+	uint32		n = 1;
+
+	if (first == 0)
+		return;
+	while (cache_chunks[last - 1].next != 0)
+	{
+		last = cache_chunks[last - 1].next;
+		n++;
+	}
+	SpinLockAcquire(&cache->alloc_mutex);
+	cache_chunks[last - 1].next = cache->free_chunk;
+	cache->free_chunk = first;
+	cache->free_chunks += n;
+	SpinLockRelease(&cache->alloc_mutex);
+}
+
+/* Take a free entry slot (index + 1), or 0 */
+static uint32
+cache_alloc_entry(void)
+{
+	uint32		slot;
+
+	SpinLockAcquire(&cache->alloc_mutex);
+	slot = cache->free_entry;
+	if (slot != 0)
+	{
+		cache->free_entry = cache_entries[slot - 1].next;
+		cache->free_entries--;
+	}
+	SpinLockRelease(&cache->alloc_mutex);
+	return slot;
+}
+
+/* Give an entry slot back (it is unlinked and not in use) */
+static void
+cache_free_entry(uint32 slot)
+{
+	SpinLockAcquire(&cache->alloc_mutex);
+	cache_entries[slot - 1].next = cache->free_entry;
+	cache->free_entry = slot;
+	cache->free_entries++;
+	SpinLockRelease(&cache->alloc_mutex);
+}
+
+/* Whether the free lists hold n chunks and an entry slot */
+static bool
+cache_has_room(uint32 chunks)
+{
+	bool		room;
+
+	SpinLockAcquire(&cache->alloc_mutex);
+	room = cache->free_chunks >= chunks && cache->free_entries >= 1;
+	SpinLockRelease(&cache->alloc_mutex);
+	return room;
+}
+
+/* Unlink entry slot from its bucket (its partition lock held exclusively) */
+static void
+cache_unlink(uint32 slot, uint32 bucket)
+{
+	uint32	   *link = &cache_buckets[bucket];
+
+	while (*link != 0 && *link != slot)
+		link = &cache_entries[*link - 1].next;
+	if (*link == slot)
+		*link = cache_entries[slot - 1].next;
+	cache_entries[slot - 1].in_use = false;
+}
+
+/*
+ * Evict with CLOCK until n chunks and a slot are free; false if a full
+ * turn of the clock, twice, did not free them.
+ */
+static bool
+cache_evict(uint32 chunks, TimestampTz now)
+{
+	uint32		budget = 2 * cache->n_entries + 1;
+
+	while (!cache_has_room(chunks))
+	{
+		uint32		slot = pg_atomic_fetch_add_u32(&cache->clock_hand, 1) % cache->n_entries + 1;
+		CacheEntry *e = &cache_entries[slot - 1];
+		uint32		bucket;
+		LWLock	   *lock;
+		uint32		freed_chunk = 0;
+
+		if (budget-- == 0)
+			return false;
+		if (!e->in_use)
+			continue;
+		bucket = (uint32) (e->hash & (cache->n_buckets - 1));
+		lock = cache_bucket_lock(bucket);
+		LWLockAcquire(lock, LW_EXCLUSIVE);
+		pg_read_barrier();
+		/* the slot may have been freed, or reused for a key of another partition */
+		if (e->in_use && (uint32) (e->hash & (cache->n_buckets - 1)) % CACHE_PARTITIONS == bucket % CACHE_PARTITIONS)
+		{
+			bucket = (uint32) (e->hash & (cache->n_buckets - 1));
+			if (e->expires_at != 0 && e->expires_at <= now)
+			{
+				pg_atomic_fetch_add_u64(&cache->expirations, 1);
+				freed_chunk = e->first_chunk;
+			}
+			else if (e->referenced)
+				e->referenced = false;
+			else
+			{
+				pg_atomic_fetch_add_u64(&cache->evictions, 1);
+				freed_chunk = e->first_chunk;
+			}
+			if (freed_chunk != 0)
+				cache_unlink(slot, bucket);
+		}
+		LWLockRelease(lock);
+		if (freed_chunk != 0)
+		{
+			cache_free_chunks(freed_chunk);
+			cache_free_entry(slot);
+		}
+	}
+	return true;
+}
+
+/* The entry of an internal key in its bucket (partition lock held), or 0 */
+static uint32
+cache_find(uint32 bucket, uint64 hash, const char *ikey, int ikey_len)
+{
+	for (uint32 slot = cache_buckets[bucket]; slot != 0; slot = cache_entries[slot - 1].next)
+	{
+		CacheEntry *e = &cache_entries[slot - 1];
+
+		if (e->hash == hash && e->key_len == ikey_len && cache_chain_equals(e->first_chunk, ikey, ikey_len))
+			return slot;
+	}
+	return 0;
+}
+
+/* Read key's value into value; false on a miss (absent or expired) */
+bool
+scribe_cache_l1_get(const char *key, int key_len, StringInfo value,
+					ScribeCacheType *type, TimestampTz *expires_at)
+{
+	int			ikey_len;
+	char	   *ikey;
+	uint64		hash;
+	uint32		bucket;
+	uint32		slot;
+	LWLock	   *lock;
+	bool		hit = false;
+
+	if (!cache_available())
+		return false;
+	ikey = cache_internal_key(key, key_len, &ikey_len);
+	hash = hash_bytes_extended((const unsigned char *) ikey, ikey_len, 0);
+	bucket = (uint32) (hash & (cache->n_buckets - 1));
+	lock = cache_bucket_lock(bucket);
+
+	LWLockAcquire(lock, LW_SHARED);
+	slot = cache_find(bucket, hash, ikey, ikey_len);
+	if (slot != 0)
+	{
+		CacheEntry *e = &cache_entries[slot - 1];
+
+		if (e->expires_at == 0 || e->expires_at > GetCurrentTimestamp())
+		{
+			cache_chain_read(e->first_chunk, ikey_len, e->value_len, value);
+			*type = (ScribeCacheType) e->type;
+			*expires_at = e->expires_at;
+			/* a racy store of true is fine: at worst the clock spares it once more */
+			e->referenced = true;
+			hit = true;
+		}
+	}
+	LWLockRelease(lock);
+	pfree(ikey);
+	pg_atomic_fetch_add_u64(hit ? &cache->hits : &cache->misses, 1);
+	return hit;
+}
+
+/* Store key's value; false if L1 cannot keep it (disabled, too large, no room) */
+bool
+scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_len,
+					ScribeCacheType type, TimestampTz expires_at)
+{
+	int			ikey_len;
+	char	   *ikey;
+	uint64		hash;
+	uint32		bucket;
+	uint32		nchunks;
+	uint32		first;
+	uint32		slot;
+	uint32		existing;
+	uint32		old_chunks = 0;
+	LWLock	   *lock;
+
+	if (!cache_available())
+		return false;
+	nchunks = (uint32) ((CACHE_KEY_PREFIX + key_len + value_len + CACHE_CHUNK_DATA - 1) / CACHE_CHUNK_DATA);
+	if (value_len > scribe_cache_max_value_size || nchunks > cache->n_chunks / 8)
+	{
+		pg_atomic_fetch_add_u64(&cache->too_large, 1);
+		return false;
+	}
+	ikey = cache_internal_key(key, key_len, &ikey_len);
+	hash = hash_bytes_extended((const unsigned char *) ikey, ikey_len, 0);
+	bucket = (uint32) (hash & (cache->n_buckets - 1));
+	lock = cache_bucket_lock(bucket);
+
+	/* room first, outside any partition lock */
+	for (;;)
+	{
+		first = cache_alloc_chunks(nchunks);
+		slot = first ? cache_alloc_entry() : 0;
+		if (slot != 0)
+			break;
+		cache_free_chunks(first);
+		if (!cache_evict(nchunks, GetCurrentTimestamp()))
+		{
+			pfree(ikey);
+			return false;
+		}
+	}
+	cache_chain_write(first, ikey, ikey_len, value, value_len);
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	existing = cache_find(bucket, hash, ikey, ikey_len);
+	if (existing != 0)
+	{
+		CacheEntry *e = &cache_entries[existing - 1];
+
+		old_chunks = e->first_chunk;
+		e->first_chunk = first;
+		e->value_len = value_len;
+		e->type = (uint8) type;
+		e->expires_at = expires_at;
+		e->referenced = true;
+	}
+	else
+	{
+		CacheEntry *e = &cache_entries[slot - 1];
+
+		e->hash = hash;
+		e->first_chunk = first;
+		e->key_len = ikey_len;
+		e->value_len = value_len;
+		e->type = (uint8) type;
+		e->expires_at = expires_at;
+		/* a new entry survives the hand's first pass, so that a set then a get finds it */
+		e->referenced = true;
+		e->next = cache_buckets[bucket];
+		/* an evictor reads hash before in_use: publish in that order */
+		pg_write_barrier();
+		e->in_use = true;
+		cache_buckets[bucket] = slot;
+	}
+	LWLockRelease(lock);
+
+	if (existing != 0)
+	{
+		cache_free_chunks(old_chunks);
+		cache_free_entry(slot);
+	}
+	pfree(ikey);
+	pg_atomic_fetch_add_u64(&cache->sets, 1);
+	return true;
+}
+
+/* Remove key; true if it was there */
+bool
+scribe_cache_l1_delete(const char *key, int key_len)
+{
+	int			ikey_len;
+	char	   *ikey;
+	uint64		hash;
+	uint32		bucket;
+	uint32		slot;
+	uint32		chunks = 0;
+	LWLock	   *lock;
+
+	if (!cache_available())
+		return false;
+	ikey = cache_internal_key(key, key_len, &ikey_len);
+	hash = hash_bytes_extended((const unsigned char *) ikey, ikey_len, 0);
+	bucket = (uint32) (hash & (cache->n_buckets - 1));
+	lock = cache_bucket_lock(bucket);
+
+	LWLockAcquire(lock, LW_EXCLUSIVE);
+	slot = cache_find(bucket, hash, ikey, ikey_len);
+	if (slot != 0)
+	{
+		chunks = cache_entries[slot - 1].first_chunk;
+		cache_unlink(slot, bucket);
+	}
+	LWLockRelease(lock);
+	if (slot != 0)
+	{
+		cache_free_chunks(chunks);
+		cache_free_entry(slot);
+	}
+	pfree(ikey);
+	return slot != 0;
+}
+
+/* Make every key of a namespace unreachable, at once (they age out) */
+void
+scribe_cache_invalidate_namespace(const char *ns, int ns_len)
+{
+	if (!cache_available())
+		return;
+	pg_atomic_fetch_add_u64(cache_namespace_version(ns, ns_len), 1);
+}
+
+/* Empty L1 */
+void
+scribe_cache_l1_clear(void)
+{
+	if (!cache_available())
+		return;
+	for (uint32 bucket = 0; bucket < cache->n_buckets; bucket++)
+	{
+		LWLock	   *lock = cache_bucket_lock(bucket);
+
+		LWLockAcquire(lock, LW_EXCLUSIVE);
+		while (cache_buckets[bucket] != 0)
+		{
+			uint32		slot = cache_buckets[bucket];
+			uint32		chunks = cache_entries[slot - 1].first_chunk;
+
+			cache_unlink(slot, bucket);
+			cache_free_chunks(chunks);
+			cache_free_entry(slot);
+		}
+		LWLockRelease(lock);
+	}
+}
+
+/* What L1 holds and has done */
+void
+scribe_cache_l1_stats(ScribeCacheStats *stats)
+{
+	memset(stats, 0, sizeof(*stats));
+	if (!cache_available())
+		return;
+	SpinLockAcquire(&cache->alloc_mutex);
+	stats->used_bytes = (int64) (cache->n_chunks - cache->free_chunks) * CACHE_CHUNK_BYTES;
+	stats->entries = cache->n_entries - cache->free_entries;
+	SpinLockRelease(&cache->alloc_mutex);
+	stats->capacity_bytes = (int64) cache->n_chunks * CACHE_CHUNK_BYTES;
+	stats->max_entries = cache->n_entries;
+	stats->hits = pg_atomic_read_u64(&cache->hits);
+	stats->misses = pg_atomic_read_u64(&cache->misses);
+	stats->sets = pg_atomic_read_u64(&cache->sets);
+	stats->evictions = pg_atomic_read_u64(&cache->evictions);
+	stats->expirations = pg_atomic_read_u64(&cache->expirations);
+	stats->too_large = pg_atomic_read_u64(&cache->too_large);
+}
