@@ -63,5 +63,15 @@ extern bool scribe_cache_l1_delete(const char *key, int key_len);
 extern void scribe_cache_invalidate_namespace(const char *ns, int ns_len);
 extern void scribe_cache_l1_stats(ScribeCacheStats *stats);
 extern void scribe_cache_l1_clear(void);
+extern uint64 scribe_cache_l2_uncovered(void);
+extern void scribe_cache_l2_mark_lost(void);
+extern void scribe_cache_l2_covered(uint64 lost);
+
+/* cache_tiers.c: L1 then Redis */
+extern bool scribe_cache_get(const char *key, int key_len, StringInfo value, ScribeCacheType *type);
+extern bool scribe_cache_set(const char *key, int key_len, const char *value, int value_len,
+							 ScribeCacheType type, TimestampTz expires_at);
+extern bool scribe_cache_delete(const char *key, int key_len);
+extern void scribe_cache_invalidate(const char *ns, int ns_len);
 
 #endif							/* SCRIBE_CACHE_H */

@@ -72,6 +72,9 @@ typedef struct CacheShared
 	pg_atomic_uint64 evictions;
 	pg_atomic_uint64 expirations;
 	pg_atomic_uint64 too_large;
+	/* writes to Redis lost, and how many of them an epoch bump has covered */
+	pg_atomic_uint64 l2_lost;
+	pg_atomic_uint64 l2_covered;
 	pg_atomic_uint64 ns_versions[CACHE_NAMESPACE_SLOTS];
 } CacheShared;
 
@@ -131,9 +134,10 @@ scribe_cache_shmem_size(void)
 	uint32		n = cache_chunk_count();
 	Size		size;
 
-	if (n == 0)
-		return 0;
+	/* the header exists even without L1: it tracks writes lost to Redis */
 	size = MAXALIGN(sizeof(CacheShared));
+	if (n == 0)
+		return size;
 	size = add_size(size, MAXALIGN(mul_size(cache_bucket_count(n), sizeof(uint32))));
 	size = add_size(size, MAXALIGN(mul_size(n, sizeof(CacheEntry))));
 	size = add_size(size, mul_size(n, sizeof(CacheChunk)));
@@ -161,8 +165,6 @@ scribe_cache_shmem_init(void)
 	bool		found;
 	char	   *base;
 
-	if (n == 0)
-		return;
 	base = ShmemInitStruct("pg_scribe cache", scribe_cache_shmem_size(), &found);
 	if (found)
 	{
@@ -173,7 +175,7 @@ scribe_cache_shmem_init(void)
 	cache = (CacheShared *) base;
 	cache->n_chunks = n;
 	cache->n_entries = n;
-	cache->n_buckets = cache_bucket_count(n);
+	cache->n_buckets = n ? cache_bucket_count(n) : 0;
 	cache_attach(base);
 
 	cache->tranche_id = LWLockNewTrancheId();
@@ -187,8 +189,8 @@ scribe_cache_shmem_init(void)
 		cache_entries[i].next = i + 1 < n ? i + 2 : 0;
 		cache_chunks[i].next = i + 1 < n ? i + 2 : 0;
 	}
-	cache->free_chunk = 1;
-	cache->free_entry = 1;
+	cache->free_chunk = n ? 1 : 0;
+	cache->free_entry = n ? 1 : 0;
 	cache->free_chunks = n;
 	cache->free_entries = n;
 	pg_atomic_init_u32(&cache->clock_hand, 0);
@@ -198,6 +200,8 @@ scribe_cache_shmem_init(void)
 	pg_atomic_init_u64(&cache->evictions, 0);
 	pg_atomic_init_u64(&cache->expirations, 0);
 	pg_atomic_init_u64(&cache->too_large, 0);
+	pg_atomic_init_u64(&cache->l2_lost, 0);
+	pg_atomic_init_u64(&cache->l2_covered, 0);
 	for (int i = 0; i < CACHE_NAMESPACE_SLOTS; i++)
 		pg_atomic_init_u64(&cache->ns_versions[i], 1);
 }
@@ -206,7 +210,7 @@ scribe_cache_shmem_init(void)
 static bool
 cache_available(void)
 {
-	if (cache == NULL)
+	if (cache == NULL || cache->n_entries == 0)
 		return false;
 	if (!tranche_registered)
 	{
@@ -704,4 +708,35 @@ scribe_cache_l1_stats(ScribeCacheStats *stats)
 	stats->evictions = pg_atomic_read_u64(&cache->evictions);
 	stats->expirations = pg_atomic_read_u64(&cache->expirations);
 	stats->too_large = pg_atomic_read_u64(&cache->too_large);
+}
+
+/*
+ * Writes to Redis lost so far, or 0 when an epoch bump covered them all:
+ * the caller bumps the epoch, then passes this number to
+ * scribe_cache_l2_covered().  A loss after the read stays uncovered.
+ */
+uint64
+scribe_cache_l2_uncovered(void)
+{
+	uint64		lost = pg_atomic_read_u64(&cache->l2_lost);
+
+	return lost == pg_atomic_read_u64(&cache->l2_covered) ? 0 : lost;
+}
+
+/* Remember that a write to Redis was lost */
+void
+scribe_cache_l2_mark_lost(void)
+{
+	pg_atomic_fetch_add_u64(&cache->l2_lost, 1);
+}
+
+/* The losses up to lost are covered by an epoch bump */
+void
+scribe_cache_l2_covered(uint64 lost)
+{
+	uint64		covered = pg_atomic_read_u64(&cache->l2_covered);
+
+	/* never move backwards past a later bump's number */
+	while (covered < lost && !pg_atomic_compare_exchange_u64(&cache->l2_covered, &covered, lost))
+		;
 }

@@ -1,6 +1,6 @@
 /*
  * The cache's SQL functions: set, get (by type), delete, invalidate a
- * namespace, statistics, clear.
+ * namespace (through both tiers), statistics, clear (of L1).
  */
 #include "pg_scribe.h"
 
@@ -18,8 +18,8 @@ PG_FUNCTION_INFO_V1(scribe_cache_set_jsonb);
 PG_FUNCTION_INFO_V1(scribe_cache_get_text);
 PG_FUNCTION_INFO_V1(scribe_cache_get_bytea);
 PG_FUNCTION_INFO_V1(scribe_cache_get_jsonb);
-PG_FUNCTION_INFO_V1(scribe_cache_delete);
-PG_FUNCTION_INFO_V1(scribe_cache_invalidate);
+PG_FUNCTION_INFO_V1(scribe_cache_delete_sql);
+PG_FUNCTION_INFO_V1(scribe_cache_invalidate_sql);
 PG_FUNCTION_INFO_V1(scribe_cache_stats);
 PG_FUNCTION_INFO_V1(scribe_cache_clear);
 
@@ -84,9 +84,9 @@ cache_set(FunctionCallInfo fcinfo, ScribeCacheType type)
 				 errhint("Delete the key with scribe.cache_delete(), or store a value that means nothing.")));
 	/* text, bytea and jsonb are all varlena: their bytes are the value */
 	value = PG_GETARG_BYTEA_PP(1);
-	PG_RETURN_BOOL(scribe_cache_l1_set(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
-									   VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
-									   type, expires));
+	PG_RETURN_BOOL(scribe_cache_set(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
+									VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value),
+									type, expires));
 }
 
 /* scribe.cache_set(key, text, ttl) */
@@ -115,10 +115,9 @@ static bool
 cache_get(FunctionCallInfo fcinfo, ScribeCacheType want, StringInfo value, ScribeCacheType *type)
 {
 	text	   *key = cache_key_arg(fcinfo);
-	TimestampTz expires;
 
 	initStringInfo(value);
-	if (!scribe_cache_l1_get(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), value, type, &expires))
+	if (!scribe_cache_get(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), value, type))
 		return false;
 	/* jsonb reads as text too: its text form */
 	if (*type != want && !(want == CACHE_TYPE_TEXT && *type == CACHE_TYPE_JSONB))
@@ -182,16 +181,16 @@ scribe_cache_get_jsonb(PG_FUNCTION_ARGS)
 
 /* scribe.cache_delete(key) → whether it was there */
 Datum
-scribe_cache_delete(PG_FUNCTION_ARGS)
+scribe_cache_delete_sql(PG_FUNCTION_ARGS)
 {
 	text	   *key = cache_key_arg(fcinfo);
 
-	PG_RETURN_BOOL(scribe_cache_l1_delete(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)));
+	PG_RETURN_BOOL(scribe_cache_delete(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)));
 }
 
 /* scribe.cache_invalidate(namespace): every key of the namespace, at once */
 Datum
-scribe_cache_invalidate(PG_FUNCTION_ARGS)
+scribe_cache_invalidate_sql(PG_FUNCTION_ARGS)
 {
 	text	   *ns;
 
@@ -206,7 +205,7 @@ scribe_cache_invalidate(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a cache namespace has no ':'"),
 				 errhint("The namespace of \"user:42:name\" is \"user\"; delete a single key with scribe.cache_delete().")));
-	scribe_cache_invalidate_namespace(VARDATA_ANY(ns), VARSIZE_ANY_EXHDR(ns));
+	scribe_cache_invalidate(VARDATA_ANY(ns), VARSIZE_ANY_EXHDR(ns));
 	PG_RETURN_VOID();
 }
 

@@ -11,7 +11,7 @@ use Test::More;
 
 our @EXPORT = qw(scribe_node launcher_activity wait_for_launcher launcher_restarted
   workers_alive wait_for_workers wait_until_drained start_http_server http_requests
-  ocr_engine_of);
+  ocr_engine_of start_redis);
 
 # A new node whose server preloads pg_scribe, with extra postgresql.conf lines
 sub scribe_node
@@ -92,6 +92,36 @@ sub ocr_engine_of
 	my $children = eval { slurp_file("/proc/$pid/task/$pid/children") } // '';
 	my ($engine) = split ' ', $children;
 	return $engine;
+}
+
+# Start redis-server on 127.0.0.1:$port without persistence, logging into
+# $dir, and wait until it answers; returns its pid
+sub start_redis
+{
+	my ($dir, $port) = @_;
+	require IO::Socket::INET;
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		open STDOUT, '>>', "$dir/redis.log" or die;
+		open STDERR, '>&', \*STDOUT or die;
+		exec 'redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '',
+		  '--appendonly', 'no', '--dir', $dir, '--daemonize', 'no'
+		  or die "exec redis-server: $!";
+	}
+	for (1 .. 100)
+	{
+		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port);
+		if ($s)
+		{
+			print $s "PING\r\n";
+			my $line = <$s>;
+			return $pid if defined $line && $line =~ /PONG/;
+		}
+		select(undef, undef, undef, 0.05);
+	}
+	die "redis-server did not start: " . slurp_file("$dir/redis.log");
 }
 
 # Start an HTTP/1.1 server on a free loopback port, in a child process, that

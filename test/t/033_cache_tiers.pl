@@ -1,0 +1,80 @@
+# The cache's two tiers with a real redis-server: a value evicted from
+# shared memory comes back from Redis; values too large for shared memory
+# live in Redis; an invalidation hides Redis's values too; with Redis killed
+# the cache serves from shared memory and never errors; writes lost while
+# Redis was down never come back as stale values.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use ScribeTest;
+use Test::More;
+
+my $dir = PostgreSQL::Test::Utils::tempdir();
+my $port = PostgreSQL::Test::Cluster::get_free_port();
+my $redis = start_redis($dir, $port);
+
+my $node = scribe_node('tiers', conf => <<"CONF");
+scribe.cache_memory = 1MB
+scribe.redis_url = 'redis://127.0.0.1:$port'
+scribe.redis_breaker_failures = 2
+scribe.redis_breaker_cooldown = 500
+scribe.min_workers = 0
+scribe.max_workers = 0
+scribe.heartbeat_interval = 0
+CONF
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_scribe');
+
+# Run SQL and return its output
+sub sql { return $node->safe_psql('postgres', $_[0]) }
+
+# L2 behind L1
+sql(q{SELECT count(*) FROM generate_series(1, 3000) i WHERE scribe.cache_set('page:' || i, repeat(md5(i::text), 20))});
+cmp_ok(sql('SELECT evictions FROM scribe.cache_stats()'), '>', 0, 'the 1 MB shared-memory tier evicted');
+is(sql(q{SELECT count(*) FROM generate_series(1, 3000) i WHERE scribe.cache_get('page:' || i) = repeat(md5(i::text), 20)}),
+	3000, 'every value comes back, the evicted ones from Redis');
+is(sql(q{SELECT scribe.cache_set('big:1', repeat('x', 2000000)), length(scribe.cache_get('big:1'))}), 't|2000000',
+	'a value too large for shared memory lives in Redis');
+is(sql(q{SELECT scribe.cache_set('doc:1', '{"a": 1}'::jsonb), scribe.cache_clear(), scribe.cache_get_jsonb('doc:1')}),
+	't||{"a": 1}', 'the type comes back from Redis too');
+
+# invalidation reaches Redis
+sql(q{SELECT scribe.cache_clear(); SELECT scribe.cache_invalidate('page')});
+is(sql(q{SELECT count(scribe.cache_get('page:' || i)) FROM generate_series(1, 3000) i}), 0,
+	'after cache_invalidate(\'page\') no page value comes back from either tier');
+is(sql(q{SELECT scribe.cache_get_jsonb('doc:1')}), '{"a": 1}', 'other namespaces are untouched');
+is(sql(q{SELECT scribe.cache_set('page:1', 'new'), scribe.cache_clear(), scribe.cache_get('page:1')}), 't||new',
+	'a value set after the invalidation is found again');
+is(sql(q{SELECT scribe.cache_delete('page:1'), scribe.cache_get('page:1') IS NULL}), 't|t',
+	'delete removes it from both tiers');
+
+# Redis paused (it keeps its data but answers nothing): calls keep working
+# from shared memory, never an error
+sql(q{SELECT scribe.cache_set('user:1', 'before the outage'), scribe.cache_set('user:2', 'two')});
+kill 'STOP', $redis;
+is(sql(q{SELECT scribe.cache_get('user:1')}), 'before the outage', 'with Redis unresponsive, shared memory still serves');
+is(sql(q{SELECT scribe.cache_set('user:1', 'during the outage'), scribe.cache_get('user:1')}), 't|during the outage',
+	'and takes new values');
+is(sql(q{SELECT count(*) FROM generate_series(1, 200) i WHERE scribe.cache_get('absent:' || i) IS NULL}), 200,
+	'misses are misses, not errors');
+is(sql(q{SELECT state FROM scribe.redis_status()}), 'open', 'the breaker is open');
+
+# Redis answers again, still holding 'before the outage' for user:1: the
+# write it missed must not let that stale value come back
+kill 'CONT', $redis;
+sleep 1;
+sql(q{SELECT scribe.cache_clear()});
+is(sql(q{SELECT scribe.cache_get('user:1') IS NULL}), 't',
+	'the value Redis kept from before the outage is not served: the lost write bumped the epoch');
+is(sql(q{SELECT scribe.cache_set('user:1', 'after'), scribe.cache_clear(), scribe.cache_get('user:1')}), 't||after',
+	'and Redis serves again once the breaker closed');
+is(sql(q{SELECT state FROM scribe.redis_status()}), 'closed', 'the breaker closed');
+
+kill 'KILL', $redis;
+waitpid($redis, 0);
+$node->stop;
+done_testing();
