@@ -34,6 +34,7 @@ OBJS = \
 	src/cache/cache_l1.o \
 	src/cache/cache_sql.o \
 	src/cache/cache_tiers.o \
+	src/cache/cache_fetch.o \
 	src/cache/cache_redis.o \
 	src/cache/cache_redis_breaker.o \
 	src/cache/cache_redis_sql.o \

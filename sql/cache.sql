@@ -60,6 +60,24 @@ SET scribe.cache_max_value_size = 1000;
 SELECT scribe.cache_set('big:1', repeat('x', 1001)) AS stored, scribe.cache_get('big:1') IS NULL AS miss;
 RESET scribe.cache_max_value_size;
 
+-- cache_fetch: a miss runs the loader, a hit does not
+CREATE SEQUENCE regress_loads;
+SELECT scribe.cache_fetch('report:1', 'SELECT nextval(''regress_loads'')::text') AS first,
+       scribe.cache_fetch('report:1', 'SELECT nextval(''regress_loads'')::text') AS second;
+SELECT scribe.cache_fetch('report:2', 'SELECT jsonb_build_object(''total'', 3)') AS as_text,
+       scribe.cache_get_jsonb('report:2') AS kept_as_jsonb;
+SELECT scribe.cache_fetch('report:3', 'SELECT NULL::text') IS NULL AS null_result,
+       scribe.cache_get('report:3') IS NULL AS not_cached;
+SELECT scribe.cache_fetch('report:4', 'SELECT 1, 2');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.cache_fetch('report:4', 'SELECT generate_series(1, 2)');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.cache_fetch('report:4', 'SELECT 1 WHERE false');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.cache_fetch('report:4', NULL);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DROP SEQUENCE regress_loads;
+
 -- statistics
 SELECT scribe.cache_clear();
 SELECT count(*) FILTER (WHERE scribe.cache_set('stats:' || i, repeat('x', 100))) AS stored FROM generate_series(1, 10) i;

@@ -24,6 +24,17 @@
 /* Longest key, in bytes */
 #define SCRIBE_CACHE_KEY_MAX 1024
 
+/* Loads under way at once (scribe.cache_fetch's single-flight table) */
+#define SCRIBE_CACHE_FLIGHTS 128
+
+/* What claiming a load gave */
+typedef enum ScribeCacheFlight
+{
+	CACHE_FLIGHT_MINE,			/* this backend loads the key; release when done */
+	CACHE_FLIGHT_BUSY,			/* another backend loads it now: wait, then read */
+	CACHE_FLIGHT_NONE			/* no coordination possible: load */
+} ScribeCacheFlight;
+
 /* What a value was stored as; a get asks for one of these */
 typedef enum ScribeCacheType
 {
@@ -50,6 +61,7 @@ typedef struct ScribeCacheStats
 /* GUCs */
 extern int	scribe_cache_memory;
 extern int	scribe_cache_max_value_size;
+extern int	scribe_cache_fetch_wait;
 
 /* cache_l1.c */
 extern void scribe_cache_define_gucs(void);
@@ -66,6 +78,10 @@ extern void scribe_cache_l1_clear(void);
 extern uint64 scribe_cache_l2_uncovered(void);
 extern void scribe_cache_l2_mark_lost(void);
 extern void scribe_cache_l2_covered(uint64 lost);
+
+extern ScribeCacheFlight scribe_cache_flight_claim(const char *key, int key_len, int *slot);
+extern void scribe_cache_flight_release(int slot);
+extern void scribe_cache_flight_wait(long timeout_ms);
 
 /* cache_tiers.c: L1 then Redis */
 extern bool scribe_cache_get(const char *key, int key_len, StringInfo value, ScribeCacheType *type);

@@ -14,14 +14,18 @@
  */
 #include "pg_scribe.h"
 
+#include <signal.h>
+
 #include "common/hashfn.h"
 #include "port/atomics.h"
+#include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/wait_event.h"
 
 #include "cache/cache.h"
 
@@ -75,11 +79,16 @@ typedef struct CacheShared
 	/* writes to Redis lost, and how many of them an epoch bump has covered */
 	pg_atomic_uint64 l2_lost;
 	pg_atomic_uint64 l2_covered;
+	/* loads under way (cache_fetch), hash 0 when free; under alloc_mutex */
+	uint64		flight_hash[SCRIBE_CACHE_FLIGHTS];
+	int			flight_pid[SCRIBE_CACHE_FLIGHTS];
+	ConditionVariable flight_done;
 	pg_atomic_uint64 ns_versions[CACHE_NAMESPACE_SLOTS];
 } CacheShared;
 
 int			scribe_cache_memory = 64;
 int			scribe_cache_max_value_size = 1024 * 1024;
+int			scribe_cache_fetch_wait = 5000;
 
 static CacheShared *cache = NULL;
 static uint32 *cache_buckets;
@@ -103,6 +112,12 @@ scribe_cache_define_gucs(void)
 							&scribe_cache_max_value_size,
 							1024 * 1024, 0, MaxAllocSize / 2,
 							PGC_SUSET, GUC_UNIT_BYTE, NULL, NULL, NULL);
+	DefineCustomIntVariable("scribe.cache_fetch_wait",
+							"How long scribe.cache_fetch waits for another session loading the same key before loading it too.",
+							NULL,
+							&scribe_cache_fetch_wait,
+							5000, 0, INT_MAX,
+							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 
 /* How many chunks (and entry slots) scribe.cache_memory holds */
@@ -202,6 +217,7 @@ scribe_cache_shmem_init(void)
 	pg_atomic_init_u64(&cache->too_large, 0);
 	pg_atomic_init_u64(&cache->l2_lost, 0);
 	pg_atomic_init_u64(&cache->l2_covered, 0);
+	ConditionVariableInit(&cache->flight_done);
 	for (int i = 0; i < CACHE_NAMESPACE_SLOTS; i++)
 		pg_atomic_init_u64(&cache->ns_versions[i], 1);
 }
@@ -739,4 +755,78 @@ scribe_cache_l2_covered(uint64 lost)
 	/* never move backwards past a later bump's number */
 	while (covered < lost && !pg_atomic_compare_exchange_u64(&cache->l2_covered, &covered, lost))
 		;
+}
+
+/*
+ * Claim the load of key for this backend: CACHE_FLIGHT_MINE, or
+ * CACHE_FLIGHT_BUSY when a live backend loads it now, or CACHE_FLIGHT_NONE
+ * when the table is full or there is no shared memory (load without
+ * coordination).  A flight of a backend that died is taken over.
+ */
+ScribeCacheFlight
+scribe_cache_flight_claim(const char *key, int key_len, int *slot)
+{
+	uint64		hash = hash_bytes_extended((const unsigned char *) key, key_len, 1) | 1;
+	int			free_slot = -1;
+	ScribeCacheFlight result = CACHE_FLIGHT_NONE;
+
+	*slot = -1;
+	if (cache == NULL)
+		return CACHE_FLIGHT_NONE;
+	SpinLockAcquire(&cache->alloc_mutex);
+	for (int i = 0; i < SCRIBE_CACHE_FLIGHTS; i++)
+	{
+		if (cache->flight_hash[i] == hash)
+		{
+			/* a backend that died mid-load leaves its flight: take it over */
+			if (kill(cache->flight_pid[i], 0) != 0 && errno == ESRCH)
+			{
+				cache->flight_pid[i] = MyProcPid;
+				*slot = i;
+				result = CACHE_FLIGHT_MINE;
+			}
+			else
+				result = CACHE_FLIGHT_BUSY;
+			SpinLockRelease(&cache->alloc_mutex);
+			return result;
+		}
+		if (cache->flight_hash[i] == 0 && free_slot < 0)
+			free_slot = i;
+	}
+	if (free_slot >= 0)
+	{
+		cache->flight_hash[free_slot] = hash;
+		cache->flight_pid[free_slot] = MyProcPid;
+		*slot = free_slot;
+		result = CACHE_FLIGHT_MINE;
+	}
+	SpinLockRelease(&cache->alloc_mutex);
+	return result;
+}
+
+/* End this backend's load (slot from scribe_cache_flight_claim) and wake the waiters */
+void
+scribe_cache_flight_release(int slot)
+{
+	if (cache == NULL || slot < 0)
+		return;
+	SpinLockAcquire(&cache->alloc_mutex);
+	if (cache->flight_pid[slot] == MyProcPid)
+	{
+		cache->flight_hash[slot] = 0;
+		cache->flight_pid[slot] = 0;
+	}
+	SpinLockRelease(&cache->alloc_mutex);
+	ConditionVariableBroadcast(&cache->flight_done);
+}
+
+/* Wait until some load ends, or timeout_ms passed */
+void
+scribe_cache_flight_wait(long timeout_ms)
+{
+	if (cache == NULL)
+		return;
+	ConditionVariablePrepareToSleep(&cache->flight_done);
+	(void) ConditionVariableTimedSleep(&cache->flight_done, timeout_ms, PG_WAIT_EXTENSION);
+	ConditionVariableCancelSleep();
 }

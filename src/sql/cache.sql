@@ -62,3 +62,9 @@ CREATE FUNCTION scribe.cache_clear()
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_cache_clear';
 COMMENT ON FUNCTION scribe.cache_clear() IS 'Empty the shared-memory cache';
+
+CREATE FUNCTION scribe.cache_fetch(key text, loader text, ttl interval DEFAULT NULL)
+    RETURNS text
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'scribe_cache_fetch';
+COMMENT ON FUNCTION scribe.cache_fetch(text, text, interval) IS 'The cached value of key; on a miss, run the loader query (one row, one column) once across all sessions and cache its result for ttl';

@@ -22,7 +22,7 @@ SELECT functions_are('scribe', ARRAY[
     '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config',
     'rate_limit', 'rate_limit_reset', 'rate_limit_status',
     'cache_set', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
-    'cache_stats', 'cache_clear',
+    'cache_stats', 'cache_clear', 'cache_fetch',
     'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
