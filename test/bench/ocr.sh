@@ -205,17 +205,7 @@ GIT_VERSION=$(git -C "$SCRIBE_ROOT" describe --always --dirty 2>/dev/null || ech
 # Build pg_scribe into a private PostgreSQL installation and start a server
 start_server() {
     make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG" || return 1
-    PG_PRIVATE="$SCRIBE_WORK/pg"
-    for dir in "$("$PG_CONFIG" --bindir)" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)"; do
-        mkdir -p "$PG_PRIVATE$dir"
-        cp -R "$dir/." "$PG_PRIVATE$dir/"
-    done
-    make -C "$SCRIBE_ROOT" -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$PG_PRIVATE" || return 1
-    PG_BINDIR="$PG_PRIVATE$("$PG_CONFIG" --bindir)"
-    if [ "$("$PG_BINDIR/pg_config" --pkglibdir)" != "$PG_PRIVATE$("$PG_CONFIG" --pkglibdir)" ]; then
-        echo "this PostgreSQL is not relocatable: $("$PG_BINDIR/pg_config" --pkglibdir)" >&2
-        return 1
-    fi
+    scribe_private_install || return 1
     scribe_cluster_start bench "${SERVER_CONF[@]}" || return 1
     q -v ON_ERROR_STOP=1 -c "CREATE EXTENSION pg_scribe" || return 1
     PG_VERSION=$(q -c "SELECT version()")
@@ -448,21 +438,7 @@ Per page (CER; seconds per page):
 $PER_PAGE
 $END_MARK
 EOF
-    if [ ! -f "$BENCH_DOCS" ]; then
-        printf '# Benchmarks\n\nEach section is written by its benchmark script; rerun it rather than editing the numbers.\n' \
-            >"$BENCH_DOCS"
-    fi
-    if grep -qF "$BEGIN_MARK" "$BENCH_DOCS" && grep -qF "$END_MARK" "$BENCH_DOCS"; then
-        # replace what lies between the markers, the markers included
-        awk -v section="$SECTION" -v b="$BEGIN_MARK" -v e="$END_MARK" '
-            $0 == b { while ((getline line < section) > 0) print line; skip = 1; next }
-            skip && $0 == e { skip = 0; next }
-            !skip { print }' "$BENCH_DOCS" >"$BENCH_DOCS.new"
-        cat "$BENCH_DOCS.new" >"$BENCH_DOCS"
-        rm -f "$BENCH_DOCS.new"
-    else
-        { echo; cat "$SECTION"; } >>"$BENCH_DOCS"
-    fi
+    scribe_docs_section "$BENCH_DOCS" "$SECTION" "$BEGIN_MARK" "$END_MARK"
     echo
     echo "written to $BENCH_DOCS"
 fi

@@ -176,18 +176,7 @@ make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
 
 step "private PostgreSQL installation with this build of pg_scribe"
 scribe_workdir
-PG_PRIVATE="$SCRIBE_WORK/pg"
-for dir in "$("$PG_CONFIG" --bindir)" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)"; do
-    mkdir -p "$PG_PRIVATE$dir"
-    cp -R "$dir/." "$PG_PRIVATE$dir/"
-done
-make -C "$SCRIBE_ROOT" -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$PG_PRIVATE"
-PG_BINDIR="$PG_PRIVATE$("$PG_CONFIG" --bindir)"
-# PostgreSQL finds its libraries and extensions relative to its binaries
-if [ "$("$PG_BINDIR/pg_config" --pkglibdir)" != "$PG_PRIVATE$("$PG_CONFIG" --pkglibdir)" ]; then
-    echo "this PostgreSQL is not relocatable: $("$PG_BINDIR/pg_config" --pkglibdir)" >&2
-    exit 1
-fi
+scribe_private_install || exit 1
 echo "in $PG_PRIVATE"
 
 step "start the benchmark server"

@@ -110,3 +110,41 @@ scribe_cleanup() {
         rm -rf "$SCRIBE_WORK"
     fi
 }
+
+# Copy this PostgreSQL into $SCRIBE_WORK/pg and install this build of
+# pg_scribe into the copy, so that a benchmark never replaces the library
+# under someone else's server; sets PG_PRIVATE and PG_BINDIR
+scribe_private_install() {
+    PG_PRIVATE="$SCRIBE_WORK/pg"
+    for dir in "$("$PG_CONFIG" --bindir)" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)"; do
+        mkdir -p "$PG_PRIVATE$dir"
+        cp -R "$dir/." "$PG_PRIVATE$dir/"
+    done
+    make -C "$SCRIBE_ROOT" -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$PG_PRIVATE" || return 1
+    PG_BINDIR="$PG_PRIVATE$("$PG_CONFIG" --bindir)"
+    # PostgreSQL finds its libraries and extensions relative to its binaries
+    if [ "$("$PG_BINDIR/pg_config" --pkglibdir)" != "$PG_PRIVATE$("$PG_CONFIG" --pkglibdir)" ]; then
+        echo "this PostgreSQL is not relocatable: $("$PG_BINDIR/pg_config" --pkglibdir)" >&2
+        return 1
+    fi
+}
+
+# Put the file $2 into the benchmark document $1 between the marker lines
+# $3 and $4 (which $2 holds too), replacing what was there, or append it
+scribe_docs_section() {
+    docs=$1; section=$2; begin=$3; end=$4
+    if [ ! -f "$docs" ]; then
+        printf '# Benchmarks\n\nEach section is written by its benchmark script; rerun it rather than editing the numbers.\n' \
+            >"$docs"
+    fi
+    if grep -qF "$begin" "$docs" && grep -qF "$end" "$docs"; then
+        awk -v section="$section" -v b="$begin" -v e="$end" '
+            $0 == b { while ((getline line < section) > 0) print line; skip = 1; next }
+            skip && $0 == e { skip = 0; next }
+            !skip { print }' "$docs" >"$docs.new"
+        cat "$docs.new" >"$docs"
+        rm -f "$docs.new"
+    else
+        { echo; cat "$section"; } >>"$docs"
+    fi
+}
