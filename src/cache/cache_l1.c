@@ -492,6 +492,26 @@ cache_evict(uint32 chunks, TimestampTz now)
 	return true;
 }
 
+/* Where a key lives: its internal key, hash, bucket and the bucket's lock */
+typedef struct CacheLookup
+{
+	char	   *ikey;			/* palloc'd */
+	int			ikey_len;
+	uint64		hash;
+	uint32		bucket;
+	LWLock	   *lock;
+} CacheLookup;
+
+/* Find where key lives */
+static void
+cache_locate(const char *key, int key_len, CacheLookup *l)
+{
+	l->ikey = cache_internal_key(key, key_len, &l->ikey_len);
+	l->hash = hash_bytes_extended((const unsigned char *) l->ikey, l->ikey_len, 0);
+	l->bucket = (uint32) (l->hash & (cache->n_buckets - 1));
+	l->lock = cache_bucket_lock(l->bucket);
+}
+
 /* The entry of an internal key in its bucket (partition lock held), or 0 */
 static uint32
 cache_find(uint32 bucket, uint64 hash, const char *ikey, int ikey_len)
@@ -511,30 +531,23 @@ bool
 scribe_cache_l1_get(const char *key, int key_len, StringInfo value,
 					ScribeCacheType *type, TimestampTz *expires_at)
 {
-	int			ikey_len;
-	char	   *ikey;
-	uint64		hash;
-	uint32		bucket;
+	CacheLookup l;
 	uint32		slot;
-	LWLock	   *lock;
 	bool		hit = false;
 
 	if (!cache_available())
 		return false;
-	ikey = cache_internal_key(key, key_len, &ikey_len);
-	hash = hash_bytes_extended((const unsigned char *) ikey, ikey_len, 0);
-	bucket = (uint32) (hash & (cache->n_buckets - 1));
-	lock = cache_bucket_lock(bucket);
+	cache_locate(key, key_len, &l);
 
-	LWLockAcquire(lock, LW_SHARED);
-	slot = cache_find(bucket, hash, ikey, ikey_len);
+	LWLockAcquire(l.lock, LW_SHARED);
+	slot = cache_find(l.bucket, l.hash, l.ikey, l.ikey_len);
 	if (slot != 0)
 	{
 		CacheEntry *e = &cache_entries[slot - 1];
 
 		if (e->expires_at == 0 || e->expires_at > GetCurrentTimestamp())
 		{
-			cache_chain_read(e->first_chunk, ikey_len, e->value_len, value);
+			cache_chain_read(e->first_chunk, l.ikey_len, e->value_len, value);
 			*type = (ScribeCacheType) e->type;
 			*expires_at = e->expires_at;
 			/* a racy store of true is fine: at worst the clock spares it once more */
@@ -542,8 +555,8 @@ scribe_cache_l1_get(const char *key, int key_len, StringInfo value,
 			hit = true;
 		}
 	}
-	LWLockRelease(lock);
-	pfree(ikey);
+	LWLockRelease(l.lock);
+	pfree(l.ikey);
 	pg_atomic_fetch_add_u64(hit ? &cache->hits : &cache->misses, 1);
 	return hit;
 }
@@ -553,16 +566,12 @@ bool
 scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_len,
 					ScribeCacheType type, TimestampTz expires_at)
 {
-	int			ikey_len;
-	char	   *ikey;
-	uint64		hash;
-	uint32		bucket;
+	CacheLookup l;
 	uint32		nchunks;
 	uint32		first;
 	uint32		slot;
 	uint32		existing;
 	uint32		old_chunks = 0;
-	LWLock	   *lock;
 
 	if (!cache_available())
 		return false;
@@ -572,10 +581,7 @@ scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_l
 		pg_atomic_fetch_add_u64(&cache->too_large, 1);
 		return false;
 	}
-	ikey = cache_internal_key(key, key_len, &ikey_len);
-	hash = hash_bytes_extended((const unsigned char *) ikey, ikey_len, 0);
-	bucket = (uint32) (hash & (cache->n_buckets - 1));
-	lock = cache_bucket_lock(bucket);
+	cache_locate(key, key_len, &l);
 
 	/* room first, outside any partition lock */
 	for (;;)
@@ -587,14 +593,14 @@ scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_l
 		cache_free_chunks(first);
 		if (!cache_evict(nchunks, GetCurrentTimestamp()))
 		{
-			pfree(ikey);
+			pfree(l.ikey);
 			return false;
 		}
 	}
-	cache_chain_write(first, ikey, ikey_len, value, value_len);
+	cache_chain_write(first, l.ikey, l.ikey_len, value, value_len);
 
-	LWLockAcquire(lock, LW_EXCLUSIVE);
-	existing = cache_find(bucket, hash, ikey, ikey_len);
+	LWLockAcquire(l.lock, LW_EXCLUSIVE);
+	existing = cache_find(l.bucket, l.hash, l.ikey, l.ikey_len);
 	if (existing != 0)
 	{
 		CacheEntry *e = &cache_entries[existing - 1];
@@ -610,28 +616,28 @@ scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_l
 	{
 		CacheEntry *e = &cache_entries[slot - 1];
 
-		e->hash = hash;
+		e->hash = l.hash;
 		e->first_chunk = first;
-		e->key_len = ikey_len;
+		e->key_len = l.ikey_len;
 		e->value_len = value_len;
 		e->type = (uint8) type;
 		e->expires_at = expires_at;
 		/* a new entry survives the hand's first pass, so that a set then a get finds it */
 		e->referenced = true;
-		e->next = cache_buckets[bucket];
+		e->next = cache_buckets[l.bucket];
 		/* an evictor reads hash before in_use: publish in that order */
 		pg_write_barrier();
 		e->in_use = true;
-		cache_buckets[bucket] = slot;
+		cache_buckets[l.bucket] = slot;
 	}
-	LWLockRelease(lock);
+	LWLockRelease(l.lock);
 
 	if (existing != 0)
 	{
 		cache_free_chunks(old_chunks);
 		cache_free_entry(slot);
 	}
-	pfree(ikey);
+	pfree(l.ikey);
 	pg_atomic_fetch_add_u64(&cache->sets, 1);
 	return true;
 }
@@ -640,35 +646,28 @@ scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_l
 bool
 scribe_cache_l1_delete(const char *key, int key_len)
 {
-	int			ikey_len;
-	char	   *ikey;
-	uint64		hash;
-	uint32		bucket;
+	CacheLookup l;
 	uint32		slot;
 	uint32		chunks = 0;
-	LWLock	   *lock;
 
 	if (!cache_available())
 		return false;
-	ikey = cache_internal_key(key, key_len, &ikey_len);
-	hash = hash_bytes_extended((const unsigned char *) ikey, ikey_len, 0);
-	bucket = (uint32) (hash & (cache->n_buckets - 1));
-	lock = cache_bucket_lock(bucket);
+	cache_locate(key, key_len, &l);
 
-	LWLockAcquire(lock, LW_EXCLUSIVE);
-	slot = cache_find(bucket, hash, ikey, ikey_len);
+	LWLockAcquire(l.lock, LW_EXCLUSIVE);
+	slot = cache_find(l.bucket, l.hash, l.ikey, l.ikey_len);
 	if (slot != 0)
 	{
 		chunks = cache_entries[slot - 1].first_chunk;
-		cache_unlink(slot, bucket);
+		cache_unlink(slot, l.bucket);
 	}
-	LWLockRelease(lock);
+	LWLockRelease(l.lock);
 	if (slot != 0)
 	{
 		cache_free_chunks(chunks);
 		cache_free_entry(slot);
 	}
-	pfree(ikey);
+	pfree(l.ikey);
 	return slot != 0;
 }
 

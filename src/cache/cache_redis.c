@@ -212,6 +212,31 @@ unexpected_reply(RedisCall *call, redisReply *reply, bool *failed)
 	return SCRIBE_REDIS_REJECTED;
 }
 
+/*
+ * Check the reply to AUTH or SELECT on a new connection, freeing it; false
+ * (recorded as a failure: a wrong password fails every call) if it is not OK
+ */
+static bool
+setup_reply_ok(RedisCall *call, redisContext *c, redisReply *reply)
+{
+	char	   *error;
+
+	if (reply == NULL)
+	{
+		call_failed_in_transport(call, c, errno);
+		return false;
+	}
+	if (reply->type == REDIS_REPLY_STATUS)
+	{
+		freeReplyObject(reply);
+		return true;
+	}
+	error = describe_reply(call, reply);
+	freeReplyObject(reply);
+	call_failed(call, error, false);
+	return false;
+}
+
 /* Open the connection: connect, AUTH, SELECT; false once the failure is recorded */
 static bool
 redis_connect(RedisCall *call)
@@ -256,40 +281,15 @@ redis_connect(RedisCall *call)
 			reply = redisCommand(c, "AUTH %s %s", target->user, target->password);
 		else
 			reply = redisCommand(c, "AUTH %s", target->password);
-		if (reply == NULL)
-		{
-			call_failed_in_transport(call, c, errno);
+		if (!setup_reply_ok(call, c, reply))
 			return false;
-		}
-		if (reply->type != REDIS_REPLY_STATUS)
-		{
-			/* a wrong password is a failure of every call: it counts */
-			char	   *error = describe_reply(call, reply);
-
-			freeReplyObject(reply);
-			call_failed(call, error, false);
-			return false;
-		}
-		freeReplyObject(reply);
 	}
 	if (target->db != 0)
 	{
 		call->command = "SELECT";
 		reply = redisCommand(c, "SELECT %d", target->db);
-		if (reply == NULL)
-		{
-			call_failed_in_transport(call, c, errno);
+		if (!setup_reply_ok(call, c, reply))
 			return false;
-		}
-		if (reply->type != REDIS_REPLY_STATUS)
-		{
-			char	   *error = describe_reply(call, reply);
-
-			freeReplyObject(reply);
-			call_failed(call, error, false);
-			return false;
-		}
-		freeReplyObject(reply);
 	}
 	call->command = command;
 	return true;
