@@ -34,7 +34,12 @@ OBJS = \
 	src/cache/cache_l1.o \
 	src/cache/cache_sql.o \
 	src/cache/cache_tiers.o \
+	src/cache/cache_commit.o \
 	src/cache/cache_fetch.o \
+	src/cache/cache_flight.o \
+	src/cache/cache_stats.o \
+	src/cache/cache_trigger.o \
+	src/cache/cache_warm.o \
 	src/cache/cache_redis.o \
 	src/cache/cache_redis_breaker.o \
 	src/cache/cache_redis_sql.o \

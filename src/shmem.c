@@ -35,6 +35,8 @@ scribe_shmem_size(void)
 	size = add_size(size, scribe_queue_stats_shmem_size());
 	size = add_size(size, scribe_pool_shmem_size());
 	size = add_size(size, scribe_cache_shmem_size());
+	size = add_size(size, scribe_cache_flight_shmem_size());
+	size = add_size(size, scribe_cache_stats_shmem_size());
 	size = add_size(size, scribe_redis_shmem_size());
 	size = add_size(size, scribe_rate_limit_shmem_size());
 	return size;
@@ -64,6 +66,8 @@ scribe_shmem_startup(void)
 	scribe_queue_stats_shmem_init();
 	scribe_pool_shmem_init();
 	scribe_cache_shmem_init();
+	scribe_cache_flight_shmem_init();
+	scribe_cache_stats_shmem_init();
 	scribe_redis_shmem_init();
 	scribe_rate_limit_shmem_init();
 	LWLockRelease(AddinShmemInitLock);

@@ -19,6 +19,7 @@
 #define SCRIBE_CACHE_H
 
 #include "datatype/timestamp.h"
+#include "fmgr.h"
 #include "lib/stringinfo.h"
 
 /* Longest key, in bytes */
@@ -43,6 +44,50 @@ typedef enum ScribeCacheType
 	CACHE_TYPE_JSONB
 } ScribeCacheType;
 
+/* What is kept with a value besides its bytes */
+typedef struct ScribeCacheItem
+{
+	ScribeCacheType type;
+	TimestampTz expires_at;		/* 0: never */
+	int32		load_us;		/* how long its loader ran (cache_fetch); 0: unknown */
+} ScribeCacheItem;
+
+/* What happened to a namespace's keys, counted in shared memory */
+typedef enum ScribeCacheEvent
+{
+	CACHE_EVENT_L1_HIT = 0,
+	CACHE_EVENT_L2_HIT,
+	CACHE_EVENT_MISS,
+	CACHE_EVENT_SET,
+	CACHE_EVENT_LOAD,			/* a cache_fetch loader ran */
+	CACHE_EVENT_EARLY_REFRESH,	/* ... before expiry, by the XFetch rule */
+	CACHE_EVENT_EVICTION,
+	CACHE_EVENT_EXPIRATION,
+	CACHE_EVENT_INVALIDATION,
+	CACHE_EVENT_ENTRIES,		/* gauges: L1 entries and bytes now */
+	CACHE_EVENT_BYTES,
+	CACHE_EVENT_COUNT
+} ScribeCacheEvent;
+
+/* The Redis tier's counters */
+typedef struct ScribeCacheL2Stats
+{
+	int64		hits;
+	int64		misses;			/* looked up in Redis and not found (or stale) */
+	int64		sets;
+	int64		errors;			/* reads skipped or failed and writes lost: Redis unavailable */
+} ScribeCacheL2Stats;
+
+/* One namespace's counters, for scribe.cache_namespace_stats() */
+typedef struct ScribeCacheNamespaceStats
+{
+	char		name[64];		/* "" for the namespaces the table had no room for */
+	int64		counts[CACHE_EVENT_COUNT];
+} ScribeCacheNamespaceStats;
+
+/* Namespaces counted separately; the others are counted together */
+#define SCRIBE_CACHE_NAMESPACE_STATS 256
+
 /* What L1 holds now, for monitoring */
 typedef struct ScribeCacheStats
 {
@@ -62,15 +107,15 @@ typedef struct ScribeCacheStats
 extern int	scribe_cache_memory;
 extern int	scribe_cache_max_value_size;
 extern int	scribe_cache_fetch_wait;
+extern double scribe_cache_fetch_beta;
 
 /* cache_l1.c */
 extern void scribe_cache_define_gucs(void);
 extern Size scribe_cache_shmem_size(void);
 extern void scribe_cache_shmem_init(void);
-extern bool scribe_cache_l1_get(const char *key, int key_len, StringInfo value,
-								ScribeCacheType *type, TimestampTz *expires_at);
+extern bool scribe_cache_l1_get(const char *key, int key_len, StringInfo value, ScribeCacheItem *item);
 extern bool scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_len,
-								ScribeCacheType type, TimestampTz expires_at);
+								const ScribeCacheItem *item);
 extern bool scribe_cache_l1_delete(const char *key, int key_len);
 extern void scribe_cache_invalidate_namespace(const char *ns, int ns_len);
 extern void scribe_cache_l1_stats(ScribeCacheStats *stats);
@@ -78,16 +123,44 @@ extern void scribe_cache_l1_clear(void);
 extern uint64 scribe_cache_l2_uncovered(void);
 extern void scribe_cache_l2_mark_lost(void);
 extern void scribe_cache_l2_covered(uint64 lost);
+extern int	scribe_cache_namespace_len(const char *key, int key_len);
 
+/* cache_flight.c: loads under way, for cache_fetch's single flight */
+extern Size scribe_cache_flight_shmem_size(void);
+extern void scribe_cache_flight_shmem_init(void);
 extern ScribeCacheFlight scribe_cache_flight_claim(const char *key, int key_len, int *slot);
 extern void scribe_cache_flight_release(int slot);
 extern void scribe_cache_flight_wait(long timeout_ms);
 
+/* cache_stats.c: counters per namespace and of the Redis tier */
+extern Size scribe_cache_stats_shmem_size(void);
+extern void scribe_cache_stats_shmem_init(void);
+extern int	scribe_cache_stats_slot(const char *key, int key_len);
+extern void scribe_cache_count(int slot, ScribeCacheEvent event, int64 n);
+extern void scribe_cache_count_l2(int64 hits, int64 misses, int64 sets, int64 errors);
+extern void scribe_cache_l2_stats(ScribeCacheL2Stats *stats);
+extern int	scribe_cache_namespace_stats(ScribeCacheNamespaceStats *out, int max);
+
 /* cache_tiers.c: L1 then Redis */
-extern bool scribe_cache_get(const char *key, int key_len, StringInfo value, ScribeCacheType *type);
+extern bool scribe_cache_get(const char *key, int key_len, StringInfo value, ScribeCacheItem *item);
+extern void scribe_cache_get_many(int n, const char *const *keys, const int *key_lens,
+								  StringInfo values, ScribeCacheItem *items, bool *found, bool count);
 extern bool scribe_cache_set(const char *key, int key_len, const char *value, int value_len,
-							 ScribeCacheType type, TimestampTz expires_at);
+							 const ScribeCacheItem *item);
+extern int	scribe_cache_set_many(int n, const char *const *keys, const int *key_lens,
+								  const StringInfo values, const ScribeCacheItem *items);
 extern bool scribe_cache_delete(const char *key, int key_len);
+extern int	scribe_cache_delete_many(int n, const char *const *keys, const int *key_lens);
 extern void scribe_cache_invalidate(const char *ns, int ns_len);
+
+/* cache_sql.c: argument checks shared by the SQL functions */
+extern void scribe_cache_check_key(const text *key);
+extern int64 scribe_cache_ttl_arg(FunctionCallInfo fcinfo, int argno);
+extern text *scribe_cache_value_text(StringInfo value, ScribeCacheType type);
+
+/* cache_commit.c: deletes and invalidations done again when the transaction commits */
+extern void scribe_cache_delete_at_commit(const char *key, int key_len);
+extern void scribe_cache_invalidate_at_commit(const char *ns, int ns_len);
+extern void scribe_cache_fixed_at_commit(const char *template, int len);
 
 #endif							/* SCRIBE_CACHE_H */

@@ -3,11 +3,15 @@
  * query, once per key across all sessions (single-flight): the first
  * session to miss claims the key's load; the others wait for it (at most
  * scribe.cache_fetch_wait) and read what it stored.  A loader that fails
- * releases the claim, so the next caller loads.
+ * releases the claim, so the next caller loads.  A hit near its expiry may
+ * be refreshed early by one caller (XFetch), the others served meanwhile.
  */
 #include "pg_scribe.h"
 
+#include <math.h>
+
 #include "catalog/pg_type_d.h"
+#include "common/pg_prng.h"
 #include "executor/spi.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -64,19 +68,22 @@ cache_run_loader(const char *key, const char *loader, StringInfo value, ScribeCa
 	return !isnull;
 }
 
-/* The text a cached value of type reads as */
-static text *
-cache_value_text(StringInfo value, ScribeCacheType type)
+/*
+ * Whether a hit should be refreshed now, before it expires: the XFetch rule
+ * of Vattani, Chierichetti and Lowenstein (VLDB 2015), refresh when
+ * now - load * beta * ln(random()) >= expiry.  The longer the value took to
+ * load and the nearer its expiry, the likelier one caller refreshes it
+ * while the others keep reading it, so a hot key never expires under load.
+ */
+static bool
+cache_refresh_early(const ScribeCacheItem *item)
 {
-	if (type == CACHE_TYPE_JSONB)
-	{
-		Jsonb	   *j = palloc(VARHDRSZ + value->len);
+	double		r;
 
-		SET_VARSIZE(j, VARHDRSZ + value->len);
-		memcpy(VARDATA(j), value->data, value->len);
-		return cstring_to_text(DatumGetCString(DirectFunctionCall1(jsonb_out, JsonbPGetDatum(j))));
-	}
-	return cstring_to_text_with_len(value->data, value->len);
+	if (item->expires_at == 0 || item->load_us <= 0 || scribe_cache_fetch_beta <= 0)
+		return false;
+	r = 1.0 - pg_prng_double(&pg_global_prng_state);	/* in (0, 1]: ln is finite */
+	return GetCurrentTimestamp() - item->load_us * scribe_cache_fetch_beta * log(r) >= item->expires_at;
 }
 
 /* scribe.cache_fetch(key, loader, ttl) → the cached value, loading it on a miss */
@@ -87,49 +94,46 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 	char	   *key;
 	int			key_len;
 	char	   *loader;
-	volatile TimestampTz expires = 0;
+	int64		ttl;
 	TimestampTz wait_until;
 	StringInfoData value;
-	ScribeCacheType type = CACHE_TYPE_TEXT;
+	ScribeCacheItem item;
+	int			stats_slot;
+	bool		first_look = true;
 
 	scribe_require_preload("the cache");
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	key_t = PG_ARGISNULL(0) ? NULL : PG_GETARG_TEXT_PP(0);
+	scribe_cache_check_key(key_t);
+	if (PG_ARGISNULL(1))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the key and the loader of scribe.cache_fetch must not be NULL")));
-	key_t = PG_GETARG_TEXT_PP(0);
+				 errmsg("the loader of scribe.cache_fetch must not be NULL")));
 	key = text_to_cstring(key_t);
 	key_len = strlen(key);
-	if (key_len == 0 || key_len > SCRIBE_CACHE_KEY_MAX)
-		ereport(ERROR,
-				(errcode(key_len == 0 ? ERRCODE_INVALID_PARAMETER_VALUE : ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("a cache key is 1 to %d bytes, not %d", SCRIBE_CACHE_KEY_MAX, key_len)));
 	loader = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	if (!PG_ARGISNULL(2))
-	{
-		Interval   *ttl = PG_GETARG_INTERVAL_P(2);
-		int64		us = ttl->time + ((int64) ttl->day + (int64) ttl->month * DAYS_PER_MONTH) * USECS_PER_DAY;
-
-		if (us <= 0)
-			ereport(ERROR,
-					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("a cache ttl must be positive")));
-		expires = us;			/* added to the time of the load */
-	}
+	ttl = scribe_cache_ttl_arg(fcinfo, 2);
+	stats_slot = scribe_cache_stats_slot(key, key_len);
 
 	initStringInfo(&value);
 	wait_until = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), scribe_cache_fetch_wait);
 	for (;;)
 	{
 		int			slot;
-		ScribeCacheFlight flight;
+		volatile ScribeCacheFlight flight;
 		volatile bool found = false;
+		bool		hit;
+		bool		early = false;
 
-		resetStringInfo(&value);
-		if (scribe_cache_get(key, key_len, &value, &type))
-			PG_RETURN_TEXT_P(cache_value_text(&value, type));
+		/* the first look counts as this call's hit or miss; a look after a wait does not */
+		scribe_cache_get_many(1, (const char *const *) &key, &key_len, &value, &item, &hit, first_look);
+		first_look = false;
+		if (hit && !(early = cache_refresh_early(&item)))
+			PG_RETURN_TEXT_P(scribe_cache_value_text(&value, item.type));
 
 		flight = scribe_cache_flight_claim(key, key_len, &slot);
+		/* an early refresh is one caller's job; the others keep the value they have */
+		if (early && flight != CACHE_FLIGHT_MINE)
+			PG_RETURN_TEXT_P(scribe_cache_value_text(&value, item.type));
 		if (flight == CACHE_FLIGHT_BUSY && GetCurrentTimestamp() < wait_until)
 		{
 			/* another session loads it: wait for a load to end, then read again */
@@ -141,15 +145,30 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 		PG_TRY();
 		{
 			/* it may have been stored between our miss and our claim */
-			resetStringInfo(&value);
-			found = scribe_cache_get(key, key_len, &value, &type);
+			bool		again = false;
+
+			if (!early)
+				scribe_cache_get_many(1, (const char *const *) &key, &key_len, &value, &item, &again, false);
+			found = again;
 			if (!found)
 			{
+				TimestampTz start = GetCurrentTimestamp();
+
 				resetStringInfo(&value);
-				found = cache_run_loader(key, loader, &value, &type);
+				found = cache_run_loader(key, loader, &value, &item.type);
+				scribe_cache_count(stats_slot, CACHE_EVENT_LOAD, 1);
+				if (early)
+					scribe_cache_count(stats_slot, CACHE_EVENT_EARLY_REFRESH, 1);
 				if (found)
-					(void) scribe_cache_set(key, key_len, value.data, value.len, type,
-											expires ? GetCurrentTimestamp() + expires : 0);
+				{
+					TimestampTz now = GetCurrentTimestamp();
+
+					item.load_us = (int32) Min(now - start, PG_INT32_MAX);
+					item.expires_at = ttl ? now + ttl : 0;
+					(void) scribe_cache_set(key, key_len, value.data, value.len, &item);
+				}
+				else if (early)
+					(void) scribe_cache_delete(key, key_len);
 			}
 		}
 		PG_FINALLY();
@@ -161,6 +180,6 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 
 		if (!found)
 			PG_RETURN_NULL();
-		PG_RETURN_TEXT_P(cache_value_text(&value, type));
+		PG_RETURN_TEXT_P(scribe_cache_value_text(&value, item.type));
 	}
 }

@@ -14,18 +14,14 @@
  */
 #include "pg_scribe.h"
 
-#include <signal.h>
-
 #include "common/hashfn.h"
 #include "port/atomics.h"
-#include "storage/condition_variable.h"
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 #include "storage/spin.h"
 #include "utils/guc.h"
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
-#include "utils/wait_event.h"
 
 #include "cache/cache.h"
 
@@ -52,6 +48,8 @@ typedef struct CacheEntry
 	int32		key_len;		/* internal key bytes at the start of the chain */
 	int32		value_len;
 	TimestampTz expires_at;		/* 0: never */
+	int32		load_us;		/* see ScribeCacheItem */
+	int16		stats_slot;		/* its namespace's counters */
 	uint8		type;
 	bool		in_use;			/* linked in a bucket */
 	bool		referenced;		/* read since the clock hand passed */
@@ -79,16 +77,13 @@ typedef struct CacheShared
 	/* writes to Redis lost, and how many of them an epoch bump has covered */
 	pg_atomic_uint64 l2_lost;
 	pg_atomic_uint64 l2_covered;
-	/* loads under way (cache_fetch), hash 0 when free; under alloc_mutex */
-	uint64		flight_hash[SCRIBE_CACHE_FLIGHTS];
-	int			flight_pid[SCRIBE_CACHE_FLIGHTS];
-	ConditionVariable flight_done;
 	pg_atomic_uint64 ns_versions[CACHE_NAMESPACE_SLOTS];
 } CacheShared;
 
 int			scribe_cache_memory = 64;
 int			scribe_cache_max_value_size = 1024 * 1024;
 int			scribe_cache_fetch_wait = 5000;
+double		scribe_cache_fetch_beta = 1.0;
 
 static CacheShared *cache = NULL;
 static uint32 *cache_buckets;
@@ -118,6 +113,12 @@ scribe_cache_define_gucs(void)
 							&scribe_cache_fetch_wait,
 							5000, 0, INT_MAX,
 							PGC_USERSET, GUC_UNIT_MS, NULL, NULL, NULL);
+	DefineCustomRealVariable("scribe.cache_fetch_beta",
+							 "How eagerly scribe.cache_fetch refreshes a value before it expires (XFetch's beta); 0 never does.",
+							 "Above 1 refreshes earlier, below 1 later; a refresh is likelier the longer the loader took.",
+							 &scribe_cache_fetch_beta,
+							 1.0, 0.0, 100.0,
+							 PGC_USERSET, 0, NULL, NULL, NULL);
 }
 
 /* How many chunks (and entry slots) scribe.cache_memory holds */
@@ -217,7 +218,6 @@ scribe_cache_shmem_init(void)
 	pg_atomic_init_u64(&cache->too_large, 0);
 	pg_atomic_init_u64(&cache->l2_lost, 0);
 	pg_atomic_init_u64(&cache->l2_covered, 0);
-	ConditionVariableInit(&cache->flight_done);
 	for (int i = 0; i < CACHE_NAMESPACE_SLOTS; i++)
 		pg_atomic_init_u64(&cache->ns_versions[i], 1);
 }
@@ -244,8 +244,8 @@ cache_bucket_lock(uint32 bucket)
 }
 
 /* The length of key's namespace: up to its first ':', or all of it */
-static int
-cache_namespace_len(const char *key, int key_len)
+int
+scribe_cache_namespace_len(const char *key, int key_len)
 {
 	const char *colon = memchr(key, ':', key_len);
 
@@ -266,7 +266,7 @@ static char *
 cache_internal_key(const char *key, int key_len, int *ikey_len)
 {
 	char	   *ikey = palloc(CACHE_KEY_PREFIX + key_len);
-	uint64		version = pg_atomic_read_u64(cache_namespace_version(key, cache_namespace_len(key, key_len)));
+	uint64		version = pg_atomic_read_u64(cache_namespace_version(key, scribe_cache_namespace_len(key, key_len)));
 
 	memcpy(ikey, &version, CACHE_KEY_PREFIX);
 	memcpy(ikey + CACHE_KEY_PREFIX, key, key_len);
@@ -425,11 +425,29 @@ cache_has_room(uint32 chunks)
 	return room;
 }
 
+/* Chunks an entry of these lengths takes */
+static inline uint32
+cache_chunks_for(int ikey_len, int value_len)
+{
+	return (uint32) ((ikey_len + value_len + CACHE_CHUNK_DATA - 1) / CACHE_CHUNK_DATA);
+}
+
+/* Count an entry in (sign 1) or out of (-1) its namespace's entries and bytes */
+static void
+cache_account(const CacheEntry *e, int sign)
+{
+	scribe_cache_count(e->stats_slot, CACHE_EVENT_ENTRIES, sign);
+	scribe_cache_count(e->stats_slot, CACHE_EVENT_BYTES,
+					   (int64) sign * cache_chunks_for(e->key_len, e->value_len) * CACHE_CHUNK_BYTES);
+}
+
 /* Unlink entry slot from its bucket (its partition lock held exclusively) */
 static void
 cache_unlink(uint32 slot, uint32 bucket)
 {
 	uint32	   *link = &cache_buckets[bucket];
+
+	cache_account(&cache_entries[slot - 1], -1);
 
 	while (*link != 0 && *link != slot)
 		link = &cache_entries[*link - 1].next;
@@ -470,6 +488,7 @@ cache_evict(uint32 chunks, TimestampTz now)
 			if (e->expires_at != 0 && e->expires_at <= now)
 			{
 				pg_atomic_fetch_add_u64(&cache->expirations, 1);
+				scribe_cache_count(e->stats_slot, CACHE_EVENT_EXPIRATION, 1);
 				freed_chunk = e->first_chunk;
 			}
 			else if (e->referenced)
@@ -477,6 +496,7 @@ cache_evict(uint32 chunks, TimestampTz now)
 			else
 			{
 				pg_atomic_fetch_add_u64(&cache->evictions, 1);
+				scribe_cache_count(e->stats_slot, CACHE_EVENT_EVICTION, 1);
 				freed_chunk = e->first_chunk;
 			}
 			if (freed_chunk != 0)
@@ -528,8 +548,7 @@ cache_find(uint32 bucket, uint64 hash, const char *ikey, int ikey_len)
 
 /* Read key's value into value; false on a miss (absent or expired) */
 bool
-scribe_cache_l1_get(const char *key, int key_len, StringInfo value,
-					ScribeCacheType *type, TimestampTz *expires_at)
+scribe_cache_l1_get(const char *key, int key_len, StringInfo value, ScribeCacheItem *item)
 {
 	CacheLookup l;
 	uint32		slot;
@@ -548,8 +567,9 @@ scribe_cache_l1_get(const char *key, int key_len, StringInfo value,
 		if (e->expires_at == 0 || e->expires_at > GetCurrentTimestamp())
 		{
 			cache_chain_read(e->first_chunk, l.ikey_len, e->value_len, value);
-			*type = (ScribeCacheType) e->type;
-			*expires_at = e->expires_at;
+			item->type = (ScribeCacheType) e->type;
+			item->expires_at = e->expires_at;
+			item->load_us = e->load_us;
 			/* a racy store of true is fine: at worst the clock spares it once more */
 			e->referenced = true;
 			hit = true;
@@ -564,7 +584,7 @@ scribe_cache_l1_get(const char *key, int key_len, StringInfo value,
 /* Store key's value; false if L1 cannot keep it (disabled, too large, no room) */
 bool
 scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_len,
-					ScribeCacheType type, TimestampTz expires_at)
+					const ScribeCacheItem *item)
 {
 	CacheLookup l;
 	uint32		nchunks;
@@ -575,7 +595,7 @@ scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_l
 
 	if (!cache_available())
 		return false;
-	nchunks = (uint32) ((CACHE_KEY_PREFIX + key_len + value_len + CACHE_CHUNK_DATA - 1) / CACHE_CHUNK_DATA);
+	nchunks = cache_chunks_for(CACHE_KEY_PREFIX + key_len, value_len);
 	if (value_len > scribe_cache_max_value_size || nchunks > cache->n_chunks / 8)
 	{
 		pg_atomic_fetch_add_u64(&cache->too_large, 1);
@@ -605,12 +625,15 @@ scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_l
 	{
 		CacheEntry *e = &cache_entries[existing - 1];
 
+		cache_account(e, -1);
 		old_chunks = e->first_chunk;
 		e->first_chunk = first;
 		e->value_len = value_len;
-		e->type = (uint8) type;
-		e->expires_at = expires_at;
+		e->type = (uint8) item->type;
+		e->expires_at = item->expires_at;
+		e->load_us = item->load_us;
 		e->referenced = true;
+		cache_account(e, 1);
 	}
 	else
 	{
@@ -620,8 +643,11 @@ scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_l
 		e->first_chunk = first;
 		e->key_len = l.ikey_len;
 		e->value_len = value_len;
-		e->type = (uint8) type;
-		e->expires_at = expires_at;
+		e->type = (uint8) item->type;
+		e->expires_at = item->expires_at;
+		e->load_us = item->load_us;
+		e->stats_slot = (int16) scribe_cache_stats_slot(key, key_len);
+		cache_account(e, 1);
 		/* a new entry survives the hand's first pass, so that a set then a get finds it */
 		e->referenced = true;
 		e->next = cache_buckets[l.bucket];
@@ -754,78 +780,4 @@ scribe_cache_l2_covered(uint64 lost)
 	/* never move backwards past a later bump's number */
 	while (covered < lost && !pg_atomic_compare_exchange_u64(&cache->l2_covered, &covered, lost))
 		;
-}
-
-/*
- * Claim the load of key for this backend: CACHE_FLIGHT_MINE, or
- * CACHE_FLIGHT_BUSY when a live backend loads it now, or CACHE_FLIGHT_NONE
- * when the table is full or there is no shared memory (load without
- * coordination).  A flight of a backend that died is taken over.
- */
-ScribeCacheFlight
-scribe_cache_flight_claim(const char *key, int key_len, int *slot)
-{
-	uint64		hash = hash_bytes_extended((const unsigned char *) key, key_len, 1) | 1;
-	int			free_slot = -1;
-	ScribeCacheFlight result = CACHE_FLIGHT_NONE;
-
-	*slot = -1;
-	if (cache == NULL)
-		return CACHE_FLIGHT_NONE;
-	SpinLockAcquire(&cache->alloc_mutex);
-	for (int i = 0; i < SCRIBE_CACHE_FLIGHTS; i++)
-	{
-		if (cache->flight_hash[i] == hash)
-		{
-			/* a backend that died mid-load leaves its flight: take it over */
-			if (kill(cache->flight_pid[i], 0) != 0 && errno == ESRCH)
-			{
-				cache->flight_pid[i] = MyProcPid;
-				*slot = i;
-				result = CACHE_FLIGHT_MINE;
-			}
-			else
-				result = CACHE_FLIGHT_BUSY;
-			SpinLockRelease(&cache->alloc_mutex);
-			return result;
-		}
-		if (cache->flight_hash[i] == 0 && free_slot < 0)
-			free_slot = i;
-	}
-	if (free_slot >= 0)
-	{
-		cache->flight_hash[free_slot] = hash;
-		cache->flight_pid[free_slot] = MyProcPid;
-		*slot = free_slot;
-		result = CACHE_FLIGHT_MINE;
-	}
-	SpinLockRelease(&cache->alloc_mutex);
-	return result;
-}
-
-/* End this backend's load (slot from scribe_cache_flight_claim) and wake the waiters */
-void
-scribe_cache_flight_release(int slot)
-{
-	if (cache == NULL || slot < 0)
-		return;
-	SpinLockAcquire(&cache->alloc_mutex);
-	if (cache->flight_pid[slot] == MyProcPid)
-	{
-		cache->flight_hash[slot] = 0;
-		cache->flight_pid[slot] = 0;
-	}
-	SpinLockRelease(&cache->alloc_mutex);
-	ConditionVariableBroadcast(&cache->flight_done);
-}
-
-/* Wait until some load ends, or timeout_ms passed */
-void
-scribe_cache_flight_wait(long timeout_ms)
-{
-	if (cache == NULL)
-		return;
-	ConditionVariablePrepareToSleep(&cache->flight_done);
-	(void) ConditionVariableTimedSleep(&cache->flight_done, timeout_ms, PG_WAIT_EXTENSION);
-	ConditionVariableCancelSleep();
 }

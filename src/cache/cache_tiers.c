@@ -3,19 +3,24 @@
  * scribe.redis_url is set and its breaker lets calls through.
  *
  * In Redis a key k of namespace n lives at "scribe:c:k", its value prefixed
- * by a header: the version of n it was stored under, its expiry and its
- * type.  The version of n lives at "scribe:ns:n" (absent: 0) and only grows
- * (INCR on invalidation).  A get reads both in one pipelined round trip and
- * takes the value only if its version is the current one, so an
- * invalidation hides every older value at once, whatever node or restart
- * stored it, and a set racing an invalidation stores a value that is
- * already stale.  Redis unavailable means L1 alone: never an ERROR.
+ * by a header: a format mark, the version of n it was stored under, the
+ * global epoch, its expiry, its type and how long its loader ran.  The
+ * version of n lives at "scribe:ns:n" (absent: 0) and only grows (INCR on
+ * invalidation).  A get reads both in one pipelined round trip and takes
+ * the value only if its version is the current one, so an invalidation
+ * hides every older value at once, whatever node or restart stored it, and
+ * a set racing an invalidation stores a value that is already stale.  A
+ * value without the header (written by something else) is a miss.  Redis
+ * unavailable means L1 alone: never an ERROR.
  *
  * A write that could not reach Redis (a set, a delete, an invalidation)
  * leaves Redis with a value it should no longer serve.  So it marks L2
  * the loss in shared memory, and L2 is not read again until a backend has
  * bumped the global epoch at "scribe:epoch": every value stored under an
- * older epoch is then a miss.  Header and reads carry the epoch too.
+ * older epoch is then a miss.
+ *
+ * Many keys at once (multi-get, warming) cost one pipelined round trip
+ * per SCRIBE_REDIS_PIPELINE_BATCH keys, not one per key.
  */
 #include "pg_scribe.h"
 
@@ -28,42 +33,28 @@
 #define L2_NAMESPACE_PREFIX "scribe:ns:"
 #define L2_EPOCH_KEY "scribe:epoch"
 
-/* The header of a value in Redis */
-typedef struct L2Header
-{
-	int64		epoch;
-	int64		ns_version;
-	TimestampTz expires_at;		/* 0: never */
-	uint8		type;
-} L2Header;
+/*
+ * The header of a value in Redis, at these offsets: the mark, type, load
+ * time, epoch, namespace version, expiry (0: never)
+ */
+#define L2_MARK "scb2"
+#define L2_OFF_TYPE 4
+#define L2_OFF_LOAD 8
+#define L2_OFF_EPOCH 12
+#define L2_OFF_VERSION 20
+#define L2_OFF_EXPIRES 28
+#define L2_HEADER_SIZE 36
 
-#define L2_HEADER_SIZE (2 * sizeof(int64) + sizeof(TimestampTz) + 1)
-
-/* "scribe:c:" || key */
+/* A prefix then bytes, palloc'd */
 static char *
-l2_value_key(const char *key, int key_len, int *len)
+l2_prefixed(const char *prefix, const char *s, int len, int *out_len)
 {
-	int			plen = strlen(L2_KEY_PREFIX);
-	char	   *k = palloc(plen + key_len);
+	int			plen = strlen(prefix);
+	char	   *k = palloc(plen + len);
 
-	memcpy(k, L2_KEY_PREFIX, plen);
-	memcpy(k + plen, key, key_len);
-	*len = plen + key_len;
-	return k;
-}
-
-/* "scribe:ns:" || the key's namespace */
-static char *
-l2_namespace_key(const char *key, int key_len, int *len)
-{
-	const char *colon = memchr(key, ':', key_len);
-	int			ns_len = colon ? (int) (colon - key) : key_len;
-	int			plen = strlen(L2_NAMESPACE_PREFIX);
-	char	   *k = palloc(plen + ns_len);
-
-	memcpy(k, L2_NAMESPACE_PREFIX, plen);
-	memcpy(k + plen, key, ns_len);
-	*len = plen + ns_len;
+	memcpy(k, prefix, plen);
+	memcpy(k + plen, s, len);
+	*out_len = plen + len;
 	return k;
 }
 
@@ -101,131 +92,286 @@ l2_usable(void)
 	return true;
 }
 
-/* The current epoch and version of key's namespace in Redis; false if Redis is unavailable */
+/*
+ * Look n keys up in Redis in one pipelined call (the epoch, then each key's
+ * namespace version and value); sets found[i] and fills values[i] and
+ * items[i] of the hits.  False if Redis is unavailable.
+ */
 static bool
-l2_current_version(const char *key, int key_len, int64 *epoch, int64 *version)
+l2_get_many(int n, const char *const *keys, const int *key_lens,
+			StringInfo *values, ScribeCacheItem *items, bool *found)
 {
-	ScribeRedisKey k[2];
-	ScribeRedisFetched f[2];
-
-	k[0].data = L2_EPOCH_KEY;
-	k[0].len = strlen(L2_EPOCH_KEY);
-	k[1].data = l2_namespace_key(key, key_len, &k[1].len);
-	if (scribe_redis_multi_get(2, k, f) != SCRIBE_REDIS_OK)
-		return false;
-	*epoch = l2_parse_version(&f[0]);
-	*version = l2_parse_version(&f[1]);
-	return true;
-}
-
-/* Store a value in Redis under the current epoch and namespace version; false if it did not get there */
-static bool
-l2_set(const char *key, int key_len, const char *value, int value_len,
-	   ScribeCacheType type, TimestampTz expires_at)
-{
+	ScribeRedisKey *rk = palloc((1 + 2 * n) * sizeof(ScribeRedisKey));
+	ScribeRedisFetched *f = palloc((1 + 2 * n) * sizeof(ScribeRedisFetched));
+	TimestampTz now = GetCurrentTimestamp();
 	int64		epoch;
-	int64		version;
-	int64		ttl_ms = 0;
-	char	   *buf;
-	char	   *vkey;
-	int			vkey_len;
+	int64		hits = 0;
 
-	if (!l2_usable() || !l2_current_version(key, key_len, &epoch, &version))
+	rk[0].data = L2_EPOCH_KEY;
+	rk[0].len = strlen(L2_EPOCH_KEY);
+	for (int i = 0; i < n; i++)
+	{
+		rk[1 + 2 * i].data = l2_prefixed(L2_NAMESPACE_PREFIX, keys[i],
+										 scribe_cache_namespace_len(keys[i], key_lens[i]),
+										 &rk[1 + 2 * i].len);
+		rk[2 + 2 * i].data = l2_prefixed(L2_KEY_PREFIX, keys[i], key_lens[i], &rk[2 + 2 * i].len);
+	}
+	if (scribe_redis_multi_get(1 + 2 * n, rk, f) != SCRIBE_REDIS_OK)
+	{
+		scribe_cache_count_l2(0, 0, 0, n);
 		return false;
-	if (expires_at != 0)
-		ttl_ms = Max((expires_at - GetCurrentTimestamp()) / 1000, 1);
-	buf = palloc(L2_HEADER_SIZE + value_len);
-	memcpy(buf, &epoch, sizeof(int64));
-	memcpy(buf + sizeof(int64), &version, sizeof(int64));
-	memcpy(buf + 2 * sizeof(int64), &expires_at, sizeof(TimestampTz));
-	buf[2 * sizeof(int64) + sizeof(TimestampTz)] = (char) type;
-	memcpy(buf + L2_HEADER_SIZE, value, value_len);
-	vkey = l2_value_key(key, key_len, &vkey_len);
-	return scribe_redis_set(vkey, vkey_len, buf, L2_HEADER_SIZE + value_len, ttl_ms) == SCRIBE_REDIS_OK;
+	}
+	epoch = l2_parse_version(&f[0]);
+	for (int i = 0; i < n; i++)
+	{
+		const ScribeRedisFetched *v = &f[2 + 2 * i];
+		int64		h_epoch;
+		int64		h_version;
+		int32		h_load;
+		TimestampTz h_expires;
+		uint8		h_type;
+
+		found[i] = false;
+		if (v->result != SCRIBE_REDIS_HIT || v->value_len < L2_HEADER_SIZE ||
+			memcmp(v->value, L2_MARK, 4) != 0)
+			continue;
+		h_type = (uint8) v->value[L2_OFF_TYPE];
+		memcpy(&h_load, v->value + L2_OFF_LOAD, sizeof(int32));
+		memcpy(&h_epoch, v->value + L2_OFF_EPOCH, sizeof(int64));
+		memcpy(&h_version, v->value + L2_OFF_VERSION, sizeof(int64));
+		memcpy(&h_expires, v->value + L2_OFF_EXPIRES, sizeof(TimestampTz));
+		/* stored before an invalidation or a lost write, or expired: a miss */
+		if (h_epoch != epoch || h_version != l2_parse_version(&f[1 + 2 * i]) ||
+			h_type > CACHE_TYPE_JSONB || (h_expires != 0 && h_expires <= now))
+			continue;
+		resetStringInfo(values[i]);
+		appendBinaryStringInfo(values[i], v->value + L2_HEADER_SIZE, v->value_len - L2_HEADER_SIZE);
+		items[i].type = (ScribeCacheType) h_type;
+		items[i].expires_at = h_expires;
+		items[i].load_us = h_load;
+		found[i] = true;
+		hits++;
+	}
+	scribe_cache_count_l2(hits, n - hits, 0, 0);
+	return true;
 }
 
-/* Look key up in Redis: epoch, namespace version and value in one round trip */
-static bool
-l2_get(const char *key, int key_len, StringInfo value, ScribeCacheType *type, TimestampTz *expires_at)
+/*
+ * Store n values in Redis under the current epoch and namespace versions:
+ * one pipelined read of those, one pipelined write.  stored[i] tells which
+ * got there; a value that did not is recorded as a lost write.
+ */
+static void
+l2_set_many(int n, const char *const *keys, const int *key_lens,
+			const StringInfo values, const ScribeCacheItem *items, bool *stored)
 {
-	ScribeRedisKey keys[3];
-	ScribeRedisFetched f[3];
-	L2Header h;
+	ScribeRedisKey *rk = palloc((1 + n) * sizeof(ScribeRedisKey));
+	ScribeRedisFetched *f = palloc((1 + n) * sizeof(ScribeRedisFetched));
+	ScribeRedisEntry *entries = palloc(n * sizeof(ScribeRedisEntry));
+	ScribeRedisResult *results = palloc(n * sizeof(ScribeRedisResult));
+	TimestampTz now = GetCurrentTimestamp();
+	int64		epoch;
+	int64		sets = 0;
 
-	if (!l2_usable())
-		return false;
-	keys[0].data = L2_EPOCH_KEY;
-	keys[0].len = strlen(L2_EPOCH_KEY);
-	keys[1].data = l2_namespace_key(key, key_len, &keys[1].len);
-	keys[2].data = l2_value_key(key, key_len, &keys[2].len);
-	if (scribe_redis_multi_get(3, keys, f) != SCRIBE_REDIS_OK ||
-		f[2].result != SCRIBE_REDIS_HIT || f[2].value_len < (int) L2_HEADER_SIZE)
-		return false;
-	memcpy(&h.epoch, f[2].value, sizeof(int64));
-	memcpy(&h.ns_version, f[2].value + sizeof(int64), sizeof(int64));
-	memcpy(&h.expires_at, f[2].value + 2 * sizeof(int64), sizeof(TimestampTz));
-	h.type = (uint8) f[2].value[2 * sizeof(int64) + sizeof(TimestampTz)];
-	/* stored before an invalidation or a lost write, or expired: a miss */
-	if (h.epoch != l2_parse_version(&f[0]) || h.ns_version != l2_parse_version(&f[1]) ||
-		h.type > CACHE_TYPE_JSONB || (h.expires_at != 0 && h.expires_at <= GetCurrentTimestamp()))
-		return false;
-	appendBinaryStringInfo(value, f[2].value + L2_HEADER_SIZE, f[2].value_len - L2_HEADER_SIZE);
-	*type = (ScribeCacheType) h.type;
-	*expires_at = h.expires_at;
-	return true;
+	for (int i = 0; i < n; i++)
+		stored[i] = false;
+	rk[0].data = L2_EPOCH_KEY;
+	rk[0].len = strlen(L2_EPOCH_KEY);
+	for (int i = 0; i < n; i++)
+		rk[1 + i].data = l2_prefixed(L2_NAMESPACE_PREFIX, keys[i],
+									 scribe_cache_namespace_len(keys[i], key_lens[i]), &rk[1 + i].len);
+	if (!l2_usable() || scribe_redis_multi_get(1 + n, rk, f) != SCRIBE_REDIS_OK)
+	{
+		scribe_cache_l2_mark_lost();
+		scribe_cache_count_l2(0, 0, 0, n);
+		return;
+	}
+	epoch = l2_parse_version(&f[0]);
+	for (int i = 0; i < n; i++)
+	{
+		int64		version = l2_parse_version(&f[1 + i]);
+		int			len = L2_HEADER_SIZE + values[i].len;
+		char	   *buf = palloc(len);
+		uint8		type = (uint8) items[i].type;
+
+		memset(buf, 0, L2_HEADER_SIZE);
+		memcpy(buf, L2_MARK, 4);
+		buf[L2_OFF_TYPE] = (char) type;
+		memcpy(buf + L2_OFF_LOAD, &items[i].load_us, sizeof(int32));
+		memcpy(buf + L2_OFF_EPOCH, &epoch, sizeof(int64));
+		memcpy(buf + L2_OFF_VERSION, &version, sizeof(int64));
+		memcpy(buf + L2_OFF_EXPIRES, &items[i].expires_at, sizeof(TimestampTz));
+		memcpy(buf + L2_HEADER_SIZE, values[i].data, values[i].len);
+		entries[i].key = l2_prefixed(L2_KEY_PREFIX, keys[i], key_lens[i], &entries[i].key_len);
+		entries[i].value = buf;
+		entries[i].value_len = len;
+		entries[i].ttl_ms = items[i].expires_at == 0 ? 0 : Max((items[i].expires_at - now) / 1000, 1);
+	}
+	if (scribe_redis_set_many(n, entries, results) == SCRIBE_REDIS_OK)
+	{
+		for (int i = 0; i < n; i++)
+		{
+			stored[i] = results[i] == SCRIBE_REDIS_OK;
+			sets += stored[i];
+		}
+	}
+	if (sets < n)
+		scribe_cache_l2_mark_lost();
+	scribe_cache_count_l2(0, 0, sets, n - sets);
 }
 
 /* Read key from L1, else from Redis (then kept in L1); false on a miss */
 bool
-scribe_cache_get(const char *key, int key_len, StringInfo value, ScribeCacheType *type)
+scribe_cache_get(const char *key, int key_len, StringInfo value, ScribeCacheItem *item)
 {
-	TimestampTz expires_at;
+	bool		found;
 
-	if (scribe_cache_l1_get(key, key_len, value, type, &expires_at))
-		return true;
-	resetStringInfo(value);
-	if (!l2_get(key, key_len, value, type, &expires_at))
-		return false;
-	(void) scribe_cache_l1_set(key, key_len, value->data, value->len, *type, expires_at);
-	return true;
+	scribe_cache_get_many(1, &key, &key_len, value, item, &found, true);
+	return found;
+}
+
+/*
+ * Read n keys: L1 first, then the keys it missed from Redis in one
+ * pipelined call (those found are kept in L1).  values[i] must be
+ * initialized; it holds key i's value where found[i].  count: add the
+ * outcomes to the namespaces' hits and misses (not for a second look).
+ */
+void
+scribe_cache_get_many(int n, const char *const *keys, const int *key_lens,
+					  StringInfo values, ScribeCacheItem *items, bool *found, bool count)
+{
+	const char **miss_keys = NULL;
+	int		   *miss_lens = NULL;
+	StringInfo *miss_values = NULL;
+	ScribeCacheItem *miss_items = NULL;
+	bool	   *miss_found = NULL;
+	int		   *miss_index = NULL;
+	int			misses = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		resetStringInfo(&values[i]);
+		found[i] = scribe_cache_l1_get(keys[i], key_lens[i], &values[i], &items[i]);
+		if (found[i] || !scribe_redis_configured())
+		{
+			if (count)
+				scribe_cache_count(scribe_cache_stats_slot(keys[i], key_lens[i]),
+								   found[i] ? CACHE_EVENT_L1_HIT : CACHE_EVENT_MISS, 1);
+			continue;
+		}
+		if (miss_keys == NULL)
+		{
+			miss_keys = palloc(n * sizeof(char *));
+			miss_lens = palloc(n * sizeof(int));
+			miss_values = palloc(n * sizeof(StringInfo));
+			miss_items = palloc(n * sizeof(ScribeCacheItem));
+			miss_found = palloc0(n * sizeof(bool));
+			miss_index = palloc(n * sizeof(int));
+		}
+		resetStringInfo(&values[i]);
+		miss_keys[misses] = keys[i];
+		miss_lens[misses] = key_lens[i];
+		miss_values[misses] = &values[i];
+		miss_index[misses++] = i;
+	}
+	if (misses == 0)
+		return;
+
+	if (!l2_usable() || !l2_get_many(misses, miss_keys, miss_lens, miss_values, miss_items, miss_found))
+	{
+		for (int m = 0; m < misses; m++)
+			miss_found[m] = false;
+	}
+	for (int m = 0; m < misses; m++)
+	{
+		int			i = miss_index[m];
+
+		found[i] = miss_found[m];
+		if (count)
+			scribe_cache_count(scribe_cache_stats_slot(keys[i], key_lens[i]),
+							   found[i] ? CACHE_EVENT_L2_HIT : CACHE_EVENT_MISS, 1);
+		if (!found[i])
+			continue;
+		items[i] = miss_items[m];
+		(void) scribe_cache_l1_set(keys[i], key_lens[i], values[i].data, values[i].len, &items[i]);
+	}
 }
 
 /* Store key in L1 (if it fits) and in Redis (if configured); whether a tier kept it */
 bool
 scribe_cache_set(const char *key, int key_len, const char *value, int value_len,
-				 ScribeCacheType type, TimestampTz expires_at)
+				 const ScribeCacheItem *item)
 {
-	bool		kept = scribe_cache_l1_set(key, key_len, value, value_len, type, expires_at);
+	StringInfoData v;
 
-	/* an older value must not outlive a set that could not replace it */
-	if (!kept)
-		(void) scribe_cache_l1_delete(key, key_len);
+	/* a StringInfo over the caller's bytes: read only */
+	v.data = (char *) value;
+	v.len = value_len;
+	v.maxlen = value_len + 1;
+	v.cursor = 0;
+	return scribe_cache_set_many(1, &key, &key_len, &v, item) == 1;
+}
+
+/*
+ * Store n values in L1 (where they fit) and in Redis (if configured, in one
+ * pipelined call); how many a tier kept
+ */
+int
+scribe_cache_set_many(int n, const char *const *keys, const int *key_lens,
+					  const StringInfo values, const ScribeCacheItem *items)
+{
+	bool	   *kept = palloc(n * sizeof(bool));
+	int			count = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		kept[i] = scribe_cache_l1_set(keys[i], key_lens[i], values[i].data, values[i].len, &items[i]);
+		/* an older value must not outlive a set that could not replace it */
+		if (!kept[i])
+			(void) scribe_cache_l1_delete(keys[i], key_lens[i]);
+		scribe_cache_count(scribe_cache_stats_slot(keys[i], key_lens[i]), CACHE_EVENT_SET, 1);
+	}
 	if (scribe_redis_configured())
 	{
-		if (l2_set(key, key_len, value, value_len, type, expires_at))
-			kept = true;
-		else
-			scribe_cache_l2_mark_lost();
+		bool	   *stored = palloc(n * sizeof(bool));
+
+		l2_set_many(n, keys, key_lens, values, items, stored);
+		for (int i = 0; i < n; i++)
+			kept[i] |= stored[i];
+		pfree(stored);
 	}
-	return kept;
+	for (int i = 0; i < n; i++)
+		count += kept[i];
+	pfree(kept);
+	return count;
 }
 
 /* Remove key from both tiers; whether a tier held it */
 bool
 scribe_cache_delete(const char *key, int key_len)
 {
-	bool		found = scribe_cache_l1_delete(key, key_len);
+	return scribe_cache_delete_many(1, &key, &key_len) > 0;
+}
 
-	if (scribe_redis_configured())
+/* Remove n keys from both tiers (one Redis call); how many a tier held */
+int
+scribe_cache_delete_many(int n, const char *const *keys, const int *key_lens)
+{
+	int			found = 0;
+
+	for (int i = 0; i < n; i++)
+		found += scribe_cache_l1_delete(keys[i], key_lens[i]);
+	if (scribe_redis_configured() && n > 0)
 	{
-		ScribeRedisKey k;
+		ScribeRedisKey *rk = palloc(n * sizeof(ScribeRedisKey));
 		int64		deleted = 0;
 
-		k.data = l2_value_key(key, key_len, &k.len);
-		if (!l2_usable() || scribe_redis_delete(1, &k, &deleted) != SCRIBE_REDIS_OK)
+		for (int i = 0; i < n; i++)
+			rk[i].data = l2_prefixed(L2_KEY_PREFIX, keys[i], key_lens[i], &rk[i].len);
+		if (!l2_usable() || scribe_redis_delete(n, rk, &deleted) != SCRIBE_REDIS_OK)
 			scribe_cache_l2_mark_lost();
-		else if (deleted > 0)
-			found = true;
+		/* a key may be in both tiers: count it once */
+		found = Max(found, (int) deleted);
 	}
 	return found;
 }
@@ -235,10 +381,11 @@ void
 scribe_cache_invalidate(const char *ns, int ns_len)
 {
 	scribe_cache_invalidate_namespace(ns, ns_len);
+	scribe_cache_count(scribe_cache_stats_slot(ns, ns_len), CACHE_EVENT_INVALIDATION, 1);
 	if (scribe_redis_configured())
 	{
 		int			len;
-		char	   *k = l2_namespace_key(ns, ns_len, &len);
+		char	   *k = l2_prefixed(L2_NAMESPACE_PREFIX, ns, ns_len, &len);
 		int64		version;
 
 		if (!l2_usable() || scribe_redis_incr(k, len, &version) != SCRIBE_REDIS_OK)

@@ -25,3 +25,4 @@ GRANT EXECUTE ON FUNCTION scribe.list_queues() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.rate_limit_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.redis_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.cache_namespace_stats() TO pg_monitor;

@@ -95,11 +95,13 @@ sub ocr_engine_of
 }
 
 # Start redis-server on 127.0.0.1:$port without persistence, logging into
-# $dir, and wait until it answers; returns its pid
+# $dir, and wait until it answers; returns its pid.  Options: password =>
+# the password Redis requires.
 sub start_redis
 {
-	my ($dir, $port) = @_;
+	my ($dir, $port, %opts) = @_;
 	require IO::Socket::INET;
+	my @auth = defined $opts{password} ? ('--requirepass', $opts{password}) : ();
 	my $pid = fork();
 	die "fork: $!" unless defined $pid;
 	if ($pid == 0)
@@ -107,7 +109,7 @@ sub start_redis
 		open STDOUT, '>>', "$dir/redis.log" or die;
 		open STDERR, '>&', \*STDOUT or die;
 		exec 'redis-server', '--port', $port, '--bind', '127.0.0.1', '--save', '',
-		  '--appendonly', 'no', '--dir', $dir, '--daemonize', 'no'
+		  '--appendonly', 'no', '--dir', $dir, '--daemonize', 'no', @auth
 		  or die "exec redis-server: $!";
 	}
 	for (1 .. 100)
@@ -115,8 +117,10 @@ sub start_redis
 		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port);
 		if ($s)
 		{
+			print $s "AUTH $opts{password}\r\n" if defined $opts{password};
 			print $s "PING\r\n";
 			my $line = <$s>;
+			$line = <$s> if defined $opts{password} && defined $line && $line =~ /^\+OK/;
 			return $pid if defined $line && $line =~ /PONG/;
 		}
 		select(undef, undef, undef, 0.05);

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(23);
+SELECT plan(24);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -22,7 +22,8 @@ SELECT functions_are('scribe', ARRAY[
     '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config',
     'rate_limit', 'rate_limit_reset', 'rate_limit_status',
     'cache_set', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
-    'cache_stats', 'cache_clear', 'cache_fetch',
+    'cache_stats', 'cache_clear', 'cache_fetch', 'cache_get_many', 'cache_warm',
+    'cache_namespace_stats', 'cache_invalidate_on', 'cache_invalidate_trigger',
     'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
@@ -96,6 +97,8 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.redis_status()', 'EXECUTE
           'pg_monitor may call redis_status()');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_stats()', 'EXECUTE'),
           'pg_monitor may call cache_stats()');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_namespace_stats()', 'EXECUTE'),
+          'pg_monitor may call cache_namespace_stats()');
 SELECT function_returns('scribe', 'rate_limit', ARRAY['text', 'integer', 'interval', 'integer', 'integer'],
                         'scribe.rate_limit_result');
 

@@ -7,6 +7,7 @@ SELECT results_eq($$
     SELECT name, boot_val, context
     FROM pg_settings WHERE name LIKE 'scribe.%' ORDER BY name
 $$, $$ VALUES
+    ('scribe.cache_fetch_beta', '1', 'user'),
     ('scribe.cache_fetch_wait', '5000', 'user'),
     ('scribe.cache_max_value_size', '1048576', 'superuser'),
     ('scribe.cache_memory', '64', 'postmaster'),

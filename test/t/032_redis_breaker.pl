@@ -57,28 +57,6 @@ sub redis_cli
 	return $out =~ s/\s+$//r;
 }
 
-# Start redis-server on $redis_port, without persistence, and wait for PONG
-sub start_redis
-{
-	$redis_pid = fork();
-	die "fork: $!" unless defined $redis_pid;
-	if ($redis_pid == 0)
-	{
-		open STDOUT, '>>', "$dir/redis.log" or die;
-		open STDERR, '>&', \*STDOUT or die;
-		exec $redis_server, '--port', $redis_port, '--bind', '127.0.0.1', '--save', '',
-		  '--appendonly', 'no', '--dir', $dir, '--requirepass', $password,
-		  '--daemonize', 'no'
-		  or die "exec redis-server: $!";
-	}
-	for (1 .. 100)
-	{
-		return if redis_cli('PING') eq 'PONG';
-		usleep(50_000);
-	}
-	die "redis-server did not start: " . slurp_file("$dir/redis.log");
-}
-
 # SIGKILL Redis and reap it
 sub kill_redis
 {
@@ -172,7 +150,7 @@ my (undef, undef, $set_err) = $node->psql('postgres', "SET scribe.redis_url = '$
 like($set_err, qr/cannot be changed now/, 'scribe.redis_url cannot be set in a session');
 
 # --- Redis up: round trips, with the password percent-decoded and database 2 selected
-start_redis();
+$redis_pid = start_redis($dir, $redis_port, password => $password);
 configure(redis_url => $url, redis_command_timeout => '200ms', redis_connect_timeout => '200ms',
 	redis_breaker_failures => 3, redis_breaker_cooldown => '2s');
 is(status('configured'), 't', 'scribe.redis_url is set');
@@ -291,7 +269,7 @@ is(status('short_circuited'), $short + 4, 'the other 4 were short-circuited');
 is(status('opened'), $opened + 1, 'the failed probe opened the breaker again');
 
 # --- Redis restarted on the same port: the probe closes the breaker
-start_redis();
+$redis_pid = start_redis($dir, $redis_port, password => $password);
 usleep(2_200_000);
 is($session->query_safe(q{SELECT scribe._redis_set('after', 'restart', 0)}), 't',
 	'after a cool-down the same session stores a value again (the probe)');
