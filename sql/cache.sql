@@ -77,6 +77,11 @@ SELECT scribe.cache_fetch('report:4', 'SELECT 1 WHERE false');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.cache_fetch('report:4', NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+-- a value whose key is deleted (or namespace invalidated) while the loader runs is returned, not stored
+SELECT scribe.cache_fetch('report:5', 'SELECT ''loaded'' FROM scribe.cache_delete(''report:5'')') AS returned,
+       scribe.cache_get('report:5') IS NULL AS not_stored;
+SELECT scribe.cache_fetch('report:6', 'SELECT ''loaded'' FROM scribe.cache_invalidate(''report'')') AS returned,
+       scribe.cache_get('report:6') IS NULL AS not_stored;
 DROP SEQUENCE regress_loads;
 
 -- statistics

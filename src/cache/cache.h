@@ -52,6 +52,19 @@ typedef struct ScribeCacheItem
 	int32		load_us;		/* how long its loader ran (cache_fetch); 0: unknown */
 } ScribeCacheItem;
 
+/*
+ * Taken before a value is loaded (cache_fetch), checked when it is stored:
+ * the generation of the key's slot, bumped by every delete of a key hashing
+ * there, and its namespace's version.  If either moved, the key was deleted
+ * or invalidated while the loader ran, maybe by a transaction whose rows it
+ * read before they changed, and the value is not stored.
+ */
+typedef struct ScribeCacheToken
+{
+	uint64		generation;
+	uint64		ns_version;
+} ScribeCacheToken;
+
 /* What happened to a namespace's keys, counted in shared memory */
 typedef enum ScribeCacheEvent
 {
@@ -115,8 +128,9 @@ extern Size scribe_cache_shmem_size(void);
 extern void scribe_cache_shmem_init(void);
 extern bool scribe_cache_l1_get(const char *key, int key_len, StringInfo value, ScribeCacheItem *item);
 extern bool scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_len,
-								const ScribeCacheItem *item);
+								const ScribeCacheItem *item, const ScribeCacheToken *token);
 extern bool scribe_cache_l1_delete(const char *key, int key_len);
+extern bool scribe_cache_l1_drop(const char *key, int key_len);
 extern void scribe_cache_invalidate_namespace(const char *ns, int ns_len);
 extern void scribe_cache_l1_stats(ScribeCacheStats *stats);
 extern void scribe_cache_l1_clear(void);
@@ -124,13 +138,15 @@ extern uint64 scribe_cache_l2_uncovered(void);
 extern void scribe_cache_l2_mark_lost(void);
 extern void scribe_cache_l2_covered(uint64 lost);
 extern int	scribe_cache_namespace_len(const char *key, int key_len);
+extern void scribe_cache_token(const char *key, int key_len, ScribeCacheToken *token);
+extern bool scribe_cache_token_current(const char *key, int key_len, const ScribeCacheToken *token);
 
 /* cache_flight.c: loads under way, for cache_fetch's single flight */
 extern Size scribe_cache_flight_shmem_size(void);
 extern void scribe_cache_flight_shmem_init(void);
 extern ScribeCacheFlight scribe_cache_flight_claim(const char *key, int key_len, int *slot);
 extern void scribe_cache_flight_release(int slot);
-extern void scribe_cache_flight_wait(long timeout_ms);
+extern void scribe_cache_flight_wait(const char *key, int key_len, long timeout_ms);
 
 /* cache_stats.c: counters per namespace and of the Redis tier */
 extern Size scribe_cache_stats_shmem_size(void);
@@ -146,7 +162,7 @@ extern bool scribe_cache_get(const char *key, int key_len, StringInfo value, Scr
 extern void scribe_cache_get_many(int n, const char *const *keys, const int *key_lens,
 								  StringInfo values, ScribeCacheItem *items, bool *found, bool count);
 extern bool scribe_cache_set(const char *key, int key_len, const char *value, int value_len,
-							 const ScribeCacheItem *item);
+							 const ScribeCacheItem *item, const ScribeCacheToken *token);
 extern int	scribe_cache_set_many(int n, const char *const *keys, const int *key_lens,
 								  const StringInfo values, const ScribeCacheItem *items);
 extern bool scribe_cache_delete(const char *key, int key_len);

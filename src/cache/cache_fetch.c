@@ -137,7 +137,7 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 		if (flight == CACHE_FLIGHT_BUSY && GetCurrentTimestamp() < wait_until)
 		{
 			/* another session loads it: wait for a load to end, then read again */
-			scribe_cache_flight_wait(100);
+			scribe_cache_flight_wait(key, key_len, 100);
 			CHECK_FOR_INTERRUPTS();
 			continue;
 		}
@@ -153,7 +153,10 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 			if (!found)
 			{
 				TimestampTz start = GetCurrentTimestamp();
+				ScribeCacheToken token;
 
+				/* a delete or invalidation while the loader runs voids its value */
+				scribe_cache_token(key, key_len, &token);
 				resetStringInfo(&value);
 				found = cache_run_loader(key, loader, &value, &item.type);
 				scribe_cache_count(stats_slot, CACHE_EVENT_LOAD, 1);
@@ -165,7 +168,7 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 
 					item.load_us = (int32) Min(now - start, PG_INT32_MAX);
 					item.expires_at = ttl ? now + ttl : 0;
-					(void) scribe_cache_set(key, key_len, value.data, value.len, &item);
+					(void) scribe_cache_set(key, key_len, value.data, value.len, &item, &token);
 				}
 				else if (early)
 					(void) scribe_cache_delete(key, key_len);

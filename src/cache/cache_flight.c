@@ -48,6 +48,13 @@ scribe_cache_flight_shmem_init(void)
 	ConditionVariableInit(&flights->done);
 }
 
+/* The hash a flight of key is known by; never 0 (a free slot) */
+static uint64
+flight_hash(const char *key, int key_len)
+{
+	return hash_bytes_extended((const unsigned char *) key, key_len, 1) | 1;
+}
+
 /*
  * Claim the load of key for this backend: CACHE_FLIGHT_MINE, or
  * CACHE_FLIGHT_BUSY when a live backend loads it now, or CACHE_FLIGHT_NONE
@@ -57,7 +64,7 @@ scribe_cache_flight_shmem_init(void)
 ScribeCacheFlight
 scribe_cache_flight_claim(const char *key, int key_len, int *slot)
 {
-	uint64		hash = hash_bytes_extended((const unsigned char *) key, key_len, 1) | 1;
+	uint64		hash = flight_hash(key, key_len);
 	int			free_slot = -1;
 	ScribeCacheFlight result = CACHE_FLIGHT_NONE;
 
@@ -111,13 +118,22 @@ scribe_cache_flight_release(int slot)
 	ConditionVariableBroadcast(&flights->done);
 }
 
-/* Wait until some load ends, or timeout_ms passed */
+/* Wait until the load of key ends (or some load ends, or timeout_ms passed) */
 void
-scribe_cache_flight_wait(long timeout_ms)
+scribe_cache_flight_wait(const char *key, int key_len, long timeout_ms)
 {
+	uint64		hash = flight_hash(key, key_len);
+	bool		loading = false;
+
 	if (flights == NULL)
 		return;
+	/* on the wait list first, then look: a load ending in between still wakes us */
 	ConditionVariablePrepareToSleep(&flights->done);
-	(void) ConditionVariableTimedSleep(&flights->done, timeout_ms, PG_WAIT_EXTENSION);
+	SpinLockAcquire(&flights->mutex);
+	for (int i = 0; i < SCRIBE_CACHE_FLIGHTS && !loading; i++)
+		loading = flights->hash[i] == hash;
+	SpinLockRelease(&flights->mutex);
+	if (loading)
+		(void) ConditionVariableTimedSleep(&flights->done, timeout_ms, PG_WAIT_EXTENSION);
 	ConditionVariableCancelSleep();
 }

@@ -29,6 +29,7 @@
 #define CACHE_CHUNK_DATA (CACHE_CHUNK_BYTES - (int) sizeof(uint32))
 #define CACHE_PARTITIONS 64
 #define CACHE_NAMESPACE_SLOTS 4096
+#define CACHE_GENERATION_SLOTS 4096
 /* internal keys start with the namespace's version */
 #define CACHE_KEY_PREFIX ((int) sizeof(uint64))
 
@@ -78,6 +79,8 @@ typedef struct CacheShared
 	pg_atomic_uint64 l2_lost;
 	pg_atomic_uint64 l2_covered;
 	pg_atomic_uint64 ns_versions[CACHE_NAMESPACE_SLOTS];
+	/* bumped by every delete of a key hashing there: see ScribeCacheToken */
+	pg_atomic_uint64 generations[CACHE_GENERATION_SLOTS];
 } CacheShared;
 
 int			scribe_cache_memory = 64;
@@ -220,6 +223,8 @@ scribe_cache_shmem_init(void)
 	pg_atomic_init_u64(&cache->l2_covered, 0);
 	for (int i = 0; i < CACHE_NAMESPACE_SLOTS; i++)
 		pg_atomic_init_u64(&cache->ns_versions[i], 1);
+	for (int i = 0; i < CACHE_GENERATION_SLOTS; i++)
+		pg_atomic_init_u64(&cache->generations[i], 1);
 }
 
 /* True when L1 exists in this server; names its locks in this process */
@@ -259,6 +264,38 @@ cache_namespace_version(const char *ns, int ns_len)
 	uint32		h = hash_bytes((const unsigned char *) ns, ns_len);
 
 	return &cache->ns_versions[h % CACHE_NAMESPACE_SLOTS];
+}
+
+/* The delete generation slot of a key */
+static pg_atomic_uint64 *
+cache_generation(const char *key, int key_len)
+{
+	uint32		h = hash_bytes((const unsigned char *) key, key_len);
+
+	return &cache->generations[h % CACHE_GENERATION_SLOTS];
+}
+
+/* What a value loaded now must still match when it is stored (see ScribeCacheToken) */
+void
+scribe_cache_token(const char *key, int key_len, ScribeCacheToken *token)
+{
+	if (cache == NULL)
+	{
+		token->generation = token->ns_version = 0;
+		return;
+	}
+	token->generation = pg_atomic_read_u64(cache_generation(key, key_len));
+	token->ns_version = pg_atomic_read_u64(cache_namespace_version(key, scribe_cache_namespace_len(key, key_len)));
+}
+
+/* Whether key was not deleted, nor its namespace invalidated, since token was taken */
+bool
+scribe_cache_token_current(const char *key, int key_len, const ScribeCacheToken *token)
+{
+	ScribeCacheToken now;
+
+	scribe_cache_token(key, key_len, &now);
+	return now.generation == token->generation && now.ns_version == token->ns_version;
 }
 
 /* The internal key: the namespace's version, then the key */
@@ -584,7 +621,7 @@ scribe_cache_l1_get(const char *key, int key_len, StringInfo value, ScribeCacheI
 /* Store key's value; false if L1 cannot keep it (disabled, too large, no room) */
 bool
 scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_len,
-					const ScribeCacheItem *item)
+					const ScribeCacheItem *item, const ScribeCacheToken *token)
 {
 	CacheLookup l;
 	uint32		nchunks;
@@ -620,6 +657,15 @@ scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_l
 	cache_chain_write(first, l.ikey, l.ikey_len, value, value_len);
 
 	LWLockAcquire(l.lock, LW_EXCLUSIVE);
+	/* deleted since the value was loaded: a delete bumps first, then takes this lock */
+	if (token != NULL && !scribe_cache_token_current(key, key_len, token))
+	{
+		LWLockRelease(l.lock);
+		cache_free_chunks(first);
+		cache_free_entry(slot);
+		pfree(l.ikey);
+		return false;
+	}
 	existing = cache_find(l.bucket, l.hash, l.ikey, l.ikey_len);
 	if (existing != 0)
 	{
@@ -668,14 +714,17 @@ scribe_cache_l1_set(const char *key, int key_len, const char *value, int value_l
 	return true;
 }
 
-/* Remove key; true if it was there */
-bool
-scribe_cache_l1_delete(const char *key, int key_len)
+/* Remove key; true if it was there.  bump: void the loads under way (a delete) */
+static bool
+cache_l1_remove(const char *key, int key_len, bool bump)
 {
 	CacheLookup l;
 	uint32		slot;
 	uint32		chunks = 0;
 
+	/* before the entry goes: a load that began earlier must not store it again */
+	if (cache != NULL && bump)
+		pg_atomic_fetch_add_u64(cache_generation(key, key_len), 1);
 	if (!cache_available())
 		return false;
 	cache_locate(key, key_len, &l);
@@ -697,11 +746,25 @@ scribe_cache_l1_delete(const char *key, int key_len)
 	return slot != 0;
 }
 
+/* Delete key; true if it was there.  A load that began before does not store its value. */
+bool
+scribe_cache_l1_delete(const char *key, int key_len)
+{
+	return cache_l1_remove(key, key_len, true);
+}
+
+/* Drop key's value, which a newer one too large for L1 replaces; true if it was there */
+bool
+scribe_cache_l1_drop(const char *key, int key_len)
+{
+	return cache_l1_remove(key, key_len, false);
+}
+
 /* Make every key of a namespace unreachable, at once (they age out) */
 void
 scribe_cache_invalidate_namespace(const char *ns, int ns_len)
 {
-	if (!cache_available())
+	if (cache == NULL)
 		return;
 	pg_atomic_fetch_add_u64(cache_namespace_version(ns, ns_len), 1);
 }

@@ -98,7 +98,7 @@ cache_set(FunctionCallInfo fcinfo, ScribeCacheType type)
 	/* text, bytea and jsonb are all varlena: their bytes are the value */
 	value = PG_GETARG_BYTEA_PP(1);
 	PG_RETURN_BOOL(scribe_cache_set(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key),
-									VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), &item));
+									VARDATA_ANY(value), VARSIZE_ANY_EXHDR(value), &item, NULL));
 }
 
 /* scribe.cache_set(key, text, ttl) */

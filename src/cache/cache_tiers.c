@@ -293,23 +293,52 @@ scribe_cache_get_many(int n, const char *const *keys, const int *key_lens,
 		if (!found[i])
 			continue;
 		items[i] = miss_items[m];
-		(void) scribe_cache_l1_set(keys[i], key_lens[i], values[i].data, values[i].len, &items[i]);
+		(void) scribe_cache_l1_set(keys[i], key_lens[i], values[i].data, values[i].len, &items[i], NULL);
 	}
 }
 
-/* Store key in L1 (if it fits) and in Redis (if configured); whether a tier kept it */
+/*
+ * Store key in L1 (if it fits) and in Redis (if configured); whether a tier
+ * kept it.  With a token (a loaded value): only if the key was not deleted
+ * nor its namespace invalidated since the token was taken; on this node,
+ * that check and the store are atomic in L1, and a value that reached Redis
+ * too late is deleted from it again.
+ */
 bool
 scribe_cache_set(const char *key, int key_len, const char *value, int value_len,
-				 const ScribeCacheItem *item)
+				 const ScribeCacheItem *item, const ScribeCacheToken *token)
 {
 	StringInfoData v;
+	bool		kept;
 
 	/* a StringInfo over the caller's bytes: read only */
 	v.data = (char *) value;
 	v.len = value_len;
 	v.maxlen = value_len + 1;
 	v.cursor = 0;
-	return scribe_cache_set_many(1, &key, &key_len, &v, item) == 1;
+	if (token == NULL)
+		return scribe_cache_set_many(1, &key, &key_len, &v, item) == 1;
+
+	kept = scribe_cache_l1_set(key, key_len, value, value_len, item, token);
+	if (!scribe_cache_token_current(key, key_len, token))
+		return false;
+	if (!kept)
+		(void) scribe_cache_l1_drop(key, key_len);
+	scribe_cache_count(scribe_cache_stats_slot(key, key_len), CACHE_EVENT_SET, 1);
+	if (scribe_redis_configured())
+	{
+		bool		stored;
+
+		l2_set_many(1, &key, &key_len, &v, item, &stored);
+		/* a delete that ran while Redis was written may have missed it */
+		if (stored && !scribe_cache_token_current(key, key_len, token))
+		{
+			(void) scribe_cache_delete(key, key_len);
+			return false;
+		}
+		kept |= stored;
+	}
+	return kept;
 }
 
 /*
@@ -325,10 +354,10 @@ scribe_cache_set_many(int n, const char *const *keys, const int *key_lens,
 
 	for (int i = 0; i < n; i++)
 	{
-		kept[i] = scribe_cache_l1_set(keys[i], key_lens[i], values[i].data, values[i].len, &items[i]);
+		kept[i] = scribe_cache_l1_set(keys[i], key_lens[i], values[i].data, values[i].len, &items[i], NULL);
 		/* an older value must not outlive a set that could not replace it */
 		if (!kept[i])
-			(void) scribe_cache_l1_delete(keys[i], key_lens[i]);
+			(void) scribe_cache_l1_drop(keys[i], key_lens[i]);
 		scribe_cache_count(scribe_cache_stats_slot(keys[i], key_lens[i]), CACHE_EVENT_SET, 1);
 	}
 	if (scribe_redis_configured())

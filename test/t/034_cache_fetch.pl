@@ -2,14 +2,18 @@
 # at once run its loader once (single-flight) and all get its value; a loader
 # that fails releases the key for the next caller; a hot key is refreshed
 # before it expires (XFetch), by one session while the others read it, so
-# it never expires under load; with scribe.cache_fetch_beta = 0 it does.
+# it never expires under load; with scribe.cache_fetch_beta = 0 it does; a
+# value loaded from rows that a transaction replaced while the loader ran
+# is not stored after that transaction's commit.
 use strict;
 use warnings;
 
 use FindBin;
 use lib "$FindBin::Bin/../perl";
+use IPC::Run;
 use PostgreSQL::Test::Utils;
 use ScribeTest;
+use Time::HiRes qw(usleep);
 use Test::More;
 
 my $node = scribe_node('fetch', conf => <<"CONF");
@@ -76,6 +80,29 @@ cmp_ok($hits, '>', 100, "the others kept reading it ($hits hits)");
 ($loads, $early, $hits) = hot_key_run('plain', 0);
 is($early, 0, 'scribe.cache_fetch_beta = 0: no early refresh');
 cmp_ok($loads, '>=', 3, "the key expired and was loaded again ($loads loads)");
+
+# a loader reads a row (its snapshot: the old balance) while another session
+# updates the row and commits; the invalidation trigger deletes the key at
+# commit; the loader finishes after that and must not store the old balance
+$node->safe_psql('postgres', q{
+	CREATE TABLE accounts (id int PRIMARY KEY, balance int);
+	INSERT INTO accounts VALUES (1, 100);
+	SELECT scribe.cache_invalidate_on('accounts', 'acct:{id}');
+});
+my ($out, $err) = ('', '');
+my $loader = IPC::Run::start(
+	[ 'psql', '-X', '-A', '-t', '-d', $node->connstr('postgres'), '-c',
+		q{SELECT scribe.cache_fetch('acct:1', 'SELECT balance::text FROM accounts, pg_sleep(1.5) WHERE id = 1', '1 hour')} ],
+	'>', \$out, '2>', \$err);
+usleep(500_000);
+$node->safe_psql('postgres', q{UPDATE accounts SET balance = 200 WHERE id = 1});
+$loader->finish;
+is($out =~ s/\s+$//r, '100', 'the slow loader returns what its snapshot saw');
+is($node->safe_psql('postgres', q{SELECT scribe.cache_get('acct:1') IS NULL}), 't',
+	'but did not store it: the key was deleted while it ran');
+is($node->safe_psql('postgres',
+	q{SELECT scribe.cache_fetch('acct:1', 'SELECT balance::text FROM accounts WHERE id = 1', '1 hour')}),
+	'200', 'the next fetch loads the new balance');
 
 $node->stop;
 done_testing();
