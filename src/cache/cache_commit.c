@@ -38,10 +38,15 @@ cache_commit_forget(void)
 	commit_fixed_keys = NIL;
 }
 
-/* Do the deletes and invalidations again (XACT_EVENT_COMMIT: must not fail) */
+/*
+ * Do the deletes and invalidations again (XACT_EVENT_COMMIT: must not fail;
+ * interrupts are held).  In TopTransactionContext, freed right after: a
+ * procedure's COMMIT runs this in a context that lives as long as its CALL.
+ */
 static void
 cache_commit_replay(void)
 {
+	MemoryContext old = MemoryContextSwitchTo(TopTransactionContext);
 	List	   *all = list_concat_copy(commit_keys, commit_fixed_keys);
 	int			n = list_length(all);
 	const char **keys = palloc(Max(n, 1) * sizeof(char *));
@@ -58,6 +63,7 @@ cache_commit_replay(void)
 		(void) scribe_cache_delete_many(n, keys, lens);
 	foreach(lc, commit_namespaces)
 		scribe_cache_invalidate(lfirst(lc), strlen(lfirst(lc)));
+	MemoryContextSwitchTo(old);
 }
 
 /* Replay after a commit; forget at the end of any transaction */
