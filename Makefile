@@ -32,6 +32,7 @@ OBJS = \
 	src/ocr/ocr_image.o \
 	src/ocr/ocr_sql.o \
 	src/cache/cache_l1.o \
+	src/cache/cache_l1_memory.o \
 	src/cache/cache_sql.o \
 	src/cache/cache_tiers.o \
 	src/cache/cache_commit.o \

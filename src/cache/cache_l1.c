@@ -24,74 +24,17 @@
 #include "utils/timestamp.h"
 
 #include "cache/cache.h"
-
-#define CACHE_CHUNK_BYTES 512
-#define CACHE_CHUNK_DATA (CACHE_CHUNK_BYTES - (int) sizeof(uint32))
-#define CACHE_PARTITIONS 64
-#define CACHE_NAMESPACE_SLOTS 4096
-#define CACHE_GENERATION_SLOTS 4096
-/* internal keys start with the namespace's version */
-#define CACHE_KEY_PREFIX ((int) sizeof(uint64))
-
-/* A block of cache memory; chains are linked by index + 1 (0 ends them) */
-typedef struct CacheChunk
-{
-	uint32		next;
-	char		data[CACHE_CHUNK_DATA];
-} CacheChunk;
-
-/* One key's value */
-typedef struct CacheEntry
-{
-	uint64		hash;			/* of the internal key */
-	uint32		next;			/* next entry of the bucket, index + 1 */
-	uint32		first_chunk;	/* index + 1 */
-	int32		key_len;		/* internal key bytes at the start of the chain */
-	int32		value_len;
-	TimestampTz expires_at;		/* 0: never */
-	int32		load_us;		/* see ScribeCacheItem */
-	int16		stats_slot;		/* its namespace's counters */
-	uint8		type;
-	bool		in_use;			/* linked in a bucket */
-	bool		referenced;		/* read since the clock hand passed */
-} CacheEntry;
-
-typedef struct CacheShared
-{
-	int			tranche_id;
-	LWLockPadded locks[CACHE_PARTITIONS];
-	slock_t		alloc_mutex;
-	uint32		free_chunk;		/* free lists, index + 1 */
-	uint32		free_entry;
-	uint32		free_chunks;
-	uint32		free_entries;
-	uint32		n_chunks;
-	uint32		n_entries;
-	uint32		n_buckets;		/* a power of 2 */
-	pg_atomic_uint32 clock_hand;
-	pg_atomic_uint64 hits;
-	pg_atomic_uint64 misses;
-	pg_atomic_uint64 sets;
-	pg_atomic_uint64 evictions;
-	pg_atomic_uint64 expirations;
-	pg_atomic_uint64 too_large;
-	/* writes to Redis lost, and how many of them an epoch bump has covered */
-	pg_atomic_uint64 l2_lost;
-	pg_atomic_uint64 l2_covered;
-	pg_atomic_uint64 ns_versions[CACHE_NAMESPACE_SLOTS];
-	/* bumped by every delete of a key hashing there: see ScribeCacheToken */
-	pg_atomic_uint64 generations[CACHE_GENERATION_SLOTS];
-} CacheShared;
+#include "cache/cache_l1_internal.h"
 
 int			scribe_cache_memory = 64;
 int			scribe_cache_max_value_size = 1024 * 1024;
 int			scribe_cache_fetch_wait = 5000;
 double		scribe_cache_fetch_beta = 1.0;
 
-static CacheShared *cache = NULL;
-static uint32 *cache_buckets;
-static CacheEntry *cache_entries;
-static CacheChunk *cache_chunks;
+CacheShared *cache = NULL;
+uint32	   *cache_buckets;
+CacheEntry *cache_entries;
+CacheChunk *cache_chunks;
 static bool tranche_registered = false;
 
 /* Define the L1 GUCs */
@@ -309,157 +252,6 @@ cache_internal_key(const char *key, int key_len, int *ikey_len)
 	memcpy(ikey + CACHE_KEY_PREFIX, key, key_len);
 	*ikey_len = CACHE_KEY_PREFIX + key_len;
 	return ikey;
-}
-
-/* Compare len bytes of a chunk chain, from its start, with buf */
-static bool
-cache_chain_equals(uint32 chunk, const char *buf, int len)
-{
-	while (len > 0 && chunk != 0)
-	{
-		int			n = Min(len, CACHE_CHUNK_DATA);
-
-		if (memcmp(cache_chunks[chunk - 1].data, buf, n) != 0)
-			return false;
-		buf += n;
-		len -= n;
-		chunk = cache_chunks[chunk - 1].next;
-	}
-	return len == 0;
-}
-
-/* Copy len bytes of a chunk chain, from offset on, into out */
-static void
-cache_chain_read(uint32 chunk, int offset, int len, StringInfo out)
-{
-	while (offset >= CACHE_CHUNK_DATA)
-	{
-		chunk = cache_chunks[chunk - 1].next;
-		offset -= CACHE_CHUNK_DATA;
-	}
-	enlargeStringInfo(out, len);
-	while (len > 0)
-	{
-		int			n = Min(len, CACHE_CHUNK_DATA - offset);
-
-		appendBinaryStringInfo(out, cache_chunks[chunk - 1].data + offset, n);
-		len -= n;
-		offset = 0;
-		chunk = cache_chunks[chunk - 1].next;
-	}
-}
-
-/* Write two buffers one after the other into a chunk chain */
-static void
-cache_chain_write(uint32 chunk, const char *a, int a_len, const char *b, int b_len)
-{
-	int			used = 0;
-
-	for (int part = 0; part < 2; part++)
-	{
-		const char *src = part == 0 ? a : b;
-		int			len = part == 0 ? a_len : b_len;
-
-		while (len > 0)
-		{
-			int			n;
-
-			if (used == CACHE_CHUNK_DATA)
-			{
-				chunk = cache_chunks[chunk - 1].next;
-				used = 0;
-			}
-			n = Min(len, CACHE_CHUNK_DATA - used);
-			memcpy(cache_chunks[chunk - 1].data + used, src, n);
-			used += n;
-			src += n;
-			len -= n;
-		}
-	}
-}
-
-/* Take n chunks off the free list as one chain; 0 if there are not that many */
-static uint32
-cache_alloc_chunks(uint32 n)
-{
-	uint32		first;
-	uint32		last;
-
-	SpinLockAcquire(&cache->alloc_mutex);
-	if (cache->free_chunks < n)
-	{
-		SpinLockRelease(&cache->alloc_mutex);
-		return 0;
-	}
-	first = last = cache->free_chunk;
-	for (uint32 i = 1; i < n; i++)
-		last = cache_chunks[last - 1].next;
-	cache->free_chunk = cache_chunks[last - 1].next;
-	cache->free_chunks -= n;
-	SpinLockRelease(&cache->alloc_mutex);
-	cache_chunks[last - 1].next = 0;
-	return first;
-}
-
-/* Give a chain of chunks back */
-static void
-cache_free_chunks(uint32 first)
-{
-	uint32		last = first;
-	uint32		n = 1;
-
-	if (first == 0)
-		return;
-	while (cache_chunks[last - 1].next != 0)
-	{
-		last = cache_chunks[last - 1].next;
-		n++;
-	}
-	SpinLockAcquire(&cache->alloc_mutex);
-	cache_chunks[last - 1].next = cache->free_chunk;
-	cache->free_chunk = first;
-	cache->free_chunks += n;
-	SpinLockRelease(&cache->alloc_mutex);
-}
-
-/* Take a free entry slot (index + 1), or 0 */
-static uint32
-cache_alloc_entry(void)
-{
-	uint32		slot;
-
-	SpinLockAcquire(&cache->alloc_mutex);
-	slot = cache->free_entry;
-	if (slot != 0)
-	{
-		cache->free_entry = cache_entries[slot - 1].next;
-		cache->free_entries--;
-	}
-	SpinLockRelease(&cache->alloc_mutex);
-	return slot;
-}
-
-/* Give an entry slot back (it is unlinked and not in use) */
-static void
-cache_free_entry(uint32 slot)
-{
-	SpinLockAcquire(&cache->alloc_mutex);
-	cache_entries[slot - 1].next = cache->free_entry;
-	cache->free_entry = slot;
-	cache->free_entries++;
-	SpinLockRelease(&cache->alloc_mutex);
-}
-
-/* Whether the free lists hold n chunks and an entry slot */
-static bool
-cache_has_room(uint32 chunks)
-{
-	bool		room;
-
-	SpinLockAcquire(&cache->alloc_mutex);
-	room = cache->free_chunks >= chunks && cache->free_entries >= 1;
-	SpinLockRelease(&cache->alloc_mutex);
-	return room;
 }
 
 /* Chunks an entry of these lengths takes */
