@@ -11,7 +11,7 @@ use Test::More;
 
 our @EXPORT = qw(scribe_node launcher_activity wait_for_launcher launcher_restarted
   workers_alive wait_for_workers wait_until_drained start_http_server http_requests
-  ocr_engine_of start_redis);
+  ocr_engine_of start_redis rss_anon backend_memory_growth);
 
 # A new node whose server preloads pg_scribe, with extra postgresql.conf lines
 sub scribe_node
@@ -92,6 +92,29 @@ sub ocr_engine_of
 	my $children = eval { slurp_file("/proc/$pid/task/$pid/children") } // '';
 	my ($engine) = split ' ', $children;
 	return $engine;
+}
+
+# Private memory of a process (RssAnon: shared buffers do not count), in kB
+sub rss_anon
+{
+	my ($pid) = @_;
+	my $status = slurp_file("/proc/$pid/status");
+	return $status =~ /^RssAnon:\s+(\d+) kB/m ? $1 : die "no RssAnon for $pid";
+}
+
+# Run $warmup, then $sql, in one session of $node; returns the backend's
+# private memory (kB) before and after $sql
+sub backend_memory_growth
+{
+	my ($node, $warmup, $sql) = @_;
+	my $session = $node->background_psql('postgres');
+	my $pid = $session->query_safe('SELECT pg_backend_pid()');
+	$session->query_safe($warmup);
+	my $before = rss_anon($pid);
+	$session->query_safe($sql);
+	my $after = rss_anon($pid);
+	$session->quit;
+	return ($before, $after);
 }
 
 # Start redis-server on 127.0.0.1:$port without persistence, logging into

@@ -34,23 +34,9 @@ $node->safe_psql('postgres', q{
 	END $$;
 });
 
-# Private memory of a process, in kB
-sub rss_anon
-{
-	my ($pid) = @_;
-	my $status = slurp_file("/proc/$pid/status");
-	return $status =~ /^RssAnon:\s+(\d+) kB/m ? $1 : die "no RssAnon for $pid";
-}
-
-my $session = $node->background_psql('postgres');
-my $pid = $session->query_safe('SELECT pg_backend_pid()');
-$session->query_safe('CALL public.churn(2000)');    # warm the caches and plans
-my $before = rss_anon($pid);
-$session->query_safe('CALL public.churn(20000)');
-my $after = rss_anon($pid);
+my ($before, $after) = backend_memory_growth($node, 'CALL public.churn(2000)', 'CALL public.churn(20000)');
 cmp_ok($after - $before, '<', 1024,
 	"a backend's private memory after 20,000 send/claim/ack/stats: $before kB -> $after kB");
-$session->quit;
 
 # a worker through 20,000 sql jobs
 my $send = q{SELECT count(*) FROM scribe.send_batch('memw',

@@ -105,23 +105,9 @@ sql(q{
 	END $$;
 });
 
-# Private memory of a process, in kB
-sub rss_anon
-{
-	my ($pid) = @_;
-	my $status = slurp_file("/proc/$pid/status");
-	return $status =~ /^RssAnon:\s+(\d+) kB/m ? $1 : die "no RssAnon for $pid";
-}
-
-my $session = $node->background_psql('postgres');
-my $pid = $session->query_safe('SELECT pg_backend_pid()');
-$session->query_safe('CALL churn(2000)');    # warm the caches and plans
-my $before = rss_anon($pid);
-$session->query_safe('CALL churn(20000)');
-my $after = rss_anon($pid);
+my ($before, $after) = backend_memory_growth($node, 'CALL churn(2000)', 'CALL churn(20000)');
 cmp_ok($after - $before, '<', 512,
 	"a backend's private memory after 20,000 rounds of every cache function: $before kB -> $after kB");
-$session->quit;
 
 # Redis paused (it keeps its data but answers nothing): calls keep working
 # from shared memory, never an error
