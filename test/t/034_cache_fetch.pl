@@ -13,7 +13,6 @@ use lib "$FindBin::Bin/../perl";
 use IPC::Run;
 use PostgreSQL::Test::Utils;
 use ScribeTest;
-use Time::HiRes qw(usleep);
 use Test::More;
 
 my $node = scribe_node('fetch', conf => <<"CONF");
@@ -89,15 +88,17 @@ $node->safe_psql('postgres', q{
 	INSERT INTO accounts VALUES (1, 100);
 	SELECT scribe.cache_invalidate_on('accounts', 'acct:{id}');
 });
-my ($out, $err) = ('', '');
+my ($loader_out, $loader_err) = ('', '');
 my $loader = IPC::Run::start(
 	[ 'psql', '-X', '-A', '-t', '-d', $node->connstr('postgres'), '-c',
 		q{SELECT scribe.cache_fetch('acct:1', 'SELECT balance::text FROM accounts, pg_sleep(1.5) WHERE id = 1', '1 hour')} ],
-	'>', \$out, '2>', \$err);
-usleep(500_000);
+	'>', \$loader_out, '2>', \$loader_err);
+# the loader has its snapshot once it sleeps
+ok($node->poll_query_until('postgres', q{SELECT count(*) > 0 FROM pg_stat_activity WHERE wait_event = 'PgSleep'}),
+	'the loader runs');
 $node->safe_psql('postgres', q{UPDATE accounts SET balance = 200 WHERE id = 1});
 $loader->finish;
-is($out =~ s/\s+$//r, '100', 'the slow loader returns what its snapshot saw');
+is($loader_out =~ s/\s+$//r, '100', 'the slow loader returns what its snapshot saw');
 is($node->safe_psql('postgres', q{SELECT scribe.cache_get('acct:1') IS NULL}), 't',
 	'but did not store it: the key was deleted while it ran');
 is($node->safe_psql('postgres',
