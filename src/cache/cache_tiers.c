@@ -246,6 +246,7 @@ scribe_cache_get_many(int n, const char *const *keys, const int *key_lens,
 	ScribeCacheItem *miss_items = NULL;
 	bool	   *miss_found = NULL;
 	int		   *miss_index = NULL;
+	ScribeCacheToken *miss_tokens = NULL;
 	int			misses = 0;
 
 	for (int i = 0; i < n; i++)
@@ -267,8 +268,10 @@ scribe_cache_get_many(int n, const char *const *keys, const int *key_lens,
 			miss_items = palloc(n * sizeof(ScribeCacheItem));
 			miss_found = palloc0(n * sizeof(bool));
 			miss_index = palloc(n * sizeof(int));
+			miss_tokens = palloc(n * sizeof(ScribeCacheToken));
 		}
-		resetStringInfo(&values[i]);
+		/* a delete while Redis is read must not be undone by copying its answer to L1 */
+		scribe_cache_token(keys[i], key_lens[i], &miss_tokens[misses]);
 		miss_keys[misses] = keys[i];
 		miss_lens[misses] = key_lens[i];
 		miss_values[misses] = &values[i];
@@ -293,7 +296,8 @@ scribe_cache_get_many(int n, const char *const *keys, const int *key_lens,
 		if (!found[i])
 			continue;
 		items[i] = miss_items[m];
-		(void) scribe_cache_l1_set(keys[i], key_lens[i], values[i].data, values[i].len, &items[i], NULL);
+		(void) scribe_cache_l1_set(keys[i], key_lens[i], values[i].data, values[i].len, &items[i],
+								   &miss_tokens[m]);
 	}
 }
 
