@@ -46,7 +46,10 @@ OBJS = \
 	src/cache/cache_redis_sql.o \
 	src/cache/cache_redis_url.o \
 	src/cache/rate_limit.o \
-	src/cache/rate_limit_sql.o
+	src/cache/rate_limit_sql.o \
+	src/jobs/kind_policy.o \
+	src/lifecycle/policy_schedule.o \
+	src/lifecycle/policy_sql.o
 
 # The OCR engine: a program of its own, so that tesseract and leptonica never
 # run inside a server process (see src/engine/engine.h).
@@ -69,6 +72,7 @@ INSTALL_SQL = \
 	src/sql/cache.sql \
 	src/sql/cache_redis.sql \
 	src/sql/rate_limit.sql \
+	src/sql/lifecycle.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)

@@ -13,6 +13,7 @@
 #include "cache/cache.h"
 #include "cache/cache_redis.h"
 #include "cache/rate_limit.h"
+#include "lifecycle/lifecycle.h"
 #include "jobs/job_kind.h"
 #include "launcher/launcher.h"
 #include "ocr/ocr.h"
@@ -56,6 +57,7 @@ _PG_init(void)
 	scribe_cache_define_gucs();
 	scribe_redis_define_gucs();
 	scribe_rate_limit_define_gucs();
+	scribe_policy_define_gucs();
 	MarkGUCPrefixReserved("scribe");
 
 	scribe_shmem_install_hooks();

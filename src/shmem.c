@@ -14,6 +14,7 @@
 #include "cache/cache.h"
 #include "cache/cache_redis.h"
 #include "cache/rate_limit.h"
+#include "lifecycle/lifecycle.h"
 #include "launcher/launcher.h"
 #include "pool/pool.h"
 #include "queue/queue_stats.h"
@@ -39,6 +40,7 @@ scribe_shmem_size(void)
 	size = add_size(size, scribe_cache_stats_shmem_size());
 	size = add_size(size, scribe_redis_shmem_size());
 	size = add_size(size, scribe_rate_limit_shmem_size());
+	size = add_size(size, scribe_policy_shmem_size());
 	return size;
 }
 
@@ -70,6 +72,7 @@ scribe_shmem_startup(void)
 	scribe_cache_stats_shmem_init();
 	scribe_redis_shmem_init();
 	scribe_rate_limit_shmem_init();
+	scribe_policy_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

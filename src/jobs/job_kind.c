@@ -12,6 +12,7 @@ static const ScribeJobKind *const job_kinds[] = {
 	&scribe_kind_sql,
 	&scribe_kind_http,
 	&scribe_kind_ocr,
+	&scribe_kind_policy,
 };
 
 #define JOB_KINDS ((int) lengthof(job_kinds))
@@ -98,6 +99,20 @@ scribe_jsonb_get_string(Jsonb *object, const char *key, bool required, const cha
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("\"%s\" in the payload of an %s job must be a string", key, kind)));
 	return pnstrdup(v->val.string.val, v->val.string.len);
+}
+
+/* The whole-number member key of a jsonb object; ERROR if absent or not one, with hint */
+int64
+scribe_jsonb_get_int64(Jsonb *object, const char *key, const char *kind, const char *hint)
+{
+	JsonbValue *v = jsonb_member(object, key);
+
+	if (v == NULL || v->type != jbvNumeric)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("an %s job needs a numeric \"%s\" in its payload", kind, key),
+				 errhint("%s", hint)));
+	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v->val.numeric)));
 }
 
 /* ERROR if a jsonb object has a member not in allowed (a NULL-terminated list) */

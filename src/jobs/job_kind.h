@@ -41,10 +41,12 @@ extern bool scribe_http_post_json(const char *url, const char *body, int64 timeo
 extern const ScribeJobKind scribe_kind_sql;
 extern const ScribeJobKind scribe_kind_http;
 extern const ScribeJobKind scribe_kind_ocr;
+extern const ScribeJobKind scribe_kind_policy;
 
 /* helpers for kinds: a string member of a jsonb object, or NULL */
 extern char *scribe_jsonb_get_string(Jsonb *object, const char *key, bool required, const char *kind);
 extern Jsonb *scribe_jsonb_get(Jsonb *object, const char *key);
+extern int64 scribe_jsonb_get_int64(Jsonb *object, const char *key, const char *kind, const char *hint);
 extern void scribe_jsonb_check_keys(Jsonb *object, const char *const *allowed, const char *kind);
 
 #endif							/* SCRIBE_JOB_KIND_H */

@@ -28,15 +28,7 @@ static const char *const ocr_fields[] = {"document_id", NULL};
 static int64
 ocr_document_id(Jsonb *payload)
 {
-	Jsonb	   *id = scribe_jsonb_get(payload, "document_id");
-	JsonbValue	v;
-
-	if (id == NULL || !JsonbExtractScalar(&id->root, &v) || v.type != jbvNumeric)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("an ocr job needs a numeric \"document_id\" in its payload"),
-				 errhint("Submit documents with scribe.submit_document().")));
-	return DatumGetInt64(DirectFunctionCall1(numeric_int8, NumericGetDatum(v.val.numeric)));
+	return scribe_jsonb_get_int64(payload, "document_id", "ocr", "Submit documents with scribe.submit_document().");
 }
 
 /* Validate an ocr job at enqueue: only scribe.submit_document makes them */

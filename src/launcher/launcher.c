@@ -37,6 +37,7 @@
 
 #include "executor/spi.h"
 #include "launcher/launcher.h"
+#include "lifecycle/lifecycle.h"
 #include "pool/pool.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
@@ -381,6 +382,7 @@ static LauncherTask launcher_tasks[] = {
 	{.name = "heartbeat", .run = scribe_heartbeat_task, .always = false},
 	{.name = "worker pool", .run = scribe_pool_task, .always = true},
 	{.name = "queue maintenance", .run = scribe_queue_maintenance_task, .always = true},
+	{.name = "lifecycle policies", .run = scribe_policy_schedule_task, .always = true},
 };
 
 #define LAUNCHER_NTASKS ((int) lengthof(launcher_tasks))

@@ -7,8 +7,9 @@
 INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
 VALUES ('ocr', 'workers', '10 minutes', 3, '5 seconds', '1 minute', '1 day');
 
--- pg_dump keeps the users' queues; the ocr queue comes back with the extension
-SELECT pg_catalog.pg_extension_config_dump('scribe.queues', 'WHERE name <> ''ocr''');
+-- pg_dump keeps the users' queues; the built-in ones (ocr, and lifecycle in
+-- lifecycle.sql) come back with the extension
+SELECT pg_catalog.pg_extension_config_dump('scribe.queues', 'WHERE name NOT IN (''ocr'', ''lifecycle'')');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.queues', 'queue_id'), '');
 
 CREATE TABLE scribe.documents (

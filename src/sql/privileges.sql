@@ -12,7 +12,7 @@ BEGIN
         SELECT p.oid::regprocedure FROM pg_proc p
         WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname <> 'version'
     LOOP
-        EXECUTE format('REVOKE ALL ON FUNCTION %s FROM PUBLIC', f);
+        EXECUTE format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', f);
     END LOOP;
 END
 $$;
@@ -26,3 +26,5 @@ GRANT EXECUTE ON FUNCTION scribe.rate_limit_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.redis_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_namespace_stats() TO pg_monitor;
+GRANT SELECT ON scribe.policy_status TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe._policy_alert(scribe.policies, timestamptz, bigint) TO pg_monitor;

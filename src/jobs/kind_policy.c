@@ -1,0 +1,138 @@
+/*
+ * The policy job kind: one action of a lifecycle policy's run.  The
+ * launcher and scribe.run_policy_now() enqueue these on the lifecycle
+ * queue; the payload is {"run_id": n}.  scribe._policy_step() takes the
+ * run's next action, does it as the policy's owner and queues the job of
+ * the action after, so every action is a transaction of its own.  A failed
+ * action is recorded in the run and retried with the queue's backoff; on
+ * the last attempt, or for an error retrying cannot fix, the run fails.
+ */
+#include "pg_scribe.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type_d.h"
+#include "utils/builtins.h"
+#include "utils/jsonb.h"
+#include "utils/memutils.h"
+
+#include "jobs/job_kind.h"
+#include "spi_plans.h"
+
+static const char *const policy_fields[] = {"run_id", NULL};
+
+/* The run_id of a policy job's payload, or ERROR */
+static int64
+policy_run_id(Jsonb *payload)
+{
+	return scribe_jsonb_get_int64(payload, "run_id", "policy",
+								  "Start runs with scribe.run_policy_now(); the launcher starts the scheduled ones.");
+}
+
+/* Validate a policy job at enqueue: only the launcher and scribe.run_policy_now make them */
+static void
+policy_validate(Jsonb *payload, Oid role)
+{
+	scribe_jsonb_check_keys(payload, policy_fields, "policy");
+	(void) policy_run_id(payload);
+	if (!superuser_arg(role))
+		ereport(ERROR,
+				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
+				 errmsg("policy jobs are enqueued by the launcher and scribe.run_policy_now()"),
+				 errhint("Call scribe.run_policy_now(name) instead.")));
+}
+
+/*
+ * Whether an action's error is one retrying cannot fix: a target gone or
+ * changed, a permission withdrawn (class 42).  A lock timeout, a deadlock
+ * or a full disk may pass.
+ */
+static bool
+policy_error_is_permanent(int sqlerrcode)
+{
+	return ERRCODE_TO_CATEGORY(sqlerrcode) == ERRCODE_SYNTAX_ERROR_OR_ACCESS_RULE_VIOLATION;
+}
+
+/* Record a failed attempt in the run; final: the run failed */
+static void
+policy_record_failure(int64 run_id, const char *message, bool final)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			types[3] = {INT8OID, TEXTOID, BOOLOID};
+	Datum		values[3] = {Int64GetDatum(run_id), CStringGetTextDatum(message), BoolGetDatum(final)};
+
+	scribe_plan_execute(&plan, "SELECT scribe._policy_failed($1, $2, $3)", 3, types, values, NULL, false, 0);
+}
+
+/* Run one action of a policy's run */
+static ScribeJobOutcome
+policy_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error)
+{
+	static SPIPlanPtr step_plan = NULL;
+	int64		run_id = policy_run_id(job->payload);
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(run_id)};
+	MemoryContext callercxt = CurrentMemoryContext;
+	ResourceOwner oldowner = CurrentResourceOwner;
+	Jsonb	   *volatile step = NULL;
+	ScribeJobOutcome outcome = JOB_DONE;
+
+	/* SPI's memory goes at SPI_finish: *result and *error are the caller's */
+	SPI_connect();
+
+	/* a failed action must not lose the failure's record: run it in a subtransaction */
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(callercxt);
+	PG_TRY();
+	{
+		bool		isnull;
+		Datum		d;
+
+		scribe_plan_execute(&step_plan, "SELECT scribe._policy_step($1)", 1, types, values, NULL, false, 1);
+		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+		if (!isnull)
+		{
+			MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
+
+			step = DatumGetJsonbPCopy(d);
+			MemoryContextSwitchTo(spicxt);
+		}
+		ReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(callercxt);
+		CurrentResourceOwner = oldowner;
+	}
+	PG_CATCH();
+	{
+		ErrorData  *edata;
+		bool		final;
+
+		MemoryContextSwitchTo(callercxt);
+		edata = CopyErrorData();
+		FlushErrorState();
+		RollbackAndReleaseCurrentSubTransaction();
+		MemoryContextSwitchTo(callercxt);
+		CurrentResourceOwner = oldowner;
+		/* cancels, timeouts and shutdowns are the worker's to handle */
+		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
+			ReThrowError(edata);
+
+		*error = edata->hint ? psprintf("%s (%s)", edata->message, edata->hint) : pstrdup(edata->message);
+		final = policy_error_is_permanent(edata->sqlerrcode) || job->attempt >= job->max_attempts;
+		outcome = final ? JOB_FAILED : JOB_RETRY;
+		FreeErrorData(edata);
+		policy_record_failure(run_id, *error, final);
+		MemoryContextSwitchTo(callercxt);
+	}
+	PG_END_TRY();
+	SPI_finish();
+
+	MemoryContextSwitchTo(callercxt);
+	if (outcome == JOB_DONE)
+		*result = step;
+	return outcome;
+}
+
+const ScribeJobKind scribe_kind_policy = {
+	.name = "policy",
+	.validate = policy_validate,
+	.execute = policy_execute,
+};
