@@ -110,6 +110,9 @@ CREATE FUNCTION scribe._policy_invalid(message text, hint text)
     SET search_path = pg_catalog
     AS $$
 BEGIN
+    IF hint IS NULL THEN
+        RAISE EXCEPTION '%', message USING ERRCODE = 'invalid_parameter_value';
+    END IF;
     RAISE EXCEPTION '%', message USING ERRCODE = 'invalid_parameter_value', HINT = hint;
 END
 $$;
@@ -564,14 +567,28 @@ BEGIN
 END
 $$;
 
--- The name of the partition of parent starting at lo: parent_pYYYYMMDD, in parent's schema
+-- The name of a new partition of parent starting at lo: parent_pYYYYMMDD in
+-- parent's schema, or with _2, _3... when a table (a detached partition, say)
+-- has that name
 CREATE FUNCTION scribe._partition_name(parent regclass, lo timestamp)
     RETURNS text
-    LANGUAGE sql STABLE
+    LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog
     AS $$
-    SELECT format('%I.%I', n.nspname, left(c.relname, 63 - 10) || '_p' || to_char(lo, 'YYYYMMDD'))
-    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent
+DECLARE
+    schema name;
+    base text;
+    candidate text;
+BEGIN
+    SELECT n.nspname, left(c.relname, 63 - 14) || '_p' || to_char(lo, 'YYYYMMDD') INTO schema, base
+    FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.oid = parent;
+    candidate := base;
+    FOR i IN 2 .. 1000 LOOP
+        EXIT WHEN to_regclass(format('%I.%I', schema, candidate)) IS NULL;
+        candidate := base || '_' || i;
+    END LOOP;
+    RETURN format('%I.%I', schema, candidate);
+END
 $$;
 
 -- The periods (UTC wall-clock starts) of the rows in parent's default partition

@@ -1,0 +1,148 @@
+-- Lifecycle policies from SQL: creation with every kind's checks, the
+-- errors a caller gets, ownership, alter and drop, dry runs, and the status
+-- view.  No worker pool runs here: runs stay queued (test/t/050 runs them).
+SET client_min_messages = warning;
+CREATE EXTENSION IF NOT EXISTS pg_scribe;
+RESET client_min_messages;
+\set SHOW_CONTEXT never
+
+-- the built-in policy that prunes the run history
+SELECT name, kind, target, schedule, enabled, settings->'args' AS args FROM scribe.policies;
+
+CREATE TABLE regress_events (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
+CREATE TABLE regress_events_default PARTITION OF regress_events DEFAULT;
+CREATE TABLE regress_logs (id bigserial PRIMARY KEY, at timestamptz NOT NULL, msg text, user_id int);
+CREATE TABLE regress_logs_archive (LIKE regress_logs);
+CREATE TABLE regress_users (id int PRIMARY KEY);
+CREATE MATERIALIZED VIEW regress_stats AS SELECT count(*) AS n FROM regress_logs;
+CREATE MATERIALIZED VIEW regress_stats_keyed AS SELECT 1 AS k, count(*) AS n FROM regress_logs;
+CREATE UNIQUE INDEX ON regress_stats_keyed (k);
+CREATE PROCEDURE regress_noop() LANGUAGE sql AS $$ SELECT 1 $$;
+
+-- every kind, with its settings completed by their defaults; an interval
+-- schedule runs at once, a cron one at its next time
+SELECT (c).name, (c).kind, (c).target, (c).settings, (c).schedule, (c).next_run_at <= now() AS runs_at_once
+FROM (VALUES
+    (scribe.create_policy('events', 'partitions', 'regress_events', '{"interval": "month", "retention": "6 months"}', '1 day')),
+    (scribe.create_policy('logs-purge', 'purge', 'regress_logs', '{"column": "at", "older_than": "90 days"}', '1 hour')),
+    (scribe.create_policy('logs-archive', 'archive', 'regress_logs', '{"column": "at", "older_than": "30 days", "archive_table": "regress_logs_archive"}')),
+    (scribe.create_policy('logs-orphans', 'orphans', 'regress_logs', '{"column": "user_id", "parent": "regress_users", "parent_column": "id"}')),
+    (scribe.create_policy('stats', 'refresh', 'regress_stats', schedule => '15 minutes')),
+    (scribe.create_policy('stats-keyed', 'refresh', 'regress_stats_keyed', schedule => '@hourly')),
+    (scribe.create_policy('noop', 'sql', 'regress_noop', schedule => '30 3 * * *'))
+) v(c) ORDER BY (c).policy_id;
+
+-- dry runs: what a run would do now
+SELECT r->>'dry_run' AS dry_run, jsonb_array_length(r->'actions') AS actions,
+       (SELECT count(*) FROM jsonb_array_elements(r->'actions') a WHERE a->>'action' = 'create_partition') AS creations
+FROM scribe.run_policy_now('events', dry_run => true) r;
+INSERT INTO regress_logs (at, msg, user_id) SELECT now() - i * interval '1 day', 'm', i % 3 FROM generate_series(1, 200) i;
+INSERT INTO regress_users VALUES (1);
+SELECT a->>'action' AS action, a->>'rows' AS rows
+FROM (VALUES ('logs-purge'), ('logs-archive'), ('logs-orphans'), ('stats'), ('noop')) n(name),
+     LATERAL jsonb_array_elements(scribe.run_policy_now(n.name, dry_run => true)->'actions') a;
+-- the clock a policy sees can be moved, for tests and rehearsals
+SET scribe.policy_clock_offset = '400d';
+SELECT (SELECT count(*) FROM jsonb_array_elements(r->'actions') a WHERE a->>'action' = 'create_partition') AS creations,
+       (r->>'clock')::timestamptz > now() + interval '399 days' AS moved
+FROM scribe.run_policy_now('events', dry_run => true) r;
+RESET scribe.policy_clock_offset;
+
+-- a run starts at once, one at a time
+SELECT (scribe.run_policy_now('stats') ? 'run_id') AS started;
+SELECT scribe.run_policy_now('stats')->>'already_running' AS already_running;
+SELECT status, plan IS NULL AS not_started FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id)
+WHERE p.name = 'stats';
+
+-- alter: settings merge and are checked again; schedule and enabled
+SELECT (scribe.alter_policy('logs-purge', settings => '{"batch_size": 500}')).settings;
+SELECT (scribe.alter_policy('logs-purge', schedule => '5 minutes', enabled => false)).schedule;
+SELECT scribe.alter_policy('logs-purge', settings => '{"older_than": "soon"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.alter_policy('nope', enabled => false);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- the errors at creation
+SELECT scribe.create_policy('events', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'shred', 'regress_logs');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'purge', 'regress_missing', '{"column": "at", "older_than": "1 day"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'partitions', 'regress_logs');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'partitions', 'regress_events', '{"interval": "year"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'partitions', 'regress_events', '{"interval": "month", "retention": "10 days"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'partitions', 'regress_events', '{"retention_mode": "archive", "retention": "1 year", "archive_schema": "nowhere"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'partitions', 'regress_events', '{"premake": 0}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "msg", "older_than": "1 day"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "nope", "older_than": "1 day"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "at"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day", "colour": "red"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day", "batch_size": -5}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'archive', 'regress_logs', '{"column": "at", "older_than": "1 day"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'archive', 'regress_logs', '{"column": "at", "older_than": "1 day", "archive_table": "regress_users"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'orphans', 'regress_logs', '{"column": "msg", "parent": "regress_users", "parent_column": "id"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'refresh', 'regress_stats', '{"concurrently": true}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'refresh', 'regress_logs');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'sql', 'regress_missing_proc');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => 'every tuesday');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => '0 seconds');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy(NULL, 'refresh', 'regress_stats');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
+-- a role can only create policies on what it owns, and only change its own
+CREATE ROLE regress_policy_user;
+GRANT USAGE ON SCHEMA scribe TO regress_policy_user;
+GRANT EXECUTE ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean),
+    scribe.drop_policy(text), scribe.run_policy_now(text, boolean) TO regress_policy_user;
+CREATE TABLE regress_own (at timestamptz);
+ALTER TABLE regress_own OWNER TO regress_policy_user;
+SET ROLE regress_policy_user;
+SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT (scribe.create_policy('own', 'purge', 'regress_own', '{"column": "at", "older_than": "1 day"}')).owner;
+SELECT scribe.drop_policy('logs-purge');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.run_policy_now('logs-purge', dry_run => true);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM scribe.policies;
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET ROLE;
+
+-- the status view: one row a policy; the built-in one cannot be dropped
+SELECT name, kind, enabled, alert FROM scribe.policy_status ORDER BY policy_id;
+SELECT scribe.drop_policy('scribe.history');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.drop_policy('own');
+SELECT scribe.drop_policy('own');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT count(*) FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id) WHERE p.name = 'stats';
+SELECT scribe.drop_policy('stats');
+SELECT count(*) AS runs_gone_with_it FROM scribe.policy_runs r WHERE NOT EXISTS (SELECT FROM scribe.policies p WHERE p.policy_id = r.policy_id);
+
+SELECT scribe.drop_policy(name) FROM scribe.policies WHERE name <> 'scribe.history';
+DROP TABLE regress_events, regress_logs, regress_logs_archive, regress_users, regress_own;
+DROP MATERIALIZED VIEW regress_stats, regress_stats_keyed;
+DROP PROCEDURE regress_noop();
+REVOKE ALL ON SCHEMA scribe FROM regress_policy_user;
+REVOKE ALL ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean),
+    scribe.drop_policy(text), scribe.run_policy_now(text, boolean) FROM regress_policy_user;
+DROP ROLE regress_policy_user;
