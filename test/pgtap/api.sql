@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(24);
+SELECT plan(26);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -24,13 +24,22 @@ SELECT functions_are('scribe', ARRAY[
     'cache_set', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
     'cache_stats', 'cache_clear', 'cache_fetch', 'cache_get_many', 'cache_warm',
     'cache_namespace_stats', 'cache_invalidate_on', 'cache_invalidate_trigger',
-    'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many'],
+    'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many',
+    'create_policy', 'alter_policy', 'drop_policy', 'run_policy_now', 'prune_policy_runs',
+    '_create_policy', '_alter_policy', '_drop_policy', '_run_policy_now', '_policies_changed', '_run_as',
+    '_schedule_policies', '_schedule_is_cron', '_schedule_next', '_policy_clock', '_policy_alert',
+    '_policy_check', '_policy_check_keys', '_policy_check_mark', '_policy_check_archive_table',
+    '_policy_interval', '_policy_integer', '_policy_invalid', '_policy_time_column', '_policy_resolve',
+    '_policy_managed', '_policy_plan', '_policy_act', '_policy_step', '_policy_failed', '_policy_enqueue',
+    '_policy_batch', '_policy_leaf', '_matview_refreshable_concurrently',
+    '_partition_bounds', '_partition_bound_value', '_partition_default_periods', '_partition_literal',
+    '_partition_name', '_partition_width'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
                   AND NOT relispartition ORDER BY 1),
           ARRAY['document_pages', 'documents', 'heartbeat', 'jobs', 'jobs_archive', 'jobs_dead',
-                'ocr_ledger', 'queues'],
+                'ocr_ledger', 'policies', 'policy_runs', 'queues'],
           'the scribe schema holds exactly the documented tables');
 
 SELECT function_returns('scribe', 'version', ARRAY[]::text[], 'text');
@@ -99,6 +108,10 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_stats()', 'EXECUTE'
           'pg_monitor may call cache_stats()');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_namespace_stats()', 'EXECUTE'),
           'pg_monitor may call cache_namespace_stats()');
+SELECT ok(has_table_privilege('pg_monitor', 'scribe.policy_status', 'SELECT'),
+          'pg_monitor may read scribe.policy_status');
+SELECT ok(NOT has_function_privilege('public', 'scribe._run_as(regrole, text, integer)', 'EXECUTE'),
+          'PUBLIC may not run SQL as another role');
 SELECT function_returns('scribe', 'rate_limit', ARRAY['text', 'integer', 'interval', 'integer', 'integer'],
                         'scribe.rate_limit_result');
 

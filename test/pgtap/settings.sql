@@ -36,6 +36,7 @@ $$, $$ VALUES
     ('scribe.ocr_memory_limit', '2048', 'superuser'),
     ('scribe.ocr_threads', '1', 'superuser'),
     ('scribe.ocr_timeout', '120000', 'user'),
+    ('scribe.policy_clock_offset', '0', 'superuser'),
     ('scribe.rate_limit_keys', '10000', 'postmaster'),
     ('scribe.redis_breaker_cooldown', '5000', 'sighup'),
     ('scribe.redis_breaker_failures', '5', 'sighup'),
