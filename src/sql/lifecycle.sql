@@ -1172,10 +1172,12 @@ BEGIN
 END
 $$;
 
+-- first run an hour after CREATE EXTENSION: a pg_restore, which creates the
+-- extension then loads the tables, must not meet a run's rows on its way
 INSERT INTO scribe.policies (name, kind, target, settings, schedule, owner, next_run_at)
 VALUES ('scribe.history', 'sql', 'scribe.prune_policy_runs(jsonb)',
         '{"procedure": "scribe.prune_policy_runs(jsonb)", "args": {"max_age": "30 days", "keep": 1000}}',
-        '1 hour', (SELECT extowner FROM pg_extension WHERE extname = 'pg_scribe')::regrole, now());
+        '1 hour', (SELECT extowner FROM pg_extension WHERE extname = 'pg_scribe')::regrole, now() + interval '1 hour');
 
 -- The policy API: C functions that record the calling role, then run the
 -- functions above as the bootstrap superuser (callers need EXECUTE on these

@@ -1,6 +1,6 @@
 # One backup: pg_dump and pg_restore of scribe.database keep the queues, the
-# unfinished and dead jobs, the documents and the ledger; job ids keep
-# growing; the restored jobs run.  (The archive's daily partitions are not
+# unfinished and dead jobs, the documents and the ledger, the lifecycle
+# policies; job ids keep growing; the restored jobs run.  (The archive's daily partitions are not
 # dumped yet: see src/sql/queue.sql.)
 use strict;
 use warnings;
@@ -27,14 +27,20 @@ $node->safe_psql('postgres', qq{
 	SELECT scribe.nack(job_id, attempt, 'mailbox full') FROM scribe.claim('emails', 1);    -- dead
 	SELECT scribe.submit_document(pg_read_binary_file('$fixtures/word.tif'), owner => 'family-1');
 	INSERT INTO scribe.ocr_ledger (owner, page, method, cost) VALUES ('family-1', 1, 'local', 0.0001);
+	CREATE TABLE logs (at timestamptz);
+	SELECT scribe.create_policy('logs', 'purge', 'logs', '{"column": "at", "older_than": "30 days"}',
+	                            enabled => false);
 });
 my $before = $node->safe_psql('postgres', q{
 	SELECT (SELECT string_agg(name || ':' || consumer, ',' ORDER BY name) FROM scribe.queues),
 	       (SELECT count(*) FROM scribe.jobs), (SELECT count(*) FROM scribe.jobs WHERE lease_until IS NOT NULL),
 	       (SELECT count(*) FROM scribe.jobs_dead),
 	       (SELECT count(*) FROM scribe.documents), (SELECT count(*) FROM scribe.ocr_ledger),
-	       (SELECT max(job_id) FROM scribe.jobs)});
-is($before, 'emails:clients,ocr:workers|3|1|1|1|1|5', 'the data before the dump');
+	       (SELECT max(job_id) FROM scribe.jobs),
+	       (SELECT string_agg(name || ':' || kind || ':' || target || ':' || owner || ':' || enabled, ',' ORDER BY name)
+	        FROM scribe.policies)});
+is($before, 'emails:clients,lifecycle:workers,ocr:workers|3|1|1|1|1|5|logs:purge:public.logs:postgres:false,scribe.history:sql:scribe.prune_policy_runs(jsonb):postgres:true',
+	'the data before the dump');
 
 my $dump = PostgreSQL::Test::Utils::tempdir() . '/scribe.dump';
 $node->command_ok([ 'pg_dump', '-Fc', '-f', $dump, '-d', $node->connstr('postgres') ], 'pg_dump');
@@ -47,8 +53,10 @@ is($node->safe_psql('postgres', q{
 	       (SELECT count(*) FROM scribe.jobs), (SELECT count(*) FROM scribe.jobs WHERE lease_until IS NOT NULL),
 	       (SELECT count(*) FROM scribe.jobs_dead),
 	       (SELECT count(*) FROM scribe.documents), (SELECT count(*) FROM scribe.ocr_ledger),
-	       (SELECT max(job_id) FROM scribe.jobs)}), $before,
-	'queues, jobs (one in flight), dead letters, documents and ledger are back');
+	       (SELECT max(job_id) FROM scribe.jobs),
+	       (SELECT string_agg(name || ':' || kind || ':' || target || ':' || owner || ':' || enabled, ',' ORDER BY name)
+	        FROM scribe.policies)}), $before,
+	'queues, jobs (one in flight), dead letters, documents, ledger and policies are back');
 cmp_ok($node->safe_psql('postgres', "SELECT scribe.send('emails', '{}')"), '>', 5,
 	'a new job gets a new id');
 is($node->safe_psql('postgres', "SELECT count(*) FROM scribe.claim('emails', 10)"), 2,
