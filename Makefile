@@ -73,6 +73,10 @@ INSTALL_SQL = \
 	src/sql/cache_redis.sql \
 	src/sql/rate_limit.sql \
 	src/sql/lifecycle.sql \
+	src/sql/lifecycle_check.sql \
+	src/sql/lifecycle_partitions.sql \
+	src/sql/lifecycle_run.sql \
+	src/sql/lifecycle_api.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)

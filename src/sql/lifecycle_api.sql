@@ -1,0 +1,286 @@
+-- pg_scribe install script: lifecycle policies, the API, the status view
+-- and the built-in policy that prunes the history.
+
+-- The policy named name, locked, if caller may manage it (its owner's member, or a superuser); else ERROR
+CREATE FUNCTION scribe._policy_managed(caller regrole, name text)
+    RETURNS scribe.policies
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    p scribe.policies;
+BEGIN
+    SELECT * INTO p FROM scribe.policies WHERE policies.name = _policy_managed.name FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'policy "%" does not exist', name
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'See the policies in scribe.policy_status.';
+    END IF;
+    IF NOT pg_has_role(caller, p.owner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be a member of % to change policy "%"', p.owner, name
+            USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    RETURN p;
+END
+$$;
+
+-- scribe.create_policy for caller (called by the C function, as the bootstrap superuser)
+CREATE FUNCTION scribe._create_policy(caller regrole, name text, kind text, target text, settings jsonb,
+                                      schedule text, enabled boolean, caller_path text)
+    RETURNS scribe.policies
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    p scribe.policies;
+BEGIN
+    IF name IS NULL OR schedule IS NULL OR enabled IS NULL THEN
+        RAISE EXCEPTION 'a policy needs a name, a schedule and whether it is enabled'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF EXISTS (SELECT FROM scribe.policies WHERE policies.name = _create_policy.name) THEN
+        RAISE EXCEPTION 'policy "%" already exists', name
+            USING ERRCODE = 'duplicate_object',
+                  HINT = 'Change it with scribe.alter_policy().';
+    END IF;
+    p.settings := scribe._policy_check(kind, target, settings, caller, caller_path);
+    p.target := CASE WHEN kind = 'sql' THEN p.settings->>'procedure'
+                     ELSE scribe._policy_resolve(target, 'relation', caller, caller_path) END;
+    -- the schedule is checked here; an interval starts at once, cron at its next time
+    p.next_run_at := scribe._schedule_next(schedule, now());
+    IF NOT scribe._schedule_is_cron(schedule) THEN
+        p.next_run_at := now();
+    END IF;
+    INSERT INTO scribe.policies (name, kind, target, settings, schedule, enabled, owner, next_run_at)
+    VALUES (name, kind, p.target, p.settings, btrim(schedule), enabled, caller, p.next_run_at)
+    RETURNING * INTO p;
+    PERFORM scribe._policies_changed();
+    RETURN p;
+END
+$$;
+
+-- scribe.alter_policy for caller; NULL leaves a setting as it is
+CREATE FUNCTION scribe._alter_policy(caller regrole, name text, settings jsonb, schedule text, enabled boolean,
+                                     caller_path text)
+    RETURNS scribe.policies
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    p scribe.policies := scribe._policy_managed(caller, name);
+BEGIN
+    IF settings IS NOT NULL THEN
+        -- the settings given replace those of the same name (null removes one), and
+        -- all are checked again, against the target as it is now
+        p.settings := scribe._policy_check(p.kind, p.target,
+            jsonb_strip_nulls((p.settings - 'procedure') || settings), p.owner, caller_path);
+    END IF;
+    IF schedule IS NOT NULL THEN
+        p.next_run_at := scribe._schedule_next(schedule, now());
+        p.schedule := btrim(schedule);
+    END IF;
+    p.enabled := COALESCE(enabled, p.enabled);
+    UPDATE scribe.policies SET settings = p.settings, schedule = p.schedule, enabled = p.enabled,
+           next_run_at = p.next_run_at
+    WHERE policy_id = p.policy_id
+    RETURNING * INTO p;
+    PERFORM scribe._policies_changed();
+    RETURN p;
+END
+$$;
+
+-- scribe.drop_policy for caller: the policy and its history
+CREATE FUNCTION scribe._drop_policy(caller regrole, name text)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    p scribe.policies := scribe._policy_managed(caller, name);
+BEGIN
+    IF p.name = 'scribe.history' THEN
+        RAISE EXCEPTION 'policy "scribe.history" is built in' USING ERRCODE = 'feature_not_supported',
+            HINT = 'Change it with scribe.alter_policy(''scribe.history'', ...), or disable it.';
+    END IF;
+    DELETE FROM scribe.policies WHERE policy_id = p.policy_id;
+END
+$$;
+
+-- scribe.run_policy_now for caller: start a run now, or (dry run) report what it would do
+CREATE FUNCTION scribe._run_policy_now(caller regrole, name text, dry_run boolean)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    p scribe.policies := scribe._policy_managed(caller, name);
+    clock timestamptz := scribe._policy_clock();
+    actions jsonb;
+    tbl regclass;
+    s jsonb;
+    n bigint;
+    rid bigint;
+BEGIN
+    IF NOT COALESCE(dry_run, false) THEN
+        rid := scribe._policy_enqueue(p);
+        IF rid IS NULL THEN
+            RETURN jsonb_build_object('policy', p.name, 'already_running', true,
+                'run_id', (SELECT max(run_id) FROM scribe.policy_runs r
+                           WHERE r.policy_id = p.policy_id AND r.status IN ('queued', 'running')));
+        END IF;
+        RETURN jsonb_build_object('policy', p.name, 'run_id', rid);
+    END IF;
+
+    actions := scribe._policy_plan(p, clock);
+    s := p.settings;
+    tbl := CASE WHEN p.kind <> 'sql' THEN to_regclass(p.target) END;
+    -- batch kinds: how many rows the run would reach now
+    IF p.kind IN ('purge', 'archive') THEN
+        EXECUTE format('SELECT count(*) FROM %s x WHERE x.%I < %L%s', tbl, s->>'column', actions->0->>'cutoff',
+            CASE WHEN s->'mark' IS NOT NULL
+                 THEN format(' AND x.%I IS DISTINCT FROM %L', s->'mark'->>'column', s->'mark'->>'value') ELSE '' END)
+            INTO n;
+        actions := jsonb_set(actions, '{0,rows}', to_jsonb(n));
+    ELSIF p.kind = 'orphans' THEN
+        EXECUTE format('SELECT count(*) FROM %s x WHERE x.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
+                       tbl, s->>'column', s->>'parent', s->>'parent_column', s->>'column') INTO n;
+        actions := jsonb_set(actions, '{0,rows}', to_jsonb(n));
+    END IF;
+    RETURN jsonb_build_object('policy', p.name, 'dry_run', true, 'clock', clock, 'actions', actions);
+END
+$$;
+
+-- What needs a DBA's eye about a policy, or NULL: too few partitions ahead, a
+-- default partition holding rows, failures in a row, no success for too long
+CREATE FUNCTION scribe._policy_alert(p scribe.policies, last_success timestamptz, failures bigint)
+    RETURNS text
+    LANGUAGE plpgsql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    reasons text[] := '{}';
+    tbl regclass;
+    ahead integer;
+    stray bigint;
+    period interval;
+BEGIN
+    IF p.kind = 'partitions' AND to_regclass(p.target) IS NOT NULL THEN
+        tbl := to_regclass(p.target);
+        SELECT count(*) INTO ahead FROM scribe._partition_bounds(tbl) x
+        WHERE NOT x.is_default AND x.lo >= date_trunc(p.settings->>'interval', scribe._policy_clock() AT TIME ZONE 'UTC')
+                                            + scribe._partition_width(p.settings->>'interval');
+        IF ahead < (p.settings->>'premake')::integer THEN
+            reasons := reasons || format('%s future partitions of the %s asked', ahead, p.settings->>'premake');
+        END IF;
+        SELECT c.reltuples::bigint INTO stray FROM scribe._partition_bounds(tbl) x JOIN pg_class c ON c.oid = x.partition
+        WHERE x.is_default;
+        IF stray > 0 THEN
+            reasons := reasons || format('the default partition holds about %s rows', stray);
+        END IF;
+    END IF;
+    IF failures >= 3 THEN
+        reasons := reasons || format('%s failed runs in a row', failures);
+    END IF;
+    IF p.enabled THEN
+        period := scribe._schedule_next(p.schedule, now()) - now();
+        period := greatest(period, scribe._schedule_next(p.schedule, now() + period) - (now() + period));
+        IF COALESCE(last_success, p.created_at) < now() - 2 * period - interval '1 minute' THEN
+            reasons := reasons || format('no success since %s', COALESCE(last_success::text, 'it was created'));
+        END IF;
+    END IF;
+    RETURN NULLIF(array_to_string(reasons, '; '), '');
+END
+$$;
+
+CREATE VIEW scribe.policy_status AS
+SELECT p.policy_id, p.name, p.kind, p.target, p.schedule, p.enabled, p.owner, p.next_run_at,
+       last.status AS last_status, last.finished_at AS last_finished_at, last.error AS last_error,
+       ok.finished_at AS last_success_at, fails.n AS consecutive_failures, current.run_id AS running_run_id,
+       scribe._policy_alert(p, ok.finished_at, fails.n) AS alert
+FROM scribe.policies p
+LEFT JOIN LATERAL (SELECT r.status, r.finished_at, r.error FROM scribe.policy_runs r
+                   WHERE r.policy_id = p.policy_id AND r.status IN ('succeeded', 'failed')
+                   ORDER BY r.run_id DESC LIMIT 1) last ON true
+LEFT JOIN LATERAL (SELECT r.run_id, r.finished_at FROM scribe.policy_runs r
+                   WHERE r.policy_id = p.policy_id AND r.status = 'succeeded'
+                   ORDER BY r.run_id DESC LIMIT 1) ok ON true
+LEFT JOIN LATERAL (SELECT count(*) AS n FROM scribe.policy_runs r
+                   WHERE r.policy_id = p.policy_id AND r.status = 'failed'
+                     AND r.run_id > COALESCE(ok.run_id, 0)) fails ON true
+LEFT JOIN LATERAL (SELECT r.run_id FROM scribe.policy_runs r
+                   WHERE r.policy_id = p.policy_id AND r.status IN ('queued', 'running')
+                   ORDER BY r.run_id DESC LIMIT 1) current ON true;
+COMMENT ON VIEW scribe.policy_status IS 'Each policy: next run, last run and its error, last success, failed runs in a row, the run under way, and what needs attention (alert)';
+
+-- The built-in policy's work: forget finished runs older than max_age, and beyond the last keep of each policy
+CREATE PROCEDURE scribe.prune_policy_runs(args jsonb)
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    max_age interval := COALESCE((args->>'max_age')::interval, '30 days');
+    keep integer := COALESCE((args->>'keep')::integer, 1000);
+BEGIN
+    DELETE FROM scribe.policy_runs r
+    USING (SELECT run_id, row_number() OVER (PARTITION BY policy_id ORDER BY run_id DESC) AS n
+           FROM scribe.policy_runs WHERE status IN ('succeeded', 'failed')) o
+    WHERE r.run_id = o.run_id AND (o.n > keep OR r.finished_at < now() - max_age);
+END
+$$;
+
+-- first run an hour after CREATE EXTENSION: a pg_restore, which creates the
+-- extension then loads the tables, must not meet a run's rows on its way
+INSERT INTO scribe.policies (name, kind, target, settings, schedule, owner, next_run_at)
+VALUES ('scribe.history', 'sql', 'scribe.prune_policy_runs(jsonb)',
+        '{"procedure": "scribe.prune_policy_runs(jsonb)", "args": {"max_age": "30 days", "keep": 1000}}',
+        '1 hour', (SELECT extowner FROM pg_extension WHERE extname = 'pg_scribe')::regrole, now() + interval '1 hour');
+
+-- The policy API: C functions that record the calling role, then run the
+-- functions above as the bootstrap superuser (callers need EXECUTE on these
+-- only, never rights on the tables)
+CREATE FUNCTION scribe.create_policy(
+    name     text,
+    kind     text,
+    target   text,
+    settings jsonb DEFAULT '{}',
+    schedule text DEFAULT '1 day',
+    enabled  boolean DEFAULT true)
+    RETURNS scribe.policies
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_create_policy';
+COMMENT ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean) IS 'Create a lifecycle policy (kind: partitions, purge, archive, orphans, refresh, sql) on a target the caller owns, with its settings and schedule (an interval or a cron expression)';
+
+CREATE FUNCTION scribe.alter_policy(
+    name     text,
+    settings jsonb DEFAULT NULL,
+    schedule text DEFAULT NULL,
+    enabled  boolean DEFAULT NULL)
+    RETURNS scribe.policies
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_alter_policy';
+COMMENT ON FUNCTION scribe.alter_policy(text, jsonb, text, boolean) IS 'Change a policy: settings given replace those of the same name (null removes one); NULL leaves the rest as it is';
+
+CREATE FUNCTION scribe.drop_policy(name text)
+    RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_drop_policy';
+COMMENT ON FUNCTION scribe.drop_policy(text) IS 'Drop a policy and its run history';
+
+CREATE FUNCTION scribe.run_policy_now(name text, dry_run boolean DEFAULT false)
+    RETURNS jsonb
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_run_policy_now';
+COMMENT ON FUNCTION scribe.run_policy_now(text, boolean) IS 'Start a run of a policy now (unless one is under way): its run_id; with dry_run, the actions a run would take now, and the rows it would reach';
+
+CREATE FUNCTION scribe._run_as(role regrole, sql text, lock_timeout_ms integer DEFAULT 0)
+    RETURNS bigint
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_run_as';
+COMMENT ON FUNCTION scribe._run_as(regrole, text, integer) IS 'Internal: run SQL as a role, with a lock_timeout (0: none); the rows the last statement processed';
+
+CREATE FUNCTION scribe._policies_changed()
+    RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_policies_changed';
+COMMENT ON FUNCTION scribe._policies_changed() IS 'Internal: policies changed; wake the launcher when the transaction commits';

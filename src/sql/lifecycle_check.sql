@@ -1,0 +1,400 @@
+-- pg_scribe install script: lifecycle policies, the checks a policy's
+-- target and settings pass when it is created or changed.
+
+-- ERROR 22023 with a message and a hint: a setting a policy cannot take
+CREATE FUNCTION scribe._policy_invalid(message text, hint text)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+BEGIN
+    IF hint IS NULL THEN
+        RAISE EXCEPTION '%', message USING ERRCODE = 'invalid_parameter_value';
+    END IF;
+    RAISE EXCEPTION '%', message USING ERRCODE = 'invalid_parameter_value', HINT = hint;
+END
+$$;
+
+-- The settings keys a kind takes: ERROR on any other
+CREATE FUNCTION scribe._policy_check_keys(kind text, settings jsonb, allowed text[])
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    k text;
+BEGIN
+    IF jsonb_typeof(settings) <> 'object' THEN
+        PERFORM scribe._policy_invalid('the settings of a policy are a JSON object',
+            'For example ''{"older_than": "90 days"}''.');
+    END IF;
+    FOR k IN SELECT jsonb_object_keys(settings) LOOP
+        IF NOT k = ANY (allowed) THEN
+            PERFORM scribe._policy_invalid(format('a %s policy has no setting "%s"', kind, k),
+                format('Its settings are: %s.', array_to_string(allowed, ', ')));
+        END IF;
+    END LOOP;
+END
+$$;
+
+-- A setting as an interval (or the default); ERROR if it is not one or not positive
+CREATE FUNCTION scribe._policy_interval(settings jsonb, key text, fallback interval)
+    RETURNS interval
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v interval;
+BEGIN
+    IF settings->>key IS NULL THEN
+        RETURN fallback;
+    END IF;
+    BEGIN
+        v := (settings->>key)::interval;
+    EXCEPTION WHEN OTHERS THEN
+        PERFORM scribe._policy_invalid(format('setting "%s" is not an interval: %s', key, settings->>key),
+            'Write it as ''90 days'', ''1 month'', ''500 milliseconds''.');
+    END;
+    IF v < '0' THEN
+        PERFORM scribe._policy_invalid(format('setting "%s" must not be negative', key), NULL);
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- A setting as a positive integer (or the default)
+CREATE FUNCTION scribe._policy_integer(settings jsonb, key text, fallback integer, lo integer, hi integer)
+    RETURNS integer
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    v integer;
+BEGIN
+    IF settings->key IS NULL THEN
+        RETURN fallback;
+    END IF;
+    IF jsonb_typeof(settings->key) <> 'number' OR (settings->>key) !~ '^\d+$' THEN
+        PERFORM scribe._policy_invalid(format('setting "%s" is not a whole number: %s', key, settings->key), NULL);
+    END IF;
+    v := (settings->>key)::integer;
+    IF v NOT BETWEEN lo AND hi THEN
+        PERFORM scribe._policy_invalid(format('setting "%s" is %s, not between %s and %s', key, v, lo, hi), NULL);
+    END IF;
+    RETURN v;
+END
+$$;
+
+-- A column of a table that holds time (date, timestamp, timestamptz); ERROR otherwise
+CREATE FUNCTION scribe._policy_time_column(tbl regclass, col text)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    typ regtype;
+BEGIN
+    IF col IS NULL THEN
+        PERFORM scribe._policy_invalid('this policy needs a "column" setting: the column that holds each row''s time',
+            'For example ''{"column": "created_at", "older_than": "90 days"}''.');
+    END IF;
+    SELECT atttypid INTO typ FROM pg_attribute
+    WHERE attrelid = tbl AND attname = col AND attnum > 0 AND NOT attisdropped;
+    IF typ IS NULL THEN
+        RAISE EXCEPTION 'column "%" of % does not exist', col, tbl
+            USING ERRCODE = 'undefined_column';
+    END IF;
+    IF typ NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+        RAISE EXCEPTION 'column "%" of % is of type %, not a time', col, tbl, typ
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'The column must be date, timestamp or timestamp with time zone.';
+    END IF;
+END
+$$;
+
+-- The unit and width of a partitions policy's interval setting
+CREATE FUNCTION scribe._partition_width(unit text)
+    RETURNS interval
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog
+    AS $$ SELECT CASE unit WHEN 'day' THEN interval '1 day' WHEN 'week' THEN interval '7 days'
+                           WHEN 'month' THEN interval '1 month' END $$;
+
+-- A relation (or, what = 'procedure', a procedure) named as the caller would
+-- name it, on the caller's search_path: its schema-qualified name, or NULL.
+-- Only catalog lookups run under that path, never code.
+CREATE FUNCTION scribe._policy_resolve(name text, what text, caller regrole, caller_path text)
+    RETURNS text
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    who text := quote_ident(caller::text);
+    found oid;
+BEGIN
+    IF name IS NULL THEN
+        RETURN NULL;
+    END IF;
+    PERFORM set_config('search_path',
+        replace(replace(COALESCE(caller_path, 'pg_catalog'), '"$user"', who), '$user', who), true);
+    IF what = 'procedure' THEN
+        found := CASE WHEN name LIKE '%(%' THEN to_regprocedure(name)::oid ELSE to_regproc(name)::oid END;
+    ELSE
+        found := to_regclass(name)::oid;
+    END IF;
+    PERFORM set_config('search_path', 'pg_catalog', true);
+    RETURN CASE WHEN found IS NULL THEN NULL
+                WHEN what = 'procedure' THEN found::regprocedure::text
+                ELSE found::regclass::text END;
+END
+$$;
+
+-- Check a policy's target and settings for its kind, names resolved on
+-- caller_path; returns the settings with their defaults and qualified names
+CREATE FUNCTION scribe._policy_check(kind text, target text, settings jsonb, caller regrole, caller_path text)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    tbl regclass;
+    proc regprocedure;
+    rel record;
+    keytype regtype;
+    width interval;
+    retention interval;
+    s jsonb := COALESCE(settings, '{}');
+BEGIN
+    IF kind IS NULL OR kind NOT IN ('partitions', 'purge', 'archive', 'orphans', 'refresh', 'sql') THEN
+        PERFORM scribe._policy_invalid(format('unknown policy kind "%s"', kind),
+            'The kinds are partitions, purge, archive, orphans, refresh and sql.');
+    END IF;
+    IF target IS NULL THEN
+        PERFORM scribe._policy_invalid('a policy needs a target', NULL);
+    END IF;
+
+    IF kind = 'sql' THEN
+        proc := scribe._policy_resolve(target, 'procedure', caller, caller_path)::regprocedure;
+        IF proc IS NULL OR (SELECT prokind FROM pg_proc WHERE oid = proc) <> 'p' THEN
+            RAISE EXCEPTION 'procedure % does not exist', target
+                USING ERRCODE = 'undefined_function',
+                      HINT = 'The target of a sql policy is a procedure: CREATE PROCEDURE name() or name(args jsonb).';
+        END IF;
+        IF (SELECT pronargs FROM pg_proc WHERE oid = proc) > 1
+           OR ((SELECT pronargs FROM pg_proc WHERE oid = proc) = 1
+               AND (SELECT proargtypes[0] FROM pg_proc WHERE oid = proc) <> 'jsonb'::regtype) THEN
+            PERFORM scribe._policy_invalid(format('procedure %s must take no argument or one jsonb', proc),
+                'The policy calls it with its "args" setting.');
+        END IF;
+        IF NOT has_function_privilege(caller, proc, 'EXECUTE') THEN
+            RAISE EXCEPTION 'permission denied for procedure %', proc USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        PERFORM scribe._policy_check_keys(kind, s, ARRAY['args']);
+        RETURN jsonb_build_object('procedure', proc::text, 'args', s->'args');
+    END IF;
+
+    tbl := scribe._policy_resolve(target, 'relation', caller, caller_path)::regclass;
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'relation "%" does not exist', target
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Name the table with its schema if it is not on the search_path.';
+    END IF;
+    SELECT c.relkind, c.relowner INTO rel FROM pg_class c WHERE c.oid = tbl;
+    IF NOT pg_has_role(caller, rel.relowner, 'USAGE') THEN
+        RAISE EXCEPTION 'must be the owner of % to create a policy on it', tbl
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A role can only create policies on tables it owns.';
+    END IF;
+
+    CASE kind
+    WHEN 'partitions' THEN
+        PERFORM scribe._policy_check_keys(kind, s,
+            ARRAY['interval', 'premake', 'retention', 'retention_mode', 'archive_schema', 'lock_timeout']);
+        IF rel.relkind <> 'p' OR (SELECT partstrat FROM pg_partitioned_table WHERE partrelid = tbl) <> 'r'
+           OR (SELECT partnatts FROM pg_partitioned_table WHERE partrelid = tbl) <> 1 THEN
+            RAISE EXCEPTION '% is not partitioned by range on one column', tbl
+                USING ERRCODE = 'wrong_object_type',
+                      HINT = 'Create it with PARTITION BY RANGE (a date or timestamp column); partitioning an existing table is up to you.';
+        END IF;
+        SELECT a.atttypid INTO keytype
+        FROM pg_partitioned_table pt JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = pt.partattrs[0]
+        WHERE pt.partrelid = tbl;
+        IF keytype IS NULL OR keytype NOT IN ('date'::regtype, 'timestamp'::regtype, 'timestamptz'::regtype) THEN
+            RAISE EXCEPTION 'the partition key of % is not a date or timestamp column', tbl
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'A partitions policy makes time ranges: partition by a date, timestamp or timestamptz column.';
+        END IF;
+        s := jsonb_build_object('interval', COALESCE(s->>'interval', 'month'),
+                                'premake', scribe._policy_integer(s, 'premake', 3, 1, 1000),
+                                'retention', s->>'retention',
+                                'retention_mode', COALESCE(s->>'retention_mode', 'detach'),
+                                'archive_schema', s->>'archive_schema',
+                                'lock_timeout', scribe._policy_interval(s, 'lock_timeout', '5 seconds')::text);
+        width := scribe._partition_width(s->>'interval');
+        IF width IS NULL THEN
+            PERFORM scribe._policy_invalid(format('partition interval "%s" is not day, week or month', s->>'interval'), NULL);
+        END IF;
+        retention := scribe._policy_interval(s, 'retention', NULL);
+        IF retention IS NOT NULL AND now() - retention > now() - width THEN
+            PERFORM scribe._policy_invalid(
+                format('a retention of %s is shorter than a partition (%s)', retention, s->>'interval'),
+                'Keep at least one partition''s width: a partition is retired once all of it is older than the retention.');
+        END IF;
+        IF s->>'retention_mode' NOT IN ('detach', 'drop', 'archive') THEN
+            PERFORM scribe._policy_invalid(format('retention_mode "%s" is not detach, drop or archive', s->>'retention_mode'),
+                'detach (the default) keeps retired partitions as tables; drop deletes them; archive moves them to archive_schema.');
+        END IF;
+        IF s->>'retention_mode' = 'archive' THEN
+            IF s->>'archive_schema' IS NULL OR to_regnamespace(s->>'archive_schema') IS NULL THEN
+                RAISE EXCEPTION 'archive schema "%" does not exist', s->>'archive_schema'
+                    USING ERRCODE = 'invalid_schema_name',
+                          HINT = 'Create the schema first; retention_mode archive moves retired partitions into it.';
+            END IF;
+            IF NOT has_schema_privilege(caller, to_regnamespace(s->>'archive_schema'), 'CREATE') THEN
+                RAISE EXCEPTION 'permission denied for schema %', s->>'archive_schema'
+                    USING ERRCODE = 'insufficient_privilege';
+            END IF;
+        END IF;
+        RETURN s;
+    WHEN 'purge' THEN
+        PERFORM scribe._policy_check_keys(kind, s, ARRAY['column', 'older_than', 'batch_size', 'pause']);
+        IF rel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+        END IF;
+        PERFORM scribe._policy_time_column(tbl, s->>'column');
+        IF s->>'older_than' IS NULL THEN
+            PERFORM scribe._policy_invalid('a purge policy needs "older_than": how old a row must be to go',
+                'For example ''{"column": "created_at", "older_than": "90 days"}''.');
+        END IF;
+        RETURN jsonb_build_object('column', s->>'column',
+                                  'older_than', scribe._policy_interval(s, 'older_than', NULL)::text,
+                                  'batch_size', scribe._policy_integer(s, 'batch_size', 10000, 1, 1000000),
+                                  'pause', scribe._policy_interval(s, 'pause', '100 milliseconds')::text);
+    WHEN 'archive' THEN
+        PERFORM scribe._policy_check_keys(kind, s,
+            ARRAY['column', 'older_than', 'batch_size', 'pause', 'archive_table', 'mark']);
+        IF rel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+        END IF;
+        PERFORM scribe._policy_time_column(tbl, s->>'column');
+        IF s->>'older_than' IS NULL THEN
+            PERFORM scribe._policy_invalid('an archive policy needs "older_than": how long since a row was last accessed',
+                'For example ''{"column": "last_accessed_at", "older_than": "90 days", "archive_table": "audio_archive"}''.');
+        END IF;
+        IF (s->'archive_table' IS NULL) = (s->'mark' IS NULL) THEN
+            PERFORM scribe._policy_invalid('an archive policy either moves rows ("archive_table") or marks them ("mark")',
+                'Give "archive_table": a table with the same columns, or "mark": {"column": "storage_class", "value": "cold"}.');
+        END IF;
+        IF s->'archive_table' IS NOT NULL THEN
+            s := jsonb_set(s, '{archive_table}', to_jsonb(COALESCE(
+                scribe._policy_resolve(s->>'archive_table', 'relation', caller, caller_path), s->>'archive_table')));
+            PERFORM scribe._policy_check_archive_table(tbl, s->>'archive_table', caller);
+        ELSE
+            PERFORM scribe._policy_check_mark(tbl, s->'mark');
+        END IF;
+        RETURN jsonb_strip_nulls(jsonb_build_object('column', s->>'column',
+                                  'older_than', scribe._policy_interval(s, 'older_than', NULL)::text,
+                                  'archive_table', (s->>'archive_table')::regclass::text,
+                                  'mark', s->'mark',
+                                  'batch_size', scribe._policy_integer(s, 'batch_size', 1000, 1, 1000000),
+                                  'pause', scribe._policy_interval(s, 'pause', '100 milliseconds')::text));
+    WHEN 'orphans' THEN
+        PERFORM scribe._policy_check_keys(kind, s, ARRAY['column', 'parent', 'parent_column', 'batch_size', 'pause']);
+        IF rel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+        END IF;
+        IF s->>'column' IS NULL OR s->>'parent' IS NULL THEN
+            PERFORM scribe._policy_invalid('an orphans policy needs "column" and "parent" (and "parent_column", default the same name)',
+                'For example ''{"column": "user_id", "parent": "users", "parent_column": "id"}''.');
+        END IF;
+        s := jsonb_set(s, '{parent}', to_jsonb(COALESCE(
+            scribe._policy_resolve(s->>'parent', 'relation', caller, caller_path), s->>'parent')));
+        IF to_regclass(s->>'parent') IS NULL THEN
+            RAISE EXCEPTION 'relation "%" does not exist', s->>'parent' USING ERRCODE = 'undefined_table';
+        END IF;
+        IF NOT has_table_privilege(caller, to_regclass(s->>'parent'), 'SELECT') THEN
+            RAISE EXCEPTION 'permission denied for table %', s->>'parent' USING ERRCODE = 'insufficient_privilege';
+        END IF;
+        -- the comparison must plan: columns exist, types compare
+        EXECUTE format('EXPLAIN SELECT 1 FROM %s x WHERE NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
+                       tbl, to_regclass(s->>'parent'), COALESCE(s->>'parent_column', s->>'column'), s->>'column');
+        RETURN jsonb_build_object('column', s->>'column', 'parent', to_regclass(s->>'parent')::text,
+                                  'parent_column', COALESCE(s->>'parent_column', s->>'column'),
+                                  'batch_size', scribe._policy_integer(s, 'batch_size', 10000, 1, 1000000),
+                                  'pause', scribe._policy_interval(s, 'pause', '100 milliseconds')::text);
+    WHEN 'refresh' THEN
+        PERFORM scribe._policy_check_keys(kind, s, ARRAY['concurrently', 'lock_timeout']);
+        IF rel.relkind <> 'm' THEN
+            RAISE EXCEPTION '% is not a materialized view', tbl USING ERRCODE = 'wrong_object_type';
+        END IF;
+        IF s ? 'concurrently' AND jsonb_typeof(s->'concurrently') <> 'boolean' THEN
+            PERFORM scribe._policy_invalid('setting "concurrently" is true or false', NULL);
+        END IF;
+        IF (s->>'concurrently')::boolean AND NOT scribe._matview_refreshable_concurrently(tbl) THEN
+            RAISE EXCEPTION 'materialized view % has no unique index a concurrent refresh can use', tbl
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Create a UNIQUE index on plain columns of the view, with no WHERE clause, or leave "concurrently" out.';
+        END IF;
+        RETURN jsonb_build_object('concurrently',
+                                  COALESCE((s->>'concurrently')::boolean, scribe._matview_refreshable_concurrently(tbl)),
+                                  'lock_timeout', scribe._policy_interval(s, 'lock_timeout', '5 seconds')::text);
+    END CASE;
+END
+$$;
+
+-- Whether REFRESH ... CONCURRENTLY can use an index of the view: unique, on columns only, without WHERE
+CREATE FUNCTION scribe._matview_refreshable_concurrently(mv regclass)
+    RETURNS boolean
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+    AS $$
+    SELECT EXISTS (SELECT FROM pg_index i
+                   WHERE i.indrelid = mv AND i.indisunique AND i.indisvalid
+                     AND i.indpred IS NULL AND i.indexprs IS NULL)
+$$;
+
+-- An archive table must have the columns of the table it receives, in order
+CREATE FUNCTION scribe._policy_check_archive_table(tbl regclass, archive text, caller regrole)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    arc regclass := to_regclass(archive);
+BEGIN
+    IF arc IS NULL THEN
+        RAISE EXCEPTION 'archive table "%" does not exist', archive
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Create it with the same columns, for example CREATE TABLE x_archive (LIKE x).';
+    END IF;
+    IF NOT has_table_privilege(caller, arc, 'INSERT') THEN
+        RAISE EXCEPTION 'permission denied for table %', arc USING ERRCODE = 'insufficient_privilege';
+    END IF;
+    IF ARRAY(SELECT (attname, atttypid)::text FROM pg_attribute
+             WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped ORDER BY attnum)
+       <> ARRAY(SELECT (attname, atttypid)::text FROM pg_attribute
+                WHERE attrelid = arc AND attnum > 0 AND NOT attisdropped ORDER BY attnum) THEN
+        RAISE EXCEPTION 'archive table % does not have the columns of %', arc, tbl
+            USING ERRCODE = 'datatype_mismatch',
+                  HINT = 'Give it the same columns with the same types in the same order: CREATE TABLE ... (LIKE ...).';
+    END IF;
+END
+$$;
+
+-- A mark setting: {"column": c, "value": v} with c a column of the table
+CREATE FUNCTION scribe._policy_check_mark(tbl regclass, mark jsonb)
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+BEGIN
+    IF jsonb_typeof(mark) <> 'object' OR mark->>'column' IS NULL OR NOT mark ? 'value' THEN
+        PERFORM scribe._policy_invalid('"mark" is {"column": ..., "value": ...}',
+            'For example {"column": "storage_class", "value": "cold"}.');
+    END IF;
+    IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = tbl AND attname = mark->>'column'
+                   AND attnum > 0 AND NOT attisdropped) THEN
+        RAISE EXCEPTION 'column "%" of % does not exist', mark->>'column', tbl USING ERRCODE = 'undefined_column';
+    END IF;
+END
+$$;

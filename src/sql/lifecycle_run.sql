@@ -1,0 +1,332 @@
+-- pg_scribe install script: lifecycle policies, runs: the plan of a run,
+-- its actions one job at a time, and the launcher's scheduling.
+
+-- What a run of a policy does, in order, at its clock: a jsonb array of actions
+CREATE FUNCTION scribe._policy_plan(p scribe.policies, clock timestamptz)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    s jsonb := p.settings;
+    tbl regclass;
+    width interval;
+    first timestamp;
+    period_start timestamp;
+    b record;
+    actions jsonb := '[]';
+BEGIN
+    IF p.kind = 'sql' THEN
+        RETURN jsonb_build_array(jsonb_build_object('action', 'call'));
+    END IF;
+    tbl := to_regclass(p.target);
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'the target % of policy "%" no longer exists', p.target, p.name
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Drop the policy, or recreate the target under that name.';
+    END IF;
+    CASE p.kind
+    WHEN 'partitions' THEN
+        width := scribe._partition_width(s->>'interval');
+        first := date_trunc(s->>'interval', clock AT TIME ZONE 'UTC');
+        -- the periods of rows that fell into the default partition, the
+        -- current one and the premade ones, where nothing covers them yet
+        FOR period_start IN
+            SELECT t FROM scribe._partition_default_periods(tbl, s->>'interval') t WHERE t < first
+            UNION ALL
+            SELECT first + k * width FROM generate_series(0, (s->>'premake')::integer) k
+            ORDER BY 1
+        LOOP
+            IF NOT EXISTS (SELECT FROM scribe._partition_bounds(tbl) x
+                           WHERE NOT x.is_default AND x.lo < period_start + width AND x.hi > period_start) THEN
+                actions := actions || jsonb_build_object('action', 'create_partition',
+                    'partition', scribe._partition_name(tbl, period_start),
+                    'from', period_start, 'to', period_start + width);
+            END IF;
+        END LOOP;
+        -- then, one at a time, the partitions wholly older than the retention,
+        -- those this run makes included
+        IF s->>'retention' IS NOT NULL THEN
+            FOR b IN SELECT name FROM (
+                         SELECT x.partition::text AS name, x.lo, x.hi FROM scribe._partition_bounds(tbl) x
+                         WHERE NOT x.is_default
+                         UNION ALL
+                         SELECT a->>'partition', (a->>'from')::timestamp, (a->>'to')::timestamp
+                         FROM jsonb_array_elements(actions) a) c
+                     WHERE c.hi <= (clock - (s->>'retention')::interval) AT TIME ZONE 'UTC'
+                     ORDER BY c.lo LOOP
+                actions := actions || jsonb_build_object('action', (s->>'retention_mode') || '_partition',
+                    'partition', b.name);
+            END LOOP;
+        END IF;
+        RETURN actions;
+    WHEN 'refresh' THEN
+        RETURN jsonb_build_array(jsonb_build_object('action', 'refresh'));
+    ELSE
+        -- purge, archive, orphans: batches until none is left
+        RETURN jsonb_build_array(jsonb_strip_nulls(jsonb_build_object('action', p.kind,
+            'cutoff', clock - (s->>'older_than')::interval)));
+    END CASE;
+END
+$$;
+
+-- The condition picking one batch of rows of tbl (a leaf table) that match cond, locking them
+CREATE FUNCTION scribe._policy_batch(tbl regclass, cond text, batch integer)
+    RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+    AS $$
+    SELECT format('ctid = ANY (ARRAY(SELECT x.ctid FROM ONLY %s x WHERE %s LIMIT %s FOR UPDATE OF x SKIP LOCKED))',
+                  tbl, cond, batch)
+$$;
+
+-- The leaf table of tbl holding a row that matches cond (tbl itself if it is not partitioned), or NULL
+CREATE FUNCTION scribe._policy_leaf(tbl regclass, cond text)
+    RETURNS regclass
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    leaf regclass;
+BEGIN
+    IF (SELECT relkind FROM pg_class WHERE oid = tbl) <> 'p' THEN
+        RETURN tbl;
+    END IF;
+    EXECUTE format('SELECT x.tableoid::regclass FROM %s x WHERE %s LIMIT 1', tbl, cond) INTO leaf;
+    RETURN leaf;
+END
+$$;
+
+-- Do one action of a run as the policy's owner; again: the same action has more to do
+CREATE FUNCTION scribe._policy_act(p scribe.policies, action jsonb,
+    OUT rows bigint, OUT partitions integer, OUT bytes bigint, OUT again boolean)
+    RETURNS record
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    s jsonb := p.settings;
+    tbl regclass := CASE WHEN p.kind <> 'sql' THEN to_regclass(p.target) END;
+    part regclass;
+    leaf regclass;
+    keycol text;
+    keytype regtype;
+    cond text;
+    cols text;
+    sql text;
+    lock_ms integer := COALESCE(extract(epoch FROM (s->>'lock_timeout')::interval) * 1000, 0)::integer;
+    batch integer := (s->>'batch_size')::integer;
+BEGIN
+    rows := 0; partitions := 0; bytes := 0; again := false;
+    CASE action->>'action'
+    WHEN 'create_partition' THEN
+        SELECT a.attname, a.atttypid INTO keycol, keytype
+        FROM pg_partitioned_table pt JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = pt.partattrs[0]
+        WHERE pt.partrelid = tbl;
+        cols := (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+                 WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped);
+        -- made apart, then attached: ATTACH locks the parent against writers of
+        -- its partitioning only, never against readers
+        PERFORM scribe._run_as(p.owner,
+            format('CREATE TABLE %s (LIKE %s INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING STORAGE INCLUDING COMMENTS)',
+                   action->>'partition', tbl), lock_ms);
+        part := (SELECT x.partition FROM scribe._partition_bounds(tbl) x WHERE x.is_default);
+        IF part IS NOT NULL THEN
+            -- the default partition is kept empty: its rows of the new range move into it
+            rows := scribe._run_as(p.owner, format(
+                'WITH moved AS (DELETE FROM %s WHERE %I >= %s AND %I < %s RETURNING %s) INSERT INTO %s (%s) SELECT %s FROM moved',
+                part, keycol, scribe._partition_literal((action->>'from')::timestamp, keytype),
+                keycol, scribe._partition_literal((action->>'to')::timestamp, keytype), cols,
+                action->>'partition', cols, cols), lock_ms);
+        END IF;
+        PERFORM scribe._run_as(p.owner, format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)', tbl,
+            action->>'partition', scribe._partition_literal((action->>'from')::timestamp, keytype),
+            scribe._partition_literal((action->>'to')::timestamp, keytype)), lock_ms);
+        partitions := 1;
+    WHEN 'detach_partition', 'drop_partition', 'archive_partition' THEN
+        part := to_regclass(action->>'partition');
+        IF part IS NOT NULL THEN
+            bytes := pg_total_relation_size(part);
+            sql := format('ALTER TABLE %s DETACH PARTITION %s', tbl, part);
+            IF action->>'action' = 'drop_partition' THEN
+                sql := sql || format('; DROP TABLE %s', part);
+            ELSIF action->>'action' = 'archive_partition' THEN
+                sql := sql || format('; ALTER TABLE %s SET SCHEMA %I', part, s->>'archive_schema');
+            END IF;
+            PERFORM scribe._run_as(p.owner, sql, lock_ms);
+            partitions := 1;
+        END IF;
+    WHEN 'purge', 'archive' THEN
+        cond := format('x.%I < %L', s->>'column', action->>'cutoff');
+        IF s->'mark' IS NOT NULL THEN
+            cond := cond || format(' AND x.%I IS DISTINCT FROM %L', s->'mark'->>'column', s->'mark'->>'value');
+        END IF;
+        leaf := scribe._policy_leaf(tbl, cond);
+        IF leaf IS NOT NULL THEN
+            IF action->>'action' = 'purge' THEN
+                sql := format('DELETE FROM %s WHERE %s', leaf, scribe._policy_batch(leaf, cond, batch));
+            ELSIF s->'mark' IS NOT NULL THEN
+                sql := format('UPDATE %s SET %I = %L WHERE %s', leaf, s->'mark'->>'column', s->'mark'->>'value',
+                              scribe._policy_batch(leaf, cond, batch));
+            ELSE
+                cols := (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
+                         WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped);
+                sql := format('WITH moved AS (DELETE FROM %s WHERE %s RETURNING %s) INSERT INTO %s (%s) SELECT %s FROM moved',
+                              leaf, scribe._policy_batch(leaf, cond, batch), cols, s->>'archive_table', cols, cols);
+            END IF;
+            rows := scribe._run_as(p.owner, sql, 0);
+            again := rows > 0;
+        END IF;
+    WHEN 'orphans' THEN
+        cond := format('x.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
+                       s->>'column', s->>'parent', s->>'parent_column', s->>'column');
+        leaf := scribe._policy_leaf(tbl, cond);
+        IF leaf IS NOT NULL THEN
+            rows := scribe._run_as(p.owner,
+                format('DELETE FROM %s WHERE %s', leaf, scribe._policy_batch(leaf, cond, batch)), 0);
+            again := rows > 0;
+        END IF;
+    WHEN 'refresh' THEN
+        PERFORM scribe._run_as(p.owner, format('REFRESH MATERIALIZED VIEW %s%s',
+            CASE WHEN (s->>'concurrently')::boolean AND (SELECT relispopulated FROM pg_class WHERE oid = tbl)
+                 THEN 'CONCURRENTLY ' ELSE '' END, tbl), lock_ms);
+        bytes := pg_total_relation_size(tbl);
+    WHEN 'call' THEN
+        PERFORM scribe._run_as(p.owner, format('CALL %s(%s)', (s->>'procedure')::regprocedure::regproc,
+            CASE WHEN (SELECT pronargs FROM pg_proc WHERE oid = (s->>'procedure')::regprocedure) = 1
+                 THEN quote_literal(COALESCE(s->'args', '{}'::jsonb)::text) || '::jsonb' ELSE '' END), 0);
+    ELSE
+        RAISE EXCEPTION 'unknown policy action %', action->>'action';
+    END CASE;
+END
+$$;
+
+-- Run the next action of a run (a job of kind policy); queues the one after, or finishes the run
+CREATE FUNCTION scribe._policy_step(run_id bigint)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    r scribe.policy_runs;
+    p scribe.policies;
+    action jsonb;
+    res record;
+    last jsonb;
+    pause interval := '0';
+BEGIN
+    SELECT * INTO r FROM scribe.policy_runs WHERE policy_runs.run_id = _policy_step.run_id FOR UPDATE;
+    IF NOT FOUND OR r.status IN ('succeeded', 'failed') THEN
+        RETURN jsonb_build_object('run_id', _policy_step.run_id, 'skipped', 'the run is over or its policy was dropped');
+    END IF;
+    SELECT * INTO p FROM scribe.policies WHERE policy_id = r.policy_id;
+    IF r.plan IS NULL THEN
+        r.plan := scribe._policy_plan(p, r.clock);
+        r.status := 'running';
+        r.started_at := clock_timestamp();
+    END IF;
+
+    IF jsonb_array_length(r.plan) > 0 THEN
+        action := r.plan->0;
+        res := scribe._policy_act(p, action);
+        r.actions := r.actions + 1;
+        r.rows := r.rows + res.rows;
+        r.partitions := r.partitions + res.partitions;
+        r.bytes := r.bytes + res.bytes;
+        -- what changed: an entry per action, the batches of one action added up
+        last := r.done->-1;
+        IF last->>'action' = action->>'action' AND NOT action ? 'partition' THEN
+            r.done := (r.done - (-1)) || jsonb_set(last, '{rows}',
+                to_jsonb(COALESCE((last->>'rows')::bigint, 0) + res.rows));
+        ELSE
+            r.done := r.done || (action || jsonb_strip_nulls(jsonb_build_object(
+                'rows', NULLIF(res.rows, 0), 'bytes', NULLIF(res.bytes, 0))));
+        END IF;
+        IF res.again THEN
+            pause := COALESCE((p.settings->>'pause')::interval, '0');
+        ELSE
+            r.plan := r.plan - 0;
+        END IF;
+    END IF;
+
+    r.error := NULL;
+    IF jsonb_array_length(r.plan) = 0 THEN
+        r.status := 'succeeded';
+        r.finished_at := clock_timestamp();
+    ELSE
+        r.job_id := scribe.send('lifecycle', jsonb_build_object('run_id', r.run_id), kind => 'policy',
+                                delay => NULLIF(pause, '0'));
+    END IF;
+    UPDATE scribe.policy_runs SET status = r.status, started_at = r.started_at, finished_at = r.finished_at,
+           job_id = r.job_id, plan = r.plan, actions = r.actions, rows = r.rows, partitions = r.partitions,
+           bytes = r.bytes, done = r.done, error = r.error
+    WHERE policy_runs.run_id = r.run_id;
+    RETURN jsonb_build_object('run_id', r.run_id, 'action', action->>'action', 'rows', res.rows,
+                              'remaining', jsonb_array_length(r.plan));
+END
+$$;
+
+-- Record a failed attempt at a run's action; final: the run failed
+CREATE FUNCTION scribe._policy_failed(run_id bigint, error text, final boolean)
+    RETURNS void
+    LANGUAGE sql
+    SET search_path = pg_catalog
+    AS $$
+    UPDATE scribe.policy_runs SET attempts = attempts + 1, error = _policy_failed.error,
+           status = CASE WHEN final THEN 'failed' ELSE status END,
+           finished_at = CASE WHEN final THEN clock_timestamp() END
+    WHERE policy_runs.run_id = _policy_failed.run_id
+$$;
+
+-- Start a run of a (locked) policy unless one is under way; its run id, or NULL
+CREATE FUNCTION scribe._policy_enqueue(p scribe.policies)
+    RETURNS bigint
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    rid bigint;
+BEGIN
+    IF EXISTS (SELECT FROM scribe.policy_runs r WHERE r.policy_id = p.policy_id AND r.status IN ('queued', 'running')) THEN
+        RETURN NULL;
+    END IF;
+    INSERT INTO scribe.policy_runs (policy_id, clock) VALUES (p.policy_id, scribe._policy_clock())
+    RETURNING run_id INTO rid;
+    UPDATE scribe.policy_runs SET job_id = scribe.send('lifecycle', jsonb_build_object('run_id', rid), kind => 'policy')
+    WHERE run_id = rid;
+    RETURN rid;
+END
+$$;
+
+-- The launcher's task: start the runs of the due policies; when the next one is due
+CREATE FUNCTION scribe._schedule_policies()
+    RETURNS timestamptz
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    p scribe.policies;
+BEGIN
+    -- a run whose job ended without finishing it (dead-lettered after crashes, purged) failed
+    UPDATE scribe.policy_runs r SET status = 'failed', finished_at = clock_timestamp(),
+           error = COALESCE(r.error, 'its job ended without finishing the run')
+    WHERE r.status IN ('queued', 'running') AND NOT EXISTS (SELECT FROM scribe.jobs j WHERE j.job_id = r.job_id);
+
+    FOR p IN SELECT * FROM scribe.policies
+             WHERE enabled AND (next_run_at IS NULL OR next_run_at <= now())
+             ORDER BY next_run_at NULLS FIRST
+             FOR UPDATE SKIP LOCKED LOOP
+        BEGIN
+            PERFORM scribe._policy_enqueue(p);
+            UPDATE scribe.policies SET next_run_at = scribe._schedule_next(p.schedule, now())
+            WHERE policy_id = p.policy_id;
+        EXCEPTION WHEN OTHERS THEN
+            -- a bad policy never stops the others, nor the launcher
+            RAISE WARNING 'pg_scribe: policy "%" skipped: %', p.name, SQLERRM
+                USING HINT = 'Fix it with scribe.alter_policy() or disable it; the launcher tries again in 5 minutes.';
+            UPDATE scribe.policies SET next_run_at = now() + interval '5 minutes' WHERE policy_id = p.policy_id;
+        END;
+    END LOOP;
+    RETURN (SELECT min(next_run_at) FROM scribe.policies WHERE enabled);
+END
+$$;
