@@ -20,9 +20,14 @@ CREATE TABLE scribe.documents (
     tier          text NOT NULL DEFAULT 'local' CHECK (tier IN ('local', 'cloud')),
     lang          text NOT NULL DEFAULT 'eng',
     status        text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'done', 'failed')),
-    image         bytea NOT NULL,
+    image         bytea,
     image_format  text NOT NULL,
     image_bytes   integer NOT NULL,
+    -- an archive policy may recompress the image, and move it to S3-compatible storage
+    image_location text NOT NULL DEFAULT 'inline' CHECK (image_location IN ('inline', 's3')),
+    image_key     text,
+    archived_at   timestamptz,
+    bytes_saved   bigint,
     pages         integer NOT NULL,
     job_id        bigint,
     text          text,
@@ -37,7 +42,8 @@ CREATE TABLE scribe.documents (
     finished_at   timestamptz,
     search_config regconfig NOT NULL DEFAULT 'english',
     search        tsvector GENERATED ALWAYS AS
-                  (to_tsvector(search_config, scribe.normalize_text(coalesce(text, '')))) STORED
+                  (to_tsvector(search_config, scribe.normalize_text(coalesce(text, '')))) STORED,
+    CHECK ((image IS NOT NULL AND image_location = 'inline') OR (image_key IS NOT NULL AND image_location = 's3'))
 );
 -- scans are compressed already: keep them out of line without recompressing
 ALTER TABLE scribe.documents ALTER COLUMN image SET STORAGE EXTERNAL;
@@ -181,6 +187,26 @@ CREATE FUNCTION scribe.document_status(
     WHERE d.document_id = document_status.document_id
 $$;
 COMMENT ON FUNCTION scribe.document_status(bigint) IS 'A document''s status (queued, processing, done, failed), live progress percent, attempts and results';
+
+CREATE FUNCTION scribe.document_image(document_id bigint)
+    RETURNS bytea
+    LANGUAGE plpgsql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    d record;
+BEGIN
+    SELECT image, image_location, image_key INTO d FROM scribe.documents
+    WHERE documents.document_id = document_image.document_id;
+    IF d.image_location = 's3' THEN
+        -- an archive policy moved it to S3-compatible storage
+        RETURN scribe._s3_get(d.image_key);
+    END IF;
+    RETURN d.image;
+END
+$$;
+COMMENT ON FUNCTION scribe.document_image(bigint) IS 'A document''s image, as stored now: inline, or read back from S3 after an archive policy moved it there; NULL if there is no such document';
 
 CREATE FUNCTION scribe.search_documents(
     query       text,

@@ -135,7 +135,12 @@ BEGIN
     s := p.settings;
     tbl := CASE WHEN p.kind <> 'sql' THEN to_regclass(p.target) END;
     -- batch kinds: how many rows the run would reach now
-    IF p.kind IN ('purge', 'archive') THEN
+    IF p.kind = 'archive' AND tbl = 'scribe.documents'::regclass THEN
+        SELECT count(*) INTO n FROM scribe.documents d
+        WHERE d.status = 'done' AND d.archived_at IS NULL AND d.image_location = 'inline'
+          AND d.finished_at < (actions->0->>'cutoff')::timestamptz;
+        actions := jsonb_set(actions, '{0,rows}', to_jsonb(n));
+    ELSIF p.kind IN ('purge', 'archive') THEN
         EXECUTE format('SELECT count(*) FROM %s x WHERE x.%I < %L%s', tbl, s->>'column', actions->0->>'cutoff',
             CASE WHEN s->'mark' IS NOT NULL
                  THEN format(' AND x.%I IS DISTINCT FROM %L', s->'mark'->>'column', s->'mark'->>'value') ELSE '' END)

@@ -271,6 +271,9 @@ BEGIN
                                   'batch_size', scribe._policy_integer(s, 'batch_size', 10000, 1, 1000000),
                                   'pause', scribe._policy_interval(s, 'pause', '100 milliseconds')::text);
     WHEN 'archive' THEN
+        IF tbl = 'scribe.documents'::regclass THEN
+            RETURN scribe._policy_check_documents(s);
+        END IF;
         PERFORM scribe._policy_check_keys(kind, s,
             ARRAY['column', 'older_than', 'batch_size', 'pause', 'archive_table', 'mark']);
         IF rel.relkind NOT IN ('r', 'p') THEN
@@ -396,5 +399,54 @@ BEGIN
                    AND attnum > 0 AND NOT attisdropped) THEN
         RAISE EXCEPTION 'column "%" of % does not exist', mark->>'column', tbl USING ERRCODE = 'undefined_column';
     END IF;
+END
+$$;
+
+-- The settings of an archive policy on scribe.documents: age of the processed
+-- documents, recompression ({"format", "mode", "quality"}), offload to S3
+CREATE FUNCTION scribe._policy_check_documents(s jsonb)
+    RETURNS jsonb
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    r jsonb := s->'recompress';
+BEGIN
+    PERFORM scribe._policy_check_keys('archive', s, ARRAY['older_than', 'recompress', 'offload', 'batch_size', 'pause']);
+    IF s->>'older_than' IS NULL THEN
+        PERFORM scribe._policy_invalid('an archive policy of scribe.documents needs "older_than": how long after its OCR finished',
+            'For example ''{"older_than": "90 days", "recompress": {"format": "tiff_g4", "mode": "bw"}}''.');
+    END IF;
+    IF r IS NULL AND NOT COALESCE((s->>'offload')::boolean, false) THEN
+        PERFORM scribe._policy_invalid('an archive policy of scribe.documents recompresses the images, offloads them, or both',
+            'Give "recompress": {"format": "png", "mode": "gray"} and/or "offload": true.');
+    END IF;
+    IF r IS NOT NULL THEN
+        IF jsonb_typeof(r) <> 'object' OR NOT COALESCE(r->>'format', 'png') IN ('png', 'tiff_g4', 'jpeg')
+           OR NOT COALESCE(r->>'mode', 'gray') IN ('gray', 'bw', 'keep') THEN
+            PERFORM scribe._policy_invalid('"recompress" is {"format": png, tiff_g4 or jpeg, "mode": gray, bw or keep, "quality": 1-100}',
+                'tiff_g4 holds 1-bit images (mode bw); jpeg holds gray or color ones.');
+        END IF;
+        IF (r->>'format' = 'tiff_g4' AND COALESCE(r->>'mode', 'gray') <> 'bw')
+           OR (r->>'format' = 'jpeg' AND r->>'mode' = 'bw') THEN
+            PERFORM scribe._policy_invalid(format('format %s cannot hold mode %s', r->>'format', COALESCE(r->>'mode', 'gray')),
+                'tiff_g4 holds 1-bit images (mode bw); jpeg holds gray or color ones.');
+        END IF;
+        r := jsonb_build_object('format', COALESCE(r->>'format', 'png'), 'mode', COALESCE(r->>'mode', 'gray'),
+                                'quality', scribe._policy_integer(r, 'quality', 75, 1, 100));
+    END IF;
+    IF s ? 'offload' AND jsonb_typeof(s->'offload') <> 'boolean' THEN
+        PERFORM scribe._policy_invalid('setting "offload" is true or false', NULL);
+    END IF;
+    IF COALESCE((s->>'offload')::boolean, false) AND COALESCE(current_setting('scribe.s3_endpoint', true), '') = '' THEN
+        RAISE EXCEPTION 'offload needs S3-compatible storage, and scribe.s3_endpoint is not set'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Set scribe.s3_endpoint, scribe.s3_bucket and the credentials (superuser settings), then reload.';
+    END IF;
+    RETURN jsonb_strip_nulls(jsonb_build_object('column', 'finished_at',
+        'older_than', scribe._policy_interval(s, 'older_than', NULL)::text,
+        'recompress', r, 'offload', COALESCE((s->>'offload')::boolean, false),
+        'batch_size', scribe._policy_integer(s, 'batch_size', 10, 1, 10000),
+        'pause', scribe._policy_interval(s, 'pause', '100 milliseconds')::text));
 END
 $$;

@@ -156,16 +156,19 @@ BEGIN
             PERFORM scribe._run_as(p.owner, sql, lock_ms);
             partitions := 1;
         END IF;
-    WHEN 'purge', 'archive' THEN
+    WHEN 'archive' THEN
+        IF tbl = 'scribe.documents'::regclass THEN
+            SELECT a.rows, a.bytes INTO rows, bytes FROM scribe._archive_documents(s, (action->>'cutoff')::timestamptz) a;
+            again := rows > 0;
+            RETURN;
+        END IF;
         cond := format('x.%I < %L', s->>'column', action->>'cutoff');
         IF s->'mark' IS NOT NULL THEN
             cond := cond || format(' AND x.%I IS DISTINCT FROM %L', s->'mark'->>'column', s->'mark'->>'value');
         END IF;
         leaf := scribe._policy_leaf(tbl, cond);
         IF leaf IS NOT NULL THEN
-            IF action->>'action' = 'purge' THEN
-                sql := format('DELETE FROM %s WHERE %s', leaf, scribe._policy_batch(leaf, cond, batch));
-            ELSIF s->'mark' IS NOT NULL THEN
+            IF s->'mark' IS NOT NULL THEN
                 sql := format('UPDATE %s SET %I = %L WHERE %s', leaf, s->'mark'->>'column', s->'mark'->>'value',
                               scribe._policy_batch(leaf, cond, batch));
             ELSE
@@ -175,6 +178,17 @@ BEGIN
                               leaf, scribe._policy_batch(leaf, cond, batch), cols, s->>'archive_table', cols, cols);
             END IF;
             rows := scribe._run_as(p.owner, sql, 0);
+            again := rows > 0;
+        END IF;
+    WHEN 'purge' THEN
+        cond := format('x.%I < %L', s->>'column', action->>'cutoff');
+        IF s->'mark' IS NOT NULL THEN
+            cond := cond || format(' AND x.%I IS DISTINCT FROM %L', s->'mark'->>'column', s->'mark'->>'value');
+        END IF;
+        leaf := scribe._policy_leaf(tbl, cond);
+        IF leaf IS NOT NULL THEN
+            rows := scribe._run_as(p.owner,
+                format('DELETE FROM %s WHERE %s', leaf, scribe._policy_batch(leaf, cond, batch)), 0);
             again := rows > 0;
         END IF;
     WHEN 'orphans' THEN
@@ -198,6 +212,54 @@ BEGIN
     ELSE
         RAISE EXCEPTION 'unknown policy action %', action->>'action';
     END CASE;
+END
+$$;
+
+-- Archive a batch of processed documents: recompress each image (keeping
+-- the smaller), move it to S3 when asked; how many and the bytes saved
+CREATE FUNCTION scribe._archive_documents(s jsonb, cutoff timestamptz, OUT rows bigint, OUT bytes bigint)
+    RETURNS record
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog
+    AS $$
+DECLARE
+    d record;
+    img bytea;
+    fmt text;
+    key text;
+    r jsonb := s->'recompress';
+BEGIN
+    rows := 0; bytes := 0;
+    FOR d IN SELECT document_id, image, image_format FROM scribe.documents
+             WHERE status = 'done' AND archived_at IS NULL AND image_location = 'inline' AND finished_at < cutoff
+             ORDER BY document_id LIMIT (s->>'batch_size')::integer
+             FOR UPDATE SKIP LOCKED LOOP
+        img := d.image;
+        fmt := d.image_format;
+        IF r IS NOT NULL THEN
+            img := scribe.recompress_image(d.image, r->>'format', r->>'mode', (r->>'quality')::integer);
+            fmt := CASE r->>'format' WHEN 'tiff_g4' THEN 'tiff' ELSE r->>'format' END;
+            IF octet_length(img) >= octet_length(d.image) THEN
+                img := d.image;
+                fmt := d.image_format;
+            END IF;
+        END IF;
+        IF (s->>'offload')::boolean THEN
+            key := format('documents/%s.%s', d.document_id, fmt);
+            PERFORM scribe._s3_put(key, img, 'image/' || fmt);
+            UPDATE scribe.documents SET image = NULL, image_location = 's3', image_key = key, image_format = fmt,
+                   image_bytes = octet_length(img), archived_at = clock_timestamp(),
+                   bytes_saved = octet_length(d.image)
+            WHERE document_id = d.document_id;
+            bytes := bytes + octet_length(d.image);
+        ELSE
+            UPDATE scribe.documents SET image = img, image_format = fmt, image_bytes = octet_length(img),
+                   archived_at = clock_timestamp(), bytes_saved = octet_length(d.image) - octet_length(img)
+            WHERE document_id = d.document_id;
+            bytes := bytes + octet_length(d.image) - octet_length(img);
+        END IF;
+        rows := rows + 1;
+    END LOOP;
 END
 $$;
 
