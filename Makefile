@@ -30,6 +30,7 @@ OBJS = \
 	src/ocr/ocr_engine.o \
 	src/ocr/ocr_gucs.o \
 	src/ocr/ocr_image.o \
+	src/ocr/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
 	src/cache/cache_l1.o \
 	src/cache/cache_l1_memory.o \
@@ -57,6 +58,7 @@ ENGINE = src/engine/pg_scribe_ocr
 ENGINE_OBJS = \
 	src/engine/engine_main.o \
 	src/engine/engine_decode.o \
+	src/engine/engine_encode.o \
 	src/engine/engine_json.o \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o
@@ -69,6 +71,7 @@ INSTALL_SQL = \
 	src/sql/pool.sql \
 	src/sql/ocr.sql \
 	src/sql/documents.sql \
+	src/sql/recompress.sql \
 	src/sql/cache.sql \
 	src/sql/cache_redis.sql \
 	src/sql/rate_limit.sql \
@@ -104,7 +107,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench bench-ocr bench-cache fuzz deps
+.PHONY: test demo bench bench-ocr bench-cache bench-recompress fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -115,6 +118,8 @@ bench-ocr:
 	test/bench/ocr.sh
 bench-cache:
 	test/bench/cache.sh
+bench-recompress:
+	test/bench/recompress.sh
 # the image header check under libFuzzer (clang): unit cases, replay of the
 # kept crashers, then FUZZ_SECONDS of fuzzing
 FUZZ_SECONDS ?= 60

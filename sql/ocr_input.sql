@@ -8,18 +8,7 @@ RESET client_min_messages;
 \getenv abs_srcdir PG_ABS_SRCDIR
 \set bad :abs_srcdir '/test/fixtures/bad/'
 
--- SQLSTATE, message and hint of a statement's error, or 'ok'
-CREATE FUNCTION pg_temp.outcome(statement text) RETURNS text
-LANGUAGE plpgsql AS $$
-DECLARE
-    state text; message text; hint text;
-BEGIN
-    EXECUTE statement;
-    RETURN 'ok';
-EXCEPTION WHEN OTHERS THEN
-    GET STACKED DIAGNOSTICS state = RETURNED_SQLSTATE, message = MESSAGE_TEXT, hint = PG_EXCEPTION_HINT;
-    RETURN state || ' ' || message || coalesce(' | ' || nullif(hint, ''), '');
-END $$;
+\i :abs_srcdir/sql/include/outcome.sql
 
 -- each fixture of test/fixtures/bad, through the header check and through OCR
 SELECT f AS file, pg_temp.outcome(format('SELECT scribe.ocr(pg_read_binary_file(%L))', :'bad' || f)) AS ocr

@@ -9,6 +9,8 @@
  *   request    one image and its options, answered by one result or error
  *   page       one image of a request (a multi-page TIFF has several)
  *   prepared   a page after preprocessing, as tesseract sees it
+ *   recompress a request that converts and re-encodes the pages instead of
+ *              recognising them (the archive's smaller copy of a scan)
  */
 #ifndef SCRIBE_ENGINE_H
 #define SCRIBE_ENGINE_H
@@ -20,6 +22,9 @@
 #include <leptonica/allheaders.h>
 
 #include "ocr/ocr_protocol.h"
+
+/* Text whose median character height is under this (pixels) is small: OCR upscales it */
+#define SMALL_TEXT_HEIGHT 14
 
 /* A growing UTF-8 buffer that builds the JSON result */
 typedef struct JsonOut
@@ -49,10 +54,15 @@ extern const char *engine_last_library_message(void);
 
 /* engine_prepare.c */
 extern PIX *engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report);
+extern PIX *engine_binarize(PIX *normalized, bool twice);
+extern int	engine_text_height(PIX *binary);
 
 /* engine_recognize.c */
 extern void engine_recognize(const OcrRequest *req, PIXA *pages, JsonOut *out);
+
+/* engine_encode.c */
 extern void engine_split_png(PIXA *pages, JsonOut *out);
+extern void engine_recompress(const OcrRequest *req, PIXA *pages, JsonOut *out);
 
 /* engine_json.c */
 extern void json_init(JsonOut *out);

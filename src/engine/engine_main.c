@@ -1,6 +1,6 @@
 /*
  * The engine's request loop: read a request from the backend, decode the
- * image, recognise or split it, answer, and wait for the next one.  A
+ * image, recognise, split or recompress it, answer, and wait for the next one.  A
  * failure the engine can describe is an error frame and the engine stays;
  * anything else (abort, signal, CPU or memory limit) ends the process and
  * the backend reports it.
@@ -270,6 +270,8 @@ serve_request(void)
 	json_init(&request_out);
 	if (req.flags & OCR_SPLIT_PNG)
 		engine_split_png(request_pages, &request_out);
+	else if (req.flags & OCR_RECOMPRESS)
+		engine_recompress(&req, request_pages, &request_out);
 	else
 		engine_recognize(&req, request_pages, &request_out);
 	send_frame(OCR_FRAME_RESULT, request_out.data, request_out.len);

@@ -14,20 +14,26 @@
 #define SPECK_HEIGHT 4
 /* Taller components are pictures or borders, not characters */
 #define MAX_CHARACTER_HEIGHT 300
-/* Text whose median character height is under this (pixels) is upscaled */
-#define SMALL_TEXT_HEIGHT 14
-/* ... towards this height */
+/* Small text (SMALL_TEXT_HEIGHT, engine.h) is upscaled towards this height */
 #define TARGET_TEXT_HEIGHT 28
 #define MAX_UPSCALE 4.0f
 /* Below this leptonica skew confidence, the angle is noise: leave the page */
 #define MIN_SKEW_CONFIDENCE 3.0f
 #define MIN_SKEW_DEGREES 0.1f
 
-/* Binarize an 8 bpp page whose background normalisation made paper white */
-static PIX *
-binarize(PIX *gray)
+/* Gray level under which a background-normalised pixel is ink (paper is 200) */
+#define INK_THRESHOLD 160
+
+/*
+ * Binarize an 8 bpp page whose background normalisation made paper white;
+ * with twice is true, at twice its resolution, interpolating before the
+ * threshold so that the strokes of small text survive.
+ */
+PIX *
+engine_binarize(PIX *normalized, bool twice)
 {
-	return pixConvertTo1(gray, 160);
+	return twice ? pixScaleGray2xLIThresh(normalized, INK_THRESHOLD) :
+		pixConvertTo1(normalized, INK_THRESHOLD);
 }
 
 /* Compare two ints for qsort */
@@ -41,8 +47,8 @@ compare_int(const void *a, const void *b)
 }
 
 /* The median height of character-sized components of a binary page, 0 if none */
-static int
-median_character_height(PIX *binary)
+int
+engine_text_height(PIX *binary)
 {
 	BOXA	   *boxes = pixConnCompBB(binary, 8);
 	int			n = boxes ? boxaGetCount(boxes) : 0;
@@ -115,8 +121,8 @@ engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report)
 	 * upscaled before it is normalised again: normalising at low resolution
 	 * first loses strokes (the 75 dpi test page: 1.2 % errors against 0.4 %).
 	 */
-	binary = binarize(work ? work : gray);
-	text_height = binary ? median_character_height(binary) : 0;
+	binary = engine_binarize(work ? work : gray, false);
+	text_height = binary ? engine_text_height(binary) : 0;
 	pixDestroy(&binary);
 	if (text_height > 0 && text_height < SMALL_TEXT_HEIGHT)
 	{
@@ -150,7 +156,7 @@ engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report)
 	}
 
 	/* deskew: find the angle on the binary page, rotate the gray one */
-	binary = binarize(gray);
+	binary = engine_binarize(gray, false);
 	if (binary != NULL && pixFindSkew(binary, &angle, &confidence) == 0 &&
 		confidence >= MIN_SKEW_CONFIDENCE && fabsf(angle) >= MIN_SKEW_DEGREES)
 	{

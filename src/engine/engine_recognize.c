@@ -299,29 +299,3 @@ engine_recognize(const OcrRequest *req, PIXA *pages, JsonOut *out)
 				 characters_sum, engine_now() - start);
 	engine_send_progress(100);
 }
-
-/* Encode every page as PNG, for a cloud service that takes one image per request */
-void
-engine_split_png(PIXA *pages, JsonOut *out)
-{
-	int			n = pixaGetCount(pages);
-
-	json_append(out, "{\"pages\":[");
-	for (int i = 0; i < n; i++)
-	{
-		PIX		   *page = pixaGetPix(pages, i, L_CLONE);
-		l_uint8    *png = NULL;
-		size_t		size = 0;
-
-		if (pixWriteMemPng(&png, &size, page, 0.0) != 0)
-		{
-			pixDestroy(&page);
-			engine_fail("XX000", NULL, "page %d could not be encoded as PNG", i + 1);
-		}
-		json_append(out, i ? "," : "");
-		json_base64(out, png, size);
-		lept_free(png);
-		pixDestroy(&page);
-	}
-	json_append(out, "]}");
-}

@@ -52,6 +52,9 @@ static bool engine_exit_registered = false;
 /* Whether the engine has answered the request under way (it can take another) */
 static bool engine_answered = true;
 
+/* The flags of the request under way, to name what took too long */
+static uint32 engine_request_flags = 0;
+
 /* Close our ends of the engine's pipes */
 static void
 engine_close_pipes(void)
@@ -352,7 +355,8 @@ engine_wait(bool want_write, TimestampTz deadline)
 		FreeWaitEventSet(set);
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
-				 errmsg("OCR of the image took longer than scribe.ocr_timeout (%d ms)", scribe_ocr_timeout),
+				 errmsg("%s of the image took longer than scribe.ocr_timeout (%d ms)",
+						(engine_request_flags & OCR_RECOMPRESS) ? "recompression" : "OCR", scribe_ocr_timeout),
 				 errhint("Raise scribe.ocr_timeout, or send a smaller image.")));
 	}
 	(void) WaitEventSetWait(set, Min(timeout, 1000), &event, 1, PG_WAIT_EXTENSION);
@@ -513,35 +517,31 @@ scribe_ocr_check_options(const char *lang, int psm)
 }
 
 /*
- * Recognise an image whose header scribe_ocr_check_image accepted; the
- * engine's JSON result as jsonb.
+ * Run a request through this backend's engine, starting one if none runs:
+ * the caller fills in what the request asks (flags and their fields), this
+ * the protocol and the limits.  The engine's JSON result as jsonb, or ERROR.
  */
 Jsonb *
-scribe_ocr_run(const char *image, size_t len, const ScribeOcrOptions *options,
-			   ScribeOcrProgress progress)
+scribe_ocr_engine_call(OcrRequest *request, const char *image, size_t len,
+					   ScribeOcrProgress progress)
 {
-	OcrRequest	request;
 	char	   *json = NULL;
 
-	scribe_ocr_check_options(options->lang, options->psm);
-	memset(&request, 0, sizeof(request));
-	request.magic = OCR_PROTOCOL_MAGIC;
-	request.version = OCR_PROTOCOL_VERSION;
-	request.flags = options->flags;
-	request.psm = options->psm;
-	request.max_pages = scribe_max_image_pages;
-	request.cpu_seconds = scribe_ocr_cpu_limit;
-	request.max_pixels = scribe_max_image_pixels;
-	strlcpy(request.lang, options->lang, sizeof(request.lang));
-	request.image_len = len;
+	request->magic = OCR_PROTOCOL_MAGIC;
+	request->version = OCR_PROTOCOL_VERSION;
+	request->max_pages = scribe_max_image_pages;
+	request->cpu_seconds = scribe_ocr_cpu_limit;
+	request->max_pixels = scribe_max_image_pixels;
+	request->image_len = len;
 
 	if (engine.pid == 0)
 		engine_start();
 
 	engine_answered = false;
+	engine_request_flags = request->flags;
 	PG_TRY();
 	{
-		json = engine_converse(&request, image, len, progress);
+		json = engine_converse(request, image, len, progress);
 	}
 	PG_CATCH();
 	{
@@ -557,6 +557,24 @@ scribe_ocr_run(const char *image, size_t len, const ScribeOcrOptions *options,
 	PG_END_TRY();
 
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json)));
+}
+
+/*
+ * Recognise an image whose header scribe_ocr_check_image accepted; the
+ * engine's JSON result as jsonb.
+ */
+Jsonb *
+scribe_ocr_run(const char *image, size_t len, const ScribeOcrOptions *options,
+			   ScribeOcrProgress progress)
+{
+	OcrRequest	request;
+
+	scribe_ocr_check_options(options->lang, options->psm);
+	memset(&request, 0, sizeof(request));
+	request.flags = options->flags;
+	request.psm = options->psm;
+	strlcpy(request.lang, options->lang, sizeof(request.lang));
+	return scribe_ocr_engine_call(&request, image, len, progress);
 }
 
 /* Order two C strings of a List */

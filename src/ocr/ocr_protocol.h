@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define OCR_PROTOCOL_MAGIC 0x53435242	/* "SCRB" */
-#define OCR_PROTOCOL_VERSION 1
+#define OCR_PROTOCOL_VERSION 2
 
 /* The engine's pipe ends, as file descriptors of the engine process */
 #define OCR_ENGINE_REQUEST_FD 3
@@ -27,6 +27,65 @@
 #define OCR_WANT_TSV	0x08
 #define OCR_SPLIT_PNG	0x10	/* no recognition: return each page as PNG (base64) */
 #define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: skip words and completeness */
+#define OCR_RECOMPRESS	0x40	/* no recognition: convert and re-encode the image (base64) */
+
+/* What a recompression request converts each page to */
+typedef enum OcrRecompressMode
+{
+	OCR_MODE_KEEP = 1,			/* the page's own depth */
+	OCR_MODE_GRAY,				/* 8-bit grayscale */
+	OCR_MODE_BW					/* 1-bit, binarized for text */
+} OcrRecompressMode;
+
+/* ... and the file format it encodes them in */
+typedef enum OcrRecompressFormat
+{
+	OCR_FORMAT_PNG = 1,			/* one page */
+	OCR_FORMAT_TIFF_G4,			/* CCITT G4, 1-bit pages only, any number of them */
+	OCR_FORMAT_JPEG				/* one page, 8-bit gray or color */
+} OcrRecompressFormat;
+
+/* The name of a recompression mode as SQL spells it, NULL past the last */
+static inline const char *
+ocr_recompress_mode_name(uint32_t mode)
+{
+	switch (mode)
+	{
+		case OCR_MODE_KEEP:
+			return "keep";
+		case OCR_MODE_GRAY:
+			return "gray";
+		case OCR_MODE_BW:
+			return "bw";
+		default:
+			return NULL;
+	}
+}
+
+/* The name of a recompression format as SQL spells it, NULL past the last */
+static inline const char *
+ocr_recompress_format_name(uint32_t format)
+{
+	switch (format)
+	{
+		case OCR_FORMAT_PNG:
+			return "png";
+		case OCR_FORMAT_TIFF_G4:
+			return "tiff_g4";
+		case OCR_FORMAT_JPEG:
+			return "jpeg";
+		default:
+			return NULL;
+	}
+}
+
+/* Whether format can hold what mode makes of a page (keep: depending on the page) */
+static inline int
+ocr_recompress_fits(uint32_t mode, uint32_t format)
+{
+	return !(mode == OCR_MODE_GRAY && format == OCR_FORMAT_TIFF_G4) &&
+		!(mode == OCR_MODE_BW && format == OCR_FORMAT_JPEG);
+}
 
 #define OCR_LANG_MAX 128
 
@@ -40,6 +99,9 @@ typedef struct OcrRequest
 	uint32_t	cpu_seconds;	/* CPU time this request may use; 0: unlimited */
 	uint64_t	max_pixels;		/* after decoding, per page and after upscaling */
 	char		lang[OCR_LANG_MAX];	/* "eng", "eng+deu" */
+	uint32_t	recompress_mode;	/* OCR_RECOMPRESS: an OcrRecompressMode */
+	uint32_t	recompress_format;	/* OCR_RECOMPRESS: an OcrRecompressFormat */
+	uint32_t	jpeg_quality;	/* OCR_RECOMPRESS to JPEG: 1-100 */
 	uint64_t	image_len;
 } OcrRequest;
 

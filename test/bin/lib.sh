@@ -1,4 +1,5 @@
-# Shell helpers shared by test/bin/run-tests and test/bin/demo (sourced).
+# Shell helpers shared by test/bin/run-tests, test/bin/demo and the
+# benchmarks in test/bench (sourced).
 #
 # PostgreSQL refuses to run as root and these machines run everything as
 # root: every server these scripts start runs as an unprivileged OS user
@@ -147,4 +148,34 @@ scribe_docs_section() {
     else
         { echo; cat "$section"; } >>"$docs"
     fi
+}
+
+# --- benchmarks (test/bench/*.sh) ---------------------------------------------
+
+# Start a benchmark's clock and note the load average (BENCH_START,
+# LOAD_START); stop every server it starts on exit
+scribe_bench_begin() {
+    BENCH_START=$SECONDS
+    LOAD_START=$(cut -d ' ' -f 1-3 /proc/loadavg)
+    trap 'scribe_cleanup' EXIT
+    trap 'exit 130' INT TERM
+}
+
+# Print a benchmark's step, and a note under it
+scribe_step() { printf '\n== %s\n' "$*"; }
+scribe_note() { printf '   %s\n' "$*"; }
+
+# psql on the server at CLUSTER_PORT: unaligned, tuples only, stop on error
+scribe_psql() {
+    as_user "$PG_BINDIR/psql" -X -q -At -h 127.0.0.1 -p "$CLUSTER_PORT" -U postgres -d postgres \
+        -v ON_ERROR_STOP=1 "$@"
+}
+
+# The run and machine lines of a benchmark's section of docs/benchmarks.md
+scribe_bench_facts() {
+    total=$((SECONDS - BENCH_START))
+    echo "- Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $((total / 60)) min $((total % 60)) s;" \
+         "load average at the start $LOAD_START, at the end $(cut -d ' ' -f 1-3 /proc/loadavg)."
+    echo "- Machine: $(nproc) CPUs ($(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1))," \
+         "$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo) GB RAM, Linux $(uname -r)."
 }

@@ -5,13 +5,14 @@ use strict;
 use warnings;
 
 use Exporter 'import';
+use IPC::Run;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(scribe_node launcher_activity wait_for_launcher launcher_restarted
   workers_alive wait_for_workers wait_until_drained start_http_server http_requests
-  ocr_engine_of start_redis rss_anon backend_memory_growth);
+  ocr_engine_of ocr_cer start_redis rss_anon backend_memory_growth);
 
 # A new node whose server preloads pg_scribe, with extra postgresql.conf lines
 sub scribe_node
@@ -92,6 +93,26 @@ sub ocr_engine_of
 	my $children = eval { slurp_file("/proc/$pid/task/$pid/children") } // '';
 	my ($engine) = split ' ', $children;
 	return $engine;
+}
+
+# Character error rate of OCR text $hyp against the reference text $ref, by
+# the benchmark's tool (quotes, dashes and whitespace folded)
+sub ocr_cer
+{
+	my ($ref, $hyp) = @_;
+	my $dir = PostgreSQL::Test::Utils::tempdir();
+	for my $text ([ 'ref', $ref ], [ 'hyp', $hyp ])
+	{
+		open my $fh, '>', "$dir/$text->[0].txt" or die "$dir: $!";
+		print $fh $text->[1];
+		close $fh;
+	}
+	my ($out, $err);
+	IPC::Run::run([ "$ENV{SCRIBE_SOURCE_DIR}/test/bench/ocr/cer", "$dir/ref.txt", "$dir/hyp.txt" ],
+		'>', \$out, '2>', \$err)
+	  or die "cer failed: $err";
+	chomp $out;
+	return $out;
 }
 
 # Private memory of a process (RssAnon: shared buffers do not count), in kB

@@ -18,7 +18,7 @@ SELECT functions_are('scribe', ARRAY[
     '_queues_changed', '_queue_jobs_changed', '_queue_not_found', '_queue_check_policy',
     '_archive_partitions_ensure', '_archive_partitions_expire',
     'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'image_info', 'ocr_languages',
-    'normalize_text', 'submit_document', 'document_status', 'search_documents', 'ocr_costs',
+    'normalize_text', 'recompress_image', 'submit_document', 'document_status', 'search_documents', 'ocr_costs',
     '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config',
     'rate_limit', 'rate_limit_reset', 'rate_limit_status',
     'cache_set', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',

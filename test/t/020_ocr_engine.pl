@@ -45,22 +45,6 @@ sub cli_ocr
 	return $out;
 }
 
-# Character error rate of $hyp against the ground truth file $truth, by the
-# benchmark's tool (quotes, dashes and whitespace folded)
-sub cer
-{
-	my ($truth, $hyp) = @_;
-	my $file = PostgreSQL::Test::Utils::tempdir() . '/hyp.txt';
-	open my $fh, '>', $file or die;
-	print $fh $hyp;
-	close $fh;
-	my ($out, $err);
-	IPC::Run::run([ "$ENV{SCRIBE_SOURCE_DIR}/test/bench/ocr/cer", $truth, $file ], '>', \$out, '2>', \$err)
-	  or die "cer failed: $err";
-	chomp $out;
-	return $out;
-}
-
 # --- the same text as the CLI, preprocessing off
 for my $file ('letter-clean.png', 'note-clean.jpg', 'list-two-pages.tif')
 {
@@ -75,8 +59,8 @@ for my $file ('letter-clean.png', 'note-clean.jpg', 'list-two-pages.tif')
 for my $file ('letter-skewed-3deg.png', 'recipe-shadow.png', 'diary-small-text.png')
 {
 	(my $truth = "$scans/$file") =~ s/\.\w+$/.txt/;
-	my $raw = cer($truth, sql_ocr("$scans/$file", 'preprocess => false'));
-	my $fixed = cer($truth, sql_ocr("$scans/$file"));
+	my $raw = ocr_cer(slurp_file($truth), sql_ocr("$scans/$file", 'preprocess => false'));
+	my $fixed = ocr_cer(slurp_file($truth), sql_ocr("$scans/$file"));
 	cmp_ok($fixed, '<=', 0.02, sprintf('%s: CER %.2f%% with preprocessing (%.1f%% without)',
 		$file, 100 * $fixed, 100 * $raw));
 }

@@ -1,0 +1,12 @@
+-- pg_scribe install script: recompression of an image by the OCR engine
+-- (the archive's smaller copy of a processed scan).
+
+CREATE FUNCTION scribe.recompress_image(
+    image   bytea,
+    format  text DEFAULT 'png',
+    mode    text DEFAULT 'gray',
+    quality integer DEFAULT 75)
+    RETURNS bytea
+    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'scribe_recompress_image';
+COMMENT ON FUNCTION scribe.recompress_image(bytea, text, text, integer) IS 'An image converted (mode gray, bw or keep) and encoded anew (format png, tiff_g4 or jpeg) by this session''s OCR engine';
