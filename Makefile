@@ -46,7 +46,10 @@ OBJS = \
 	src/cache/cache_redis_sql.o \
 	src/cache/cache_redis_url.o \
 	src/cache/rate_limit.o \
-	src/cache/rate_limit_sql.o
+	src/cache/rate_limit_sql.o \
+	src/lifecycle/cron.o \
+	src/lifecycle/cron_next.o \
+	src/lifecycle/cron_sql.o
 
 # The OCR engine: a program of its own, so that tesseract and leptonica never
 # run inside a server process (see src/engine/engine.h).
@@ -69,6 +72,7 @@ INSTALL_SQL = \
 	src/sql/cache.sql \
 	src/sql/cache_redis.sql \
 	src/sql/rate_limit.sql \
+	src/sql/lifecycle_cron.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
@@ -107,11 +111,11 @@ bench-ocr:
 	test/bench/ocr.sh
 bench-cache:
 	test/bench/cache.sh
-# the image header check under libFuzzer (clang): unit cases, replay of the
-# kept crashers, then FUZZ_SECONDS of fuzzing
+# the image header check and the cron parser under libFuzzer (clang): unit
+# cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60
 fuzz:
-	$(MAKE) -C test/fuzz check replay run SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C test/fuzz check replay run run-cron SECONDS=$(FUZZ_SECONDS)
 deps:
 	test/bin/install-deps
 
