@@ -49,6 +49,9 @@ OBJS = \
 	src/cache/rate_limit.o \
 	src/cache/rate_limit_sql.o \
 	src/jobs/kind_policy.o \
+	src/lifecycle/cron.o \
+	src/lifecycle/cron_next.o \
+	src/lifecycle/cron_sql.o \
 	src/lifecycle/policy_schedule.o \
 	src/lifecycle/policy_sql.o
 
@@ -75,6 +78,7 @@ INSTALL_SQL = \
 	src/sql/cache.sql \
 	src/sql/cache_redis.sql \
 	src/sql/rate_limit.sql \
+	src/sql/lifecycle_cron.sql \
 	src/sql/lifecycle.sql \
 	src/sql/lifecycle_check.sql \
 	src/sql/lifecycle_partitions.sql \
@@ -120,11 +124,11 @@ bench-cache:
 	test/bench/cache.sh
 bench-recompress:
 	test/bench/recompress.sh
-# the image header check under libFuzzer (clang): unit cases, replay of the
-# kept crashers, then FUZZ_SECONDS of fuzzing
+# the image header check and the cron parser under libFuzzer (clang): unit
+# cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60
 fuzz:
-	$(MAKE) -C test/fuzz check replay run SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C test/fuzz check replay run run-cron SECONDS=$(FUZZ_SECONDS)
 deps:
 	test/bin/install-deps
 

@@ -67,6 +67,7 @@ CREATE FUNCTION scribe._policy_clock()
     SELECT now() + make_interval(secs => COALESCE(
         (SELECT setting::double precision FROM pg_settings WHERE name = 'scribe.policy_clock_offset'), 0))
 $$;
+COMMENT ON FUNCTION scribe._policy_clock() IS 'Internal: the time a policy sees: now(), moved by scribe.policy_clock_offset (tests, rehearsals)';
 
 -- Whether a schedule is a cron expression (else an interval)
 CREATE FUNCTION scribe._schedule_is_cron(schedule text)
@@ -102,3 +103,4 @@ BEGIN
     RETURN after + every;
 END
 $$;
+COMMENT ON FUNCTION scribe._schedule_next(text, timestamptz) IS 'Internal: when a schedule next fires after a time; ERROR if it is neither a positive interval nor a cron expression';

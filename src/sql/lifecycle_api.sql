@@ -23,6 +23,7 @@ BEGIN
     RETURN p;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_managed(regrole, text) IS 'Internal: the policy named name, locked, if caller may manage it (its owner''s member, or a superuser); else ERROR';
 
 -- scribe.create_policy for caller (called by the C function, as the bootstrap superuser)
 CREATE FUNCTION scribe._create_policy(caller regrole, name text, kind text, target text, settings jsonb,
@@ -58,6 +59,7 @@ BEGIN
     RETURN p;
 END
 $$;
+COMMENT ON FUNCTION scribe._create_policy(regrole, text, text, text, jsonb, text, boolean, text) IS 'Internal: scribe.create_policy for caller (called by the C function, as the bootstrap superuser)';
 
 -- scribe.alter_policy for caller; NULL leaves a setting as it is
 CREATE FUNCTION scribe._alter_policy(caller regrole, name text, settings jsonb, schedule text, enabled boolean,
@@ -88,6 +90,7 @@ BEGIN
     RETURN p;
 END
 $$;
+COMMENT ON FUNCTION scribe._alter_policy(regrole, text, jsonb, text, boolean, text) IS 'Internal: scribe.alter_policy for caller; NULL leaves a setting as it is';
 
 -- scribe.drop_policy for caller: the policy and its history
 CREATE FUNCTION scribe._drop_policy(caller regrole, name text)
@@ -105,6 +108,7 @@ BEGIN
     DELETE FROM scribe.policies WHERE policy_id = p.policy_id;
 END
 $$;
+COMMENT ON FUNCTION scribe._drop_policy(regrole, text) IS 'Internal: scribe.drop_policy for caller: the policy and its history';
 
 -- scribe.run_policy_now for caller: start a run now, or (dry run) report what it would do
 CREATE FUNCTION scribe._run_policy_now(caller regrole, name text, dry_run boolean)
@@ -154,6 +158,7 @@ BEGIN
     RETURN jsonb_build_object('policy', p.name, 'dry_run', true, 'clock', clock, 'actions', actions);
 END
 $$;
+COMMENT ON FUNCTION scribe._run_policy_now(regrole, text, boolean) IS 'Internal: scribe.run_policy_now for caller: start a run now, or (dry run) report what it would do';
 
 -- What needs a DBA's eye about a policy, or NULL: too few partitions ahead, a
 -- default partition holding rows, failures in a row, no success for too long
@@ -197,6 +202,7 @@ BEGIN
     RETURN NULLIF(array_to_string(reasons, '; '), '');
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_alert(scribe.policies, timestamptz, bigint) IS 'Internal: what needs a DBA''s eye about a policy, or NULL: too few partitions ahead, a default partition holding rows, failures in a row, no success for too long';
 
 CREATE VIEW scribe.policy_status AS
 SELECT p.policy_id, p.name, p.kind, p.target, p.schedule, p.enabled, p.owner, p.next_run_at,
@@ -233,6 +239,7 @@ BEGIN
     WHERE r.run_id = o.run_id AND (o.n > keep OR r.finished_at < now() - max_age);
 END
 $$;
+COMMENT ON PROCEDURE scribe.prune_policy_runs(jsonb) IS 'The built-in policy''s work: forget finished runs older than max_age, and beyond the last keep of each policy';
 
 -- first run an hour after CREATE EXTENSION: a pg_restore, which creates the
 -- extension then loads the tables, must not meet a run's rows on its way

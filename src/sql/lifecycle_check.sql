@@ -14,6 +14,7 @@ BEGIN
     RAISE EXCEPTION '%', message USING ERRCODE = 'invalid_parameter_value', HINT = hint;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_invalid(text, text) IS 'Internal: eRROR 22023 with a message and a hint: a setting a policy cannot take';
 
 -- The settings keys a kind takes: ERROR on any other
 CREATE FUNCTION scribe._policy_check_keys(kind text, settings jsonb, allowed text[])
@@ -36,6 +37,7 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_check_keys(text, jsonb, text[]) IS 'Internal: the settings keys a kind takes: ERROR on any other';
 
 -- A setting as an interval (or the default); ERROR if it is not one or not positive
 CREATE FUNCTION scribe._policy_interval(settings jsonb, key text, fallback interval)
@@ -61,6 +63,7 @@ BEGIN
     RETURN v;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_interval(jsonb, text, interval) IS 'Internal: a setting as an interval (or the default); ERROR if it is not one or not positive';
 
 -- A setting as a positive integer (or the default)
 CREATE FUNCTION scribe._policy_integer(settings jsonb, key text, fallback integer, lo integer, hi integer)
@@ -84,6 +87,7 @@ BEGIN
     RETURN v;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_integer(jsonb, text, integer, integer, integer) IS 'Internal: a setting as a positive integer (or the default)';
 
 -- A column of a table that holds time (date, timestamp, timestamptz); ERROR otherwise
 CREATE FUNCTION scribe._policy_time_column(tbl regclass, col text)
@@ -111,6 +115,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_time_column(regclass, text) IS 'Internal: a column of a table that holds time (date, timestamp, timestamptz); ERROR otherwise';
 
 -- The unit and width of a partitions policy's interval setting
 CREATE FUNCTION scribe._partition_width(unit text)
@@ -148,6 +153,7 @@ BEGIN
                 ELSE found::regclass::text END;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_resolve(text, text, regrole, text) IS 'Internal: a relation (or, what = ''procedure'', a procedure) named as the caller would name it, on the caller''s search_path: its schema-qualified name, or NULL. Only catalog lookups run under that path, never code.';
 
 -- Check a policy's target and settings for its kind, names resolved on
 -- caller_path; returns the settings with their defaults and qualified names
@@ -344,6 +350,7 @@ BEGIN
     END CASE;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_check(text, text, jsonb, regrole, text) IS 'Internal: check a policy''s target and settings for its kind, names resolved on caller_path; returns the settings with their defaults and qualified names';
 
 -- Whether REFRESH ... CONCURRENTLY can use an index of the view: unique, on columns only, without WHERE
 CREATE FUNCTION scribe._matview_refreshable_concurrently(mv regclass)
@@ -355,6 +362,7 @@ CREATE FUNCTION scribe._matview_refreshable_concurrently(mv regclass)
                    WHERE i.indrelid = mv AND i.indisunique AND i.indisvalid
                      AND i.indpred IS NULL AND i.indexprs IS NULL)
 $$;
+COMMENT ON FUNCTION scribe._matview_refreshable_concurrently(regclass) IS 'Internal: whether REFRESH ... CONCURRENTLY can use an index of the view: unique, on columns only, without WHERE';
 
 -- An archive table must have the columns of the table it receives, in order
 CREATE FUNCTION scribe._policy_check_archive_table(tbl regclass, archive text, caller regrole)
@@ -383,6 +391,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_check_archive_table(regclass, text, regrole) IS 'Internal: an archive table must have the columns of the table it receives, in order';
 
 -- A mark setting: {"column": c, "value": v} with c a column of the table
 CREATE FUNCTION scribe._policy_check_mark(tbl regclass, mark jsonb)
@@ -401,6 +410,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_check_mark(regclass, jsonb) IS 'Internal: a mark setting: {"column": c, "value": v} with c a column of the table';
 
 -- The settings of an archive policy on scribe.documents: age of the processed
 -- documents, recompression ({"format", "mode", "quality"}), offload to S3
@@ -450,3 +460,4 @@ BEGIN
         'pause', scribe._policy_interval(s, 'pause', '100 milliseconds')::text));
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_check_documents(jsonb) IS 'Internal: the settings of an archive policy on scribe.documents: age of the processed documents, recompression ({"format", "mode", "quality"}), offload to S3';

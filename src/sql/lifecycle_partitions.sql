@@ -35,6 +35,7 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION scribe._partition_bounds(regclass) IS 'Internal: the partitions of a range-partitioned table and their bounds, as UTC wall-clock timestamps';
 
 -- One bound of FOR VALUES as a UTC wall-clock timestamp (MINVALUE/MAXVALUE: unbounded)
 CREATE FUNCTION scribe._partition_bound_value(bound text, keytype regtype, unbounded timestamp)
@@ -54,6 +55,7 @@ BEGIN
     END IF;
 END
 $$;
+COMMENT ON FUNCTION scribe._partition_bound_value(text, regtype, timestamp) IS 'Internal: one bound of FOR VALUES as a UTC wall-clock timestamp (MINVALUE/MAXVALUE: unbounded)';
 
 -- A UTC wall-clock timestamp as a literal of a partition key's type
 CREATE FUNCTION scribe._partition_literal(t timestamp, keytype regtype)
@@ -66,6 +68,7 @@ CREATE FUNCTION scribe._partition_literal(t timestamp, keytype regtype)
         WHEN 'date'::regtype THEN to_char(t, 'YYYY-MM-DD')
         ELSE to_char(t, 'YYYY-MM-DD HH24:MI:SS') END)
 $$;
+COMMENT ON FUNCTION scribe._partition_literal(timestamp, regtype) IS 'Internal: a UTC wall-clock timestamp as a literal of a partition key''s type';
 
 -- The name of a new partition of parent starting at lo: parent_pYYYYMMDD in
 -- parent's schema, or with _2, _3... when a table (a detached partition, say)
@@ -90,6 +93,7 @@ BEGIN
     RETURN format('%I.%I', schema, candidate);
 END
 $$;
+COMMENT ON FUNCTION scribe._partition_name(regclass, timestamp) IS 'Internal: the name of a new partition of parent starting at lo: parent_pYYYYMMDD in parent''s schema, or with _2, _3... when a table (a detached partition, say) has that name';
 
 -- The periods (UTC wall-clock starts) of the rows in parent's default partition
 CREATE FUNCTION scribe._partition_default_periods(parent regclass, unit text)
@@ -113,3 +117,4 @@ BEGIN
              ELSE format('%I::timestamp', keycol) END, part, keycol);
 END
 $$;
+COMMENT ON FUNCTION scribe._partition_default_periods(regclass, text) IS 'Internal: the periods (UTC wall-clock starts) of the rows in parent''s default partition';

@@ -69,6 +69,7 @@ BEGIN
     END CASE;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_plan(scribe.policies, timestamptz) IS 'Internal: what a run of a policy does, in order, at its clock: a jsonb array of actions';
 
 -- The condition picking one batch of rows of tbl (a leaf table) that match cond, locking them
 CREATE FUNCTION scribe._policy_batch(tbl regclass, cond text, batch integer)
@@ -79,6 +80,7 @@ CREATE FUNCTION scribe._policy_batch(tbl regclass, cond text, batch integer)
     SELECT format('ctid = ANY (ARRAY(SELECT x.ctid FROM ONLY %s x WHERE %s LIMIT %s FOR UPDATE OF x SKIP LOCKED))',
                   tbl, cond, batch)
 $$;
+COMMENT ON FUNCTION scribe._policy_batch(regclass, text, integer) IS 'Internal: the condition picking one batch of rows of tbl (a leaf table) that match cond, locking them';
 
 -- The leaf table of tbl holding a row that matches cond (tbl itself if it is not partitioned), or NULL
 CREATE FUNCTION scribe._policy_leaf(tbl regclass, cond text)
@@ -96,6 +98,7 @@ BEGIN
     RETURN leaf;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_leaf(regclass, text) IS 'Internal: the leaf table of tbl holding a row that matches cond (tbl itself if it is not partitioned), or NULL';
 
 -- Do one action of a run as the policy's owner; again: the same action has more to do
 CREATE FUNCTION scribe._policy_act(p scribe.policies, action jsonb,
@@ -214,6 +217,7 @@ BEGIN
     END CASE;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_act(scribe.policies, jsonb) IS 'Internal: do one action of a run as the policy''s owner; again: the same action has more to do';
 
 -- Archive a batch of processed documents: recompress each image (keeping
 -- the smaller), move it to S3 when asked; how many and the bytes saved
@@ -262,6 +266,7 @@ BEGIN
     END LOOP;
 END
 $$;
+COMMENT ON FUNCTION scribe._archive_documents(jsonb, timestamptz) IS 'Internal: archive a batch of processed documents: recompress each image (keeping the smaller), move it to S3 when asked; how many and the bytes saved';
 
 -- Run the next action of a run (a job of kind policy); queues the one after, or finishes the run
 CREATE FUNCTION scribe._policy_step(run_id bigint)
@@ -327,6 +332,7 @@ BEGIN
                               'remaining', jsonb_array_length(r.plan));
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_step(bigint) IS 'Internal: run the next action of a run (a job of kind policy); queues the one after, or finishes the run';
 
 -- Record a failed attempt at a run's action; final: the run failed
 CREATE FUNCTION scribe._policy_failed(run_id bigint, error text, final boolean)
@@ -339,6 +345,7 @@ CREATE FUNCTION scribe._policy_failed(run_id bigint, error text, final boolean)
            finished_at = CASE WHEN final THEN clock_timestamp() END
     WHERE policy_runs.run_id = _policy_failed.run_id
 $$;
+COMMENT ON FUNCTION scribe._policy_failed(bigint, text, boolean) IS 'Internal: record a failed attempt at a run''s action; final: the run failed';
 
 -- Start a run of a (locked) policy unless one is under way; its run id, or NULL
 CREATE FUNCTION scribe._policy_enqueue(p scribe.policies)
@@ -359,6 +366,7 @@ BEGIN
     RETURN rid;
 END
 $$;
+COMMENT ON FUNCTION scribe._policy_enqueue(scribe.policies) IS 'Internal: start a run of a (locked) policy unless one is under way; its run id, or NULL';
 
 -- The launcher's task: start the runs of the due policies; when the next one is due
 CREATE FUNCTION scribe._schedule_policies()
@@ -392,3 +400,4 @@ BEGIN
     RETURN (SELECT min(next_run_at) FROM scribe.policies WHERE enabled);
 END
 $$;
+COMMENT ON FUNCTION scribe._schedule_policies() IS 'Internal: the launcher''s task: start the runs of the due policies; when the next one is due';

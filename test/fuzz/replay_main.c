@@ -4,6 +4,7 @@
  * AddressSanitizer and UndefinedBehaviorSanitizer in a plain build.
  *
  *   replay_image_probe DIR_OR_FILE...
+ *   replay_cron DIR_OR_FILE...
  *
  * Each file is read into a buffer of exactly its size, so a read past the
  * end is caught.  Any broken invariant aborts.
@@ -105,6 +106,8 @@ main(int argc, char **argv)
 		}
 		count += S_ISDIR(st.st_mode) ? replay_dir(argv[i]) : replay_file(argv[i]);
 	}
-	printf("replay: %d files probed, every invariant held\n", count);
+	/* named after the binary: several targets share this file */
+	printf("%s: %d files replayed, every invariant held\n",
+		   strrchr(argv[0], '/') != NULL ? strrchr(argv[0], '/') + 1 : argv[0], count);
 	return 0;
 }
