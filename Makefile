@@ -23,6 +23,7 @@ OBJS = \
 	src/pool/pool_worker.o \
 	src/jobs/job_kind.o \
 	src/jobs/kind_sql.o \
+	src/jobs/http_client.o \
 	src/jobs/kind_http.o \
 	src/jobs/kind_ocr.o \
 	src/ocr/image_probe.o \
@@ -46,7 +47,11 @@ OBJS = \
 	src/cache/cache_redis_sql.o \
 	src/cache/cache_redis_url.o \
 	src/cache/rate_limit.o \
-	src/cache/rate_limit_sql.o
+	src/cache/rate_limit_sql.o \
+	src/lifecycle/s3.o \
+	src/lifecycle/s3_failure.o \
+	src/lifecycle/s3_gucs.o \
+	src/lifecycle/s3_sql.o
 
 # The OCR engine: a program of its own, so that tesseract and leptonica never
 # run inside a server process (see src/engine/engine.h).
@@ -69,6 +74,7 @@ INSTALL_SQL = \
 	src/sql/cache.sql \
 	src/sql/cache_redis.sql \
 	src/sql/rate_limit.sql \
+	src/sql/lifecycle_s3.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)

@@ -15,6 +15,7 @@
 #include "cache/rate_limit.h"
 #include "jobs/job_kind.h"
 #include "launcher/launcher.h"
+#include "lifecycle/s3.h"
 #include "ocr/ocr.h"
 #include "pool/pool.h"
 #include "queue/queue.h"
@@ -56,6 +57,7 @@ _PG_init(void)
 	scribe_cache_define_gucs();
 	scribe_redis_define_gucs();
 	scribe_rate_limit_define_gucs();
+	scribe_s3_define_gucs();
 	MarkGUCPrefixReserved("scribe");
 
 	scribe_shmem_install_hooks();

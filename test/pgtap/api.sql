@@ -24,7 +24,8 @@ SELECT functions_are('scribe', ARRAY[
     'cache_set', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
     'cache_stats', 'cache_clear', 'cache_fetch', 'cache_get_many', 'cache_warm',
     'cache_namespace_stats', 'cache_invalidate_on', 'cache_invalidate_trigger',
-    'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many'],
+    'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many',
+    '_s3_put', '_s3_get', '_s3_delete', '_s3_exists'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
