@@ -23,6 +23,7 @@ OBJS = \
 	src/pool/pool_worker.o \
 	src/jobs/job_kind.o \
 	src/jobs/kind_sql.o \
+	src/jobs/http_client.o \
 	src/jobs/kind_http.o \
 	src/jobs/kind_ocr.o \
 	src/ocr/image_probe.o \
@@ -53,7 +54,11 @@ OBJS = \
 	src/lifecycle/cron_next.o \
 	src/lifecycle/cron_sql.o \
 	src/lifecycle/policy_schedule.o \
-	src/lifecycle/policy_sql.o
+	src/lifecycle/policy_sql.o \
+	src/lifecycle/s3.o \
+	src/lifecycle/s3_failure.o \
+	src/lifecycle/s3_gucs.o \
+	src/lifecycle/s3_sql.o
 
 # The OCR engine: a program of its own, so that tesseract and leptonica never
 # run inside a server process (see src/engine/engine.h).
@@ -84,6 +89,7 @@ INSTALL_SQL = \
 	src/sql/lifecycle_partitions.sql \
 	src/sql/lifecycle_run.sql \
 	src/sql/lifecycle_api.sql \
+	src/sql/lifecycle_s3.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)

@@ -16,6 +16,7 @@
 #include "lifecycle/lifecycle.h"
 #include "jobs/job_kind.h"
 #include "launcher/launcher.h"
+#include "lifecycle/s3.h"
 #include "ocr/ocr.h"
 #include "pool/pool.h"
 #include "queue/queue.h"
@@ -58,6 +59,7 @@ _PG_init(void)
 	scribe_redis_define_gucs();
 	scribe_rate_limit_define_gucs();
 	scribe_policy_define_gucs();
+	scribe_s3_define_gucs();
 	MarkGUCPrefixReserved("scribe");
 
 	scribe_shmem_install_hooks();

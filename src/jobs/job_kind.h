@@ -31,11 +31,8 @@ typedef struct ScribeJobKind
 extern const ScribeJobKind *scribe_job_kind_find(const char *name);
 extern void scribe_job_kind_validate(const char *kind, Jsonb *payload, Oid role);
 
-/* kind_http.c */
+/* kind_http.c (the HTTP client itself: http_client.h) */
 extern void scribe_http_define_gucs(void);
-extern bool scribe_http_post_json(const char *url, const char *body, int64 timeout_ms,
-								  int64 max_response, long *status, StringInfo response,
-								  char **error);
 
 /* the kinds */
 extern const ScribeJobKind scribe_kind_sql;

@@ -23,6 +23,7 @@
 #include "utils/memutils.h"
 #include "utils/jsonb.h"
 
+#include "jobs/http_client.h"
 #include "jobs/job_kind.h"
 
 char	   *scribe_http_allowed_hosts = NULL;
@@ -33,18 +34,6 @@ int			scribe_http_connect_timeout = 5000;
 
 static const char *const http_fields[] = {"url", "method", "headers", "body", "timeout_ms", NULL};
 static const char *const http_methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL};
-
-/* One handle per process, reset between jobs, so that connections are reused */
-static CURL *http_handle = NULL;
-
-/* A response as it arrives */
-typedef struct HttpResponse
-{
-	StringInfoData body;
-	StringInfoData headers;		/* a JSON object's members, comma separated */
-	int64		max_size;		/* largest body kept */
-	bool		too_large;
-} HttpResponse;
 
 /* Define the http GUCs */
 void
@@ -227,145 +216,9 @@ http_validate(Jsonb *payload, Oid role)
 	}
 }
 
-/* curl write callback: keep the body, up to scribe.http_max_response_size */
-static size_t
-http_write_body(char *data, size_t size, size_t nmemb, void *arg)
-{
-	HttpResponse *resp = arg;
-	size_t		n = size * nmemb;
-
-	if ((int64) resp->body.len + (int64) n > resp->max_size)
-	{
-		resp->too_large = true;
-		return 0;
-	}
-	appendBinaryStringInfo(&resp->body, data, n);
-	return n;
-}
-
-/* curl header callback: keep "name": "value" members (lower-case names) */
-static size_t
-http_write_header(char *data, size_t size, size_t nmemb, void *arg)
-{
-	HttpResponse *resp = arg;
-	size_t		n = size * nmemb;
-	char	   *colon = memchr(data, ':', n);
-	char	   *line;
-	char	   *value;
-	char	   *end;
-
-	/* a new response (after 1xx or a redirect) starts with its status line */
-	if (n > 5 && strncmp(data, "HTTP/", 5) == 0)
-	{
-		resetStringInfo(&resp->headers);
-		return n;
-	}
-	if (colon == NULL)
-		return n;
-
-	line = pnstrdup(data, n);
-	colon = line + (colon - data);
-	*colon = '\0';
-	for (char *c = line; *c; c++)
-		*c = pg_ascii_tolower((unsigned char) *c);
-	value = colon + 1;
-	while (*value == ' ' || *value == '\t')
-		value++;
-	end = value + strlen(value);
-	while (end > value && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' '))
-		*--end = '\0';
-
-	if (pg_verifymbstr(line, strlen(line), true) && pg_verifymbstr(value, strlen(value), true))
-	{
-		if (resp->headers.len > 0)
-			appendStringInfoString(&resp->headers, ", ");
-		escape_json(&resp->headers, line);
-		appendStringInfoString(&resp->headers, ": ");
-		escape_json(&resp->headers, value);
-	}
-	pfree(line);
-	return n;
-}
-
-/* curl progress callback: abort the transfer when the backend is interrupted */
-static int
-http_progress(void *arg, curl_off_t dltotal, curl_off_t dlnow, curl_off_t ultotal, curl_off_t ulnow)
-{
-	return InterruptPending ? 1 : 0;
-}
-
-/* Set the process's curl handle up for one request to url, nothing sent yet */
-static void
-http_prepare(const char *url, int64 timeout_ms, char *errbuf, HttpResponse *resp)
-{
-	if (http_handle == NULL)
-	{
-		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || (http_handle = curl_easy_init()) == NULL)
-			elog(ERROR, "could not initialize libcurl");
-	}
-	curl_easy_reset(http_handle);
-	curl_easy_setopt(http_handle, CURLOPT_URL, url);
-	curl_easy_setopt(http_handle, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(http_handle, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(http_handle, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(http_handle, CURLOPT_CONNECTTIMEOUT_MS, (long) scribe_http_connect_timeout);
-	curl_easy_setopt(http_handle, CURLOPT_TIMEOUT_MS, (long) Max(timeout_ms, 1));
-	curl_easy_setopt(http_handle, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(http_handle, CURLOPT_WRITEFUNCTION, http_write_body);
-	curl_easy_setopt(http_handle, CURLOPT_WRITEDATA, resp);
-	curl_easy_setopt(http_handle, CURLOPT_HEADERFUNCTION, http_write_header);
-	curl_easy_setopt(http_handle, CURLOPT_HEADERDATA, resp);
-	curl_easy_setopt(http_handle, CURLOPT_NOPROGRESS, 0L);
-	curl_easy_setopt(http_handle, CURLOPT_XFERINFOFUNCTION, http_progress);
-	curl_easy_setopt(http_handle, CURLOPT_USERAGENT, "pg_scribe/" SCRIBE_VERSION);
-}
-
-/*
- * POST a JSON body to a superuser-configured endpoint (no allow-list, no
- * redirects); the status and body in *status and response, or false with
- * *error when the request did not complete.
- */
-bool
-scribe_http_post_json(const char *url, const char *body, int64 timeout_ms, int64 max_response,
-					  long *status, StringInfo response, char **error)
-{
-	HttpResponse resp;
-	char		errbuf[CURL_ERROR_SIZE];
-	struct curl_slist *headers = curl_slist_append(NULL, "Content-Type: application/json");
-	CURLcode	rc;
-
-	initStringInfo(&resp.body);
-	initStringInfo(&resp.headers);
-	resp.max_size = max_response;
-	resp.too_large = false;
-	errbuf[0] = '\0';
-	http_prepare(url, timeout_ms, errbuf, &resp);
-	curl_easy_setopt(http_handle, CURLOPT_HTTPHEADER, headers);
-	curl_easy_setopt(http_handle, CURLOPT_POSTFIELDS, body);
-	curl_easy_setopt(http_handle, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
-	rc = curl_easy_perform(http_handle);
-	curl_easy_setopt(http_handle, CURLOPT_HTTPHEADER, NULL);
-	curl_slist_free_all(headers);
-	if (rc == CURLE_ABORTED_BY_CALLBACK)
-		CHECK_FOR_INTERRUPTS();
-	if (resp.too_large)
-	{
-		*error = psprintf("the response from %s is larger than %lld bytes", url, (long long) max_response);
-		return false;
-	}
-	if (rc != CURLE_OK)
-	{
-		*error = psprintf("request to %s failed: %s", url, errbuf[0] ? errbuf : curl_easy_strerror(rc));
-		return false;
-	}
-	curl_easy_getinfo(http_handle, CURLINFO_RESPONSE_CODE, status);
-	*response = resp.body;
-	return true;
-}
-
 /* The job's result: {"status": n, "url": ..., "headers": {...}, "body": ...} */
 static Jsonb *
-http_result(long status, const char *url, HttpResponse *resp)
+http_result(long status, const char *url, ScribeHttpResponse *resp)
 {
 	StringInfoData json;
 
@@ -431,7 +284,8 @@ http_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **erro
 	Jsonb	   *job_timeout = scribe_jsonb_get(job->payload, "timeout_ms");
 	int64		request_timeout = scribe_http_timeout;
 	struct curl_slist *headers;
-	HttpResponse resp;
+	ScribeHttpResponse resp;
+	CURL	   *curl;
 	char		errbuf[CURL_ERROR_SIZE];
 	long		status = 0;
 	CURLcode	rc = CURLE_OK;
@@ -448,9 +302,7 @@ http_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **erro
 	request_timeout = Min(request_timeout, timeout_ms);
 
 	headers = http_header_list(job->payload);
-	initStringInfo(&resp.body);
-	initStringInfo(&resp.headers);
-	resp.max_size = scribe_http_max_response_size;
+	scribe_http_response_init(&resp, scribe_http_max_response_size);
 
 	for (int redirects = 0;; redirects++)
 	{
@@ -476,20 +328,20 @@ http_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **erro
 		resp.too_large = false;
 		errbuf[0] = '\0';
 
-		http_prepare(url, request_timeout, errbuf, &resp);
+		curl = scribe_http_prepare(url, request_timeout, errbuf, &resp);
 		if (headers)
-			curl_easy_setopt(http_handle, CURLOPT_HTTPHEADER, headers);
+			curl_easy_setopt(curl, CURLOPT_HTTPHEADER, headers);
 		if (strcmp(method, "HEAD") == 0)
-			curl_easy_setopt(http_handle, CURLOPT_NOBODY, 1L);
+			curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
 		else if (strcmp(method, "GET") != 0)
-			curl_easy_setopt(http_handle, CURLOPT_CUSTOMREQUEST, method);
+			curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
 		if (body != NULL)
 		{
-			curl_easy_setopt(http_handle, CURLOPT_POSTFIELDS, body);
-			curl_easy_setopt(http_handle, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body);
+			curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE, (long) strlen(body));
 		}
 
-		rc = curl_easy_perform(http_handle);
+		rc = curl_easy_perform(curl);
 		if (rc == CURLE_ABORTED_BY_CALLBACK)
 		{
 			/* cancelled, timed out or terminated: raise that error */
@@ -510,8 +362,8 @@ http_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **erro
 			break;
 		}
 
-		curl_easy_getinfo(http_handle, CURLINFO_RESPONSE_CODE, &status);
-		curl_easy_getinfo(http_handle, CURLINFO_REDIRECT_URL, &location);
+		curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &status);
+		curl_easy_getinfo(curl, CURLINFO_REDIRECT_URL, &location);
 		if (status >= 300 && status < 400 && location != NULL)
 		{
 			if (redirects >= scribe_http_max_redirects)

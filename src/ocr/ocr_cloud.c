@@ -15,7 +15,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
-#include "jobs/job_kind.h"
+#include "jobs/http_client.h"
 #include "ocr/ocr.h"
 
 /* Vision takes at most this many images per request */
@@ -42,29 +42,6 @@ static JsonbContainer *
 container_of(JsonbValue *v)
 {
 	return v && v->type == jbvBinary ? v->val.binary.data : NULL;
-}
-
-/* message with the API key masked: errors end up in tables and logs */
-static char *
-hide_key(const char *message)
-{
-	StringInfoData out;
-	const char *key = scribe_ocr_cloud_key;
-	size_t		keylen = key ? strlen(key) : 0;
-	const char *p = message;
-	const char *hit;
-
-	if (keylen == 0)
-		return pstrdup(message);
-	initStringInfo(&out);
-	while ((hit = strstr(p, key)) != NULL)
-	{
-		appendBinaryStringInfo(&out, p, hit - p);
-		appendStringInfoString(&out, "***");
-		p = hit + keylen;
-	}
-	appendStringInfoString(&out, p);
-	return out.data;
 }
 
 /* The ISO 639-1 code Vision wants for a tesseract language, or NULL */
@@ -218,7 +195,7 @@ scribe_ocr_cloud_run(const char *image, size_t len, const ScribeImageInfo *info,
 		if (!scribe_http_post_json(url, request.data, scribe_ocr_cloud_timeout, CLOUD_MAX_RESPONSE,
 								   &status, &response, error))
 		{
-			*error = psprintf("cloud OCR failed: %s", hide_key(*error));
+			*error = psprintf("cloud OCR failed: %s", scribe_mask_secret(*error, scribe_ocr_cloud_key));
 			return NULL;
 		}
 		if (status != 200)

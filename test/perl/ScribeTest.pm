@@ -6,13 +6,15 @@ use warnings;
 
 use Exporter 'import';
 use IPC::Run;
+use FindBin;
+use POSIX ':sys_wait_h';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
 
 our @EXPORT = qw(scribe_node launcher_activity wait_for_launcher launcher_restarted
-  workers_alive wait_for_workers wait_until_drained start_http_server http_requests
-  ocr_engine_of ocr_cer start_redis rss_anon backend_memory_growth);
+  workers_alive wait_for_workers wait_until_drained reload_settings start_http_server http_requests
+  ocr_engine_of ocr_cer start_redis start_s3rver rss_anon backend_memory_growth);
 
 # A new node whose server preloads pg_scribe, with extra postgresql.conf lines
 sub scribe_node
@@ -84,6 +86,22 @@ sub wait_until_drained
 	return $node->poll_query_until('postgres', qq{
 		SELECT count(*) = 0 FROM scribe.jobs j JOIN scribe.queues q USING (queue_id)
 		WHERE q.name = '$queue'});
+}
+
+# Set scribe.* settings of $node with ALTER SYSTEM, reload, and wait until
+# new sessions see them (values as SHOW prints them: '1s', not '1000')
+sub reload_settings
+{
+	my ($node, %settings) = @_;
+	for my $name (sort keys %settings)
+	{
+		$node->safe_psql('postgres', "ALTER SYSTEM SET scribe.$name = '$settings{$name}'");
+	}
+	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+	my $check = join ' AND ',
+	  map { "current_setting('scribe.$_') = '$settings{$_}'" } sort keys %settings;
+	$node->poll_query_until('postgres', "SELECT $check")
+	  or die "settings not applied: $check";
 }
 
 # The pid of the OCR engine of backend or worker $pid (its child), or undef
@@ -170,6 +188,48 @@ sub start_redis
 		select(undef, undef, undef, 0.05);
 	}
 	die "redis-server did not start: " . slurp_file("$dir/redis.log");
+}
+
+# Start the S3-compatible test server (test/node/s3-server.js: s3rver, with
+# AWS Signature V4 checked) on 127.0.0.1:$port, keeping objects under
+# $dir/data and logging into $dir/s3rver.log, and wait until it answers;
+# returns its pid.  Options: bucket (created at start, default scribe),
+# access_key, secret_key (the one key pair it accepts), region (default
+# us-east-1).
+sub start_s3rver
+{
+	my ($dir, $port, %opts) = @_;
+	require IO::Socket::INET;
+	my $source = $ENV{SCRIBE_SOURCE_DIR} // "$FindBin::Bin/../..";
+	my $script = "$source/test/node/s3-server.js";
+	die "$script: missing (run test/bin/install-deps)" unless -e $script;
+	mkdir "$dir/data" or die "mkdir $dir/data: $!" unless -d "$dir/data";
+	my $pid = fork();
+	die "fork: $!" unless defined $pid;
+	if ($pid == 0)
+	{
+		open STDOUT, '>>', "$dir/s3rver.log" or die;
+		open STDERR, '>&', \*STDOUT or die;
+		exec 'node', $script, '--port', $port, '--directory', "$dir/data",
+		  '--bucket', $opts{bucket} // 'scribe',
+		  '--access-key', $opts{access_key}, '--secret-key', $opts{secret_key},
+		  '--region', $opts{region} // 'us-east-1'
+		  or die "exec node: $!";
+	}
+	for (1 .. 300)
+	{
+		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port);
+		if ($s)
+		{
+			print $s "GET / HTTP/1.0\r\n\r\n";
+			my $line = <$s>;
+			return $pid if defined $line && $line =~ m{^HTTP/1\.[01] \d{3}};
+		}
+		die "s3-server exited: " . slurp_file("$dir/s3rver.log") if waitpid($pid, WNOHANG) == $pid;
+		select(undef, undef, undef, 0.1);
+	}
+	kill 'TERM', $pid;
+	die "s3-server did not start: " . slurp_file("$dir/s3rver.log");
 }
 
 # Start an HTTP/1.1 server on a free loopback port, in a child process, that

@@ -1,7 +1,7 @@
 -- The scribe.* settings: names, defaults and contexts are part of the API.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(8);
+SELECT plan(12);
 
 SELECT results_eq($$
     SELECT name, boot_val, context
@@ -43,6 +43,12 @@ $$, $$ VALUES
     ('scribe.redis_command_timeout', '50', 'sighup'),
     ('scribe.redis_connect_timeout', '50', 'sighup'),
     ('scribe.redis_url', '', 'sighup'),
+    ('scribe.s3_access_key', '', 'sighup'),
+    ('scribe.s3_bucket', '', 'sighup'),
+    ('scribe.s3_endpoint', '', 'sighup'),
+    ('scribe.s3_region', 'us-east-1', 'sighup'),
+    ('scribe.s3_secret_key', '', 'sighup'),
+    ('scribe.s3_timeout', '30000', 'sighup'),
     ('scribe.tessdata_dir', '/usr/share/tesseract-ocr/5/tessdata', 'superuser'),
     ('scribe.worker_idle_timeout', '60', 'sighup')
 $$, 'every setting, with its default and context');
@@ -65,6 +71,14 @@ SELECT throws_ok($$ SET scribe.max_image_pixels = 1000000000 $$, '42501', NULL,
                  'only superusers raise the image limits');
 SELECT throws_ok($$ SELECT current_setting('scribe.redis_url') $$, '42501', NULL,
                  'only superusers read scribe.redis_url');
+SELECT throws_ok($$ SELECT current_setting('scribe.s3_endpoint') $$, '42501', NULL,
+                 'only superusers read scribe.s3_endpoint');
+SELECT throws_ok($$ SELECT current_setting('scribe.s3_bucket') $$, '42501', NULL,
+                 'only superusers read scribe.s3_bucket');
+SELECT throws_ok($$ SELECT current_setting('scribe.s3_access_key') $$, '42501', NULL,
+                 'only superusers read scribe.s3_access_key');
+SELECT throws_ok($$ SELECT current_setting('scribe.s3_secret_key') $$, '42501', NULL,
+                 'only superusers read scribe.s3_secret_key');
 RESET ROLE;
 
 SELECT * FROM finish();

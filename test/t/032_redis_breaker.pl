@@ -97,21 +97,6 @@ $node->safe_psql('postgres', q{
 	END $$;
 });
 
-# Set scribe.* settings with ALTER SYSTEM and wait until new sessions see them
-sub configure
-{
-	my (%settings) = @_;
-	for my $name (sort keys %settings)
-	{
-		$node->safe_psql('postgres', "ALTER SYSTEM SET scribe.$name = '$settings{$name}'");
-	}
-	$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
-	my $check = join ' AND ',
-	  map { "current_setting('scribe.$_') = '$settings{$_}'" } sort keys %settings;
-	$node->poll_query_until('postgres', "SELECT $check")
-	  or die "settings not applied: $check";
-}
-
 # One column of scribe.redis_status()
 sub status
 {
@@ -151,7 +136,7 @@ like($set_err, qr/cannot be changed now/, 'scribe.redis_url cannot be set in a s
 
 # --- Redis up: round trips, with the password percent-decoded and database 2 selected
 $redis_pid = start_redis($dir, $redis_port, password => $password);
-configure(redis_url => $url, redis_command_timeout => '200ms', redis_connect_timeout => '200ms',
+reload_settings($node, redis_url => $url, redis_command_timeout => '200ms', redis_connect_timeout => '200ms',
 	redis_breaker_failures => 3, redis_breaker_cooldown => '2s');
 is(status('configured'), 't', 'scribe.redis_url is set');
 
@@ -226,14 +211,14 @@ is($node->safe_psql('postgres', q{
 	't|now a string', 'SET replaces the list');
 
 # --- a wrong password: a clear failure, without the password in it
-configure(redis_url => "redis://:wrong-password\@127.0.0.1:$redis_port/2");
+reload_settings($node, redis_url => "redis://:wrong-password\@127.0.0.1:$redis_port/2");
 is($node->safe_psql('postgres', q{SELECT scribe._redis_get('forever') IS NULL}), 't',
 	'with a wrong password a get returns no value');
 like(status('last_error'), qr/^Redis at 127\.0\.0\.1:$redis_port refused AUTH: WRONGPASS/,
 	'last_error says the password was refused');
 unlike(status('last_error'), qr/wrong-password/, 'last_error does not show the password');
 is(status('failures'), $failures + 1, 'a refused password is a failure of Redis');
-configure(redis_url => $url);
+reload_settings($node, redis_url => $url);
 is($node->safe_psql('postgres', q{SELECT scribe._redis_get('forever') IS NOT NULL}), 't',
 	'with the right password again, values are read');
 
@@ -343,7 +328,7 @@ is($cancelled->query_safe(q{RESET statement_timeout; SELECT convert_from(scribe.
 $cancelled->quit;
 
 # --- back to no Redis: unavailable at once, even with a dead one just configured
-configure(redis_url => '');
+reload_settings($node, redis_url => '');
 is(status('configured'), 'f', 'scribe.redis_url emptied');
 ($ms, $hits) = split /\|/, $node->safe_psql('postgres', "SELECT * FROM timed_gets(100, 'after')");
 is($hits, '0', 'no Redis: no values');
