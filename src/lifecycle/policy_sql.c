@@ -62,8 +62,10 @@ policy_call(FunctionCallInfo fcinfo, const char *sql, int nargs, const Oid *type
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "%s failed: %s", sql, SPI_result_code_string(rc));
 	result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	/* out of SPI's memory: a row or a jsonb, both varlena */
-	if (!isnull)
+	/* out of SPI's memory: a row or a jsonb, both varlena (void has no value) */
+	if (SPI_gettypeid(SPI_tuptable->tupdesc, 1) == VOIDOID)
+		isnull = true;
+	else if (!isnull)
 		result = SPI_datumTransfer(result, false, -1);
 	SPI_finish();
 	scribe_run_as_caller(&saved);

@@ -75,6 +75,7 @@ CREATE FUNCTION scribe._schedule_is_cron(schedule text)
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog
     AS $$ SELECT btrim(schedule) LIKE '@%' OR cardinality(regexp_split_to_array(btrim(schedule), '\s+')) = 5 $$;
+COMMENT ON FUNCTION scribe._schedule_is_cron(text) IS 'Internal: whether a schedule is a cron expression (else an interval)';
 
 -- When a schedule next fires after a time; ERROR if it is neither a positive interval nor a cron expression
 CREATE FUNCTION scribe._schedule_next(schedule text, after timestamptz)

@@ -117,13 +117,14 @@ END
 $$;
 COMMENT ON FUNCTION scribe._policy_time_column(regclass, text) IS 'Internal: a column of a table that holds time (date, timestamp, timestamptz); ERROR otherwise';
 
--- The unit and width of a partitions policy's interval setting
+-- The width of a partitions policy's interval setting (day, week, month)
 CREATE FUNCTION scribe._partition_width(unit text)
     RETURNS interval
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog
     AS $$ SELECT CASE unit WHEN 'day' THEN interval '1 day' WHEN 'week' THEN interval '7 days'
                            WHEN 'month' THEN interval '1 month' END $$;
+COMMENT ON FUNCTION scribe._partition_width(text) IS 'Internal: the width of a partitions policy''s interval setting (day, week, month); NULL for any other';
 
 -- A relation (or, what = 'procedure', a procedure) named as the caller would
 -- name it, on the caller's search_path: its schema-qualified name, or NULL.
@@ -325,8 +326,15 @@ BEGIN
             RAISE EXCEPTION 'permission denied for table %', s->>'parent' USING ERRCODE = 'insufficient_privilege';
         END IF;
         -- the comparison must plan: columns exist, types compare
-        EXECUTE format('EXPLAIN SELECT 1 FROM %s x WHERE NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
-                       tbl, to_regclass(s->>'parent'), COALESCE(s->>'parent_column', s->>'column'), s->>'column');
+        BEGIN
+            EXECUTE format('EXPLAIN SELECT 1 FROM %s x WHERE NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
+                           tbl, to_regclass(s->>'parent'), COALESCE(s->>'parent_column', s->>'column'), s->>'column');
+        EXCEPTION WHEN undefined_function THEN
+            RAISE EXCEPTION 'column "%" of % cannot be compared with column "%" of %', s->>'column', tbl,
+                    COALESCE(s->>'parent_column', s->>'column'), to_regclass(s->>'parent')
+                USING ERRCODE = 'datatype_mismatch',
+                      HINT = 'An orphans policy deletes the rows whose column matches no row of the parent: give columns of the same type.';
+        END;
         RETURN jsonb_build_object('column', s->>'column', 'parent', to_regclass(s->>'parent')::text,
                                   'parent_column', COALESCE(s->>'parent_column', s->>'column'),
                                   'batch_size', scribe._policy_integer(s, 'batch_size', 10000, 1, 1000000),
