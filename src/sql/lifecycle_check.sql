@@ -162,6 +162,7 @@ CREATE FUNCTION scribe._policy_check(kind text, target text, settings jsonb, cal
     RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog
+    SET intervalstyle = postgres
     AS $$
 DECLARE
     tbl regclass;

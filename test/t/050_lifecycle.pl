@@ -104,6 +104,8 @@ ok($node->poll_query_until('postgres',
 	'the detach timed out on the reader\'s lock and will be retried');
 like(sql(qq{SELECT error FROM scribe.policy_runs WHERE run_id = $run}), qr/lock timeout/,
 	'the run records why');
+is(sql(q{SELECT scribe.run_policy_now('events') - 'policy'}), qq({"run_id": $run, "already_running": true}),
+	'one run at a time: asked for another, run_policy_now names the one under way');
 is(sql(qq{SELECT partitions > 0 FROM scribe.policy_runs WHERE run_id = $run}), 't',
 	'while the reader held its lock the new partitions were made (attach does not wait for readers)');
 $reader->query_safe('COMMIT');
