@@ -101,6 +101,10 @@ SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => 'every 
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => '0 seconds');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => '61 * * * *');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => '0 0 30 2 *');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.create_policy(NULL, 'refresh', 'regress_stats');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
