@@ -183,20 +183,12 @@ BEGIN
             rows := scribe._run_as(p.owner, sql, 0);
             again := rows > 0;
         END IF;
-    WHEN 'purge' THEN
-        cond := format('x.%I < %L', s->>'column', action->>'cutoff');
-        IF s->'mark' IS NOT NULL THEN
-            cond := cond || format(' AND x.%I IS DISTINCT FROM %L', s->'mark'->>'column', s->'mark'->>'value');
-        END IF;
-        leaf := scribe._policy_leaf(tbl, cond);
-        IF leaf IS NOT NULL THEN
-            rows := scribe._run_as(p.owner,
-                format('DELETE FROM %s WHERE %s', leaf, scribe._policy_batch(leaf, cond, batch)), 0);
-            again := rows > 0;
-        END IF;
-    WHEN 'orphans' THEN
-        cond := format('x.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
-                       s->>'column', s->>'parent', s->>'parent_column', s->>'column');
+    WHEN 'purge', 'orphans' THEN
+        -- a batch of the rows too old, or of those whose parent is gone
+        cond := CASE action->>'action'
+            WHEN 'purge' THEN format('x.%I < %L', s->>'column', action->>'cutoff')
+            ELSE format('x.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
+                        s->>'column', s->>'parent', s->>'parent_column', s->>'column') END;
         leaf := scribe._policy_leaf(tbl, cond);
         IF leaf IS NOT NULL THEN
             rows := scribe._run_as(p.owner,
