@@ -100,7 +100,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench bench-ocr bench-cache fuzz deps
+.PHONY: test demo bench bench-ocr bench-cache bench-lifecycle fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -111,6 +111,8 @@ bench-ocr:
 	test/bench/ocr.sh
 bench-cache:
 	test/bench/cache.sh
+bench-lifecycle:
+	test/bench/lifecycle.sh
 # the image header check under libFuzzer (clang): unit cases, replay of the
 # kept crashers, then FUZZ_SECONDS of fuzzing
 FUZZ_SECONDS ?= 60
