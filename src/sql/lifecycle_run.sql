@@ -313,8 +313,9 @@ BEGIN
         r.status := 'succeeded';
         r.finished_at := clock_timestamp();
     ELSE
+        -- the pause runs from the end of this batch's work, not from its transaction's start
         r.job_id := scribe.send('lifecycle', jsonb_build_object('run_id', r.run_id), kind => 'policy',
-                                delay => NULLIF(pause, '0'));
+                                run_at => CASE WHEN pause > '0' THEN clock_timestamp() + pause END);
     END IF;
     UPDATE scribe.policy_runs SET status = r.status, started_at = r.started_at, finished_at = r.finished_at,
            job_id = r.job_id, plan = r.plan, actions = r.actions, rows = r.rows, partitions = r.partitions,
