@@ -141,15 +141,10 @@ REDIS_PID=""
 trap 'redis_shutdown; scribe_cleanup' EXIT
 trap 'exit 130' INT TERM
 
-step() { printf '\n== %s\n' "$*"; }
-note() { printf '   %s\n' "$*"; }
 die() { echo "cache.sh: $*" >&2; exit 1; }
 
 # psql on the benchmark server: unaligned, tuples only, stop on error
-q() {
-    as_user "$PG_BINDIR/psql" -X -q -At -h 127.0.0.1 -p "$CLUSTER_PORT" -U postgres -d postgres \
-        -v ON_ERROR_STOP=1 "$@"
-}
+q() { scribe_psql "$@"; }
 
 # q in a session that keeps no value of more than 64 bytes in L1
 q_l2() {
@@ -329,20 +324,20 @@ VACUUM ANALYZE bench_agg;
 SQL
 }
 
-step "dependencies"
+scribe_step "dependencies"
 scribe_deps
 REDIS_SERVER=$(command -v redis-server) || die "redis-server is missing: run make deps"
 REDIS_CLI=$(command -v redis-cli) || die "redis-cli is missing: run make deps"
 
-step "build"
+scribe_step "build"
 make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
 
-step "private PostgreSQL installation with this build of pg_scribe"
+scribe_step "private PostgreSQL installation with this build of pg_scribe"
 scribe_workdir
 scribe_private_install || exit 1
 echo "in $PG_PRIVATE"
 
-step "start redis-server"
+scribe_step "start redis-server"
 REDIS_DIR="$SCRIBE_WORK/redis"
 as_user mkdir -p "$REDIS_DIR"
 for attempt in 1 2 3; do
@@ -354,7 +349,7 @@ done
 REDIS_VERSION=$("$REDIS_CLI" -h 127.0.0.1 -p "$REDIS_PORT" info server | sed -n 's/^redis_version:\([^[:space:]]*\).*/\1/p')
 echo "redis-server $REDIS_VERSION on 127.0.0.1:$REDIS_PORT, pid $REDIS_PID"
 
-step "start the benchmark server"
+scribe_step "start the benchmark server"
 # The benchmark server's settings beyond initdb's defaults: no worker pool,
 # nothing but the clients on the CPUs; Redis behind the cache
 SERVER_CONF=(
@@ -410,12 +405,12 @@ echo "127.0.0.1:$CLUSTER_PORT, $PG_VERSION"
 echo "pg_scribe $SCRIBE_VERSION ($GIT_VERSION), $BENCH_CLIENTS clients, $BENCH_ROUNDS rounds of ${BENCH_SECONDS}s per case"
 printf '%s\n' "${REDIS_CONF[@]}"
 
-step "size the aggregate of (j) to about $AGG_TARGET_MS ms"
+scribe_step "size the aggregate of (j) to about $AGG_TARGET_MS ms"
 AGG_ROWS=100000
 for attempt in 1 2 3 4; do
     agg_table "$AGG_ROWS"
     AGG_MS=$(q -c "SELECT bench_agg_ms()")
-    note "$AGG_ROWS rows: $(fmt "$AGG_MS" 2) ms"
+    scribe_note "$AGG_ROWS rows: $(fmt "$AGG_MS" 2) ms"
     # within 10 %: done
     if awk -v m="$AGG_MS" -v t="$AGG_TARGET_MS" 'BEGIN { exit !(m > 0.9 * t && m < 1.1 * t) }'; then
         break
@@ -425,7 +420,7 @@ for attempt in 1 2 3 4; do
         n = r * t / (m > 0 ? m : 0.01); n = int(n / 1000 + 0.5) * 1000
         if (n < 10000) n = 10000; if (n > 50000000) n = 50000000; print n }')
 done
-note "bench_agg: $AGG_ROWS rows, $(fmt "$AGG_MS" 2) ms per aggregate"
+scribe_note "bench_agg: $AGG_ROWS rows, $(fmt "$AGG_MS" 2) ms per aggregate"
 LOAD_START=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
 # CPU time (clock ticks) of the server's backends that have exited: the
@@ -438,7 +433,7 @@ redis_ticks() { awk '{ print $14 + $15 }' "/proc/$REDIS_PID/stat" 2>/dev/null ||
 # loads of (k) so far
 loads() { q -c "SELECT CASE WHEN is_called THEN last_value ELSE 0 END FROM bench_loads"; }
 
-step "pgbench -M prepared -c $BENCH_CLIENTS -j 2 -T $BENCH_SECONDS"
+scribe_step "pgbench -M prepared -c $BENCH_CLIENTS -j 2 -T $BENCH_SECONDS"
 declare -A RUNS=() CPU_RUNS=() P50_RUNS=() P99_RUNS=() RES=() CPU=() P50=() P99=()
 declare -A CALLS_SUM=() LOADS_SUM=() R_OK=() R_FAIL=() R_SKIP=() R_OPEN=() RCPU_RUNS=() MAX_LAT=()
 for ((r = 0; r < BENCH_ROUNDS; r++)); do
@@ -483,7 +478,7 @@ for ((r = 0; r < BENCH_ROUNDS; r++)); do
                     die "(h) served calls from L1 ($calls calls): $redis_line"
                 fi
                 if [ $((rf1 - rf0 + rc1 - rc0)) -ne 0 ]; then
-                    note "warning: not every call of (h) was a Redis hit: $redis_line"
+                    scribe_note "warning: not every call of (h) was a Redis hit: $redis_line"
                 fi
                 l2_check
                 rus=$(awk -v t="$((rticks1 - rticks0))" -v hz="$CLOCK_TICKS" -v n="$calls" \
@@ -500,7 +495,7 @@ for ((r = 0; r < BENCH_ROUNDS; r++)); do
                     die "(l) never reached Redis: $redis_line"
                 fi
                 if [ $((rf1 - rf0 + rc1 - rc0)) -ne 0 ]; then
-                    note "warning: Redis failed or was skipped during (l): $redis_line"
+                    scribe_note "warning: Redis failed or was skipped during (l): $redis_line"
                 fi ;;
             redis_killed|redis_stopped)
                 if [ $((ro1 - ro0)) -eq 0 ] || [ $((rc1 - rc0)) -eq 0 ]; then
@@ -516,7 +511,7 @@ for ((r = 0; r < BENCH_ROUNDS; r++)); do
             if [ "$pmax" -gt "${MAX_LAT[$c]:-0}" ]; then MAX_LAT[$c]=$pmax; fi
             line="$line; latency p50 $p50 µs, p99 $p99 µs, max $pmax µs of $n; $redis_line"
         fi
-        note "$line"
+        scribe_note "$line"
     done
 done
 for c in "${CASES[@]}"; do
@@ -540,11 +535,10 @@ FETCH_CPU_RATIO=$(ratio "${CPU[agg_raw]}" "${CPU[agg_fetch]}")
 FETCH_CEILING=$(awk -v l="${LOADS_SUM[agg_fetch]}" -v n="${CALLS_SUM[agg_fetch]}" 'BEGIN { printf "%.1f", n / l }')
 read -r RL_KEYS RL_EVICTIONS RL_ALLOWED RL_REJECTED <<<"$(q -F ' ' -c \
     "SELECT keys, evictions, allowed, rejected FROM scribe.rate_limit_status()")"
-note "rate limiter: $RL_KEYS keys kept, $RL_EVICTIONS evictions, $RL_ALLOWED allowed, $RL_REJECTED rejected"
-note "(k): ${LOADS_SUM[agg_fetch]} loads in ${CALLS_SUM[agg_fetch]} calls, hit rate $HIT_RATE %, so at most ${FETCH_CEILING}x (j)"
+scribe_note "rate limiter: $RL_KEYS keys kept, $RL_EVICTIONS evictions, $RL_ALLOWED allowed, $RL_REJECTED rejected"
+scribe_note "(k): ${LOADS_SUM[agg_fetch]} loads in ${CALLS_SUM[agg_fetch]} calls, hit rate $HIT_RATE %, so at most ${FETCH_CEILING}x (j)"
 
 TOTAL_S=$((SECONDS - BENCH_START))
-LOAD_END=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
 # --- the tables ---------------------------------------------------------------------
 # a cell of a Markdown table: its pipes escaped
@@ -602,7 +596,7 @@ for c in "${LATENCY_CASES[@]}"; do
 | ${LABEL[$c]} | $(fmt "${RES[$c]}") | $(fmt "${P50[$c]}") | $(fmt "${P99[$c]}") | ${pr}× | $target | $verdict | ${MAX_LAT[$c]} | ${R_OK[$c]} / ${R_FAIL[$c]} / ${R_SKIP[$c]}, ${R_OPEN[$c]}× |"
 done
 
-step "results ($(date -u '+%Y-%m-%d %H:%M UTC'), $((TOTAL_S / 60)) min $((TOTAL_S % 60)) s)"
+scribe_step "results ($(date -u '+%Y-%m-%d %H:%M UTC'), $((TOTAL_S / 60)) min $((TOTAL_S % 60)) s)"
 echo
 echo "$TABLE"
 echo
@@ -613,8 +607,6 @@ echo "targets: rate_limit and L1 hit ≥ ${BENCH_TARGET}× SELECT 1, cache_fetch
 
 # --- docs/benchmarks.md ---------------------------------------------------------
 if [ -n "$BENCH_DOCS" ]; then
-    CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-    MEM_GB=$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
     # shellcheck disable=SC2016
     SETTINGS_MD=$(printf '`%s`, ' "${SERVER_CONF[@]}")
     SECTION="$SCRIBE_WORK/section.md"
@@ -624,8 +616,7 @@ $BEGIN_MARK
 
 Reproduce with \`make bench-cache\` (runs \`test/bench/cache.sh\`, about $((TOTAL_S / 60 + 1)) minutes).
 
-- Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $((TOTAL_S / 60)) min $((TOTAL_S % 60)) s; load average at the start $LOAD_START, at the end $LOAD_END.
-- Machine: $(nproc) CPUs ($CPU_MODEL), $MEM_GB GB RAM, Linux $(uname -r).
+$(scribe_bench_facts)
 - PostgreSQL: $PG_VERSION; pg_scribe $SCRIBE_VERSION (git $GIT_VERSION);
   redis-server $REDIS_VERSION on loopback, started by the script with \`--save '' --appendonly no\`.
 - Settings beyond initdb's: ${SETTINGS_MD%, } (the Redis ones at their defaults); \`scribe.rate_limit_keys\` and \`scribe.cache_memory\` at their defaults.

@@ -109,15 +109,10 @@ STOP_FILE=""
 trap 'stop_background; scribe_cleanup' EXIT
 trap 'exit 130' INT TERM
 
-step() { printf '\n== %s\n' "$*"; }
-note() { printf '   %s\n' "$*"; }
 die() { echo "lifecycle.sh: $*" >&2; exit 1; }
 
 # psql on the benchmark server: unaligned, tuples only, stop on error
-q() {
-    as_user "$PG_BINDIR/psql" -X -q -At -F ' ' -h 127.0.0.1 -p "$CLUSTER_PORT" -U postgres -d postgres \
-        -v ON_ERROR_STOP=1 "$@"
-}
+q() { scribe_psql -F ' ' "$@"; }
 
 # Round a number: fmt VALUE [DECIMALS]
 fmt() { awk -v v="$1" -v d="${2:-0}" 'BEGIN { printf "%.*f", d, v }'; }
@@ -338,18 +333,18 @@ SQL
     [ -n "${SCRIBE_KEEP:-}" ] || rm -f "$LOGS/$name".*
 }
 
-step "dependencies"
+scribe_step "dependencies"
 scribe_deps
 
-step "build"
+scribe_step "build"
 make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
 
-step "private PostgreSQL installation with this build of pg_scribe"
+scribe_step "private PostgreSQL installation with this build of pg_scribe"
 scribe_workdir
 scribe_private_install || exit 1
 echo "in $PG_PRIVATE"
 
-step "start the benchmark server"
+scribe_step "start the benchmark server"
 scribe_cluster_start bench "${SERVER_CONF[@]}"
 LOGS="$SCRIBE_WORK/logs"
 BENCH_SQL="$SCRIBE_WORK/sql"
@@ -401,13 +396,13 @@ declare -A TOTAL=() WAL=() WAL_LOCK=() PEAK=() PROBES=() WAITS=() P99=() MAXW=()
 declare -A I_TOTAL=() I_BEFORE=() I_DURING=() I_RATE=() I_MAXW=()
 LEFT_OVER=0
 
-step "the purges alone: $BENCH_ROUNDS rounds"
+scribe_step "the purges alone: $BENCH_ROUNDS rounds"
 for ((r = 0; r < BENCH_ROUNDS; r++)); do
     for ((k = 0; k < ${#CASES[@]}; k++)); do
         # rotate the order: no case always runs first
         c=${CASES[$(( (k + r) % ${#CASES[@]} ))]}
         run_case "$c" "$r" 0
-        [ "$R_ROWS" = "$BENCH_ROWS" ] || note "warning: $c deleted $R_ROWS rows, not $BENCH_ROWS"
+        [ "$R_ROWS" = "$BENCH_ROWS" ] || scribe_note "warning: $c deleted $R_ROWS rows, not $BENCH_ROWS"
         LEFT_OVER=$((LEFT_OVER + R_LEFT))
         TOTAL[$c]="${TOTAL[$c]:-} $R_TOTAL"
         WAL[$c]="${WAL[$c]:-} $R_WAL"
@@ -420,14 +415,14 @@ for ((r = 0; r < BENCH_ROUNDS; r++)); do
         BATCHES[$c]="${BATCHES[$c]:-} $R_BATCHES"
         IDLE[$c]="${IDLE[$c]:-} $R_IDLE_P50"
         [ -n "$R_INSIDE" ] && INSIDE[$c]="${INSIDE[$c]:-} $R_INSIDE"
-        note "round $((r + 1)) $c: $(fmt "$R_TOTAL" 2) s, $R_BATCHES transaction(s), $R_ROWS rows ($R_LEFT left);" \
+        scribe_note "round $((r + 1)) $c: $(fmt "$R_TOTAL" 2) s, $R_BATCHES transaction(s), $R_ROWS rows ($R_LEFT left);" \
              "probe: $R_PROBES probes, $R_WAITS over ${PROBE_WAIT_MS} ms, p99 $R_P99 ms, longest $R_MAX ms" \
              "(alone p50 $R_IDLE_P50 ms)${R_INSIDE:+; longest batch inside $R_INSIDE ms};" \
              "WAL $R_WAL MB ($R_WAL_LOCK MB of row-lock records), peak $R_PEAK MB/s"
     done
 done
 
-step "the purges while $INSERT_CLIENTS clients insert: $BENCH_INSERT_ROUNDS round(s)"
+scribe_step "the purges while $INSERT_CLIENTS clients insert: $BENCH_INSERT_ROUNDS round(s)"
 for ((r = 0; r < BENCH_INSERT_ROUNDS; r++)); do
     for ((k = 0; k < ${#CASES[@]}; k++)); do
         c=${CASES[$(( (k + r) % ${#CASES[@]} ))]}
@@ -438,13 +433,12 @@ for ((r = 0; r < BENCH_INSERT_ROUNDS; r++)); do
         I_DURING[$c]="${I_DURING[$c]:-} $R_INS_DURING"
         I_RATE[$c]="${I_RATE[$c]:-} $(awk -v a="$R_INS_DURING" -v b="$R_INS_BEFORE" 'BEGIN { printf "%.3f", a / b }')"
         I_MAXW[$c]="${I_MAXW[$c]:-} $R_MAX"
-        note "round $((r + 1)) $c: $(fmt "$R_TOTAL" 2) s, $R_ROWS rows ($R_LEFT left); inserts/s $R_INS_BEFORE before," \
+        scribe_note "round $((r + 1)) $c: $(fmt "$R_TOTAL" 2) s, $R_ROWS rows ($R_LEFT left); inserts/s $R_INS_BEFORE before," \
              "$R_INS_DURING during; probe longest $R_MAX ms"
     done
 done
 
 TOTAL_S=$((SECONDS - BENCH_START))
-LOAD_END=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
 # --- the tables ---------------------------------------------------------------------
 declare -A LABEL=(
@@ -493,7 +487,7 @@ done
 # shellcheck disable=SC2086
 IDLE_P50=$(median ${IDLE[delete]} ${IDLE[b10k]} ${IDLE[b10k_nopause]} ${IDLE[b50k]} ${IDLE[b50k_nopause]})
 
-step "results ($(date -u '+%Y-%m-%d %H:%M UTC'), $((TOTAL_S / 60)) min $((TOTAL_S % 60)) s)"
+scribe_step "results ($(date -u '+%Y-%m-%d %H:%M UTC'), $((TOTAL_S / 60)) min $((TOTAL_S % 60)) s)"
 echo
 echo "$TABLE"
 echo
@@ -504,8 +498,6 @@ echo "the probe alone: p50 $IDLE_P50 ms; old rows left after the purges: $LEFT_O
 
 # --- docs/benchmarks.md ---------------------------------------------------------
 if [ -n "$BENCH_DOCS" ]; then
-    CPU_MODEL=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -n 1)
-    MEM_GB=$(awk '/^MemTotal/ { printf "%.0f", $2 / 1048576 }' /proc/meminfo)
     # shellcheck disable=SC2016
     SETTINGS_MD=$(printf '`%s`, ' "${SERVER_CONF[@]:4}")
     SECTION="$SCRIBE_WORK/section.md"
@@ -515,8 +507,7 @@ $BEGIN_MARK
 
 Reproduce with \`make bench-lifecycle\` (runs \`test/bench/lifecycle.sh\`, about $((TOTAL_S / 60 + 1)) minutes).
 
-- Run: $(date -u '+%Y-%m-%d %H:%M UTC'), $((TOTAL_S / 60)) min $((TOTAL_S % 60)) s; load average at the start $LOAD_START, at the end $LOAD_END.
-- Machine: $(nproc) CPUs ($CPU_MODEL), $MEM_GB GB RAM, Linux $(uname -r).
+$(scribe_bench_facts)
 - PostgreSQL: $PG_VERSION; pg_scribe $SCRIBE_VERSION (git $GIT_VERSION).
 - Durability on: \`fsync = on\`, \`synchronous_commit = on\`, \`full_page_writes = on\`. Other
   settings: ${SETTINGS_MD%, }; the \`lifecycle\` queue as installed.
