@@ -50,6 +50,5 @@ extern int64 scribe_s3_size(const char *key);
 
 /* s3_failure.c */
 extern void scribe_s3_raise(const ScribeS3Failure *failure) pg_attribute_noreturn();
-extern char *scribe_s3_failure_text(const ScribeS3Failure *failure);
 
 #endif							/* SCRIBE_S3_H */

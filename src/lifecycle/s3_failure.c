@@ -203,10 +203,3 @@ scribe_s3_raise(const ScribeS3Failure *failure)
 			 failure->hint ? errhint("%s", failure->hint) : 0));
 	pg_unreachable();
 }
-
-/* The failure as one line, for a policy's history or a job's error */
-char *
-scribe_s3_failure_text(const ScribeS3Failure *failure)
-{
-	return psprintf("%s: %s", failure->message, failure->detail ? failure->detail : "no detail");
-}

@@ -33,18 +33,6 @@ typedef struct ScribeOcrOptions
 	uint32		flags;			/* OCR_PREPROCESS, OCR_WANT_* of ocr_protocol.h */
 } ScribeOcrOptions;
 
-/* What scribe_image_recompress made of an image */
-typedef struct ScribeRecompressInfo
-{
-	int			pages;
-	int			width;			/* of the largest page of the result */
-	int			height;
-	int			bits_per_pixel; /* of the result: 1 (bw), 8 (gray), 24 (color), ... */
-	int64		bytes_before;
-	int64		bytes_after;	/* may exceed bytes_before: the caller decides */
-	double		seconds;		/* the engine's decoding, conversion and encoding */
-} ScribeRecompressInfo;
-
 /* Called with the percent done as the engine reports it */
 typedef void (*ScribeOcrProgress) (int percent);
 
@@ -78,9 +66,6 @@ extern void scribe_ocr_check_options(const char *lang, int psm);
 extern List *scribe_ocr_installed_languages(void);
 extern int	scribe_ocr_engine_pid(void);
 
-/* ocr_recompress.c */
-extern bytea *scribe_image_recompress(const char *image, size_t len, const char *format,
-									  const char *mode, int quality, ScribeRecompressInfo *info);
 
 /* ocr_cloud.c */
 extern Jsonb *scribe_ocr_cloud_run(const char *image, size_t len, const ScribeImageInfo *info,

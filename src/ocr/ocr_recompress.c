@@ -1,7 +1,6 @@
 /*
  * Recompression of an image by this backend's OCR engine:
- * scribe.recompress_image, and scribe_image_recompress for the archive
- * lifecycle policy.  The arguments and the image's header are checked here,
+ * scribe.recompress_image, which the archive lifecycle policy calls too.  The arguments and the image's header are checked here,
  * before any engine starts; the engine decodes, converts and encodes, since
  * leptonica never runs in a server process.
  */
@@ -116,18 +115,16 @@ result_number(Jsonb *result, const char *key)
 /*
  * Recompress an image in this backend's OCR engine: every page converted
  * per mode ("gray", "bw" or "keep") and encoded per format ("png",
- * "tiff_g4" or "jpeg", with quality 1-100).  The new file, palloc'd; what
- * was made of it in *info unless info is NULL (and in a DEBUG1 message).  ERROR on bad arguments or an
- * image OCR would refuse, before any engine starts.
+ * "tiff_g4" or "jpeg", with quality 1-100).  The new file, palloc'd (what
+ * was made of it in a DEBUG1 message).  ERROR on bad arguments or an image
+ * OCR would refuse, before any engine starts.
  */
-bytea *
-scribe_image_recompress(const char *image, size_t len, const char *format, const char *mode,
-						int quality, ScribeRecompressInfo *info)
+static bytea *
+image_recompress(const char *image, size_t len, const char *format, const char *mode, int quality)
 {
 	OcrRecompressFormat f = parse_name("format", format, ocr_recompress_format_name, FORMATS_HINT);
 	OcrRecompressMode m = parse_name("mode", mode, ocr_recompress_mode_name, MODES_HINT);
 	ScribeImageInfo header;
-	ScribeRecompressInfo made;
 	OcrRequest	request;
 	Jsonb	   *result;
 	JsonbValue *encoded;
@@ -155,18 +152,10 @@ scribe_image_recompress(const char *image, size_t len, const char *format, const
 				 errmsg("the OCR engine's recompressed image is not valid base64")));
 	SET_VARSIZE(out, VARHDRSZ + size);
 
-	if (info == NULL)
-		info = &made;
-	info->pages = (int) result_number(result, "pages");
-	info->width = (int) result_number(result, "width");
-	info->height = (int) result_number(result, "height");
-	info->bits_per_pixel = (int) result_number(result, "bits_per_pixel");
-	info->bytes_before = (int64) len;
-	info->bytes_after = size;
-	info->seconds = result_number(result, "seconds");
 	elog(DEBUG1, "recompressed to %s, mode %s: %d pages of up to %d x %d pixels, %d bits per pixel, "
-		 INT64_FORMAT " bytes to " INT64_FORMAT " in %.3f s", format, mode, info->pages, info->width,
-		 info->height, info->bits_per_pixel, info->bytes_before, info->bytes_after, info->seconds);
+		 "%zu bytes to %d in %.3f s", format, mode, (int) result_number(result, "pages"),
+		 (int) result_number(result, "width"), (int) result_number(result, "height"),
+		 (int) result_number(result, "bits_per_pixel"), len, size, result_number(result, "seconds"));
 	return out;
 }
 
@@ -176,8 +165,8 @@ scribe_recompress_image(PG_FUNCTION_ARGS)
 {
 	bytea	   *image = PG_GETARG_BYTEA_PP(0);
 
-	PG_RETURN_BYTEA_P(scribe_image_recompress(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image),
-											  text_to_cstring(PG_GETARG_TEXT_PP(1)),
-											  text_to_cstring(PG_GETARG_TEXT_PP(2)),
-											  PG_GETARG_INT32(3), NULL));
+	PG_RETURN_BYTEA_P(image_recompress(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image),
+									   text_to_cstring(PG_GETARG_TEXT_PP(1)),
+									   text_to_cstring(PG_GETARG_TEXT_PP(2)),
+									   PG_GETARG_INT32(3)));
 }
