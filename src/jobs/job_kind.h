@@ -46,4 +46,7 @@ extern Jsonb *scribe_jsonb_get(Jsonb *object, const char *key);
 extern int64 scribe_jsonb_get_int64(Jsonb *object, const char *key, const char *kind, const char *hint);
 extern void scribe_jsonb_check_keys(Jsonb *object, const char *const *allowed, const char *kind);
 
+/* job_kind.c: run part of a job in a subtransaction; the ERROR as text, or NULL */
+extern char *scribe_job_try(void (*fn) (void *arg), void *arg, int *sqlerrcode);
+
 #endif							/* SCRIBE_JOB_KIND_H */

@@ -11,7 +11,6 @@
  */
 #include "pg_scribe.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -144,6 +143,28 @@ ocr_recognize(const ScribeJob *job, bytea *image, const char *lang, bool cloud,
 						  scribe_pool_report_progress);
 }
 
+/* One recognition of a document, for scribe_job_try */
+typedef struct OcrAttempt
+{
+	const ScribeJob *job;
+	bytea	   *image;
+	char	   *lang;
+	bool		cloud;
+	Jsonb	   *ocr;			/* the result, or NULL with error */
+	const char *method;
+	bool		fallback;
+	char	   *error;
+} OcrAttempt;
+
+/* Recognise the attempt's document */
+static void
+ocr_attempt(void *arg)
+{
+	OcrAttempt *a = arg;
+
+	a->ocr = ocr_recognize(a->job, a->image, a->lang, a->cloud, &a->method, &a->fallback, &a->error);
+}
+
 /* Run an ocr job */
 static ScribeJobOutcome
 ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error)
@@ -157,12 +178,10 @@ ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 	char	   *lang;
 	char	   *tier;
 	char	   *status;
-	Jsonb	   *ocr = NULL;
-	const char *method = "local";
-	bool		fallback = false;
+	OcrAttempt	attempt = {.method = "local"};
+	char	   *failure;
+	int			sqlerrcode;
 	MemoryContext callercxt = CurrentMemoryContext;
-	MemoryContext oldcxt;
-	ResourceOwner oldowner;
 	ScribeJobOutcome outcome = JOB_DONE;
 
 	/* SPI's memory goes at SPI_finish: *result and *error are the caller's */
@@ -191,56 +210,36 @@ ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 	}
 
 	/* an OCR failure must not lose the failure's record: run it in a subtransaction */
-	oldcxt = CurrentMemoryContext;
-	oldowner = CurrentResourceOwner;
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(oldcxt);
-	PG_TRY();
+	attempt.job = job;
+	attempt.image = image;
+	attempt.lang = lang;
+	attempt.cloud = strcmp(tier, "cloud") == 0;
+	failure = scribe_job_try(ocr_attempt, &attempt, &sqlerrcode);
+	if (failure != NULL)
 	{
-		ocr = ocr_recognize(job, image, lang, strcmp(tier, "cloud") == 0, &method, &fallback, error);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(oldcxt);
-		edata = CopyErrorData();
-		/* cancels, timeouts and shutdowns are the worker's to handle */
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(oldcxt);
-		CurrentResourceOwner = oldowner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(edata);
-
-		*error = edata->hint ? psprintf("%s (%s)", edata->message, edata->hint) : pstrdup(edata->message);
-		outcome = ocr_error_is_permanent(edata->sqlerrcode) || job->attempt >= job->max_attempts ?
+		attempt.ocr = NULL;
+		attempt.error = failure;
+		outcome = ocr_error_is_permanent(sqlerrcode) || job->attempt >= job->max_attempts ?
 			JOB_FAILED : JOB_RETRY;
-		FreeErrorData(edata);
-		ocr = NULL;
 	}
-	PG_END_TRY();
 
-	if (ocr != NULL)
-		ocr_record_result(document_id, ocr, method, fallback);
+	if (attempt.ocr != NULL)
+		ocr_record_result(document_id, attempt.ocr, attempt.method, attempt.fallback);
 	else
 	{
 		if (outcome == JOB_DONE)
 			outcome = JOB_RETRY;	/* the cloud failed and attempts remain */
-		ocr_record_failure(document_id, *error, outcome == JOB_FAILED);
+		ocr_record_failure(document_id, attempt.error, outcome == JOB_FAILED);
+		/* out of SPI's memory, which goes at SPI_finish */
+		*error = MemoryContextStrdup(callercxt, attempt.error);
 	}
 	SPI_finish();
 
 	MemoryContextSwitchTo(callercxt);
-	if (ocr != NULL)
+	if (attempt.ocr != NULL)
 		*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
 													 CStringGetDatum(psprintf("{\"document_id\": " INT64_FORMAT ", \"method\": \"%s\", \"fallback\": %s}",
-																			  document_id, method, fallback ? "true" : "false"))));
-	else
-		*error = pstrdup(*error);
+																			  document_id, attempt.method, attempt.fallback ? "true" : "false"))));
 	return outcome;
 }
 

@@ -9,7 +9,6 @@
  */
 #include "pg_scribe.h"
 
-#include "access/xact.h"
 #include "catalog/pg_type_d.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -63,72 +62,64 @@ policy_record_failure(int64 run_id, const char *message, bool final)
 	scribe_plan_execute(&plan, "SELECT scribe._policy_failed($1, $2, $3)", 3, types, values, NULL, false, 0);
 }
 
+/* One action of a run, its step's summary */
+typedef struct PolicyStep
+{
+	int64		run_id;
+	MemoryContext resultcxt;	/* where the summary is copied */
+	Jsonb	   *summary;
+} PolicyStep;
+
+/* Take the run's next action (scribe._policy_step), for scribe_job_try */
+static void
+policy_step(void *arg)
+{
+	static SPIPlanPtr plan = NULL;
+	PolicyStep *step = arg;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(step->run_id)};
+	bool		isnull;
+	Datum		d;
+
+	scribe_plan_execute(&plan, "SELECT scribe._policy_step($1)", 1, types, values, NULL, false, 1);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	if (!isnull)
+	{
+		MemoryContext old = MemoryContextSwitchTo(step->resultcxt);
+
+		step->summary = DatumGetJsonbPCopy(d);
+		MemoryContextSwitchTo(old);
+	}
+}
+
 /* Run one action of a policy's run */
 static ScribeJobOutcome
 policy_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error)
 {
-	static SPIPlanPtr step_plan = NULL;
-	int64		run_id = policy_run_id(job->payload);
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(run_id)};
-	MemoryContext callercxt = CurrentMemoryContext;
-	ResourceOwner oldowner = CurrentResourceOwner;
-	Jsonb	   *volatile step = NULL;
-	ScribeJobOutcome outcome = JOB_DONE;
+	PolicyStep	step = {.run_id = policy_run_id(job->payload), .resultcxt = CurrentMemoryContext};
+	char	   *failure;
+	int			sqlerrcode;
+	bool		final;
 
 	/* SPI's memory goes at SPI_finish: *result and *error are the caller's */
 	SPI_connect();
-
 	/* a failed action must not lose the failure's record: run it in a subtransaction */
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(callercxt);
-	PG_TRY();
+	failure = scribe_job_try(policy_step, &step, &sqlerrcode);
+	if (failure != NULL)
 	{
-		bool		isnull;
-		Datum		d;
-
-		scribe_plan_execute(&step_plan, "SELECT scribe._policy_step($1)", 1, types, values, NULL, false, 1);
-		d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		if (!isnull)
-		{
-			MemoryContext spicxt = MemoryContextSwitchTo(callercxt);
-
-			step = DatumGetJsonbPCopy(d);
-			MemoryContextSwitchTo(spicxt);
-		}
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(callercxt);
-		CurrentResourceOwner = oldowner;
+		final = policy_error_is_permanent(sqlerrcode) || job->attempt >= job->max_attempts;
+		policy_record_failure(step.run_id, failure, final);
+		*error = MemoryContextStrdup(step.resultcxt, failure);
 	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-		bool		final;
-
-		MemoryContextSwitchTo(callercxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(callercxt);
-		CurrentResourceOwner = oldowner;
-		/* cancels, timeouts and shutdowns are the worker's to handle */
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(edata);
-
-		*error = edata->hint ? psprintf("%s (%s)", edata->message, edata->hint) : pstrdup(edata->message);
-		final = policy_error_is_permanent(edata->sqlerrcode) || job->attempt >= job->max_attempts;
-		outcome = final ? JOB_FAILED : JOB_RETRY;
-		FreeErrorData(edata);
-		policy_record_failure(run_id, *error, final);
-		MemoryContextSwitchTo(callercxt);
-	}
-	PG_END_TRY();
 	SPI_finish();
 
-	MemoryContextSwitchTo(callercxt);
-	if (outcome == JOB_DONE)
-		*result = step;
-	return outcome;
+	MemoryContextSwitchTo(step.resultcxt);
+	if (failure == NULL)
+	{
+		*result = step.summary;
+		return JOB_DONE;
+	}
+	return final ? JOB_FAILED : JOB_RETRY;
 }
 
 const ScribeJobKind scribe_kind_policy = {
