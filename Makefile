@@ -27,6 +27,7 @@ OBJS = \
 	src/jobs/kind_http.o \
 	src/jobs/kind_ocr.o \
 	src/ocr/image_probe.o \
+	src/ocr/image_probe_tiff.o \
 	src/ocr/ocr_cloud.o \
 	src/ocr/ocr_engine.o \
 	src/ocr/ocr_gucs.o \

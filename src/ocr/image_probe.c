@@ -6,36 +6,16 @@
  * at least one byte (or one TIFF directory, under a work budget), so any
  * input ends in bounded time.  See image_probe.h for the contract.
  */
-#include "image_probe.h"
+#include "image_probe_internal.h"
 
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
-/* TIFF directories whose offsets are remembered for exact loop detection */
-#define TIFF_TRACKED_IFDS 64
-/* Directory entries examined per probe, so no file makes the walk slow */
-#define TIFF_MAX_ENTRIES ((uint64_t) 1 << 21)
-/* How far into the file "%PDF-" is looked for (readers allow junk first) */
-#define PDF_SCAN_BYTES 1024
-/* PNG's own limit on a side: 2^31 - 1 */
-#define PNG_MAX_SIDE UINT32_C(0x7FFFFFFF)
-
-#if defined(__GNUC__) || defined(__clang__)
-#define PROBE_PRINTF(fmt_index, first_arg) \
-	__attribute__((format(printf, fmt_index, first_arg)))
-#else
-#define PROBE_PRINTF(fmt_index, first_arg)
-#endif
-
-static ScribeProbeStatus probe_fail(ScribeImageInfo *info,
-									ScribeProbeStatus status,
-									const char *fmt,...) PROBE_PRINTF(3, 4);
-
 /* Write a failure's detail and hand its status back. */
-static ScribeProbeStatus
-probe_fail(ScribeImageInfo *info, ScribeProbeStatus status, const char *fmt,...)
+ScribeProbeStatus
+scribe_probe_fail(ScribeImageInfo *info, ScribeProbeStatus status, const char *fmt,...)
 {
 	va_list		args;
 
@@ -45,35 +25,10 @@ probe_fail(ScribeImageInfo *info, ScribeProbeStatus status, const char *fmt,...)
 	return status;
 }
 
-/* True when count bytes starting at offset lie inside a len-byte input. */
-static int
-has_bytes(size_t len, size_t offset, size_t count)
-{
-	return offset <= len && count <= len - offset;
-}
-
-/*
- * Integers at p, which the caller has bounds-checked.  Bytes are widened to
- * uint32_t before shifting: a byte promoted to int and shifted by 24 could
- * overflow int, which is undefined.
- */
-/* Big-endian 16-bit value */
-static uint32_t be16(const unsigned char *p) { return ((uint32_t) p[0] << 8) | p[1]; }
-/* Big-endian 32-bit value */
-static uint32_t be32(const unsigned char *p) { return (be16(p) << 16) | be16(p + 2); }
-/* Little-endian 16-bit value */
-static uint32_t le16(const unsigned char *p) { return ((uint32_t) p[1] << 8) | p[0]; }
-/* Little-endian 24-bit value */
-static uint32_t le24(const unsigned char *p) { return ((uint32_t) p[2] << 16) | le16(p); }
-/* Little-endian 32-bit value */
-static uint32_t le32(const unsigned char *p) { return (le16(p + 2) << 16) | le16(p); }
-
-/* A 64-bit quantity clamped to what a uint32_t holds. */
-static uint32_t clamp_u32(uint64_t value) { return value > UINT32_MAX ? UINT32_MAX : (uint32_t) value; }
-/* Dots per inch from dots per metre, rounded. */
-static uint32_t dpi_from_per_metre(uint32_t ppm) { return clamp_u32(((uint64_t) ppm * 254 + 5000) / 10000); }
-/* Dots per inch from dots per centimetre, rounded. */
-static uint32_t dpi_from_per_cm(uint32_t per_cm) { return clamp_u32(((uint64_t) per_cm * 254 + 50) / 100); }
+/* How far into the file "%PDF-" is looked for (readers allow junk first) */
+#define PDF_SCAN_BYTES 1024
+/* PNG's own limit on a side: 2^31 - 1 */
+#define PNG_MAX_SIDE UINT32_C(0x7FFFFFFF)
 
 /* Whitespace as PNM and XML define it (no locale, no signed-char trap). */
 static int
@@ -105,7 +60,7 @@ accept_single_page(ScribeImageInfo *info, uint32_t width, uint32_t height)
 	info->width = width;
 	info->height = height;
 	if (width == 0 || height == 0)
-		return probe_fail(info, PROBE_ZERO_SIZE, "%s image is %" PRIu32 "x%" PRIu32 ": a side is 0",
+		return scribe_probe_fail(info, PROBE_ZERO_SIZE, "%s image is %" PRIu32 "x%" PRIu32 ": a side is 0",
 						  scribe_image_format_name(info->format), width, height);
 	info->pages = 1;
 	info->total_pixels = (uint64_t) width * height;
@@ -123,37 +78,37 @@ probe_png(const unsigned char *d, size_t len, ScribeImageInfo *info)
 
 	info->format = IMAGE_PNG;
 	if (len < 8)
-		return probe_fail(info, PROBE_TRUNCATED, "PNG signature is truncated at byte %zu", len);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "PNG signature is truncated at byte %zu", len);
 	if (memcmp(d, "\x89PNG\r\n\x1a\n", 8) != 0)
-		return probe_fail(info, PROBE_CORRUPT, "PNG signature is damaged (line endings converted in transfer?)");
+		return scribe_probe_fail(info, PROBE_CORRUPT, "PNG signature is damaged (line endings converted in transfer?)");
 	if (len < 16)
-		return probe_fail(info, PROBE_TRUNCATED, "PNG IHDR chunk is truncated at byte %zu", len);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "PNG IHDR chunk is truncated at byte %zu", len);
 	if (memcmp(d + 12, "IHDR", 4) != 0)
 	{
 		format_fourcc(d + 12, name);
-		return probe_fail(info, PROBE_CORRUPT, "PNG first chunk is %s, not IHDR", name);
+		return scribe_probe_fail(info, PROBE_CORRUPT, "PNG first chunk is %s, not IHDR", name);
 	}
 	if (be32(d + 8) != 13)
-		return probe_fail(info, PROBE_CORRUPT, "PNG IHDR chunk length is %" PRIu32 ", not 13", be32(d + 8));
+		return scribe_probe_fail(info, PROBE_CORRUPT, "PNG IHDR chunk length is %" PRIu32 ", not 13", be32(d + 8));
 	if (len < 29)
-		return probe_fail(info, PROBE_TRUNCATED, "PNG IHDR chunk is truncated at byte %zu", len);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "PNG IHDR chunk is truncated at byte %zu", len);
 
 	width = be32(d + 16);
 	height = be32(d + 20);
 	depth = d[24];
 	color = d[25];
 	if (width > PNG_MAX_SIDE || height > PNG_MAX_SIDE)
-		return probe_fail(info, PROBE_CORRUPT, "PNG size %" PRIu32 "x%" PRIu32 " exceeds 2^31-1", width, height);
+		return scribe_probe_fail(info, PROBE_CORRUPT, "PNG size %" PRIu32 "x%" PRIu32 " exceeds 2^31-1", width, height);
 	/* Bit depths each color type allows (PNG specification, table 11.1) */
 	channels = color > 6 ? 0 : (uint32_t) "\1\0\3\1\2\0\4"[color];
 	if (depth == 0 || depth > 16 || (depth & (depth - 1)) != 0 || (color != 0 && color != 3 && depth < 8) ||
 		(color == 3 && depth == 16))
 		channels = 0;
 	if (channels == 0)
-		return probe_fail(info, PROBE_CORRUPT, "PNG bit depth %" PRIu32 " with color type %" PRIu32 " is invalid",
+		return scribe_probe_fail(info, PROBE_CORRUPT, "PNG bit depth %" PRIu32 " with color type %" PRIu32 " is invalid",
 						  depth, color);
 	if (d[26] != 0 || d[27] != 0 || d[28] > 1)
-		return probe_fail(info, PROBE_CORRUPT,
+		return scribe_probe_fail(info, PROBE_CORRUPT,
 						  "PNG IHDR compression %u, filter %u or interlace %u is invalid", d[26], d[27], d[28]);
 	info->bits_per_pixel = (uint16_t) (depth * channels);
 	status = accept_single_page(info, width, height);
@@ -168,11 +123,11 @@ probe_png(const unsigned char *d, size_t len, ScribeImageInfo *info)
 		const unsigned char *type = d + pos + 4;
 
 		if (chunk_len > PNG_MAX_SIDE)
-			return probe_fail(info, PROBE_CORRUPT, "PNG chunk at byte %zu claims %" PRIu32 " bytes", pos, chunk_len);
+			return scribe_probe_fail(info, PROBE_CORRUPT, "PNG chunk at byte %zu claims %" PRIu32 " bytes", pos, chunk_len);
 		if (memcmp(type, "IDAT", 4) == 0)
 			return PROBE_OK;	/* the data may be cut short; the size is known */
 		if (memcmp(type, "IEND", 4) == 0)
-			return probe_fail(info, PROBE_CORRUPT, "PNG IEND at byte %zu comes before any IDAT", pos);
+			return scribe_probe_fail(info, PROBE_CORRUPT, "PNG IEND at byte %zu comes before any IDAT", pos);
 		if (memcmp(type, "pHYs", 4) == 0 && chunk_len == 9 &&
 			has_bytes(len, pos + 8, 9) && d[pos + 16] == 1)
 		{
@@ -182,12 +137,12 @@ probe_png(const unsigned char *d, size_t len, ScribeImageInfo *info)
 		if (!has_bytes(len, pos + 8, (size_t) chunk_len + 4))
 		{
 			format_fourcc(type, name);
-			return probe_fail(info, PROBE_TRUNCATED,
+			return scribe_probe_fail(info, PROBE_TRUNCATED,
 							  "PNG chunk %s at byte %zu is truncated at byte %zu, before any IDAT", name, pos, len);
 		}
 		pos += 12 + (size_t) chunk_len;
 	}
-	return probe_fail(info, PROBE_TRUNCATED, "PNG has no IDAT chunk: the file ends at byte %zu", len);
+	return scribe_probe_fail(info, PROBE_TRUNCATED, "PNG has no IDAT chunk: the file ends at byte %zu", len);
 }
 
 /* JPEG: walk the marker segments from SOI to the first frame header. */
@@ -204,32 +159,32 @@ probe_jpeg(const unsigned char *d, size_t len, ScribeImageInfo *info)
 		size_t		seg_at, seg_len;
 
 		if (pos >= len)
-			return probe_fail(info, PROBE_TRUNCATED, "JPEG ends at byte %zu before any frame header (SOF)", len);
+			return scribe_probe_fail(info, PROBE_TRUNCATED, "JPEG ends at byte %zu before any frame header (SOF)", len);
 		if (d[pos] != 0xFF)
-			return probe_fail(info, PROBE_CORRUPT, "JPEG has 0x%02X at byte %zu where a marker belongs", d[pos], pos);
+			return scribe_probe_fail(info, PROBE_CORRUPT, "JPEG has 0x%02X at byte %zu where a marker belongs", d[pos], pos);
 		while (pos < len && d[pos] == 0xFF)
 			pos++;				/* 0xFF fill bytes may precede a marker */
 		if (pos >= len)
-			return probe_fail(info, PROBE_TRUNCATED, "JPEG ends at byte %zu inside a marker", len);
+			return scribe_probe_fail(info, PROBE_TRUNCATED, "JPEG ends at byte %zu inside a marker", len);
 		marker = d[pos++];
 		if (marker == 0x00 || marker == 0xD8)
-			return probe_fail(info, PROBE_CORRUPT, "JPEG marker 0xFF%02" PRIX32 " at byte %zu is out of place",
+			return scribe_probe_fail(info, PROBE_CORRUPT, "JPEG marker 0xFF%02" PRIX32 " at byte %zu is out of place",
 							  marker, pos - 2);
 		if (marker == 0xD9)
-			return probe_fail(info, PROBE_CORRUPT, "JPEG end of image at byte %zu before any frame header", pos - 2);
+			return scribe_probe_fail(info, PROBE_CORRUPT, "JPEG end of image at byte %zu before any frame header", pos - 2);
 		if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7))
 			continue;			/* TEM and RSTn stand alone, no length */
 
 		seg_at = pos;
 		if (!has_bytes(len, seg_at, 2))
-			return probe_fail(info, PROBE_TRUNCATED, "JPEG segment 0xFF%02" PRIX32 " is truncated at byte %zu",
+			return scribe_probe_fail(info, PROBE_TRUNCATED, "JPEG segment 0xFF%02" PRIX32 " is truncated at byte %zu",
 							  marker, len);
 		seg_len = be16(d + seg_at);
 		if (seg_len < 2)
-			return probe_fail(info, PROBE_CORRUPT, "JPEG segment 0xFF%02" PRIX32 " at byte %zu has length %zu",
+			return scribe_probe_fail(info, PROBE_CORRUPT, "JPEG segment 0xFF%02" PRIX32 " at byte %zu has length %zu",
 							  marker, seg_at - 2, seg_len);
 		if (marker == 0xDA)
-			return probe_fail(info, PROBE_CORRUPT, "JPEG scan at byte %zu comes before any frame header", seg_at - 2);
+			return scribe_probe_fail(info, PROBE_CORRUPT, "JPEG scan at byte %zu comes before any frame header", seg_at - 2);
 
 		/* SOF0..SOF15, except DHT (C4), JPG (C8) and DAC (CC) */
 		if (marker >= 0xC0 && marker <= 0xCF && marker != 0xC4 && marker != 0xC8 && marker != 0xCC)
@@ -237,27 +192,27 @@ probe_jpeg(const unsigned char *d, size_t len, ScribeImageInfo *info)
 			uint32_t	precision, height, width, components;
 
 			if (!has_bytes(len, seg_at, 8))
-				return probe_fail(info, PROBE_TRUNCATED, "JPEG frame header is truncated at byte %zu", len);
+				return scribe_probe_fail(info, PROBE_TRUNCATED, "JPEG frame header is truncated at byte %zu", len);
 			precision = d[seg_at + 2];
 			height = be16(d + seg_at + 3);
 			width = be16(d + seg_at + 5);
 			components = d[seg_at + 7];
 			if (components == 0 || seg_len != 8 + 3 * (size_t) components)
-				return probe_fail(info, PROBE_CORRUPT,
+				return scribe_probe_fail(info, PROBE_CORRUPT,
 								  "JPEG frame header length %zu does not fit its %" PRIu32 " components",
 								  seg_len, components);
 			info->bits_per_pixel = (uint16_t) (precision * components);
 			if (height == 0)
-				return probe_fail(info, PROBE_ZERO_SIZE,
+				return scribe_probe_fail(info, PROBE_ZERO_SIZE,
 								  "JPEG height is 0 (deferred to a DNL marker, which is not supported)");
 			status = accept_single_page(info, width, height);
 			/* libjpeg(-turbo 2.1) decodes 8-bit baseline, extended, progressive, arithmetic */
 			if (status == PROBE_OK && marker != 0xC0 && marker != 0xC1 && marker != 0xC2 &&
 				marker != 0xC9 && marker != 0xCA)
-				return probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
+				return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
 								  "JPEG process SOF%" PRIu32 " (lossless or hierarchical) is not supported", marker - 0xC0);
 			if (status == PROBE_OK && precision != 8)
-				return probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
+				return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
 								  "JPEG with %" PRIu32 "-bit samples is not supported, only 8-bit", precision);
 			return status;
 		}
@@ -274,222 +229,11 @@ probe_jpeg(const unsigned char *d, size_t len, ScribeImageInfo *info)
 			info->y_dpi = units == 1 ? y_density : units == 2 ? dpi_from_per_cm(y_density) : 0;
 		}
 		if (!has_bytes(len, seg_at, seg_len))
-			return probe_fail(info, PROBE_TRUNCATED,
+			return scribe_probe_fail(info, PROBE_TRUNCATED,
 							  "JPEG segment 0xFF%02" PRIX32 " at byte %zu claims %zu bytes; the file ends at byte %zu",
 							  marker, seg_at - 2, seg_len, len);
 		pos = seg_at + seg_len;
 	}
-}
-
-/* A TIFF file being read, with its byte order. */
-typedef struct TiffFile
-{
-	const unsigned char *data;
-	size_t		len;
-	int			big_endian;
-} TiffFile;
-
-/* What one TIFF directory says about its page. */
-typedef struct TiffPage
-{
-	uint32_t	width, height, bits_per_sample, samples, x_dpi, y_dpi;
-	uint32_t	next_ifd;
-} TiffPage;
-
-/* 16-bit value at off in the file's byte order (caller checked bounds). */
-static uint32_t
-tiff_u16(const TiffFile *t, size_t off)
-{
-	return t->big_endian ? be16(t->data + off) : le16(t->data + off);
-}
-
-/* 32-bit value at off in the file's byte order (caller checked bounds). */
-static uint32_t
-tiff_u32(const TiffFile *t, size_t off)
-{
-	return t->big_endian ? be32(t->data + off) : le32(t->data + off);
-}
-
-/* First value of a SHORT or LONG entry; 0 if another type or out of file. */
-static int
-tiff_entry_uint(const TiffFile *t, size_t entry, uint32_t *value)
-{
-	uint32_t	type = tiff_u16(t, entry + 2);
-	uint32_t	count = tiff_u32(t, entry + 4);
-	size_t		item = type == 3 ? 2 : type == 4 ? 4 : 0;
-	size_t		value_at = entry + 8;
-
-	if (item == 0 || count == 0)
-		return 0;
-	/* Values that do not fit the 4-byte field live at the offset it holds */
-	if ((uint64_t) count * item > 4)
-	{
-		value_at = tiff_u32(t, entry + 8);
-		if (!has_bytes(t->len, value_at, item))
-			return 0;
-	}
-	*value = item == 2 ? tiff_u16(t, value_at) : tiff_u32(t, value_at);
-	return 1;
-}
-
-/* A RATIONAL resolution entry in dpi under ResolutionUnit unit (2 inch, 3 cm); 0 if unusable. */
-static uint32_t
-tiff_entry_dpi(const TiffFile *t, size_t entry, uint32_t unit)
-{
-	size_t		at;
-	uint64_t	num, den;
-
-	if (entry == 0 || tiff_u16(t, entry + 2) != 5 || tiff_u32(t, entry + 4) == 0 || (unit != 2 && unit != 3))
-		return 0;
-	at = tiff_u32(t, entry + 8);
-	if (!has_bytes(t->len, at, 8) || (den = tiff_u32(t, at + 4)) == 0)
-		return 0;
-	num = tiff_u32(t, at);
-	return unit == 2 ? clamp_u32((num + den / 2) / den) : clamp_u32((num * 254 + den * 50) / (den * 100));
-}
-
-/* Read one directory of the main chain into page, charging its entries. */
-static ScribeProbeStatus
-tiff_read_ifd(const TiffFile *t, size_t offset, uint32_t index, uint64_t *entries_examined,
-			  TiffPage *page, ScribeImageInfo *info)
-{
-	uint32_t	entries, i, unit = 2;
-	size_t		x_entry = 0, y_entry = 0;	/* 0: no such tag */
-	int			has_width = 0, has_height = 0;
-
-	memset(page, 0, sizeof(*page));
-	page->bits_per_sample = 1;	/* the TIFF defaults */
-	page->samples = 1;
-	if (!has_bytes(t->len, offset, 2))
-		return probe_fail(info, PROBE_TRUNCATED,
-						  "TIFF directory %" PRIu32 " at offset %zu lies past the end of the file (%zu bytes)",
-						  index, offset, t->len);
-	entries = tiff_u16(t, offset);
-	if (entries == 0)
-		return probe_fail(info, PROBE_CORRUPT, "TIFF directory %" PRIu32 " at offset %zu has no entries", index, offset);
-	if (!has_bytes(t->len, offset + 2, (size_t) entries * 12 + 4))
-		return probe_fail(info, PROBE_TRUNCATED,
-						  "TIFF directory %" PRIu32 " at offset %zu (%" PRIu32 " entries) is truncated at byte %zu",
-						  index, offset, entries, t->len);
-	*entries_examined += entries;
-	if (*entries_examined > TIFF_MAX_ENTRIES)
-		return probe_fail(info, PROBE_CORRUPT, "TIFF directories hold more than %" PRIu64 " entries in all",
-						  TIFF_MAX_ENTRIES);
-
-	for (i = 0; i < entries; i++)
-	{
-		size_t		entry = offset + 2 + (size_t) i * 12;
-
-		switch (tiff_u16(t, entry))
-		{
-			case 256:			/* ImageWidth */
-			case 257:			/* ImageLength */
-				/* decoders disagree on which of two copies counts: refuse both */
-				if ((tiff_u16(t, entry) == 256 && has_width) || (tiff_u16(t, entry) == 257 && has_height))
-					return probe_fail(info, PROBE_CORRUPT, "TIFF directory %" PRIu32 " has two %s tags",
-									  index, tiff_u16(t, entry) == 256 ? "ImageWidth" : "ImageLength");
-				if (tiff_u16(t, entry) == 256)
-					has_width = tiff_entry_uint(t, entry, &page->width);
-				else
-					has_height = tiff_entry_uint(t, entry, &page->height);
-				break;
-			case 258:			/* BitsPerSample: the first sample's */
-				tiff_entry_uint(t, entry, &page->bits_per_sample);
-				break;
-			case 277:			/* SamplesPerPixel */
-				tiff_entry_uint(t, entry, &page->samples);
-				break;
-			case 282:			/* XResolution */
-				x_entry = entry;
-				break;
-			case 283:			/* YResolution */
-				y_entry = entry;
-				break;
-			case 296:			/* ResolutionUnit */
-				tiff_entry_uint(t, entry, &unit);
-				break;
-		}
-	}
-	page->next_ifd = tiff_u32(t, offset + 2 + (size_t) entries * 12);
-	page->x_dpi = tiff_entry_dpi(t, x_entry, unit);
-	page->y_dpi = tiff_entry_dpi(t, y_entry, unit);
-	if (!has_width || !has_height)
-		return probe_fail(info, PROBE_CORRUPT, "TIFF directory %" PRIu32 " has no usable %s tag",
-						  index, has_width ? "ImageLength" : "ImageWidth");
-	if (page->width == 0 || page->height == 0)
-		return probe_fail(info, PROBE_ZERO_SIZE, "TIFF page %" PRIu32 " is %" PRIu32 "x%" PRIu32 ": a side is 0",
-						  index + 1, page->width, page->height);
-	return PROBE_OK;
-}
-
-/* TIFF: walk the main IFD chain, counting pages and guarding against loops. */
-static ScribeProbeStatus
-probe_tiff(const unsigned char *d, size_t len, uint32_t max_pages, ScribeImageInfo *info)
-{
-	TiffFile	t = {d, len, d[0] == 'M'};
-	uint32_t	tracked[TIFF_TRACKED_IFDS];
-	uint32_t	ntracked = 0, offset, i;
-	/* Brent's cycle detection: no memory, catches loops past the tracked ones */
-	uint32_t	brent_saved, brent_power = 1, brent_steps = 0;
-	uint64_t	entries_examined = 0, largest = 0;
-
-	info->format = IMAGE_TIFF;
-	if (len < 8)
-		return probe_fail(info, PROBE_TRUNCATED, "TIFF header is truncated at byte %zu", len);
-	if (tiff_u16(&t, 2) == 43)
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "BigTIFF (version 43) is not supported");
-	offset = tiff_u32(&t, 4);
-	if (offset == 0)
-		return probe_fail(info, PROBE_CORRUPT, "TIFF has no image directory (first IFD offset is 0)");
-	brent_saved = offset;
-
-	while (offset != 0)
-	{
-		TiffPage	page;
-		uint64_t	pixels, bits;
-		ScribeProbeStatus status;
-
-		if (max_pages != 0 && info->pages >= max_pages)
-			return probe_fail(info, PROBE_TOO_MANY_PAGES, "TIFF has more than %" PRIu32 " pages", max_pages);
-		status = tiff_read_ifd(&t, offset, info->pages, &entries_examined, &page, info);
-		if (status != PROBE_OK)
-			return status;
-
-		info->pages++;
-		pixels = (uint64_t) page.width * page.height;
-		info->total_pixels = pixels > UINT64_MAX - info->total_pixels ?
-			UINT64_MAX : info->total_pixels + pixels;
-		if (pixels > largest)
-		{
-			largest = pixels;
-			info->width = page.width;
-			info->height = page.height;
-			bits = (uint64_t) page.bits_per_sample * page.samples;
-			info->bits_per_pixel = bits > UINT16_MAX ? UINT16_MAX : (uint16_t) bits;
-			info->x_dpi = page.x_dpi;
-			info->y_dpi = page.y_dpi;
-		}
-
-		if (page.next_ifd == 0)
-			break;
-		if (ntracked < TIFF_TRACKED_IFDS)
-			tracked[ntracked++] = offset;
-		for (i = 0; i < ntracked; i++)
-			if (tracked[i] == page.next_ifd)
-				break;
-		if (i < ntracked || page.next_ifd == brent_saved)
-			return probe_fail(info, PROBE_CORRUPT,
-							  "TIFF directory chain loops: directory %" PRIu32 " points back to offset %" PRIu32,
-							  info->pages - 1, page.next_ifd);
-		if (++brent_steps == brent_power)
-		{
-			brent_saved = page.next_ifd;
-			brent_power *= 2;
-			brent_steps = 0;
-		}
-		offset = page.next_ifd;
-	}
-	return PROBE_OK;
 }
 
 /* BMP: file header, info header, and a raster that fits in the file. */
@@ -503,15 +247,15 @@ probe_bmp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 
 	info->format = IMAGE_BMP;
 	if (len < 18)
-		return probe_fail(info, PROBE_TRUNCATED, "BMP file header is truncated at byte %zu", len);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "BMP file header is truncated at byte %zu", len);
 	pixel_offset = le32(d + 10);
 	header_size = le32(d + 14);
 	if (header_size != 12 && header_size != 40 && header_size != 56 &&
 		header_size != 108 && header_size != 124)
-		return probe_fail(info, PROBE_CORRUPT,
+		return scribe_probe_fail(info, PROBE_CORRUPT,
 						  "BMP info header size %" PRIu32 " is not 12, 40, 56, 108 or 124", header_size);
 	if (!has_bytes(len, 14, header_size))
-		return probe_fail(info, PROBE_TRUNCATED, "BMP info header is truncated at byte %zu", len);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "BMP info header is truncated at byte %zu", len);
 
 	if (header_size == 12)
 	{
@@ -533,9 +277,9 @@ probe_bmp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 			info->y_dpi = dpi_from_per_metre(le32(d + 42));
 	}
 	if (raw_width >= 0x80000000u)
-		return probe_fail(info, PROBE_CORRUPT, "BMP width is negative");
+		return scribe_probe_fail(info, PROBE_CORRUPT, "BMP width is negative");
 	if (raw_height == 0x80000000u)
-		return probe_fail(info, PROBE_CORRUPT, "BMP height -2147483648 has no absolute value");
+		return scribe_probe_fail(info, PROBE_CORRUPT, "BMP height -2147483648 has no absolute value");
 	/* A negative height means rows are stored top-down; negate unsigned */
 	height = raw_height >= 0x80000000u ? 0u - raw_height : raw_height;
 	info->width = raw_width;
@@ -543,13 +287,13 @@ probe_bmp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 
 	/* What leptonica's BMP reader refuses, refused here with a clearer reason */
 	if (header_size == 12 || header_size == 56)
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
+		return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
 						  "BMP with a %" PRIu32 "-byte info header is not supported (only 40, 108 or 124)", header_size);
 	if (compression != 0)
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
+		return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
 						  "compressed BMP (compression %" PRIu32 ") is not supported, only uncompressed", compression);
 	if (bpp != 1 && bpp != 4 && bpp != 8 && bpp != 16 && bpp != 24 && bpp != 32)
-		return probe_fail(info, PROBE_CORRUPT, "BMP bits per pixel %" PRIu32 " is invalid", bpp);
+		return scribe_probe_fail(info, PROBE_CORRUPT, "BMP bits per pixel %" PRIu32 " is invalid", bpp);
 	info->bits_per_pixel = (uint16_t) bpp;
 	status = accept_single_page(info, raw_width, height);
 	if (status != PROBE_OK)
@@ -565,7 +309,7 @@ probe_bmp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 	stride = (row_bits + 31) / 32 * 4;
 	needed = stride * (height - 1) + (row_bits + 7) / 8;
 	if (pixel_offset > len || needed > len - pixel_offset)
-		return probe_fail(info, PROBE_TRUNCATED,
+		return scribe_probe_fail(info, PROBE_TRUNCATED,
 						  "BMP pixels need %" PRIu64 " bytes from byte %" PRIu32 "; the file has %zu",
 						  needed, pixel_offset, len);
 	return PROBE_OK;
@@ -589,21 +333,21 @@ pnm_read_number(const unsigned char *d, size_t len, size_t *pos, uint32_t *value
 			p++;				/* a comment runs to the end of its line */
 	}
 	if (p >= len)
-		return probe_fail(info, PROBE_TRUNCATED, "PNM header is truncated at byte %zu before the %s", len, what);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "PNM header is truncated at byte %zu before the %s", len, what);
 	if (d[p] < '0' || d[p] > '9')
-		return probe_fail(info, PROBE_CORRUPT, "PNM %s at byte %zu is not a number", what, p);
+		return scribe_probe_fail(info, PROBE_CORRUPT, "PNM %s at byte %zu is not a number", what, p);
 	start = p;
 	while (p < len && d[p] >= '0' && d[p] <= '9')
 	{
 		v = v * 10 + (uint32_t) (d[p] - '0');
 		if (v > UINT32_MAX)
-			return probe_fail(info, PROBE_CORRUPT, "PNM %s at byte %zu is larger than 4294967295", what, start);
+			return scribe_probe_fail(info, PROBE_CORRUPT, "PNM %s at byte %zu is larger than 4294967295", what, start);
 		p++;
 	}
 	if (p >= len)
-		return probe_fail(info, PROBE_TRUNCATED, "PNM header is truncated at byte %zu in the %s", len, what);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "PNM header is truncated at byte %zu in the %s", len, what);
 	if (!is_space(d[p]) && d[p] != '#')
-		return probe_fail(info, PROBE_CORRUPT, "PNM %s is followed by 0x%02X at byte %zu", what, d[p], p);
+		return scribe_probe_fail(info, PROBE_CORRUPT, "PNM %s is followed by 0x%02X at byte %zu", what, d[p], p);
 	*value = (uint32_t) v;
 	*pos = p;
 	return PROBE_OK;
@@ -623,13 +367,13 @@ probe_pnm(const unsigned char *d, size_t len, ScribeImageInfo *info)
 
 	info->format = IMAGE_PNM;
 	if (kind == 7)
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "PAM (P7) images are not supported");
+		return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "PAM (P7) images are not supported");
 	if ((status = pnm_read_number(d, len, &pos, &width, "width", info)) != PROBE_OK ||
 		(status = pnm_read_number(d, len, &pos, &height, "height", info)) != PROBE_OK ||
 		(!bilevel && (status = pnm_read_number(d, len, &pos, &maxval, "maxval", info)) != PROBE_OK))
 		return status;
 	if (maxval == 0 || maxval > 65535)
-		return probe_fail(info, PROBE_CORRUPT, "PNM maxval %" PRIu32 " is not between 1 and 65535", maxval);
+		return scribe_probe_fail(info, PROBE_CORRUPT, "PNM maxval %" PRIu32 " is not between 1 and 65535", maxval);
 	info->bits_per_pixel = (uint16_t) (bilevel ? 1 : channels * (maxval > 255 ? 16 : 8));
 	status = accept_single_page(info, width, height);
 	if (status != PROBE_OK)
@@ -652,7 +396,7 @@ probe_pnm(const unsigned char *d, size_t len, ScribeImageInfo *info)
 		needed = samples > UINT64_MAX / bytes_per_pixel ? UINT64_MAX : samples * bytes_per_pixel;
 	}
 	if (needed > len - pos)
-		return probe_fail(info, PROBE_TRUNCATED, "PNM raster needs %" PRIu64 " bytes from byte %zu; the file has %zu",
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "PNM raster needs %" PRIu64 " bytes from byte %zu; the file has %zu",
 						  needed, pos, len);
 	return PROBE_OK;
 }
@@ -666,7 +410,7 @@ probe_gif(const unsigned char *d, size_t len, ScribeImageInfo *info)
 
 	info->format = IMAGE_GIF;
 	if (len < 13)
-		return probe_fail(info, PROBE_TRUNCATED, "GIF logical screen descriptor is truncated at byte %zu", len);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "GIF logical screen descriptor is truncated at byte %zu", len);
 	width = le16(d + 6);
 	height = le16(d + 8);
 	flags = d[10];
@@ -685,11 +429,11 @@ probe_gif(const unsigned char *d, size_t len, ScribeImageInfo *info)
 		pos++;
 	}
 	if (pos >= len)
-		return probe_fail(info, PROBE_TRUNCATED, "GIF ends at byte %zu before its first image", len);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "GIF ends at byte %zu before its first image", len);
 	if (d[pos] != 0x2C)
-		return probe_fail(info, PROBE_CORRUPT, "GIF has 0x%02X at byte %zu where an image belongs", d[pos], pos);
+		return scribe_probe_fail(info, PROBE_CORRUPT, "GIF has 0x%02X at byte %zu where an image belongs", d[pos], pos);
 	if (!has_bytes(len, pos, 10))
-		return probe_fail(info, PROBE_TRUNCATED, "GIF image descriptor is truncated at byte %zu", len);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "GIF image descriptor is truncated at byte %zu", len);
 	/* Decoders allocate the frame's own size, which may exceed the screen */
 	if (le16(d + pos + 5) > width)
 		width = le16(d + pos + 5);
@@ -707,13 +451,13 @@ probe_webp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 
 	info->format = IMAGE_WEBP;
 	if (len < 20)
-		return probe_fail(info, PROBE_TRUNCATED, "WebP first chunk header is truncated at byte %zu", len);
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "WebP first chunk header is truncated at byte %zu", len);
 	if (memcmp(d + 12, "VP8 ", 4) == 0)
 	{
 		if (len < 30)
-			return probe_fail(info, PROBE_TRUNCATED, "WebP VP8 frame header is truncated at byte %zu", len);
+			return scribe_probe_fail(info, PROBE_TRUNCATED, "WebP VP8 frame header is truncated at byte %zu", len);
 		if ((chunk[0] & 1) != 0 || memcmp(chunk + 3, "\x9d\x01\x2a", 3) != 0)
-			return probe_fail(info, PROBE_CORRUPT, "WebP VP8 data does not start with a key frame");
+			return scribe_probe_fail(info, PROBE_CORRUPT, "WebP VP8 data does not start with a key frame");
 		info->bits_per_pixel = 24;
 		return accept_single_page(info, le16(chunk + 6) & 0x3FFF, le16(chunk + 8) & 0x3FFF);
 	}
@@ -722,28 +466,28 @@ probe_webp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 		uint32_t	bits;
 
 		if (len < 25)
-			return probe_fail(info, PROBE_TRUNCATED, "WebP VP8L header is truncated at byte %zu", len);
+			return scribe_probe_fail(info, PROBE_TRUNCATED, "WebP VP8L header is truncated at byte %zu", len);
 		bits = le32(chunk + 1);
 		if (chunk[0] != 0x2F || (bits >> 29) != 0)
-			return probe_fail(info, PROBE_CORRUPT, "WebP VP8L signature or version is invalid");
+			return scribe_probe_fail(info, PROBE_CORRUPT, "WebP VP8L signature or version is invalid");
 		info->bits_per_pixel = 32;
 		return accept_single_page(info, (bits & 0x3FFF) + 1, ((bits >> 14) & 0x3FFF) + 1);
 	}
 	if (memcmp(d + 12, "VP8X", 4) == 0)
 	{
 		if (len < 30)
-			return probe_fail(info, PROBE_TRUNCATED, "WebP VP8X header is truncated at byte %zu", len);
+			return scribe_probe_fail(info, PROBE_TRUNCATED, "WebP VP8X header is truncated at byte %zu", len);
 		if (chunk[0] & 0x02)
-			return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "animated WebP is not supported");
+			return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "animated WebP is not supported");
 		info->bits_per_pixel = (chunk[0] & 0x10) ? 32 : 24;
 		/* The container allows 2^24 a side, but at most 2^32-1 pixels */
 		if ((uint64_t) (le24(chunk + 4) + 1) * (le24(chunk + 7) + 1) > UINT32_MAX)
-			return probe_fail(info, PROBE_CORRUPT, "WebP canvas %" PRIu32 "x%" PRIu32 " exceeds 2^32-1 pixels",
+			return scribe_probe_fail(info, PROBE_CORRUPT, "WebP canvas %" PRIu32 "x%" PRIu32 " exceeds 2^32-1 pixels",
 							  le24(chunk + 4) + 1, le24(chunk + 7) + 1);
 		return accept_single_page(info, le24(chunk + 4) + 1, le24(chunk + 7) + 1);
 	}
 	format_fourcc(d + 12, name);
-	return probe_fail(info, PROBE_CORRUPT, "WebP first chunk %s is not VP8, VP8L or VP8X", name);
+	return scribe_probe_fail(info, PROBE_CORRUPT, "WebP first chunk %s is not VP8, VP8L or VP8X", name);
 }
 
 /* True when needle occurs in the first limit bytes of d. */
@@ -766,26 +510,26 @@ probe_unsupported(const unsigned char *d, size_t len, ScribeImageInfo *info)
 	size_t		pos = 0;
 
 	if (len >= 12 && memcmp(d, "\0\0\0\x0cjP  \r\n\x87\n", 12) == 0)
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "JPEG 2000 (JP2) images are not supported");
+		return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "JPEG 2000 (JP2) images are not supported");
 	if (len >= 4 && memcmp(d, "\xff\x4f\xff\x51", 4) == 0)
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "JPEG 2000 codestreams are not supported");
+		return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "JPEG 2000 codestreams are not supported");
 	if (len >= 12 && memcmp(d + 4, "ftyp", 4) == 0)
 	{
 		const unsigned char *brand = d + 8;
 
 		if (memcmp(brand, "avif", 4) == 0 || memcmp(brand, "avis", 4) == 0)
-			return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "AVIF images are not supported");
+			return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "AVIF images are not supported");
 		if (memcmp(brand, "hei", 3) == 0 || memcmp(brand, "hev", 3) == 0 ||
 			memcmp(brand, "mif1", 4) == 0 || memcmp(brand, "msf1", 4) == 0)
-			return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "HEIC/HEIF images are not supported");
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "ISO media files (MP4, QuickTime) are not images");
+			return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "HEIC/HEIF images are not supported");
+		return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "ISO media files (MP4, QuickTime) are not images");
 	}
 	if (len >= 4 && (memcmp(d, "%!PS", 4) == 0 || memcmp(d, "\xc5\xd0\xd3\xc6", 4) == 0))
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "PostScript documents are not supported");
+		return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "PostScript documents are not supported");
 	if (starts_within(d, len, PDF_SCAN_BYTES, "%PDF-"))
 	{
 		info->format = IMAGE_PDF;
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
+		return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
 						  "PDF documents are not supported: convert the pages to images first");
 	}
 	if (len >= 3 && memcmp(d, "\xef\xbb\xbf", 3) == 0)
@@ -795,8 +539,8 @@ probe_unsupported(const unsigned char *d, size_t len, ScribeImageInfo *info)
 	if (pos < len && d[pos] == '<')
 	{
 		if (starts_within(d, len, PDF_SCAN_BYTES, "<svg"))
-			return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "SVG images are not supported");
-		return probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "XML or HTML text is not an image");
+			return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "SVG images are not supported");
+		return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT, "XML or HTML text is not an image");
 	}
 	return PROBE_UNKNOWN_FORMAT;
 }
@@ -809,7 +553,7 @@ scribe_image_probe(const unsigned char *data, size_t len, uint32_t max_pages, Sc
 
 	memset(info, 0, sizeof(*info));
 	if (len == 0 || data == NULL)
-		return probe_fail(info, PROBE_EMPTY, "the image is empty (0 bytes)");
+		return scribe_probe_fail(info, PROBE_EMPTY, "the image is empty (0 bytes)");
 
 	if (len >= 4 && memcmp(data, "\x89PNG", 4) == 0)
 		return probe_png(data, len, info);
@@ -817,7 +561,7 @@ scribe_image_probe(const unsigned char *data, size_t len, uint32_t max_pages, Sc
 		return probe_jpeg(data, len, info);
 	if (len >= 4 && (memcmp(data, "II*\0", 4) == 0 || memcmp(data, "MM\0*", 4) == 0 ||
 					 memcmp(data, "II+\0", 4) == 0 || memcmp(data, "MM\0+", 4) == 0))
-		return probe_tiff(data, len, max_pages, info);
+		return scribe_probe_tiff(data, len, max_pages, info);
 	if (len >= 2 && data[0] == 'B' && data[1] == 'M')
 		return probe_bmp(data, len, info);
 	if (len >= 6 && (memcmp(data, "GIF87a", 6) == 0 || memcmp(data, "GIF89a", 6) == 0))
@@ -832,7 +576,7 @@ scribe_image_probe(const unsigned char *data, size_t len, uint32_t max_pages, Sc
 	status = probe_unsupported(data, len, info);
 	if (status != PROBE_UNKNOWN_FORMAT)
 		return status;
-	return probe_fail(info, PROBE_UNKNOWN_FORMAT,
+	return scribe_probe_fail(info, PROBE_UNKNOWN_FORMAT,
 					  "not a PNG, JPEG, TIFF, BMP, PNM, GIF or WebP image (starts with %02X %02X %02X %02X)",
 					  data[0], len > 1 ? data[1] : 0, len > 2 ? data[2] : 0, len > 3 ? data[3] : 0);
 }
