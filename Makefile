@@ -11,6 +11,7 @@ OBJS = \
 	src/launcher/launcher.o \
 	src/launcher/launcher_wakeup.o \
 	src/replication/heartbeat.o \
+	src/replication/read_your_writes.o \
 	src/spi_plans.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
@@ -76,6 +77,7 @@ ENGINE_OBJS = \
 INSTALL_SQL = \
 	src/sql/core.sql \
 	src/sql/replication.sql \
+	src/sql/read_your_writes.sql \
 	src/sql/queue.sql \
 	src/sql/pool.sql \
 	src/sql/ocr.sql \

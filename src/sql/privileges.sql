@@ -28,3 +28,9 @@ GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_namespace_stats() TO pg_monitor;
 GRANT SELECT ON scribe.policy_status TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe._policy_alert(scribe.policies, timestamptz, bigint) TO pg_monitor;
+
+-- read-your-writes: every application role needs them, and they reveal no
+-- more than PUBLIC reads already (pg_current_wal_insert_lsn(),
+-- pg_stat_subscription); a wait holds only the caller's own session
+GRANT EXECUTE ON FUNCTION scribe.commit_lsn() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION scribe.wait_for_lsn(pg_lsn, interval, name, boolean) TO PUBLIC;
