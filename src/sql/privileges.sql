@@ -1,7 +1,8 @@
 -- pg_scribe install script, last part: privileges.
 --
 -- Functions reach other roles' jobs, the network (http jobs) or shared
--- state: none is for PUBLIC but scribe.version().  Grant what each role
+-- state: none is for PUBLIC but scribe.version() and read-your-writes (at
+-- the end).  Grant what each role
 -- needs, for example:
 --   GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer) TO app;
 DO $$
