@@ -120,7 +120,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench bench-ocr bench-cache bench-recompress bench-lifecycle fuzz deps
+.PHONY: test demo bench bench-ocr bench-cache bench-recompress bench-lifecycle bench-replication fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -135,6 +135,8 @@ bench-recompress:
 	test/bench/recompress.sh
 bench-lifecycle:
 	test/bench/lifecycle.sh
+bench-replication:
+	test/bench/replication.sh
 # the image header check and the cron parser under libFuzzer (clang): unit
 # cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60
