@@ -1,20 +1,21 @@
 #!/usr/bin/perl
 # Read-your-writes tries for test/bench/replication.sh: one psql session on
 # the primary, one on the replica.  Each try inserts a row on the primary and
-# takes scribe.commit_lsn(); then, on the replica, waits for it (timed by the
-# server's clock around the call) and reads the row.  With --no-wait the
-# replica reads at once: the control, how often a read misses without it.
+# takes scribe.commit_lsn(); then calls ryw_try() on the replica, which reads
+# the row, waits with scribe.wait_for_lsn() (timed by the server's clock)
+# and reads it again.
 #
-# Prints one line per try: "wait_ms found" (found 1 or 0).
+# Prints one line per try: "wait_ms found_before found_after" (1 or 0).
 #
-# Usage: replication_ryw.pl PSQL PRIMARY_PORT REPLICA_PORT TRIES [--no-wait]
+# Usage: replication_ryw.pl PSQL PRIMARY_PORT REPLICA_PORT RUN TRIES
+# (RUN: a number that no other run of the table uses)
 use strict;
 use warnings;
 
 use IPC::Open2;
 
-my ($psql, $primary_port, $replica_port, $tries, $no_wait) = @ARGV;
-die "usage: $0 PSQL PRIMARY_PORT REPLICA_PORT TRIES [--no-wait]\n" unless defined $tries;
+my ($psql, $primary_port, $replica_port, $run, $tries) = @ARGV;
+die "usage: $0 PSQL PRIMARY_PORT REPLICA_PORT RUN TRIES\n" unless defined $tries;
 
 my $marker = 0;
 
@@ -47,24 +48,14 @@ sub query
 
 my $primary = session($primary_port);
 my $replica = session($replica_port);
-my $run = time;
 for my $try (1 .. $tries)
 {
 	my ($lsn) = query($primary,
 		"INSERT INTO ryw_rows (run, try) VALUES ($run, $try);\nSELECT scribe.commit_lsn();");
-	my $wait_ms = 0;
-	unless ($no_wait)
-	{
-		my ($row) = query($replica,
-			"SELECT ok, extract(epoch FROM t1 - t0) * 1000 FROM ("
-			  . "SELECT clock_timestamp() AS t0, scribe.wait_for_lsn('$lsn') AS ok, clock_timestamp() AS t1 "
-			  . "OFFSET 0) s;");
-		my $ok;
-		($ok, $wait_ms) = split /\|/, $row;
-		die "wait_for_lsn returned $ok\n" unless $ok eq 't';
-	}
-	my ($found) = query($replica, "SELECT count(*) FROM ryw_rows WHERE run = $run AND try = $try;");
-	printf "%.3f %d\n", $wait_ms, $found;
+	# one statement: the read before the wait, the wait, the read after it,
+	# each statement of the function with a snapshot of its own
+	my ($row) = query($replica, "SELECT ryw_try('$lsn', $run, $try);");
+	print "$row\n";
 }
 for my $s ($primary, $replica)
 {
