@@ -202,7 +202,7 @@ SECTION="$SCRIBE_WORK/section.md"
     echo "$BEGIN_MARK"
     echo "## Replication (issue 7)"
     echo
-    echo "Reproduce with \`make bench-replication\` (runs \`test/bench/replication.sh\`, about 2 minutes)."
+    echo "Reproduce with \`make bench-replication\` (runs \`test/bench/replication.sh\`, about a minute)."
     echo
     scribe_bench_facts
     echo "- PostgreSQL: $(qp -c 'SELECT version()'); pg_scribe $(qp -c 'SELECT scribe.version()')" \
