@@ -13,6 +13,7 @@ OBJS = \
 	src/replication/heartbeat.o \
 	src/replication/replica.o \
 	src/replication/replica_watch.o \
+	src/replication/read_your_writes.o \
 	src/spi_plans.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
@@ -78,6 +79,7 @@ ENGINE_OBJS = \
 INSTALL_SQL = \
 	src/sql/core.sql \
 	src/sql/replication.sql \
+	src/sql/read_your_writes.sql \
 	src/sql/queue.sql \
 	src/sql/pool.sql \
 	src/sql/ocr.sql \
@@ -121,7 +123,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench bench-ocr bench-cache bench-recompress bench-lifecycle fuzz deps
+.PHONY: test demo bench bench-ocr bench-cache bench-recompress bench-lifecycle bench-replication fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -136,6 +138,8 @@ bench-recompress:
 	test/bench/recompress.sh
 bench-lifecycle:
 	test/bench/lifecycle.sh
+bench-replication:
+	test/bench/replication.sh
 # the image header check and the cron parser under libFuzzer (clang): unit
 # cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60

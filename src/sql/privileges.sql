@@ -1,7 +1,8 @@
 -- pg_scribe install script, last part: privileges.
 --
 -- Functions reach other roles' jobs, the network (http jobs) or shared
--- state: none is for PUBLIC but scribe.version().  Grant what each role
+-- state: none is for PUBLIC but scribe.version() and read-your-writes (at
+-- the end).  Grant what each role
 -- needs, for example:
 --   GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer) TO app;
 DO $$
@@ -28,3 +29,9 @@ GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_namespace_stats() TO pg_monitor;
 GRANT SELECT ON scribe.policy_status TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe._policy_alert(scribe.policies, timestamptz, bigint) TO pg_monitor;
+
+-- read-your-writes: every application role needs them, and they reveal no
+-- more than PUBLIC reads already (pg_current_wal_insert_lsn(),
+-- pg_stat_subscription); a wait holds only the caller's own session
+GRANT EXECUTE ON FUNCTION scribe.commit_lsn() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION scribe.wait_for_lsn(pg_lsn, interval, name, boolean) TO PUBLIC;

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(27);
+SELECT plan(30);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -35,7 +35,8 @@ SELECT functions_are('scribe', ARRAY[
     '_partition_bounds', '_partition_bound_value', '_partition_default_periods', '_partition_literal',
     '_partition_name', '_partition_width', '_archive_documents', '_policy_check_documents', 'document_image', 'cron_next',
     '_s3_put', '_s3_get', '_s3_delete', '_s3_exists',
-    'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables'],
+    'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables',
+    'commit_lsn', 'wait_for_lsn'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
@@ -49,6 +50,7 @@ SELECT function_returns('scribe', 'health', ARRAY[]::text[], 'jsonb');
 SELECT function_returns('scribe', 'send',
     ARRAY['text', 'jsonb', 'text', 'interval', 'timestamp with time zone', 'integer', 'text', 'integer'], 'bigint');
 SELECT function_returns('scribe', 'claim', ARRAY['text', 'integer', 'interval'], 'setof scribe.claimed_job');
+SELECT function_returns('scribe', 'wait_for_lsn', ARRAY['pg_lsn', 'interval', 'name', 'boolean'], 'boolean');
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text
@@ -80,10 +82,15 @@ SELECT is_empty($$
     SELECT p.oid::regprocedure::text
     FROM pg_proc p
     WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname <> 'version'
+      AND p.proname NOT IN ('commit_lsn', 'wait_for_lsn')
       AND has_function_privilege('regress_scribe_nobody', p.oid, 'EXECUTE')
-$$, 'PUBLIC may call no function but version()');
+$$, 'PUBLIC may call no function but version() and read-your-writes');
 SELECT ok(has_function_privilege('regress_scribe_nobody', 'scribe.version()', 'EXECUTE'),
           'PUBLIC may call version()');
+SELECT ok(has_function_privilege('regress_scribe_nobody', 'scribe.commit_lsn()', 'EXECUTE'),
+          'PUBLIC may call commit_lsn()');
+SELECT ok(has_function_privilege('regress_scribe_nobody', 'scribe.wait_for_lsn(pg_lsn, interval, name, boolean)', 'EXECUTE'),
+          'PUBLIC may call wait_for_lsn()');
 SELECT is_empty($$
     SELECT c.oid::regclass::text
     FROM pg_class c
