@@ -166,8 +166,8 @@ $node->safe_psql('postgres', 'SELECT pg_reload_conf()');
 ok(wait_done(@late), 'with the conninfo fixed, the node recognises it');
 
 # the primary goes down and comes back: the node logs it and carries on
-$primary->stop('fast');
 $log_offset = -s $node->logfile;
+$primary->stop('fast');
 ok($node->wait_for_log(qr/pg_scribe worker node: (connecting to the primary|claiming an ocr job) failed/, $log_offset),
 	'the primary going down is logged');
 $primary->start;
