@@ -147,7 +147,8 @@ scribe_claim_ocr(PG_FUNCTION_ARGS)
 		values[5] = CStringGetTextDatum(lang);
 		values[6] = CStringGetTextDatum(tier);
 		values[7] = IntervalPGetDatum(&lease);
-		values[8] = Int64GetDatum(Max(queued - in_flight, 0));
+		/* the counters learn of this claim at commit */
+		values[8] = Int64GetDatum(Max(queued - in_flight - count, 0));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	scribe_run_as_caller(&saved);

@@ -34,7 +34,9 @@ SELECT functions_are('scribe', ARRAY[
     '_policy_batch', '_policy_leaf', '_matview_refreshable_concurrently',
     '_partition_bounds', '_partition_bound_value', '_partition_default_periods', '_partition_literal',
     '_partition_name', '_partition_width', '_archive_documents', '_policy_check_documents', 'document_image', 'cron_next',
-    '_s3_put', '_s3_get', '_s3_delete', '_s3_exists'],
+    '_s3_put', '_s3_get', '_s3_delete', '_s3_exists',
+    -- worker nodes
+    'claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
