@@ -122,6 +122,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
 .PHONY: test demo bench bench-ocr bench-cache bench-recompress bench-lifecycle fuzz deps
+.PHONY: bench-worker-node
 test:
 	test/bin/run-tests
 demo:
@@ -136,6 +137,8 @@ bench-recompress:
 	test/bench/recompress.sh
 bench-lifecycle:
 	test/bench/lifecycle.sh
+bench-worker-node:
+	test/bench/worker_node.sh
 # the image header check and the cron parser under libFuzzer (clang): unit
 # cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60
