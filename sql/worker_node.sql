@@ -32,6 +32,8 @@ SELECT job_id, attempt, document_id = :document_id AS the_document, length(image
 FROM scribe.claim_ocr(1) \gset claimed_
 SELECT :claimed_attempt AS attempt, :'claimed_the_document' AS the_document, :'claimed_has_image' AS has_image,
        :'claimed_lang' AS lang, :'claimed_tier' AS tier, :'claimed_lease' AS lease, :'claimed_backlog' AS backlog_counted;
+-- the primary shows the document processing while a node holds it
+SELECT status, progress FROM scribe.document_status(:document_id);
 -- a lease that is not this attempt's writes nothing
 SELECT scribe.finish_ocr(:claimed_job_id, :claimed_attempt + 1, '{"pages": []}', 'local') AS finished;
 -- a node's failure: nacked, recorded on the document, which stays queued
