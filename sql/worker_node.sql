@@ -59,7 +59,7 @@ SELECT scribe.finish_ocr(:claimed_job_id, :third_attempt, '{"pages": [{"page": 1
 SELECT count(*) AS ledger_rows FROM scribe.ocr_ledger WHERE document_id = :document_id;
 
 -- a job of another kind on the ocr queue is refused
-SELECT scribe.send('ocr', '{"plain": true}') > 0 AS sent;
+SELECT scribe.send('ocr', '{"plain": true}', priority => 1000) > 0 AS sent;
 SELECT job_id, attempt FROM scribe.claim('ocr') \gset plain_
 SELECT pg_temp.outcome(format($$SELECT scribe.finish_ocr(%s, %s, '{"pages": []}', 'local')$$,
                               :plain_job_id, :plain_attempt)) ~ '^22023 job \d+ is not an ocr job' AS refused;
