@@ -5,7 +5,8 @@
 # (b) a node killed mid-job holds the job only until the ocr queue's lease
 #     runs out; then the primary's workers finish it, nothing twice;
 # (c) a node that cannot reach the primary (bad conninfo, primary down) logs
-#     it and keeps running, and the jobs wait for it on the primary.
+#     it and keeps running, and the jobs wait for it on the primary;
+# and a node stopped cleanly mid-job gives its job back at once.
 use strict;
 use warnings;
 
@@ -181,6 +182,20 @@ is($node->safe_psql('postgres', q{
 unlike(slurp_file($node->logfile), qr/pg_scribe worker \d+" \(PID \d+\) was terminated by signal/,
 	'no worker of the node crashed');
 
-$node->stop;
+# --- a node stopped cleanly mid-job gives the job back at once, uncounted
+my @given = submit('list-two-pages.tif');
+my $held = '';
+for (1 .. 3000)
+{
+	$held = $node->safe_psql('postgres', q{
+		SELECT job_id FROM scribe.worker_status() WHERE job_id IS NOT NULL LIMIT 1});
+	last if $held ne '';
+	usleep(10_000);
+}
+isnt($held, '', "the node runs job $held");
+$node->stop('fast');
+is($primary->safe_psql('postgres', "SELECT attempts, lease_until IS NULL FROM scribe.jobs WHERE job_id = $held"),
+	'0|t', 'a node stopped mid-job gives the job back, the attempt not counted');
+
 $primary->stop;
 done_testing();
