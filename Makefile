@@ -29,6 +29,8 @@ OBJS = \
 	src/jobs/http_client.o \
 	src/jobs/kind_http.o \
 	src/jobs/kind_ocr.o \
+	src/jobs/kind_ocr_remote.o \
+	src/pool/pool_remote.o \
 	src/ocr/image_probe.o \
 	src/ocr/image_probe_tiff.o \
 	src/ocr/ocr_cloud.o \
@@ -84,6 +86,7 @@ INSTALL_SQL = \
 	src/sql/pool.sql \
 	src/sql/ocr.sql \
 	src/sql/documents.sql \
+	src/sql/worker_node.sql \
 	src/sql/recompress.sql \
 	src/sql/cache.sql \
 	src/sql/cache_redis.sql \
@@ -106,10 +109,10 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql
 REGRESS_NOPRELOAD = preload_missing
 REGRESS = $(filter-out $(REGRESS_NOPRELOAD),$(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql))))
 
-PG_CPPFLAGS = -I$(srcdir)/src -DSCRIBE_VERSION='"$(EXTVERSION)"'
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -DSCRIBE_VERSION='"$(EXTVERSION)"'
 # -Bsymbolic: a library installed over a running server's binds to its own
 # variables, never to those of the copy the server preloaded
-SHLIB_LINK = -lcurl -lhiredis -Wl,-Bsymbolic
+SHLIB_LINK = -lcurl -lhiredis -lpq -Wl,-Bsymbolic
 # -Wno-unused-parameter: PostgreSQL headers and PG_FUNCTION_ARGS trip it
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
@@ -123,7 +126,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench bench-ocr bench-cache bench-recompress bench-lifecycle bench-replication fuzz deps
+.PHONY: test demo bench bench-ocr bench-cache bench-recompress bench-lifecycle bench-replication bench-worker-node fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -140,6 +143,8 @@ bench-lifecycle:
 	test/bench/lifecycle.sh
 bench-replication:
 	test/bench/replication.sh
+bench-worker-node:
+	test/bench/worker_node.sh
 # the image header check and the cron parser under libFuzzer (clang): unit
 # cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60

@@ -8,17 +8,23 @@
  * local engine recognises the document instead.  A document the engine
  * cannot read (bad image, unknown language) fails at once, with the reason
  * in the document's error column.
+ *
+ * The writers and the recognition are shared with the functions that worker
+ * nodes call on the primary (kind_ocr_remote.c): a document is written the
+ * same way whichever node recognised it.
  */
 #include "pg_scribe.h"
 
 #include "catalog/pg_type_d.h"
 #include "utils/builtins.h"
+#include "utils/json.h"
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
 #include "jobs/job_kind.h"
 #include "ocr/ocr.h"
 #include "pool/pool.h"
+#include "replication/heartbeat.h"
 #include "spi_plans.h"
 
 static const char *const ocr_fields[] = {"document_id", NULL};
@@ -55,8 +61,8 @@ ocr_error_is_permanent(int sqlerrcode)
 }
 
 /* Record a failed attempt on the document; final: the document failed */
-static void
-ocr_record_failure(int64 document_id, const char *message, bool final)
+void
+scribe_ocr_record_failure(int64 document_id, const char *message, bool final)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			types[3] = {INT8OID, TEXTOID, BOOLOID};
@@ -71,8 +77,8 @@ ocr_record_failure(int64 document_id, const char *message, bool final)
 }
 
 /* Write a recognised document: its text, pages and ledger entries */
-static void
-ocr_record_result(int64 document_id, Jsonb *result, const char *method, bool fallback)
+void
+scribe_ocr_record_result(int64 document_id, Jsonb *result, const char *method, bool fallback)
 {
 	static SPIPlanPtr delete_plan = NULL;
 	static SPIPlanPtr write_plan = NULL;
@@ -148,7 +154,7 @@ typedef struct OcrAttempt
 {
 	const ScribeJob *job;
 	bytea	   *image;
-	char	   *lang;
+	const char *lang;
 	bool		cloud;
 	Jsonb	   *ocr;			/* the result, or NULL with error */
 	const char *method;
@@ -165,81 +171,144 @@ ocr_attempt(void *arg)
 	a->ocr = ocr_recognize(a->job, a->image, a->lang, a->cloud, &a->method, &a->fallback, &a->error);
 }
 
-/* Run an ocr job */
-static ScribeJobOutcome
-ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error)
+/*
+ * Recognise a document's image for a job with the document's tier, in a
+ * subtransaction: the engine's result, or NULL with *error and *outcome
+ * (JOB_RETRY or JOB_FAILED) saying what to do with the job.  Cancels and
+ * shutdowns are rethrown.
+ */
+Jsonb *
+scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *lang, const char *tier,
+							  const char **method, bool *fallback, char **error,
+							  ScribeJobOutcome *outcome)
 {
-	static SPIPlanPtr load_plan = NULL;
-	int64		document_id = ocr_document_id(job->payload);
-	Oid			types[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(document_id)};
-	bool		isnull;
-	bytea	   *image;
-	char	   *lang;
-	char	   *tier;
-	char	   *status;
 	OcrAttempt	attempt = {.method = "local"};
 	char	   *failure;
 	int			sqlerrcode;
-	MemoryContext callercxt = CurrentMemoryContext;
-	ScribeJobOutcome outcome = JOB_DONE;
 
-	/* SPI's memory goes at SPI_finish: *result and *error are the caller's */
-	SPI_connect();
+	attempt.job = job;
+	attempt.image = image;
+	attempt.lang = lang;
+	attempt.cloud = strcmp(tier, "cloud") == 0;
+	*outcome = JOB_DONE;
+	failure = scribe_job_try(ocr_attempt, &attempt, &sqlerrcode);
+	if (failure != NULL)
+	{
+		attempt.ocr = NULL;
+		attempt.error = failure;
+		*outcome = ocr_error_is_permanent(sqlerrcode) || job->attempt >= job->max_attempts ?
+			JOB_FAILED : JOB_RETRY;
+	}
+	else if (attempt.ocr == NULL)
+		*outcome = JOB_RETRY;	/* the cloud failed and attempts remain */
+	*method = attempt.method;
+	*fallback = attempt.fallback;
+	*error = attempt.error;
+	return attempt.ocr;
+}
+
+/*
+ * Load and lock a document to recognise (inside SPI): true with its image,
+ * language and tier, or false with *skipped saying why there is nothing to
+ * do (deleted, or done already).
+ */
+bool
+scribe_ocr_load_document(int64 document_id, bytea **image, char **lang, char **tier,
+						 const char **skipped)
+{
+	static SPIPlanPtr load_plan = NULL;
+	Oid			types[1] = {INT8OID};
+	Datum		values[1] = {Int64GetDatum(document_id)};
+	bool		isnull;
+
 	scribe_plan_execute(&load_plan,
 						"SELECT image, lang, tier, status FROM scribe.documents "
 						"WHERE document_id = $1 FOR UPDATE",
 						1, types, values, NULL, false, 1);
 	if (SPI_processed == 0)
 	{
-		SPI_finish();
-		MemoryContextSwitchTo(callercxt);
-		*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"skipped\": \"the document was deleted\"}")));
-		return JOB_DONE;
+		*skipped = "the document was deleted";
+		return false;
 	}
-	image = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	lang = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
-	tier = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
-	status = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4);
-	if (strcmp(status, "done") == 0)
+	if (strcmp(SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4), "done") == 0)
+	{
+		*skipped = "the document is done";
+		return false;
+	}
+	*image = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	*lang = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
+	*tier = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	return true;
+}
+
+/* The result an ocr job is acked with: the document, how, and which node recognised it */
+Jsonb *
+scribe_ocr_job_result(int64 document_id, const char *method, bool fallback, const char *node)
+{
+	StringInfoData json;
+
+	initStringInfo(&json);
+	appendStringInfo(&json, "{\"document_id\": " INT64_FORMAT ", \"method\": \"%s\", \"fallback\": %s, \"node\": ",
+					 document_id, method, fallback ? "true" : "false");
+	escape_json(&json, node);
+	appendStringInfoChar(&json, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+}
+
+/* The result an ocr job is acked with when there was nothing to recognise */
+Jsonb *
+scribe_ocr_job_skipped(const char *why)
+{
+	StringInfoData json;
+
+	initStringInfo(&json);
+	appendStringInfoString(&json, "{\"skipped\": ");
+	escape_json(&json, why);
+	appendStringInfoChar(&json, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+}
+
+/* Run an ocr job */
+static ScribeJobOutcome
+ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error)
+{
+	int64		document_id = ocr_document_id(job->payload);
+	bytea	   *image;
+	char	   *lang;
+	char	   *tier;
+	const char *skipped;
+	Jsonb	   *ocr;
+	const char *method;
+	bool		fallback;
+	char	   *failure;
+	MemoryContext callercxt = CurrentMemoryContext;
+	ScribeJobOutcome outcome;
+
+	/* SPI's memory goes at SPI_finish: *result and *error are the caller's */
+	SPI_connect();
+	if (!scribe_ocr_load_document(document_id, &image, &lang, &tier, &skipped))
 	{
 		SPI_finish();
 		MemoryContextSwitchTo(callercxt);
-		*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum("{\"skipped\": \"the document is done\"}")));
+		*result = scribe_ocr_job_skipped(skipped);
 		return JOB_DONE;
 	}
 
-	/* an OCR failure must not lose the failure's record: run it in a subtransaction */
-	attempt.job = job;
-	attempt.image = image;
-	attempt.lang = lang;
-	attempt.cloud = strcmp(tier, "cloud") == 0;
-	failure = scribe_job_try(ocr_attempt, &attempt, &sqlerrcode);
-	if (failure != NULL)
-	{
-		attempt.ocr = NULL;
-		attempt.error = failure;
-		outcome = ocr_error_is_permanent(sqlerrcode) || job->attempt >= job->max_attempts ?
-			JOB_FAILED : JOB_RETRY;
-	}
-
-	if (attempt.ocr != NULL)
-		ocr_record_result(document_id, attempt.ocr, attempt.method, attempt.fallback);
+	/* an OCR failure must not lose the failure's record: it runs in a subtransaction */
+	ocr = scribe_ocr_recognize_document(job, image, lang, tier, &method, &fallback, &failure, &outcome);
+	if (ocr != NULL)
+		scribe_ocr_record_result(document_id, ocr, method, fallback);
 	else
 	{
-		if (outcome == JOB_DONE)
-			outcome = JOB_RETRY;	/* the cloud failed and attempts remain */
-		ocr_record_failure(document_id, attempt.error, outcome == JOB_FAILED);
+		scribe_ocr_record_failure(document_id, failure, outcome == JOB_FAILED);
 		/* out of SPI's memory, which goes at SPI_finish */
-		*error = MemoryContextStrdup(callercxt, attempt.error);
+		*error = MemoryContextStrdup(callercxt, failure);
 	}
 	SPI_finish();
 
 	MemoryContextSwitchTo(callercxt);
-	if (attempt.ocr != NULL)
-		*result = DatumGetJsonbP(DirectFunctionCall1(jsonb_in,
-													 CStringGetDatum(psprintf("{\"document_id\": " INT64_FORMAT ", \"method\": \"%s\", \"fallback\": %s}",
-																			  document_id, attempt.method, attempt.fallback ? "true" : "false"))));
+	if (ocr != NULL)
+		*result = scribe_ocr_job_result(document_id, method, fallback, scribe_heartbeat_node_name());
 	return outcome;
 }
 

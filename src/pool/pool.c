@@ -21,6 +21,7 @@ typedef struct PoolShared
 	slock_t		mutex;
 	Oid			database;		/* where the launcher runs; workers connect there */
 	bool		scale_wanted;	/* someone wants more workers since the launcher's last look */
+	int64		remote_backlog; /* worker node: ocr jobs waiting on the primary, at the last claim */
 	int			n_slots;
 	ScribeWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } PoolShared;
@@ -60,6 +61,20 @@ scribe_pool_define_gucs(void)
 							&scribe_worker_idle_timeout,
 							60, 1, 24 * 3600,
 							PGC_SIGHUP, GUC_UNIT_S, NULL, NULL, NULL);
+	/* superuser only: the connection string may hold a password */
+	DefineCustomStringVariable("scribe.queue_conninfo",
+							   "Connection string of the primary whose ocr jobs this worker node runs; empty: not a worker node.",
+							   "The pool's workers serve this node's own queues first, then claim ocr jobs from the primary.",
+							   &scribe_queue_conninfo,
+							   "",
+							   PGC_SIGHUP, GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+	DefineCustomIntVariable("scribe.queue_poll_interval",
+							"How often an idle worker of a worker node asks the primary for ocr jobs.",
+							"The primary's commits cannot wake a worker node's workers: they poll.",
+							&scribe_queue_poll_interval,
+							1000, 10, 60 * 1000,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 
 /* Slots: as many as the server can have background workers */
@@ -159,6 +174,29 @@ scribe_pool_want_launcher(void)
 	SpinLockRelease(&pool->mutex);
 	if (wake)
 		scribe_launcher_wake();
+}
+
+/* Remember how many ocr jobs wait on the primary (worker node), for the launcher's scaling */
+void
+scribe_pool_set_remote_backlog(int64 backlog)
+{
+	if (pool == NULL)
+		return;
+	SpinLockAcquire(&pool->mutex);
+	pool->remote_backlog = backlog;
+	SpinLockRelease(&pool->mutex);
+}
+
+/* How many ocr jobs waited on the primary at a worker's last claim (worker node) */
+int64
+scribe_pool_remote_backlog(void)
+{
+	int64		backlog;
+
+	SpinLockAcquire(&pool->mutex);
+	backlog = pool->remote_backlog;
+	SpinLockRelease(&pool->mutex);
+	return backlog;
 }
 
 /* Whether someone asked the launcher to look at the pool; clear asks it */

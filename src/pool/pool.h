@@ -70,6 +70,8 @@ extern int	scribe_min_workers;
 extern int	scribe_max_workers;
 extern int	scribe_jobs_per_worker;
 extern int	scribe_worker_idle_timeout;
+extern char *scribe_queue_conninfo;
+extern int	scribe_queue_poll_interval;
 
 /* pool.c */
 extern void scribe_pool_define_gucs(void);
@@ -83,6 +85,8 @@ extern int	scribe_pool_alive(int32 *pids);
 extern void scribe_pool_set_database(Oid dboid);
 extern Oid	scribe_pool_database(void);
 extern bool scribe_pool_scale_wanted(bool clear);
+extern void scribe_pool_set_remote_backlog(int64 backlog);
+extern int64 scribe_pool_remote_backlog(void);
 
 /* pool_launcher.c: the launcher's part */
 extern TimestampTz scribe_pool_task(TimestampTz now);
@@ -91,5 +95,15 @@ extern void scribe_pool_stop_all(void);
 /* pool_worker.c */
 extern PGDLLEXPORT void scribe_worker_main(Datum main_arg);
 extern void scribe_pool_report_progress(int percent);
+extern void scribe_pool_job_begin(int64 job_id, int32 attempt, const char *kind, const char *activity);
+extern void scribe_pool_job_end(bool done, bool released);
+extern void scribe_pool_job_timer_start(int64 timeout_ms);
+extern void scribe_pool_job_timer_stop(void);
+extern bool scribe_pool_worker_stopping(void);
+
+/* pool_remote.c: a worker node's side, jobs of the primary's ocr queue */
+extern bool scribe_pool_remote_enabled(void);
+extern int	scribe_pool_remote_turn(void);
+extern void scribe_pool_remote_close(void);
 
 #endif							/* SCRIBE_POOL_H */

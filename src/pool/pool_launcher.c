@@ -295,9 +295,16 @@ scribe_pool_task(TimestampTz now)
 	/* scale: ceil(ready / jobs_per_worker), between min and max */
 	alive = scribe_pool_alive(NULL);
 	ready = pool_ready_jobs((int64) scribe_jobs_per_worker * Max(scribe_max_workers, 1));
+	/*
+	 * A worker node counts the primary's waiting ocr jobs too, as its
+	 * workers last saw them, and keeps one worker to poll the primary.
+	 */
+	if (scribe_pool_remote_enabled())
+		ready += scribe_pool_remote_backlog();
 	desired = (int) Min((ready + scribe_jobs_per_worker - 1) / scribe_jobs_per_worker,
 						(int64) scribe_max_workers);
-	desired = Max(desired, Min(scribe_min_workers, scribe_max_workers));
+	desired = Max(desired, Min(scribe_pool_remote_enabled() ? Max(scribe_min_workers, 1) : scribe_min_workers,
+							   scribe_max_workers));
 	elog(DEBUG2, "pg_scribe pool: %d alive, %d desired for " INT64_FORMAT " ready jobs", alive, desired, ready);
 
 	if (alive < desired && now >= start_retry_at)

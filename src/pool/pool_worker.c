@@ -235,6 +235,72 @@ worker_claim(ScribeJob **jobs, ScribeQueue *queue)
 	return n;
 }
 
+/* Publish in the slot and pg_stat_activity the job we start running */
+static void
+worker_job_begin(int64 job_id, int32 attempt, int32 queue_id, const char *kind, const char *activity)
+{
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->job_id = job_id;
+	my_slot->job_attempt = attempt;
+	my_slot->queue_id = queue_id;
+	strlcpy(my_slot->kind, kind, NAMEDATALEN);
+	my_slot->job_started = GetCurrentTimestamp();
+	my_slot->progress = -1;
+	SpinLockRelease(&my_slot->mutex);
+	pgstat_report_activity(STATE_RUNNING, activity);
+}
+
+/* Publish a job of the primary that a worker node runs (its queue shows as NULL) */
+void
+scribe_pool_job_begin(int64 job_id, int32 attempt, const char *kind, const char *activity)
+{
+	worker_job_begin(job_id, attempt, 0, kind, activity);
+}
+
+/* Clear the running job from the slot and count it: done, failed, or given back */
+void
+scribe_pool_job_end(bool done, bool released)
+{
+	SpinLockAcquire(&my_slot->mutex);
+	my_slot->job_id = 0;
+	if (done)
+		my_slot->jobs_done++;
+	else if (!released)
+		my_slot->jobs_failed++;
+	SpinLockRelease(&my_slot->mutex);
+}
+
+/*
+ * Start the time limit of a running job (its queue's lease); from now on a
+ * SIGTERM cancels the job, and one that came already cancels it at once.
+ */
+void
+scribe_pool_job_timer_start(int64 timeout_ms)
+{
+	worker_in_job = true;
+	if (worker_shutdown)
+	{
+		QueryCancelPending = true;
+		InterruptPending = true;
+	}
+	enable_timeout_after(STATEMENT_TIMEOUT, (int) Min(timeout_ms, INT_MAX));
+}
+
+/* Stop the time limit of the running job */
+void
+scribe_pool_job_timer_stop(void)
+{
+	disable_timeout(STATEMENT_TIMEOUT, false);
+	worker_in_job = false;
+}
+
+/* Whether the worker was asked to stop (SIGTERM, or the launcher) */
+bool
+scribe_pool_worker_stopping(void)
+{
+	return worker_shutdown || (my_slot != NULL && my_slot->stop);
+}
+
 /* Run one job in a subtransaction; its effects stay only if it succeeded */
 static WorkerVerdict
 worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, char **error)
@@ -254,15 +320,8 @@ worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, c
 		return VERDICT_FAIL;
 	}
 
-	SpinLockAcquire(&my_slot->mutex);
-	my_slot->job_id = job->job_id;
-	my_slot->job_attempt = job->attempt;
-	my_slot->queue_id = job->queue_id;
-	strlcpy(my_slot->kind, kind->name, NAMEDATALEN);
-	my_slot->job_started = GetCurrentTimestamp();
-	my_slot->progress = -1;
-	SpinLockRelease(&my_slot->mutex);
-	pgstat_report_activity(STATE_RUNNING, psprintf("running %s job " INT64_FORMAT, kind->name, job->job_id));
+	worker_job_begin(job->job_id, job->attempt, job->queue_id, kind->name,
+					 psprintf("running %s job " INT64_FORMAT, kind->name, job->job_id));
 
 	BeginInternalSubTransaction(NULL);
 	MemoryContextSwitchTo(oldcxt);
@@ -274,17 +333,9 @@ worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, c
 		/* the job's own lock waits follow the server's settings, for the job only */
 		(void) set_config_option("lock_timeout", GetConfigOptionResetString("lock_timeout"),
 								 PGC_SUSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0, false);
-		worker_in_job = true;
-		if (worker_shutdown)
-		{
-			QueryCancelPending = true;
-			InterruptPending = true;
-		}
-		/* a job longer than its queue's lease is cancelled */
-		enable_timeout_after(STATEMENT_TIMEOUT, (int) Min(timeout_ms, INT_MAX));
+		scribe_pool_job_timer_start(timeout_ms);
 		outcome = kind->execute(job, timeout_ms, result, error);
-		disable_timeout(STATEMENT_TIMEOUT, false);
-		worker_in_job = false;
+		scribe_pool_job_timer_stop();
 		CHECK_FOR_INTERRUPTS();
 		AtEOXact_GUC(true, guc_level);
 
@@ -298,8 +349,7 @@ worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, c
 	{
 		ErrorData  *edata;
 
-		worker_in_job = false;
-		disable_timeout(STATEMENT_TIMEOUT, false);
+		scribe_pool_job_timer_stop();
 		MemoryContextSwitchTo(oldcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -314,13 +364,7 @@ worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, c
 	}
 	PG_END_TRY();
 
-	SpinLockAcquire(&my_slot->mutex);
-	my_slot->job_id = 0;
-	if (verdict == VERDICT_ACK)
-		my_slot->jobs_done++;
-	else if (verdict != VERDICT_RELEASE)
-		my_slot->jobs_failed++;
-	SpinLockRelease(&my_slot->mutex);
+	scribe_pool_job_end(verdict == VERDICT_ACK, verdict == VERDICT_RELEASE);
 	return verdict;
 }
 
@@ -497,6 +541,14 @@ worker_turn(void)
 	n = worker_claim(&jobs, &queue);
 	if (n > 0)
 		worker_run_batch(&queue, jobs, n);
+	else if (n == 0 && scribe_pool_remote_enabled())
+	{
+		/* nothing here: on a worker node, a job of the primary's */
+		MemoryContext old = MemoryContextSwitchTo(batch_context);
+
+		n = scribe_pool_remote_turn();
+		MemoryContextSwitchTo(old);
+	}
 	return n;
 }
 
@@ -535,6 +587,8 @@ worker_turn_guarded(void)
 void
 scribe_worker_main(Datum main_arg)
 {
+	TimestampTz idle_since;
+
 	pqsignal(SIGHUP, SignalHandlerForConfigReload);
 	pqsignal(SIGTERM, worker_sigterm);
 	BackgroundWorkerUnblockSignals();
@@ -543,11 +597,13 @@ scribe_worker_main(Datum main_arg)
 	BackgroundWorkerInitializeConnectionByOid(scribe_pool_database(), InvalidOid, 0);
 	batch_context = AllocSetContextCreate(TopMemoryContext, "pg_scribe batch", ALLOCSET_DEFAULT_SIZES);
 	worker_set_lock_timeout();
+	idle_since = 0;
 
 	for (;;)
 	{
 		int			n;
 		int			rc;
+		long		wait_ms;
 
 		CHECK_FOR_INTERRUPTS();
 		if (ConfigReloadPending)
@@ -566,13 +622,28 @@ scribe_worker_main(Datum main_arg)
 		if (n < 0)
 			break;
 		if (n > 0)
+		{
+			idle_since = 0;
 			continue;
+		}
+		if (idle_since == 0)
+			idle_since = GetCurrentTimestamp();
 
+		/*
+		 * Commits here set our latch; the primary's cannot, so a worker node
+		 * polls it every scribe.queue_poll_interval.
+		 */
+		wait_ms = scribe_worker_idle_timeout * 1000L;
+		if (scribe_pool_remote_enabled())
+			wait_ms = Min(wait_ms, scribe_queue_poll_interval);
 		rc = WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH,
-					   scribe_worker_idle_timeout * 1000L, PG_WAIT_EXTENSION);
-		if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET) && worker_retire())
+					   wait_ms, PG_WAIT_EXTENSION);
+		if ((rc & WL_TIMEOUT) && !(rc & WL_LATCH_SET) &&
+			TimestampDifferenceExceeds(idle_since, GetCurrentTimestamp(), scribe_worker_idle_timeout * 1000) &&
+			worker_retire())
 			break;
 	}
+	scribe_pool_remote_close();
 	proc_exit(0);
 }
 

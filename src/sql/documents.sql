@@ -179,7 +179,8 @@ CREATE FUNCTION scribe.document_status(
     SECURITY DEFINER
     SET search_path = pg_catalog
     AS $$
-    SELECT CASE WHEN d.status = 'queued' AND w.pid IS NOT NULL THEN 'processing' ELSE d.status END,
+    -- processing: a worker here runs it, or a worker node (or an application) holds its lease
+    SELECT CASE WHEN d.status = 'queued' AND (w.pid IS NOT NULL OR j.lease_until IS NOT NULL) THEN 'processing' ELSE d.status END,
            CASE WHEN d.status = 'done' THEN 100 WHEN d.status = 'queued' THEN coalesce(w.progress, 0) END,
            d.owner, d.pages, d.confidence, d.method, d.fallback, d.cost, d.seconds,
            coalesce(j.attempts, a.attempts, dl.attempts),

@@ -36,7 +36,9 @@ SELECT functions_are('scribe', ARRAY[
     '_partition_name', '_partition_width', '_archive_documents', '_policy_check_documents', 'document_image', 'cron_next',
     '_s3_put', '_s3_get', '_s3_delete', '_s3_exists',
     'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables',
-    'commit_lsn', 'wait_for_lsn'],
+    'commit_lsn', 'wait_for_lsn',
+    -- worker nodes
+    'claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')

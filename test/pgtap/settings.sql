@@ -1,7 +1,7 @@
 -- The scribe.* settings: names, defaults and contexts are part of the API.
 BEGIN;
 CREATE EXTENSION IF NOT EXISTS pgtap;
-SELECT plan(12);
+SELECT plan(13);
 
 SELECT results_eq($$
     SELECT name, boot_val, context
@@ -37,6 +37,8 @@ $$, $$ VALUES
     ('scribe.ocr_threads', '1', 'superuser'),
     ('scribe.ocr_timeout', '120000', 'user'),
     ('scribe.policy_clock_offset', '0', 'superuser'),
+    ('scribe.queue_conninfo', '', 'sighup'),
+    ('scribe.queue_poll_interval', '1000', 'sighup'),
     ('scribe.rate_limit_keys', '10000', 'postmaster'),
     ('scribe.redis_breaker_cooldown', '5000', 'sighup'),
     ('scribe.redis_breaker_failures', '5', 'sighup'),
@@ -79,6 +81,8 @@ SELECT throws_ok($$ SELECT current_setting('scribe.s3_access_key') $$, '42501', 
                  'only superusers read scribe.s3_access_key');
 SELECT throws_ok($$ SELECT current_setting('scribe.s3_secret_key') $$, '42501', NULL,
                  'only superusers read scribe.s3_secret_key');
+SELECT throws_ok($$ SELECT current_setting('scribe.queue_conninfo') $$, '42501', NULL,
+                 'only superusers read scribe.queue_conninfo (it may hold a password)');
 RESET ROLE;
 
 SELECT * FROM finish();

@@ -1,0 +1,201 @@
+# Worker nodes: a second server whose pool workers claim the primary's ocr
+# jobs over libpq, recognise the documents at home and write them back.
+# (a) with the primary's own pool off, the node recognises every document,
+#     each page once in the ledger, and the jobs' results name the node;
+# (b) a node killed mid-job holds the job only until the ocr queue's lease
+#     runs out; then the primary's workers finish it, nothing twice;
+# (c) a node that cannot reach the primary (bad conninfo, primary down) logs
+#     it and keeps running, and the jobs wait for it on the primary;
+# and a node stopped cleanly mid-job gives its job back at once.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Utils;
+use ScribeTest;
+use Test::More;
+use Time::HiRes qw(usleep);
+
+my $scans = "$ENV{SCRIBE_SOURCE_DIR}/test/fixtures/scans";
+
+my $primary = scribe_node('primary', conf => <<'CONF');
+scribe.node_name = 'primary'
+scribe.min_workers = 0
+scribe.max_workers = 0
+scribe.heartbeat_interval = 0
+CONF
+$primary->start;
+$primary->safe_psql('postgres', q{
+	CREATE EXTENSION pg_scribe;
+	SELECT scribe.alter_queue('ocr', backoff_base => '0', backoff_cap => '0');
+	-- the node's role: EXECUTE on the four functions it calls, nothing else
+	CREATE ROLE scribe_node LOGIN;
+	GRANT EXECUTE ON FUNCTION scribe.claim_ocr(integer), scribe.finish_ocr(bigint, integer, jsonb, text, boolean, text),
+		scribe.fail_ocr(bigint, integer, text, boolean), scribe.release_ocr(bigint, integer) TO scribe_node;
+});
+my $conninfo = 'host=' . $primary->host . ' port=' . $primary->port . ' dbname=postgres user=scribe_node';
+
+my $node = scribe_node('node1', conf => <<"CONF");
+scribe.node_name = 'node1'
+scribe.min_workers = 1
+scribe.max_workers = 2
+scribe.heartbeat_interval = 0
+scribe.queue_poll_interval = 100
+scribe.queue_conninfo = '$conninfo'
+CONF
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_scribe');
+ok(wait_for_workers($node, 1), 'the worker node runs its pool');
+is(workers_alive($primary), 0, 'the primary runs no worker of its own');
+
+# Submit scans on the primary; returns their ids
+sub submit
+{
+	my (@files) = @_;
+	my $values = join ",\n", map { "(pg_read_binary_file('$scans/$_'), '$_')" } @files;
+	return split /\n/, $primary->safe_psql('postgres', qq{
+		SELECT scribe.submit_document(image, owner => 'family', metadata => jsonb_build_object('file', file))
+		FROM (VALUES $values) v(image, file)});
+}
+
+# Wait until the documents are done or failed; true when all are done
+sub wait_done
+{
+	my (@ids) = @_;
+	my $list = join ',', @ids;
+	return $primary->poll_query_until('postgres', qq{
+		SELECT count(*) FILTER (WHERE status = 'done') = @{[ scalar @ids ]}
+		FROM scribe.documents WHERE document_id IN ($list)});
+}
+
+# Pages that the ledger holds more than once
+sub ledger_duplicates
+{
+	return $primary->safe_psql('postgres', q{
+		SELECT count(*) FROM (SELECT document_id, page FROM scribe.ocr_ledger
+		                      GROUP BY 1, 2 HAVING count(*) > 1) d});
+}
+
+# --- (a) the node recognises the primary's documents
+my @files = ('letter-clean.png', 'note-clean.jpg', 'list-two-pages.tif', 'diary-small-text.png');
+my @ids = submit(@files);
+my $seen_running = 0;
+for (1 .. 3000)
+{
+	$seen_running ||= $node->safe_psql('postgres', q{
+		SELECT count(*) FROM scribe.worker_status()
+		WHERE kind = 'ocr' AND job_id IS NOT NULL AND queue IS NULL}) > 0;
+	last if $primary->safe_psql('postgres', q{
+		SELECT count(*) FROM scribe.documents WHERE status = 'queued'}) == 0;
+	usleep(20_000);
+}
+ok(wait_done(@ids), 'every document submitted on the primary is done');
+ok($seen_running, 'the node\'s worker_status shows the primary\'s job while it runs');
+like($primary->safe_psql('postgres', q{
+	SELECT text FROM scribe.documents WHERE metadata->>'file' = 'letter-clean.png'}),
+	qr/Dear Margaret.*kind letter/s, 'the text of the letter is right');
+is($primary->safe_psql('postgres', q{
+	SELECT sum(pages) = (SELECT count(*) FROM scribe.ocr_ledger) FROM scribe.documents}),
+	't', 'the ledger has a row per page');
+is(ledger_duplicates(), 0, 'and no page twice');
+is($primary->safe_psql('postgres', q{
+	SELECT string_agg(DISTINCT result->>'node', ',') || ':' || count(*)
+	FROM scribe.jobs_archive WHERE kind = 'ocr'}),
+	'node1:' . scalar @ids, 'every job\'s result names the node');
+cmp_ok($node->safe_psql('postgres', 'SELECT sum(jobs_done) FROM scribe.worker_status()'),
+	'>=', scalar @ids, 'the node\'s workers count the jobs as done');
+is($primary->safe_psql('postgres', q{
+	SELECT count(*) FROM scribe.documents d JOIN scribe.document_pages p USING (document_id)}),
+	$primary->safe_psql('postgres', 'SELECT sum(pages) FROM scribe.documents'),
+	'the pages are written on the primary');
+
+# a role without the grants cannot take jobs
+my ($rc, $out, $err) = $primary->psql('postgres', 'SET ROLE scribe_node; SELECT scribe.claim_ocr(1)');
+is($rc, 0, 'the node\'s role may claim');
+$primary->safe_psql('postgres', 'CREATE ROLE stranger LOGIN');
+($rc, $out, $err) = $primary->psql('postgres', 'SET ROLE stranger; SELECT scribe.claim_ocr(1)');
+like($err, qr/permission denied for function claim_ocr/, 'another role may not');
+
+# --- (b) the node dies mid-job; the lease runs out; another consumer finishes
+$primary->safe_psql('postgres', q{SELECT scribe.alter_queue('ocr', lease => '15 seconds')});
+my @more = submit('letter-skewed-3deg.png', 'recipe-shadow.png', 'letter-clean.png');
+my $running = '';
+for (1 .. 3000)
+{
+	$running = $node->safe_psql('postgres', q{
+		SELECT job_id FROM scribe.worker_status() WHERE job_id IS NOT NULL LIMIT 1});
+	last if $running ne '';
+	usleep(10_000);
+}
+isnt($running, '', "the node runs job $running");
+$node->stop('immediate');
+is($primary->safe_psql('postgres', "SELECT lease_until IS NOT NULL FROM scribe.jobs WHERE job_id = $running"),
+	't', 'the job stays leased on the primary after the node died');
+
+reload_settings($primary, min_workers => 1, max_workers => 2);
+ok(wait_done(@ids, @more), 'after the lease, the primary\'s workers finish every document');
+is($primary->safe_psql('postgres', qq{
+	SELECT attempts >= 2 AND errors->0->>'error' = 'lease expired' AND result->>'node' = 'primary'
+	FROM scribe.jobs_archive WHERE job_id = $running}),
+	't', 'the dead node\'s job ran again after its lease expired, on the primary');
+is(ledger_duplicates(), 0, 'no page is in the ledger twice');
+is($primary->safe_psql('postgres', q{
+	SELECT sum(pages) = (SELECT count(*) FROM scribe.ocr_ledger) FROM scribe.documents}),
+	't', 'and every page is there once');
+is($primary->safe_psql('postgres', 'SELECT count(*) FROM scribe.jobs_dead'), 0, 'no job died');
+
+# --- (c) a node that cannot reach the primary keeps running; the jobs wait
+reload_settings($primary, min_workers => 0, max_workers => 0);
+ok(wait_for_workers($primary, 0), 'the primary\'s workers stop again');
+$primary->safe_psql('postgres', q{SELECT scribe.alter_queue('ocr', lease => '10 minutes')});
+
+my $bad = 'host=' . $primary->host . ' port=1 dbname=postgres user=scribe_node';
+$node->append_conf('postgresql.conf', "scribe.queue_conninfo = '$bad'\n");
+my $log_offset = -s $node->logfile;
+$node->start;
+my @late = submit('note-clean.jpg');
+ok($node->wait_for_log(qr/pg_scribe worker node: connecting to the primary failed/, $log_offset),
+	'a bad conninfo is logged');
+sleep 2;
+ok(wait_for_workers($node, 1), 'and the node\'s worker keeps running');
+is($primary->safe_psql('postgres', "SELECT status FROM scribe.documents WHERE document_id = $late[0]"),
+	'queued', 'the document waits on the primary');
+
+$node->safe_psql('postgres', "ALTER SYSTEM SET scribe.queue_conninfo = '$conninfo'");
+$node->safe_psql('postgres', 'SELECT pg_reload_conf()');
+ok(wait_done(@late), 'with the conninfo fixed, the node recognises it');
+
+# the primary goes down and comes back: the node logs it and carries on
+$log_offset = -s $node->logfile;
+$primary->stop('fast');
+ok($node->wait_for_log(qr/pg_scribe worker node: (connecting to the primary|claiming an ocr job) failed/, $log_offset),
+	'the primary going down is logged');
+$primary->start;
+my @after = submit('letter-clean.png');
+ok(wait_done(@after), 'after the primary is back, the node recognises new documents');
+ok($node->log_contains(qr/connected to the primary again/, $log_offset), 'and says it reconnected');
+is(ledger_duplicates(), 0, 'still no page twice in the ledger');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_scribe launcher'}), 1,
+	'the node\'s launcher lives on');
+unlike(slurp_file($node->logfile), qr/pg_scribe worker \d+" \(PID \d+\) was terminated by signal/,
+	'no worker of the node crashed');
+
+# --- a node stopped cleanly mid-job gives the job back at once, uncounted
+my @given = submit('list-two-pages.tif');
+my $held = '';
+for (1 .. 3000)
+{
+	$held = $node->safe_psql('postgres', q{
+		SELECT job_id FROM scribe.worker_status() WHERE job_id IS NOT NULL LIMIT 1});
+	last if $held ne '';
+	usleep(10_000);
+}
+isnt($held, '', "the node runs job $held");
+$node->stop('fast');
+is($primary->safe_psql('postgres', "SELECT attempts, lease_until IS NULL FROM scribe.jobs WHERE job_id = $held"),
+	'0|t', 'a node stopped mid-job gives the job back, the attempt not counted');
+
+$primary->stop;
+done_testing();
