@@ -39,6 +39,7 @@ OBJS = \
 	src/cache/cache_sql.o \
 	src/cache/cache_tiers.o \
 	src/cache/cache_commit.o \
+	src/cache/cache_events.o \
 	src/cache/cache_fetch.o \
 	src/cache/cache_flight.o \
 	src/cache/cache_stats.o \
@@ -91,6 +92,7 @@ INSTALL_SQL = \
 	src/sql/lifecycle_run.sql \
 	src/sql/lifecycle_api.sql \
 	src/sql/lifecycle_s3.sql \
+	src/sql/cache_events.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
