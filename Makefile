@@ -120,7 +120,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench bench-ocr bench-cache bench-recompress bench-lifecycle fuzz deps
+.PHONY: test demo bench bench-ocr bench-cache bench-cache-events bench-recompress bench-lifecycle fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -131,6 +131,8 @@ bench-ocr:
 	test/bench/ocr.sh
 bench-cache:
 	test/bench/cache.sh
+bench-cache-events:
+	test/bench/cache_events.sh
 bench-recompress:
 	test/bench/recompress.sh
 bench-lifecycle:
