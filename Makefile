@@ -11,6 +11,8 @@ OBJS = \
 	src/launcher/launcher.o \
 	src/launcher/launcher_wakeup.o \
 	src/replication/heartbeat.o \
+	src/replication/replica.o \
+	src/replication/replica_watch.o \
 	src/spi_plans.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
@@ -93,6 +95,7 @@ INSTALL_SQL = \
 	src/sql/lifecycle_api.sql \
 	src/sql/lifecycle_s3.sql \
 	src/sql/cache_events.sql \
+	src/sql/health.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)

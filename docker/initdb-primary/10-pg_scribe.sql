@@ -1,3 +1,4 @@
--- Primary: install pg_scribe and publish what replicas read.
+-- Primary: install pg_scribe and publish what replicas read
+-- (scribe.publish(ARRAY['my_table']) adds tables of your own).
 CREATE EXTENSION pg_scribe;
-CREATE PUBLICATION scribe FOR TABLE scribe.heartbeat;
+SELECT scribe.publish();

@@ -1,7 +1,8 @@
 #!/bin/sh
-# Replica: install pg_scribe and subscribe to the primary's publication.
+# Replica: install pg_scribe and subscribe to the primary's publication;
+# from then on this node serves reads and runs no jobs.
 set -e
 psql -v ON_ERROR_STOP=1 -U postgres -d postgres <<SQL
 CREATE EXTENSION pg_scribe;
-CREATE SUBSCRIPTION scribe CONNECTION '$PRIMARY_CONNINFO' PUBLICATION scribe;
+SELECT scribe.subscribe('$PRIMARY_CONNINFO');
 SQL

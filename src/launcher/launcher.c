@@ -42,6 +42,7 @@
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
 #include "replication/heartbeat.h"
+#include "replication/replica.h"
 
 /* Seconds before the postmaster restarts a launcher that exited with an error */
 #define LAUNCHER_RESTART_SECONDS 5
@@ -380,6 +381,8 @@ typedef struct LauncherTask
 
 static LauncherTask launcher_tasks[] = {
 	{.name = "heartbeat", .run = scribe_heartbeat_task, .always = false},
+	/* before the pool and the policies: on a replica they stand still */
+	{.name = "replica watch", .run = scribe_replica_watch_task, .always = true},
 	{.name = "worker pool", .run = scribe_pool_task, .always = true},
 	{.name = "queue maintenance", .run = scribe_queue_maintenance_task, .always = true},
 	{.name = "lifecycle policies", .run = scribe_policy_schedule_task, .always = true},

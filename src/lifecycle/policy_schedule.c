@@ -15,6 +15,7 @@
 
 #include "launcher/launcher.h"
 #include "lifecycle/lifecycle.h"
+#include "replication/replica.h"
 #include "spi_plans.h"
 
 PG_FUNCTION_INFO_V1(scribe_policies_changed);
@@ -64,6 +65,12 @@ scribe_policy_schedule_task(TimestampTz now)
 	bool		isnull;
 	TimestampTz due;
 
+	/* on a replica the primary's policies change the rows; read them again once promoted */
+	if (scribe_replica_active)
+	{
+		next = 0;
+		return 0;
+	}
 	if (next != 0 && now < next && pg_atomic_read_u32(policies_changed) == 0)
 		return next;
 	pg_atomic_write_u32(policies_changed, 0);

@@ -17,6 +17,7 @@
 #include "pool/pool.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
+#include "replication/replica.h"
 #include "spi_plans.h"
 
 /* The launcher looks at the pool's size at most this often when asked */
@@ -261,6 +262,13 @@ scribe_pool_task(TimestampTz now)
 							released)));
 		orphans_released = true;
 		scribe_queue_next_due_set(pool_lookup_next_due());
+	}
+
+	/* a replica runs no jobs: the primary's workers do, and replication brings their results */
+	if (scribe_replica_active)
+	{
+		scribe_pool_stop_all();
+		return next;
 	}
 
 	/* a delayed job fell due: a worker should look */

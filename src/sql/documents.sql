@@ -129,6 +129,11 @@ BEGIN
         RAISE EXCEPTION 'image, owner, metadata, tier and lang must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
+    IF EXISTS (SELECT FROM scribe.subscriptions) THEN
+        RAISE EXCEPTION 'this node is a read replica: submit documents on the primary'
+            USING ERRCODE = 'read_only_sql_transaction',
+                  HINT = 'The replica receives each document, and its text once recognised, through replication.';
+    END IF;
     IF tier NOT IN ('local', 'cloud') THEN
         RAISE EXCEPTION 'unknown OCR tier "%"', tier
             USING ERRCODE = 'invalid_parameter_value',

@@ -1,4 +1,5 @@
--- pg_scribe install script: replication (heartbeat) and health().
+-- pg_scribe install script: replication: heartbeats, the publication replicas
+-- read, the replica role, and the state of replication on either side.
 
 -- One row per node, kept fresh by that node's launcher.  Published to
 -- replicas, it tells them how fresh their copy of each node's data is.
@@ -10,34 +11,164 @@ CREATE TABLE scribe.heartbeat (
 COMMENT ON TABLE scribe.heartbeat IS 'Last heartbeat of each pg_scribe node (written by its launcher every scribe.heartbeat_interval)';
 GRANT SELECT ON scribe.heartbeat TO pg_monitor;
 
-CREATE FUNCTION scribe.health() RETURNS jsonb
-    LANGUAGE sql STABLE
+-- The subscription that makes this node a read replica (at most one row;
+-- scribe.subscribe() adds it, scribe.unsubscribe() removes it).  Not
+-- published: each node has its own.
+CREATE TABLE scribe.subscriptions (
+    subscription  name PRIMARY KEY,
+    publication   name NOT NULL,
+    slot_name     text NOT NULL,
+    subscribed_at timestamptz NOT NULL DEFAULT now(),
+    one_row       boolean NOT NULL DEFAULT true UNIQUE CHECK (one_row)
+);
+COMMENT ON TABLE scribe.subscriptions IS 'The subscription through which this node is a read replica (scribe.subscribe); empty on a primary';
+SELECT pg_catalog.pg_extension_config_dump('scribe.subscriptions', '');
+GRANT SELECT ON scribe.subscriptions TO pg_monitor;
+
+CREATE FUNCTION scribe._replica_tables() RETURNS regclass[]
+    LANGUAGE sql IMMUTABLE
+    SET search_path = pg_catalog
+    AS $$ SELECT ARRAY['scribe.heartbeat', 'scribe.documents', 'scribe.document_pages',
+                       'scribe.ocr_ledger', 'scribe.cache_events']::regclass[] $$;
+COMMENT ON FUNCTION scribe._replica_tables() IS 'Internal: the tables of pg_scribe that scribe.publish() publishes';
+
+CREATE FUNCTION scribe.publish(tables regclass[] DEFAULT '{}', publication name DEFAULT 'scribe')
+    RETURNS SETOF regclass
+    LANGUAGE plpgsql
     SET search_path = pg_catalog
     AS $$
-    SELECT jsonb_build_object(
-        'library_version', scribe.version(),
-        'extension_version', (SELECT extversion FROM pg_extension WHERE extname = 'pg_scribe'),
-        'preloaded', lib.preloaded,
-        'database', current_setting('scribe.database', true),
-        'node_name', lib.node_name,
-        'launcher', jsonb_build_object(
-            'pid', l.pid,
-            'state', l.state,
-            'started_at', l.started_at,
-            'state_since', l.state_since,
-            'restarts', l.restarts),
-        'heartbeats', COALESCE((
-            SELECT jsonb_agg(jsonb_build_object(
-                       'node_name', h.node_name,
-                       'local', h.node_name = lib.node_name,
-                       'beat_at', h.beat_at,
-                       'age_seconds', round(extract(epoch FROM clock_timestamp() - h.beat_at), 3),
-                       'library_version', h.library_version)
-                   ORDER BY h.node_name)
-            FROM scribe.heartbeat h), '[]'::jsonb))
-    FROM scribe._library_status() AS lib, scribe._launcher_status() AS l
-$$;
-COMMENT ON FUNCTION scribe.health() IS 'Library and extension versions, preload status, launcher state and node heartbeats, as jsonb';
+DECLARE
+    own regclass[] := scribe._replica_tables();
+    t regclass;
+    rel record;
+    published regclass[];
+BEGIN
+    IF tables IS NULL OR publication IS NULL THEN
+        RAISE EXCEPTION 'tables and publication must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed';
+    END IF;
+    IF current_setting('wal_level') <> 'logical' THEN
+        RAISE EXCEPTION 'wal_level is %, not logical', current_setting('wal_level')
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'ALTER SYSTEM SET wal_level = logical, then restart the server.';
+    END IF;
+    IF EXISTS (SELECT FROM scribe.subscriptions) THEN
+        RAISE EXCEPTION 'this node is a read replica'
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Publish on the primary; scribe.unsubscribe() makes this node a primary again.';
+    END IF;
+    FOREACH t IN ARRAY tables LOOP
+        SELECT c.relkind, c.relreplident, c.relnamespace = 'scribe'::regnamespace AS ours,
+               EXISTS (SELECT FROM pg_index i WHERE i.indrelid = c.oid AND i.indisprimary) AS has_pkey
+        INTO rel FROM pg_class c WHERE c.oid = t;
+        IF rel.ours AND t <> ALL (own) THEN
+            RAISE EXCEPTION '% is not published: it stays on the primary', t
+                USING ERRCODE = 'invalid_parameter_value',
+                      HINT = 'Replicas receive pg_scribe''s documents, pages, ledger, heartbeats and cache events; queues and jobs stay on the primary, where worker nodes claim them.';
+        END IF;
+        IF rel.relkind NOT IN ('r', 'p') THEN
+            RAISE EXCEPTION '% is not a table', t
+                USING ERRCODE = 'wrong_object_type',
+                      HINT = 'Publish the tables a view or materialized view reads, and create it on the replica.';
+        END IF;
+        -- without a replica identity, UPDATE and DELETE on the table would fail on this node
+        IF rel.relreplident = 'n' OR (rel.relreplident = 'd' AND NOT rel.has_pkey) THEN
+            RAISE EXCEPTION 'table % has no replica identity', t
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = format('Add a primary key, or ALTER TABLE %s REPLICA IDENTITY FULL (UPDATE and DELETE then log whole old rows): once published, a table without one refuses UPDATE and DELETE.', t);
+        END IF;
+    END LOOP;
 
-REVOKE ALL ON FUNCTION scribe.health() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe.health() TO pg_monitor;
+    SELECT array_agg(DISTINCT x ORDER BY x) INTO published FROM unnest(own || tables) AS x;
+    IF EXISTS (SELECT FROM pg_publication WHERE pubname = publication) THEN
+        EXECUTE format('ALTER PUBLICATION %I SET TABLE %s', publication, array_to_string(published, ', '));
+        EXECUTE format('ALTER PUBLICATION %I SET (publish_via_partition_root = true)', publication);
+    ELSE
+        EXECUTE format('CREATE PUBLICATION %I FOR TABLE %s WITH (publish_via_partition_root = true)',
+                       publication, array_to_string(published, ', '));
+    END IF;
+    RETURN QUERY SELECT unnest(published);
+END
+$$;
+COMMENT ON FUNCTION scribe.publish(regclass[], name) IS 'Create or update the publication replicas subscribe to: pg_scribe''s documents, pages, ledger, heartbeats and cache events, plus the tables given';
+
+CREATE FUNCTION scribe.subscribe(conninfo text, publication name DEFAULT 'scribe',
+                                 subscription name DEFAULT 'scribe',
+                                 disable_on_error boolean DEFAULT true)
+    RETURNS text
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_subscribe';
+COMMENT ON FUNCTION scribe.subscribe(text, name, name, boolean) IS 'Make this node a read replica: subscribe to the primary''s publication (the slot is made on the primary); returns the slot''s name';
+
+CREATE FUNCTION scribe.unsubscribe() RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_unsubscribe';
+COMMENT ON FUNCTION scribe.unsubscribe() IS 'Drop the replica''s subscription and its slot on the primary: this node is a primary again, with the data it had';
+
+CREATE FUNCTION scribe.replication_status(
+    OUT side text, OUT name text, OUT state text, OUT pid integer, OUT tables_syncing integer,
+    OUT lag_bytes numeric, OUT lag interval, OUT last_message_at timestamptz,
+    OUT errors bigint, OUT problem text)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE
+    SECURITY DEFINER
+    SET search_path = pg_catalog
+    AS $$
+    WITH sub AS (
+        SELECT s.oid, s.subname, s.subenabled, w.pid, w.received_lsn, w.last_msg_send_time,
+               w.last_msg_receipt_time,
+               greatest(o.remote_lsn, w.latest_end_lsn) AS applied,
+               coalesce(st.apply_error_count + st.sync_error_count, 0) AS errors,
+               (SELECT count(*)::integer FROM pg_subscription_rel r
+                WHERE r.srsubid = s.oid AND r.srsubstate <> 'r') AS syncing
+        FROM pg_subscription s
+        LEFT JOIN pg_stat_subscription w ON w.subid = s.oid AND w.relid IS NULL
+        LEFT JOIN pg_stat_subscription_stats st ON st.subid = s.oid
+        LEFT JOIN pg_replication_origin_status o ON o.external_id = 'pg_' || s.oid
+        WHERE s.subdbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+    ), slot AS (
+        SELECT sl.slot_name, sl.active, sl.active_pid, sl.wal_status, r.state, r.replay_lag, r.reply_time,
+               CASE WHEN NOT pg_is_in_recovery()
+                    THEN greatest(pg_current_wal_lsn() - sl.confirmed_flush_lsn, 0) END AS behind,
+               CASE WHEN NOT pg_is_in_recovery()
+                    THEN pg_current_wal_lsn() - sl.restart_lsn END AS kept
+        FROM pg_replication_slots sl
+        LEFT JOIN pg_stat_replication r ON r.pid = sl.active_pid
+        WHERE sl.slot_type = 'logical' AND sl.database = current_database() AND NOT sl.temporary
+    )
+    SELECT 'subscriber', subname::text,
+           CASE WHEN NOT subenabled THEN 'disabled' WHEN pid IS NULL THEN 'stopped'
+                WHEN syncing > 0 THEN 'syncing' ELSE 'streaming' END,
+           pid, syncing,
+           -- received from the primary and not applied yet
+           greatest(received_lsn - applied, 0),
+           CASE WHEN received_lsn > applied THEN clock_timestamp() - last_msg_send_time
+                WHEN pid IS NOT NULL THEN interval '0' END,
+           last_msg_receipt_time, errors,
+           CASE WHEN NOT subenabled AND errors > 0
+                THEN format('disabled after %s error(s): fix the cause the server log names, then ALTER SUBSCRIPTION %I ENABLE', errors, subname)
+                WHEN NOT subenabled THEN format('disabled: ALTER SUBSCRIPTION %I ENABLE resumes it', subname)
+                WHEN pid IS NULL THEN 'no apply worker runs: is the primary reachable? (the server log says)'
+           END
+    FROM sub
+    UNION ALL
+    SELECT 'publisher', slot_name::text,
+           CASE WHEN wal_status = 'lost' THEN 'lost' WHEN active THEN coalesce(state, 'streaming') ELSE 'inactive' END,
+           active_pid, NULL,
+           behind,
+           coalesce(replay_lag, CASE WHEN behind = 0 THEN interval '0' END),
+           reply_time, NULL,
+           CASE WHEN wal_status = 'lost' THEN 'the slot lost WAL its subscriber needs: subscribe that replica again'
+                WHEN NOT active THEN format('no subscriber streams from this slot, so this server keeps WAL for it (%s so far)', pg_size_pretty(kept))
+           END
+    FROM slot
+    ORDER BY 1 DESC, 2
+$$;
+COMMENT ON FUNCTION scribe.replication_status() IS 'Logical replication as this node sees it: each subscription (on a replica) and each slot (on a primary), with state, lag in bytes and time, errors and the problem, if any';
+
+REVOKE ALL ON FUNCTION scribe._replica_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe.publish(regclass[], name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe.subscribe(text, name, name, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe.unsubscribe() FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe.replication_status() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION scribe.replication_status() TO pg_monitor;

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(26);
+SELECT plan(27);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -34,13 +34,14 @@ SELECT functions_are('scribe', ARRAY[
     '_policy_batch', '_policy_leaf', '_matview_refreshable_concurrently',
     '_partition_bounds', '_partition_bound_value', '_partition_default_periods', '_partition_literal',
     '_partition_name', '_partition_width', '_archive_documents', '_policy_check_documents', 'document_image', 'cron_next',
-    '_s3_put', '_s3_get', '_s3_delete', '_s3_exists'],
+    '_s3_put', '_s3_get', '_s3_delete', '_s3_exists',
+    'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
                   AND NOT relispartition ORDER BY 1),
           ARRAY['cache_events', 'document_pages', 'documents', 'heartbeat', 'jobs', 'jobs_archive', 'jobs_dead',
-                'ocr_ledger', 'policies', 'policy_runs', 'queues'],
+                'ocr_ledger', 'policies', 'policy_runs', 'queues', 'subscriptions'],
           'the scribe schema holds exactly the documented tables');
 
 SELECT function_returns('scribe', 'version', ARRAY[]::text[], 'text');
@@ -109,6 +110,8 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_stats()', 'EXECUTE'
           'pg_monitor may call cache_stats()');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_namespace_stats()', 'EXECUTE'),
           'pg_monitor may call cache_namespace_stats()');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.replication_status()', 'EXECUTE'),
+          'pg_monitor may call replication_status()');
 SELECT ok(has_table_privilege('pg_monitor', 'scribe.policy_status', 'SELECT'),
           'pg_monitor may read scribe.policy_status');
 SELECT ok(NOT has_function_privilege('public', 'scribe._run_as(regrole, text, integer)', 'EXECUTE'),
