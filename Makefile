@@ -44,6 +44,7 @@ OBJS = \
 	src/cache/cache_sql.o \
 	src/cache/cache_tiers.o \
 	src/cache/cache_commit.o \
+	src/cache/cache_events.o \
 	src/cache/cache_fetch.o \
 	src/cache/cache_flight.o \
 	src/cache/cache_stats.o \
@@ -98,6 +99,7 @@ INSTALL_SQL = \
 	src/sql/lifecycle_run.sql \
 	src/sql/lifecycle_api.sql \
 	src/sql/lifecycle_s3.sql \
+	src/sql/cache_events.sql \
 	src/sql/health.sql \
 	src/sql/privileges.sql
 
@@ -126,7 +128,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench bench-ocr bench-cache bench-recompress bench-lifecycle bench-replication bench-worker-node fuzz deps
+.PHONY: test demo bench bench-ocr bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -137,6 +139,8 @@ bench-ocr:
 	test/bench/ocr.sh
 bench-cache:
 	test/bench/cache.sh
+bench-cache-events:
+	test/bench/cache_events.sh
 bench-recompress:
 	test/bench/recompress.sh
 bench-lifecycle:

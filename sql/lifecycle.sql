@@ -7,8 +7,8 @@ CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 \set SHOW_CONTEXT never
 
--- the built-in policy that prunes the run history
-SELECT name, kind, target, schedule, enabled, settings->'args' AS args FROM scribe.policies;
+-- the built-in policies: one prunes the run history, one the cache events
+SELECT name, kind, target, schedule, enabled, settings->'args' AS args FROM scribe.policies ORDER BY policy_id;
 
 CREATE TABLE regress_events (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
 CREATE TABLE regress_events_default PARTITION OF regress_events DEFAULT;
@@ -127,14 +127,14 @@ SELECT count(*) FROM scribe.policies;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
--- the status view: one row a policy; the built-in one cannot be dropped
+-- the status view: one row a policy; the built-in ones cannot be dropped
 SELECT name, kind, enabled, alert FROM scribe.policy_status ORDER BY policy_id;
 SELECT scribe.drop_policy('scribe.history');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.drop_policy('own');
 SELECT scribe.drop_policy('own');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT count(*) AS dropped FROM scribe.policies p, LATERAL scribe.drop_policy(p.name) WHERE p.name <> 'scribe.history';
+SELECT count(*) AS dropped FROM scribe.policies p, LATERAL scribe.drop_policy(p.name) WHERE p.name NOT LIKE 'scribe.%';
 DROP MATERIALIZED VIEW regress_stats, regress_stats_keyed;
 DROP TABLE regress_events, regress_logs, regress_logs_archive, regress_users, regress_own;
 DROP PROCEDURE regress_noop();

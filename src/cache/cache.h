@@ -14,6 +14,9 @@
  *              divided into chunks and entry slots once, at server start
  *   eviction   CLOCK over the entry slots: an entry read since the hand
  *              last passed survives one more turn; expired entries go first
+ *   event      a row of scribe.cache_events: a delete, invalidation or clear
+ *              called from SQL on a node that publishes the table, done
+ *              again on each replica that subscribes to it
  */
 #ifndef SCRIBE_CACHE_H
 #define SCRIBE_CACHE_H
@@ -101,6 +104,14 @@ typedef struct ScribeCacheNamespaceStats
 /* Namespaces counted separately; the others are counted together */
 #define SCRIBE_CACHE_NAMESPACE_STATS 256
 
+/* What scribe.cache_delete, cache_invalidate and cache_clear do; an event names one */
+typedef enum ScribeCacheOp
+{
+	CACHE_OP_DELETE = 0,		/* a key, from both tiers */
+	CACHE_OP_INVALIDATE,		/* a namespace, in both tiers */
+	CACHE_OP_CLEAR				/* every key of L1 */
+} ScribeCacheOp;
+
 /* What L1 holds now, for monitoring */
 typedef struct ScribeCacheStats
 {
@@ -178,5 +189,9 @@ extern text *scribe_cache_value_text(StringInfo value, ScribeCacheType type);
 extern void scribe_cache_delete_at_commit(const char *key, int key_len);
 extern void scribe_cache_invalidate_at_commit(const char *ns, int ns_len);
 extern void scribe_cache_fixed_at_commit(const char *template, int len);
+extern bool scribe_cache_apply(ScribeCacheOp op, const char *arg, int len);
+
+/* cache_events.c: operations recorded for replicas, and done where they arrive */
+extern void scribe_cache_event_record(ScribeCacheOp op, const char *arg, int len);
 
 #endif							/* SCRIBE_CACHE_H */

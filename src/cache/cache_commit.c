@@ -1,16 +1,17 @@
 /*
- * Deletes and invalidations done again when the transaction commits.
+ * Deletes, invalidations and clears done again when the transaction commits.
  *
  * A key deleted (or a namespace invalidated) because a transaction changes
  * the data behind it can be filled again, before that transaction commits,
  * by a session that still sees the old rows: the old value would then stay
  * cached after the commit.  So the transaction's deletes and invalidations
- * are remembered and done once more right after its commit becomes visible,
- * the keys in one Redis call.  A transaction that wrote nothing has no such
- * race and skips the second pass; one that rolls back forgets it (what was
- * deleted stays deleted: the cache only loses values).  Past
- * CACHE_COMMIT_MAX_KEYS keys, the namespaces of the others are invalidated
- * instead, so a bulk change does not hold every key in memory.
+ * (and clears of L1) are remembered and done once more right after its
+ * commit becomes visible, the keys in one Redis call.  A transaction that
+ * wrote nothing has no such race and skips the second pass; one that rolls
+ * back forgets it (what was deleted stays deleted: the cache only loses
+ * values).  Past CACHE_COMMIT_MAX_KEYS keys, the namespaces of the others
+ * are invalidated instead, so a bulk change does not hold every key in
+ * memory.
  */
 #include "pg_scribe.h"
 
@@ -27,6 +28,8 @@ static List *commit_keys = NIL;
 static List *commit_namespaces = NIL;
 /* keys named whole by a trigger's template: few, each kept once */
 static List *commit_fixed_keys = NIL;
+/* L1 emptied (scribe.cache_clear): empty it again */
+static bool commit_clear = false;
 static bool callback_registered = false;
 
 /* Forget what was remembered (its memory goes with the transaction's) */
@@ -36,6 +39,7 @@ cache_commit_forget(void)
 	commit_keys = NIL;
 	commit_namespaces = NIL;
 	commit_fixed_keys = NIL;
+	commit_clear = false;
 }
 
 /*
@@ -54,6 +58,8 @@ cache_commit_replay(void)
 	ListCell   *lc;
 	int			i = 0;
 
+	if (commit_clear)
+		scribe_cache_l1_clear();
 	foreach(lc, all)
 	{
 		keys[i] = lfirst(lc);
@@ -78,7 +84,7 @@ cache_commit_callback(XactEvent event, void *arg)
 				cache_commit_forget();
 			break;
 		case XACT_EVENT_COMMIT:
-			if (commit_keys != NIL || commit_namespaces != NIL || commit_fixed_keys != NIL)
+			if (commit_keys != NIL || commit_namespaces != NIL || commit_fixed_keys != NIL || commit_clear)
 				cache_commit_replay();
 			cache_commit_forget();
 			break;
@@ -165,4 +171,30 @@ scribe_cache_fixed_at_commit(const char *template, int len)
 	else
 		commit_namespaces = cache_commit_add_once(commit_namespaces, template, len);
 	MemoryContextSwitchTo(old);
+}
+
+/*
+ * Do op (a SQL call's, or a replicated event's) on this node's cache now,
+ * and again when the transaction commits; for a delete, whether a tier held
+ * the key
+ */
+bool
+scribe_cache_apply(ScribeCacheOp op, const char *arg, int len)
+{
+	switch (op)
+	{
+		case CACHE_OP_DELETE:
+			scribe_cache_delete_at_commit(arg, len);
+			return scribe_cache_delete(arg, len);
+		case CACHE_OP_INVALIDATE:
+			scribe_cache_invalidate_at_commit(arg, len);
+			scribe_cache_invalidate(arg, len);
+			return false;
+		case CACHE_OP_CLEAR:
+			cache_commit_register();
+			commit_clear = true;
+			scribe_cache_l1_clear();
+			return false;
+	}
+	return false;
 }

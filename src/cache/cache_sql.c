@@ -1,7 +1,8 @@
 /*
  * The cache's SQL functions: set, get (by type, one or many keys), delete,
  * invalidate a namespace (through both tiers), statistics per tier and per
- * namespace, clear (of L1).
+ * namespace, clear (of L1).  Deletes, invalidations and clears are recorded
+ * for the replicas (cache_events.c).
  */
 #include "pg_scribe.h"
 
@@ -258,14 +259,25 @@ scribe_cache_get_jsonb(PG_FUNCTION_ARGS)
 	PG_RETURN_DATUM(cache_varlena(&value));
 }
 
+/*
+ * Do a delete, invalidation or clear called from SQL: recorded in
+ * scribe.cache_events for the replicas (when the table is published), then
+ * done here, now and again at commit
+ */
+static bool
+cache_sql_apply(ScribeCacheOp op, const char *arg, int len)
+{
+	scribe_cache_event_record(op, arg, len);
+	return scribe_cache_apply(op, arg, len);
+}
+
 /* scribe.cache_delete(key) → whether it was there */
 Datum
 scribe_cache_delete_sql(PG_FUNCTION_ARGS)
 {
 	text	   *key = cache_key_arg(fcinfo);
 
-	scribe_cache_delete_at_commit(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key));
-	PG_RETURN_BOOL(scribe_cache_delete(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)));
+	PG_RETURN_BOOL(cache_sql_apply(CACHE_OP_DELETE, VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key)));
 }
 
 /* scribe.cache_invalidate(namespace): every key of the namespace, at once */
@@ -285,8 +297,7 @@ scribe_cache_invalidate_sql(PG_FUNCTION_ARGS)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("a cache namespace has no ':'"),
 				 errhint("The namespace of \"user:42:name\" is \"user\"; delete a single key with scribe.cache_delete().")));
-	scribe_cache_invalidate_at_commit(VARDATA_ANY(ns), VARSIZE_ANY_EXHDR(ns));
-	scribe_cache_invalidate(VARDATA_ANY(ns), VARSIZE_ANY_EXHDR(ns));
+	(void) cache_sql_apply(CACHE_OP_INVALIDATE, VARDATA_ANY(ns), VARSIZE_ANY_EXHDR(ns));
 	PG_RETURN_VOID();
 }
 
@@ -386,6 +397,6 @@ Datum
 scribe_cache_clear(PG_FUNCTION_ARGS)
 {
 	scribe_require_preload("the cache");
-	scribe_cache_l1_clear();
+	(void) cache_sql_apply(CACHE_OP_CLEAR, NULL, 0);
 	PG_RETURN_VOID();
 }

@@ -83,16 +83,8 @@ cache_trigger_delete_key(StringInfo key)
 static void
 cache_trigger_fixed(const char *template, int len)
 {
-	if (memchr(template, ':', len) != NULL)
-	{
-		scribe_cache_delete_at_commit(template, len);
-		(void) scribe_cache_delete(template, len);
-	}
-	else
-	{
-		scribe_cache_invalidate_at_commit(template, len);
-		scribe_cache_invalidate(template, len);
-	}
+	(void) scribe_cache_apply(memchr(template, ':', len) != NULL ? CACHE_OP_DELETE : CACHE_OP_INVALIDATE,
+							  template, len);
 }
 
 /* The trigger: invalidate what the changed rows (or the statement) make stale */
@@ -153,10 +145,7 @@ scribe_cache_invalidate_trigger(PG_FUNCTION_ARGS)
 
 			/* every row is gone: the whole namespace, when the template fixes it */
 			if (brace - template > ns_len)
-			{
-				scribe_cache_invalidate_at_commit(template, ns_len);
-				scribe_cache_invalidate(template, ns_len);
-			}
+				(void) scribe_cache_apply(CACHE_OP_INVALIDATE, template, ns_len);
 		}
 	}
 	return PointerGetDatum(NULL);

@@ -38,13 +38,13 @@ COMMENT ON FUNCTION scribe.cache_get_jsonb(text) IS 'The cached jsonb of key; NU
 
 CREATE FUNCTION scribe.cache_delete(key text)
     RETURNS boolean
-    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'scribe_cache_delete_sql';
 COMMENT ON FUNCTION scribe.cache_delete(text) IS 'Remove key from the cache; whether it was there';
 
 CREATE FUNCTION scribe.cache_invalidate(namespace text)
     RETURNS void
-    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'scribe_cache_invalidate_sql';
 COMMENT ON FUNCTION scribe.cache_invalidate(text) IS 'Make every key of a namespace (the part before the first '':'') a miss, in O(1)';
 

@@ -51,8 +51,10 @@ CREATE TABLE scribe.policy_runs (
 CREATE INDEX policy_runs_policy ON scribe.policy_runs (policy_id, run_id DESC);
 COMMENT ON TABLE scribe.policy_runs IS 'Every run of a policy: times, status, rows, partitions and bytes affected, what was done, the error';
 
--- pg_dump keeps the users' policies and their history; the built-in one comes back with the extension
-SELECT pg_catalog.pg_extension_config_dump('scribe.policies', 'WHERE name <> ''scribe.history''');
+-- pg_dump keeps the users' policies and their history; the built-in ones
+-- (scribe.history, and scribe.cache_events of cache_events.sql) come back with the extension
+SELECT pg_catalog.pg_extension_config_dump('scribe.policies',
+    'WHERE name NOT IN (''scribe.history'', ''scribe.cache_events'')');
 SELECT pg_catalog.pg_extension_config_dump('scribe.policy_runs', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.policies', 'policy_id'), '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.policy_runs', 'run_id'), '');

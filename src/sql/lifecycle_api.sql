@@ -101,9 +101,9 @@ CREATE FUNCTION scribe._drop_policy(caller regrole, name text)
 DECLARE
     p scribe.policies := scribe._policy_managed(caller, name);
 BEGIN
-    IF p.name = 'scribe.history' THEN
-        RAISE EXCEPTION 'policy "scribe.history" is built in' USING ERRCODE = 'feature_not_supported',
-            HINT = 'Change it with scribe.alter_policy(''scribe.history'', ...), or disable it.';
+    IF p.name IN ('scribe.history', 'scribe.cache_events') THEN
+        RAISE EXCEPTION 'policy "%" is built in', p.name USING ERRCODE = 'feature_not_supported',
+            HINT = format('Change it with scribe.alter_policy(%L, ...), or disable it.', p.name);
     END IF;
     DELETE FROM scribe.policies WHERE policy_id = p.policy_id;
 END

@@ -29,7 +29,7 @@ CREATE FUNCTION scribe._replica_tables() RETURNS regclass[]
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog
     AS $$ SELECT ARRAY['scribe.heartbeat', 'scribe.documents', 'scribe.document_pages',
-                       'scribe.ocr_ledger']::regclass[] $$;
+                       'scribe.ocr_ledger', 'scribe.cache_events']::regclass[] $$;
 COMMENT ON FUNCTION scribe._replica_tables() IS 'Internal: the tables of pg_scribe that scribe.publish() publishes';
 
 CREATE FUNCTION scribe.publish(tables regclass[] DEFAULT '{}', publication name DEFAULT 'scribe')
@@ -64,7 +64,7 @@ BEGIN
         IF rel.ours AND t <> ALL (own) THEN
             RAISE EXCEPTION '% is not published: it stays on the primary', t
                 USING ERRCODE = 'invalid_parameter_value',
-                      HINT = 'Replicas receive pg_scribe''s documents, pages, ledger and heartbeats; queues and jobs stay on the primary, where worker nodes claim them.';
+                      HINT = 'Replicas receive pg_scribe''s documents, pages, ledger, heartbeats and cache events; queues and jobs stay on the primary, where worker nodes claim them.';
         END IF;
         IF rel.relkind NOT IN ('r', 'p') THEN
             RAISE EXCEPTION '% is not a table', t
@@ -90,7 +90,7 @@ BEGIN
     RETURN QUERY SELECT unnest(published);
 END
 $$;
-COMMENT ON FUNCTION scribe.publish(regclass[], name) IS 'Create or update the publication replicas subscribe to: pg_scribe''s documents, pages, ledger and heartbeats, plus the tables given';
+COMMENT ON FUNCTION scribe.publish(regclass[], name) IS 'Create or update the publication replicas subscribe to: pg_scribe''s documents, pages, ledger, heartbeats and cache events, plus the tables given';
 
 CREATE FUNCTION scribe.subscribe(conninfo text, publication name DEFAULT 'scribe',
                                  subscription name DEFAULT 'scribe',

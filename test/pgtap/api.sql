@@ -23,7 +23,7 @@ SELECT functions_are('scribe', ARRAY[
     'rate_limit', 'rate_limit_reset', 'rate_limit_status',
     'cache_set', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
     'cache_stats', 'cache_clear', 'cache_fetch', 'cache_get_many', 'cache_warm',
-    'cache_namespace_stats', 'cache_invalidate_on', 'cache_invalidate_trigger',
+    'cache_namespace_stats', 'cache_invalidate_on', 'cache_invalidate_trigger', '_cache_event_trigger',
     'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many',
     'create_policy', 'alter_policy', 'drop_policy', 'run_policy_now', 'prune_policy_runs',
     '_create_policy', '_alter_policy', '_drop_policy', '_run_policy_now', '_policies_changed', '_run_as',
@@ -43,7 +43,7 @@ SELECT functions_are('scribe', ARRAY[
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
                   AND NOT relispartition ORDER BY 1),
-          ARRAY['document_pages', 'documents', 'heartbeat', 'jobs', 'jobs_archive', 'jobs_dead',
+          ARRAY['cache_events', 'document_pages', 'documents', 'heartbeat', 'jobs', 'jobs_archive', 'jobs_dead',
                 'ocr_ledger', 'policies', 'policy_runs', 'queues', 'subscriptions'],
           'the scribe schema holds exactly the documented tables');
 

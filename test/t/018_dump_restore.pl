@@ -39,7 +39,7 @@ my $before = $node->safe_psql('postgres', q{
 	       (SELECT max(job_id) FROM scribe.jobs),
 	       (SELECT string_agg(name || ':' || kind || ':' || target || ':' || owner || ':' || enabled, ',' ORDER BY name)
 	        FROM scribe.policies)});
-is($before, 'emails:clients,lifecycle:workers,ocr:workers|3|1|1|1|1|5|logs:purge:public.logs:postgres:false,scribe.history:sql:scribe.prune_policy_runs(jsonb):postgres:true',
+is($before, 'emails:clients,lifecycle:workers,ocr:workers|3|1|1|1|1|5|logs:purge:public.logs:postgres:false,scribe.cache_events:purge:scribe.cache_events:postgres:true,scribe.history:sql:scribe.prune_policy_runs(jsonb):postgres:true',
 	'the data before the dump');
 
 my $dump = PostgreSQL::Test::Utils::tempdir() . '/scribe.dump';

@@ -57,7 +57,7 @@ is($primary->safe_psql('postgres', 'SELECT count(*) FROM pg_replication_slots'),
 
 # --- publish and subscribe ---
 is($primary->safe_psql('postgres', "SELECT string_agg(t::text, ',' ORDER BY t::text) FROM scribe.publish(ARRAY['notes']) t"),
-	join(',', sort qw(notes scribe.documents scribe.document_pages scribe.heartbeat scribe.ocr_ledger)),
+	join(',', sort qw(notes scribe.cache_events scribe.documents scribe.document_pages scribe.heartbeat scribe.ocr_ledger)),
 	'publish() returns what the publication now holds: pg_scribe\'s tables and the ones given');
 $primary->safe_psql('postgres', q{
 	INSERT INTO notes VALUES (1, 'first'), (2, 'second');
