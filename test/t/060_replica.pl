@@ -97,6 +97,11 @@ $primary->wait_for_catchup('scribe');
 is($replica->safe_psql('postgres', q{SELECT scribe.cache_get('note:1') IS NULL}), 't',
 	'the primary\'s UPDATE drops the cached value on the replica');
 is($replica->safe_psql('postgres', $fetch), 'changed', 'and the next fetch reads the new row');
+$replica->safe_psql('postgres', q{SELECT scribe.cache_set('album:7', 'cached on the replica')});
+$primary->safe_psql('postgres', q{SELECT scribe.cache_delete('album:7')});
+$primary->wait_for_catchup('scribe');
+is($replica->safe_psql('postgres', q{SELECT scribe.cache_get('album:7') IS NULL}), 't',
+	'a cache_delete() on the primary reaches the replica\'s cache (scribe.cache_events)');
 
 # --- status on both sides ---
 is($replica->safe_psql('postgres', q{SELECT side, name, state, lag_bytes, errors, problem IS NULL
