@@ -324,17 +324,9 @@ VACUUM ANALYZE bench_agg;
 SQL
 }
 
-scribe_step "dependencies"
-scribe_deps
+scribe_bench_prepare
 REDIS_SERVER=$(command -v redis-server) || die "redis-server is missing: run make deps"
 REDIS_CLI=$(command -v redis-cli) || die "redis-cli is missing: run make deps"
-
-scribe_step "build"
-make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
-
-scribe_step "private PostgreSQL installation with this build of pg_scribe"
-scribe_workdir
-scribe_private_install || exit 1
 echo "in $PG_PRIVATE"
 
 scribe_step "start redis-server"

@@ -58,13 +58,7 @@ scribe_bench_begin
 q() { scribe_psql "$@"; }
 median() { printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 
-scribe_step "dependencies"
-scribe_deps
-scribe_step "build"
-make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
-scribe_step "private PostgreSQL installation with this build of pg_scribe"
-scribe_workdir
-scribe_private_install || exit 1
+scribe_bench_prepare
 scribe_step "start the benchmark server"
 scribe_cluster_start bench "${SERVER_CONF[@]}"
 q -c 'CREATE EXTENSION pg_scribe' >/dev/null

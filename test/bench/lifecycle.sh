@@ -333,15 +333,7 @@ SQL
     [ -n "${SCRIBE_KEEP:-}" ] || rm -f "$LOGS/$name".*
 }
 
-scribe_step "dependencies"
-scribe_deps
-
-scribe_step "build"
-make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
-
-scribe_step "private PostgreSQL installation with this build of pg_scribe"
-scribe_workdir
-scribe_private_install || exit 1
+scribe_bench_prepare
 echo "in $PG_PRIVATE"
 
 scribe_step "start the benchmark server"

@@ -66,15 +66,7 @@ applies() {
     case "$2" in *.tif) [ "$1" = tiff_g4:bw ] ;; *) true ;; esac
 }
 
-scribe_step "dependencies"
-scribe_deps
-
-scribe_step "build"
-make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
-
-scribe_step "private PostgreSQL installation with this build of pg_scribe"
-scribe_workdir
-scribe_private_install || exit 1
+scribe_bench_prepare
 echo "in $PG_PRIVATE"
 OUT="$SCRIBE_WORK/out"
 mkdir -p "$OUT"

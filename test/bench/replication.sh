@@ -91,15 +91,7 @@ load() {
         -c "$CLIENTS" -j 2 -R "$2" -T "$3" -D run="$1" -f "$BENCH_SQL/lag.pgbench" postgres
 }
 
-scribe_step "dependencies"
-scribe_deps
-
-scribe_step "build"
-make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
-
-scribe_step "private PostgreSQL installation with this build of pg_scribe"
-scribe_workdir
-scribe_private_install || exit 1
+scribe_bench_prepare
 echo "in $PG_PRIVATE"
 
 scribe_step "start the primary and the replica"

@@ -47,15 +47,7 @@ scribe_bench_begin
 calc() { awk "BEGIN { print $1 }"; }
 fmt() { awk -v v="$1" -v d="$2" 'BEGIN { printf "%.*f", d, v }'; }
 
-scribe_step "dependencies"
-scribe_deps
-
-scribe_step "build"
-make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
-
-scribe_step "private PostgreSQL installation with this build of pg_scribe"
-scribe_workdir
-scribe_private_install || exit 1
+scribe_bench_prepare
 echo "in $PG_PRIVATE"
 as_user mkdir -p "$SCRIBE_WORK/scans"
 cp "$SCANS"/*.png "$SCANS"/*.jpg "$SCANS"/*.tif "$SCRIBE_WORK/scans/"

@@ -161,6 +161,18 @@ scribe_bench_begin() {
     trap 'exit 130' INT TERM
 }
 
+# A benchmark's set-up: Debian packages, this build, and a private copy of
+# PostgreSQL with it installed (scribe_private_install)
+scribe_bench_prepare() {
+    scribe_step "dependencies"
+    scribe_deps
+    scribe_step "build"
+    make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
+    scribe_step "private PostgreSQL installation with this build of pg_scribe"
+    scribe_workdir
+    scribe_private_install || exit 1
+}
+
 # Print a benchmark's step, and a note under it
 scribe_step() { printf '\n== %s\n' "$*"; }
 scribe_note() { printf '   %s\n' "$*"; }
