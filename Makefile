@@ -129,7 +129,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo bench bench-ocr bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node fuzz deps
+.PHONY: test demo charts bench bench-ocr bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -150,6 +150,9 @@ bench-replication:
 	test/bench/replication.sh
 bench-worker-node:
 	test/bench/worker_node.sh
+# docs/charts/*.svg from the tables in docs/benchmarks.md (runs no benchmark)
+charts:
+	test/bench/charts.sh
 # the image header check and the cron parser under libFuzzer (clang): unit
 # cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60

@@ -176,12 +176,32 @@ CREATE FUNCTION scribe.plan_capacity(
 DECLARE
     i record;
     used text[] := '{}';
-    hint text := 'See scribe.capacity_inputs() for what this installation measures.';
 BEGIN
     IF measured IS NULL THEN
         RAISE EXCEPTION 'measured must be true or false, not NULL'
             USING ERRCODE = 'invalid_parameter_value', HINT = 'Leave it out to plan from the parameters.';
     END IF;
+    -- the arguments; measured values replace some of them after
+    PERFORM scribe._capacity_check('months', months, 1, 1200, 'Plan between 1 month and 100 years.');
+    PERFORM scribe._capacity_check('start_users', start_users, 0, 1e9, 'Pass the users at the start, such as 1000.');
+    PERFORM scribe._capacity_check('user_growth', user_growth, -0.99, 10,
+        'Growth is a fraction per month: 0.15 is 15 %.');
+    PERFORM scribe._capacity_check('docs_per_user', docs_per_user, 0, 1e6, 'Pass documents per user per month, such as 10.');
+    PERFORM scribe._capacity_check('mb_per_document', mb_per_document, 0, 1e5, 'Pass megabytes per scanned document, such as 2.5.');
+    PERFORM scribe._capacity_check('derived_ratio', derived_ratio, 0, 1000,
+        'Bytes derived from a document (text, pages) per byte of scan: 0.1 is 10 %.');
+    PERFORM scribe._capacity_check('active_fraction', active_fraction, 0, 1,
+        'The share of users sending a request in the peak second: 0.001 is 0.1 %.');
+    PERFORM scribe._capacity_check('connection_fraction', connection_fraction, 0, 1,
+        'Database connections per user: 0.01 is one per hundred users.');
+    PERFORM scribe._capacity_check('max_connections', max_connections, 1, 1e6,
+        'Pass the most database connections the plan may use, such as 1000.');
+    PERFORM scribe._capacity_check('docs_per_minute_per_worker', docs_per_minute_per_worker, 0.001, 1e6,
+        'Pass the documents one worker recognises per minute, such as 10.');
+    PERFORM scribe._capacity_check('usd_per_gb', usd_per_gb, 0, 1e6, 'Pass a price in USD, 0 or more.');
+    PERFORM scribe._capacity_check('usd_per_100_rps', usd_per_100_rps, 0, 1e6, 'Pass a price in USD, 0 or more.');
+    PERFORM scribe._capacity_check('usd_per_worker', usd_per_worker, 0, 1e6, 'Pass a price in USD, 0 or more.');
+    PERFORM scribe._capacity_check('ocr_usd_per_document', ocr_usd_per_document, 0, 1e3, 'Pass a price in USD, 0 or more.');
     IF measured THEN
         -- a measured input replaces the parameter; the others keep it
         FOR i IN SELECT * FROM scribe.capacity_inputs() c WHERE c.source = 'measured' LOOP
@@ -198,29 +218,10 @@ BEGIN
         END LOOP;
     END IF;
 
-    PERFORM scribe._capacity_check('months', months, 1, 1200, 'Plan between 1 month and 100 years.');
-    PERFORM scribe._capacity_check('start_users', start_users, 0, 1e9, hint);
-    PERFORM scribe._capacity_check('user_growth', user_growth, -0.99, 10,
-        'Growth is a fraction per month: 0.15 is 15 %.');
-    PERFORM scribe._capacity_check('docs_per_user', docs_per_user, 0, 1e6, 'Documents per user per month.');
-    PERFORM scribe._capacity_check('mb_per_document', mb_per_document, 0, 1e5, 'Megabytes per scanned document.');
-    PERFORM scribe._capacity_check('derived_ratio', derived_ratio, 0, 1000,
-        'Bytes derived from a document (text, pages) per byte of scan: 0.1 is 10 %.');
-    PERFORM scribe._capacity_check('active_fraction', active_fraction, 0, 1,
-        'The share of users sending a request in the peak second: 0.001 is 0.1 %.');
-    PERFORM scribe._capacity_check('connection_fraction', connection_fraction, 0, 1,
-        'Database connections per user: 0.01 is one per hundred users.');
-    PERFORM scribe._capacity_check('max_connections', max_connections, 1, 1e6,
-        'The most database connections the plan may use.');
-    PERFORM scribe._capacity_check('docs_per_minute_per_worker', docs_per_minute_per_worker, 0.001, 1e6, hint);
-    PERFORM scribe._capacity_check('usd_per_gb', usd_per_gb, 0, 1e6, 'Prices are in USD.');
-    PERFORM scribe._capacity_check('usd_per_100_rps', usd_per_100_rps, 0, 1e6, 'Prices are in USD.');
-    PERFORM scribe._capacity_check('usd_per_worker', usd_per_worker, 0, 1e6, 'Prices are in USD.');
-    PERFORM scribe._capacity_check('ocr_usd_per_document', ocr_usd_per_document, 0, 1e3, 'Prices are in USD.');
     IF start_users * power(1 + user_growth, months - 1) > 1e12 THEN
         RAISE EXCEPTION 'the plan grows past 10^12 users'
             USING ERRCODE = 'invalid_parameter_value',
-                  HINT = 'Plan fewer months, or from a lower user_growth.';
+                  HINT = 'Plan fewer months, or from a lower user_growth (with measured => true, scribe.capacity_inputs() shows the growth measured).';
     END IF;
 
     -- the seed's arithmetic, in the seed's binary floating point and order of
