@@ -24,16 +24,6 @@ typedef struct SqlFamily
 } SqlFamily;
 
 static const SqlFamily sql_families[] = {
-	{"scribe_queue_jobs", "gauge",
-		"Jobs in each queue by state: ready, delayed (run_at in the future), in_flight (leased), dead (dead letters).",
-		2, {"queue", "state"},
-		"SELECT q.queue, s.state, s.n::float8 FROM scribe.queue_stats() q "
-		"CROSS JOIN LATERAL (VALUES ('ready', q.ready), ('delayed', q.delayed), "
-		"  ('in_flight', q.in_flight), ('dead', q.dead)) s(state, n)"},
-	{"scribe_queue_oldest_ready_seconds", "gauge",
-		"Age of the oldest ready job of each queue since it fell due (0 when none is ready).",
-		1, {"queue"},
-		"SELECT queue, COALESCE(extract(epoch FROM oldest_ready_age), 0)::float8 FROM scribe.queue_stats()"},
 	{"scribe_workers", "gauge",
 		"Workers of this node's pool by state: starting, idle, busy (running jobs), stopping.",
 		1, {"state"},
@@ -107,11 +97,58 @@ static const SqlFamily sql_families[] = {
 #define N_SQL_FAMILIES lengthof(sql_families)
 
 static SPIPlanPtr plans[N_SQL_FAMILIES];
+static SPIPlanPtr plan_depths = NULL;
+
+/*
+ * The queues' depths by state and the age of their oldest ready job: one
+ * call of scribe.queue_stats(), whose counts of delayed and dead jobs are
+ * what a scrape costs most on a large queue
+ */
+static void
+queue_depths(StringInfo out)
+{
+	static const char *const states[] = {"ready", "delayed", "in_flight", "dead"};
+	static const char *const labels[] = {"queue", "state"};
+	uint64		n;
+	SPITupleTable *rows;
+
+	scribe_plan_execute(&plan_depths,
+						"SELECT queue, ready, delayed, in_flight, dead, "
+						"       COALESCE(extract(epoch FROM oldest_ready_age), 0)::float8 "
+						"FROM scribe.queue_stats()",
+						0, NULL, NULL, NULL, true, 0);
+	n = SPI_processed;
+	rows = SPI_tuptable;
+	scribe_metrics_family(out, "scribe_queue_jobs", "gauge",
+						  "Jobs in each queue by state: ready, delayed (run_at in the future), in_flight (leased), dead (dead letters).");
+	for (uint64 r = 0; r < n; r++)
+	{
+		for (int s = 0; s < 4; s++)
+		{
+			bool		isnull;
+			const char *values[2] = {SPI_getvalue(rows->vals[r], rows->tupdesc, 1), states[s]};
+
+			scribe_metrics_sample(out, "scribe_queue_jobs", "", 2, labels, values, NULL,
+								  (double) DatumGetInt64(SPI_getbinval(rows->vals[r], rows->tupdesc, s + 2, &isnull)));
+		}
+	}
+	scribe_metrics_family(out, "scribe_queue_oldest_ready_seconds", "gauge",
+						  "Age of the oldest ready job of each queue since it fell due (0 when none is ready).");
+	for (uint64 r = 0; r < n; r++)
+	{
+		bool		isnull;
+		const char *values[1] = {SPI_getvalue(rows->vals[r], rows->tupdesc, 1)};
+
+		scribe_metrics_sample(out, "scribe_queue_oldest_ready_seconds", "", 1, labels, values, NULL,
+							  DatumGetFloat8(SPI_getbinval(rows->vals[r], rows->tupdesc, 6, &isnull)));
+	}
+}
 
 /* The families read through status functions (inside SPI, as the owner) */
 void
 scribe_metrics_from_sql(StringInfo out)
 {
+	queue_depths(out);
 	for (int f = 0; f < (int) N_SQL_FAMILIES; f++)
 	{
 		const SqlFamily *fam = &sql_families[f];
