@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(30);
+SELECT plan(35);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -38,7 +38,9 @@ SELECT functions_are('scribe', ARRAY[
     'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables',
     'commit_lsn', 'wait_for_lsn',
     -- worker nodes
-    'claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr'],
+    'claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr',
+    -- monitoring
+    'metrics', '_queue_totals'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
@@ -123,6 +125,21 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.replication_status()', 'E
           'pg_monitor may call replication_status()');
 SELECT ok(has_table_privilege('pg_monitor', 'scribe.policy_status', 'SELECT'),
           'pg_monitor may read scribe.policy_status');
+-- monitoring: scribe.metrics() and the views, for pg_monitor only
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.metrics()', 'EXECUTE'),
+          'pg_monitor may scrape scribe.metrics()');
+SELECT ok(NOT has_function_privilege('public', 'scribe.metrics()', 'EXECUTE'),
+          'PUBLIC may not scrape scribe.metrics()');
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
+                WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind = 'v'
+                  AND c.relname IN ('queue_status', 'cache_status', 'worker_jobs')
+                  AND has_table_privilege('pg_monitor', c.oid, 'SELECT')
+                  AND NOT has_table_privilege('public', c.oid, 'SELECT') ORDER BY 1),
+          ARRAY['cache_status', 'queue_status', 'worker_jobs'],
+          'pg_monitor, not PUBLIC, may read the monitoring views');
+SELECT function_returns('scribe', 'metrics', ARRAY[]::text[], 'text');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe._queue_totals()', 'EXECUTE'),
+          'pg_monitor may call _queue_totals() (queue_status calls it)');
 SELECT ok(NOT has_function_privilege('public', 'scribe._run_as(regrole, text, integer)', 'EXECUTE'),
           'PUBLIC may not run SQL as another role');
 SELECT function_returns('scribe', 'rate_limit', ARRAY['text', 'integer', 'interval', 'integer', 'integer'],
