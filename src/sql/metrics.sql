@@ -35,11 +35,13 @@ FROM scribe.cache_stats() c, scribe.redis_status() r;
 COMMENT ON VIEW scribe.cache_status IS 'Per cache tier (l1 shared memory, l2 Redis): hits, misses, hit rate, evictions, memory used, and the Redis breaker''s state';
 
 CREATE VIEW scribe.worker_jobs AS
-SELECT w.pid, w.state, w.queue, w.kind, w.job_id,
+SELECT w.pid, w.state, q.name AS queue, w.kind, w.job_id,
        CASE WHEN w.kind = 'ocr' THEN (j.payload->>'document_id')::bigint END AS document_id,
        w.progress, clock_timestamp() - w.job_started AS running_for, w.jobs_done, w.jobs_failed
-FROM scribe.worker_status() w
-LEFT JOIN scribe.jobs j ON j.job_id = w.job_id;
+FROM scribe._worker_slots() w
+LEFT JOIN scribe.queues q ON q.queue_id = w.queue_id
+LEFT JOIN scribe.jobs j ON j.job_id = w.job_id
+ORDER BY w.slot;
 COMMENT ON VIEW scribe.worker_jobs IS 'The workers of this node''s pool with the job each runs now: queue, kind, the document of an ocr job, progress percent and time running';
 
 REVOKE ALL ON scribe.queue_status, scribe.cache_status, scribe.worker_jobs FROM PUBLIC;

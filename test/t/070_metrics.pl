@@ -69,7 +69,7 @@ sql(q{SELECT count(scribe.cache_get('k:' || i)) FROM generate_series(1, 3000) i}
 sql(q{SELECT count(scribe.cache_get('absent:' || i)) FROM generate_series(1, 5) i});
 
 # rate limiter: one allowed, two rejected
-sql(q{SELECT count(*) FROM generate_series(1, 3) i, scribe.rate_limit('metrics', 1, '1 hour') r WHERE NOT r.allowed});
+sql(q{SELECT allowed FROM scribe.rate_limit('metrics', 1, '1 hour')}) for 1 .. 3;
 
 # the exposition, and promtool's verdict on it
 my $text = sql('SELECT scribe.metrics()');
@@ -96,7 +96,11 @@ for my $line (split /\n/, $text)
 	$line =~ /^(\w+)(?:\{(.*)\})? (\S+)$/ or die "bad sample line: $line";
 	my ($name, $labels, $value) = ($1, $2 // '', $3);
 	my %l;
-	while ($labels =~ /(\w+)="((?:[^"\\]|\\.)*)"/g) { $l{$1} = $2 =~ s/\\(.)/$1 eq 'n' ? "\n" : $1/ger }
+	while ($labels =~ /(\w+)="((?:[^"\\]|\\.)*)"/g)
+	{
+		my ($label, $value) = ($1, $2);
+		$l{$label} = $value =~ s/\\(.)/$1 eq 'n' ? "\n" : $1/gre;
+	}
 	$sample{ $name . '{' . join(',', map { "$_=$l{$_}" } sort keys %l) . '}' } = $value;
 }
 is($duplicate, 0, 'no family is declared twice');
