@@ -39,6 +39,7 @@ OBJS = \
 	src/ocr/ocr_image.o \
 	src/ocr/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
+	src/ocr/ocr_stats.o \
 	src/cache/cache_l1.o \
 	src/cache/cache_l1_memory.o \
 	src/cache/cache_sql.o \
@@ -65,7 +66,10 @@ OBJS = \
 	src/lifecycle/s3.o \
 	src/lifecycle/s3_failure.o \
 	src/lifecycle/s3_gucs.o \
-	src/lifecycle/s3_sql.o
+	src/lifecycle/s3_sql.o \
+	src/metrics/metrics_format.o \
+	src/metrics/metrics_shared.o \
+	src/metrics/metrics_sql.o
 
 # The OCR engine: a program of its own, so that tesseract and leptonica never
 # run inside a server process (see src/engine/engine.h).
@@ -102,6 +106,7 @@ INSTALL_SQL = \
 	src/sql/cache_events.sql \
 	src/sql/health.sql \
 	src/sql/capacity.sql \
+	src/sql/metrics.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)

@@ -15,6 +15,7 @@
 #include "cache/cache_redis.h"
 #include "cache/rate_limit.h"
 #include "lifecycle/lifecycle.h"
+#include "ocr/ocr.h"
 #include "launcher/launcher.h"
 #include "pool/pool.h"
 #include "queue/queue_stats.h"
@@ -41,6 +42,7 @@ scribe_shmem_size(void)
 	size = add_size(size, scribe_redis_shmem_size());
 	size = add_size(size, scribe_rate_limit_shmem_size());
 	size = add_size(size, scribe_policy_shmem_size());
+	size = add_size(size, scribe_ocr_stats_shmem_size());
 	return size;
 }
 
@@ -73,6 +75,7 @@ scribe_shmem_startup(void)
 	scribe_redis_shmem_init();
 	scribe_rate_limit_shmem_init();
 	scribe_policy_shmem_init();
+	scribe_ocr_stats_shmem_init();
 	LWLockRelease(AddinShmemInitLock);
 }
 

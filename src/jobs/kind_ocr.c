@@ -94,6 +94,7 @@ scribe_ocr_record_result(int64 document_id, Jsonb *result, const char *method, b
 
 	scribe_plan_execute(&delete_plan, "DELETE FROM scribe.document_pages WHERE document_id = $1",
 						1, types, values, NULL, false, 0);
+	/* the rows returned are the ledger's new rows: the seconds of each page, for the counters */
 	scribe_plan_execute(&write_plan,
 						"WITH doc AS ("
 						"  UPDATE scribe.documents d SET status = 'done', text = $2->>'text',"
@@ -108,11 +109,27 @@ scribe_ocr_record_result(int64 document_id, Jsonb *result, const char *method, b
 						"  SELECT $1, (p->>'page')::int, p->>'text', (p->>'confidence')::real,"
 						"    (p->>'skew')::real, (p->>'completeness')::real, (p->>'text_probably_lost')::boolean,"
 						"    (p->>'preprocess_seconds')::real + (p->>'recognize_seconds')::real, p->'words'"
-						"  FROM jsonb_array_elements($2->'pages') p)"
-						" INSERT INTO scribe.ocr_ledger (owner, document_id, page, method, cost, fallback)"
-						" SELECT doc.owner, $1, (p->>'page')::int, $3, $4::numeric, $5"
+						"  FROM jsonb_array_elements($2->'pages') p),"
+						" ledger AS ("
+						"  INSERT INTO scribe.ocr_ledger (owner, document_id, page, method, cost, fallback)"
+						"  SELECT doc.owner, $1, (p->>'page')::int, $3, $4::numeric, $5"
+						"  FROM doc, jsonb_array_elements($2->'pages') p)"
+						" SELECT COALESCE((p->>'preprocess_seconds')::float8 + (p->>'recognize_seconds')::float8,"
+						"   ($2->>'seconds')::float8 / jsonb_array_length($2->'pages'), 0)"
 						" FROM doc, jsonb_array_elements($2->'pages') p",
 						5, types, values, NULL, false, 0);
+	if (SPI_processed > 0)
+	{
+		double	   *seconds = palloc(sizeof(double) * SPI_processed);
+
+		for (uint64 i = 0; i < SPI_processed; i++)
+		{
+			bool		isnull;
+
+			seconds[i] = DatumGetFloat8(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		}
+		scribe_ocr_stats_record(method, price, (int) SPI_processed, seconds);
+	}
 }
 
 /* Recognise the document with its tier; NULL with *error on a failure worth retrying */

@@ -48,7 +48,14 @@ static SPIPlanPtr plan_orphans = NULL;
 #define ERROR_ENTRY(r, error) "jsonb_build_object('attempt', " r ".attempts, 'at', clock_timestamp(), " \
 	"'error', " error ", 'consumer', " r ".claimed_by)"
 
-/* Count the jobs that the last statement moved to the dead letters (column 1: queue_id) */
+/* The text in column col of row r of the last result, or NULL */
+static const char *
+result_text(uint64 r, int col)
+{
+	return SPI_getvalue(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, col);
+}
+
+/* Count the jobs that the last statement moved to the dead letters (columns queue_id, kind) */
 static void
 account_dead_rows(void)
 {
@@ -58,13 +65,13 @@ account_dead_rows(void)
 		int32		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
 
 		scribe_queue_stats_count(queue_id, -1, -1);
-		scribe_queue_stats_failed(queue_id, true);
+		scribe_queue_stats_failed(queue_id, result_text(i, 2), true);
 	}
 }
 
 /*
  * Count the jobs that the last statement acked: columns queue_id, run_at,
- * claimed_at, finished_at
+ * claimed_at, finished_at, kind
  */
 static void
 account_acked_rows(void)
@@ -77,7 +84,7 @@ account_acked_rows(void)
 		int32		queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
 
 		scribe_queue_stats_count(queue_id, -1, -1);
-		scribe_queue_stats_finished(queue_id,
+		scribe_queue_stats_finished(queue_id, result_text(r, 5),
 									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 2, &isnull)),
 									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 3, &isnull)),
 									DatumGetTimestampTz(SPI_getbinval(tuple, desc, 4, &isnull)));
@@ -101,7 +108,7 @@ dead_letter_expired(int n, const int64 *job_ids)
 						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, "
 						"       attempts - 1, max_attempts, enqueued_by, priority, kind, idempotency_key, payload, errors "
-						"FROM d RETURNING queue_id",
+						"FROM d RETURNING queue_id, kind",
 						1, argtypes, values, NULL, false, 0);
 	account_dead_rows();
 }
@@ -290,7 +297,7 @@ scribe_queue_ack_job(int64 job_id, int32 attempt, Jsonb *result)
 						"      SELECT d.job_id, clock_timestamp(), d.run_at, d.enqueued_at, d.claimed_at, d.queue_id, "
 						"             d.attempts, d.enqueued_by, d.priority, d.kind, d.idempotency_key, d.payload, $3, d.errors "
 						"      FROM d JOIN scribe.queues q ON q.queue_id = d.queue_id WHERE q.retention > '0') "
-						"SELECT queue_id, run_at, claimed_at, clock_timestamp() FROM d",
+						"SELECT queue_id, run_at, claimed_at, clock_timestamp(), kind FROM d",
 						3, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 0)
 	{
@@ -345,7 +352,7 @@ scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results, const Times
 						"      SELECT f.job_id, f.finished_at, f.run_at, f.enqueued_at, f.claimed_at, f.queue_id, "
 						"             f.attempts, f.enqueued_by, f.priority, f.kind, f.idempotency_key, f.payload, f.result, f.errors "
 						"      FROM f JOIN scribe.queues q ON q.queue_id = f.queue_id WHERE q.retention > '0') "
-						"SELECT queue_id, run_at, claimed_at, finished_at FROM f",
+						"SELECT queue_id, run_at, claimed_at, finished_at, kind FROM f",
 						3, argtypes, values, NULL, false, 0);
 	account_acked_rows();
 }
@@ -383,14 +390,14 @@ scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
 						"FROM scribe.queues q "
 						"WHERE j.job_id = $1 AND j.attempts = $2 AND j.lease_until IS NOT NULL "
 						"  AND j.attempts < j.max_attempts AND $5 AND q.queue_id = j.queue_id "
-						"RETURNING j.queue_id, j.run_at, q.consumer = 'workers'",
+						"RETURNING j.queue_id, j.run_at, q.consumer = 'workers', j.kind",
 						5, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 1)
 	{
 		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 		run_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		scribe_queue_stats_count(queue_id, 0, -1);
-		scribe_queue_stats_failed(queue_id, false);
+		scribe_queue_stats_failed(queue_id, result_text(0, 4), false);
 		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
 			scribe_workers_wake_at_commit(0, run_at);
 		return "retry";
@@ -403,7 +410,7 @@ scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
 						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
 						"       COALESCE(errors, '[]') || " ERROR_ENTRY("d", "$3") " "
-						"FROM d RETURNING queue_id",
+						"FROM d RETURNING queue_id, kind",
 						3, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 1)
 	{
@@ -513,7 +520,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts, co
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
 						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
 						"       COALESCE(errors, '[]') || " ERROR_ENTRY("d", "$3") " "
-						"FROM d RETURNING queue_id",
+						"FROM d RETURNING queue_id, kind",
 						3, argtypes, values, nulls, false, 0);
 	account_dead_rows();
 }

@@ -62,6 +62,8 @@ typedef struct QueueStatsEntry
 	double		run_sum;
 	uint64		wait_total[SCRIBE_HIST_BUCKETS];
 	uint64		run_total[SCRIBE_HIST_BUCKETS];
+	int			nkinds;
+	ScribeKindCounts kinds[SCRIBE_STATS_KINDS];
 	StatsSlot	slots[SCRIBE_STATS_MINUTES];
 } QueueStatsEntry;
 
@@ -91,6 +93,8 @@ typedef struct PendingStats
 	double		run_sum;
 	uint32		wait[SCRIBE_HIST_BUCKETS];
 	uint32		run[SCRIBE_HIST_BUCKETS];
+	int			nkinds;
+	ScribeKindCounts kinds[SCRIBE_STATS_KINDS];
 } PendingStats;
 
 int			scribe_max_queues = 64;
@@ -187,6 +191,34 @@ static double
 hist_bound(int i)
 {
 	return 100.0 * pow(2.0, i / 2.0);
+}
+
+/* The counters of a kind in an array of them, added if new (the last one counts the others) */
+static ScribeKindCounts *
+kind_counts(ScribeKindCounts *kinds, int *nkinds, const char *kind)
+{
+	ScribeKindCounts *k;
+
+	if (kind == NULL)
+		kind = "";
+	for (int i = 0; i < *nkinds; i++)
+	{
+		if (strcmp(kinds[i].kind, kind) == 0)
+			return &kinds[i];
+	}
+	if (*nkinds < SCRIBE_STATS_KINDS - 1 && strlen(kind) < NAMEDATALEN)
+		k = &kinds[(*nkinds)++];
+	else
+	{
+		k = &kinds[SCRIBE_STATS_KINDS - 1];
+		if (*nkinds == SCRIBE_STATS_KINDS)
+			return k;
+		*nkinds = SCRIBE_STATS_KINDS;
+		kind = "other";
+	}
+	memset(k, 0, sizeof(*k));
+	strlcpy(k->kind, kind, NAMEDATALEN);
+	return k;
 }
 
 /* The entry of a queue; NULL when there is none and create is false or no room */
@@ -289,6 +321,14 @@ entry_apply(PendingStats *p, int64 minute)
 	e->run_sum += p->run_sum;
 	if (p->recount)
 		e->needs_recount = true;
+	for (int k = 0; k < p->nkinds; k++)
+	{
+		ScribeKindCounts *counts = kind_counts(e->kinds, &e->nkinds, p->kinds[k].kind);
+
+		counts->completed += p->kinds[k].completed;
+		counts->failed += p->kinds[k].failed;
+		counts->dead += p->kinds[k].dead;
+	}
 	slot = entry_slot(e, minute);
 	slot->completed += p->completed;
 	slot->failed += p->failed;
@@ -456,14 +496,15 @@ scribe_queue_stats_count(int32 queue_id, int64 jobs, int64 in_flight)
 
 /* Record an acked job's wait and run times, at commit */
 void
-scribe_queue_stats_finished(int32 queue_id, TimestampTz run_at, TimestampTz claimed_at,
-							TimestampTz finished_at)
+scribe_queue_stats_finished(int32 queue_id, const char *kind, TimestampTz run_at,
+							TimestampTz claimed_at, TimestampTz finished_at)
 {
 	PendingStats *p = pending_for(queue_id);
 	int64		wait_us = Max(claimed_at - run_at, 0);
 	int64		run_us = Max(finished_at - claimed_at, 0);
 
 	p->completed++;
+	kind_counts(p->kinds, &p->nkinds, kind)->completed++;
 	p->wait[hist_bucket(wait_us)]++;
 	p->run[hist_bucket(run_us)]++;
 	p->wait_sum += wait_us / 1e6;
@@ -472,13 +513,18 @@ scribe_queue_stats_finished(int32 queue_id, TimestampTz run_at, TimestampTz clai
 
 /* Record a failed attempt (nack), and whether the job went to the dead letters */
 void
-scribe_queue_stats_failed(int32 queue_id, bool dead)
+scribe_queue_stats_failed(int32 queue_id, const char *kind, bool dead)
 {
 	PendingStats *p = pending_for(queue_id);
+	ScribeKindCounts *counts = kind_counts(p->kinds, &p->nkinds, kind);
 
 	p->failed++;
+	counts->failed++;
 	if (dead)
+	{
 		p->dead++;
+		counts->dead++;
+	}
 }
 
 /* Ask for an exact recount of a queue once the transaction commits */
@@ -722,6 +768,39 @@ scribe_queue_next_due_set(TimestampTz when)
 	SpinLockAcquire(&queue_shared->mutex);
 	queue_shared->next_due = when;
 	SpinLockRelease(&queue_shared->mutex);
+}
+
+/* Upper bound of a histogram bucket, in seconds */
+double
+scribe_queue_hist_bound(int bucket)
+{
+	return hist_bound(bucket) / 1e6;
+}
+
+/* A queue's totals since server start (or since its entry was made); false if it has none */
+bool
+scribe_queue_stats_totals(int32 queue_id, ScribeQueueTotals *totals)
+{
+	QueueStatsEntry *e = entry_find(queue_id, false);
+	bool		found = false;
+
+	memset(totals, 0, sizeof(*totals));
+	if (e == NULL)
+		return false;
+	SpinLockAcquire(&e->mutex);
+	if (e->queue_id == queue_id)
+	{
+		found = true;
+		totals->completed = e->completed;
+		totals->wait_sum = e->wait_sum;
+		totals->run_sum = e->run_sum;
+		memcpy(totals->wait, e->wait_total, sizeof(totals->wait));
+		memcpy(totals->run, e->run_total, sizeof(totals->run));
+		totals->nkinds = e->nkinds;
+		memcpy(totals->kinds, e->kinds, sizeof(ScribeKindCounts) * e->nkinds);
+	}
+	SpinLockRelease(&e->mutex);
+	return found;
 }
 
 /* A percentile of a histogram in microseconds, interpolated inside its bucket */

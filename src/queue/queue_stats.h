@@ -16,6 +16,8 @@
 #define SCRIBE_HIST_BUCKETS 64
 /* One-minute slots kept: the longest window queue_stats() can report */
 #define SCRIBE_STATS_MINUTES 30
+/* Job kinds counted apart per queue; later kinds share the last counter (kind "other") */
+#define SCRIBE_STATS_KINDS 8
 /* Finished or failed jobs (dead rows) after which the launcher vacuums scribe.jobs */
 #define SCRIBE_VACUUM_MIN_CHURN 10000
 
@@ -32,9 +34,9 @@ extern void scribe_queue_version_bump(void);
 
 /* Changes applied when the transaction commits (dropped on rollback) */
 extern void scribe_queue_stats_count(int32 queue_id, int64 jobs, int64 in_flight);
-extern void scribe_queue_stats_finished(int32 queue_id, TimestampTz run_at,
+extern void scribe_queue_stats_finished(int32 queue_id, const char *kind, TimestampTz run_at,
 										TimestampTz claimed_at, TimestampTz finished_at);
-extern void scribe_queue_stats_failed(int32 queue_id, bool dead);
+extern void scribe_queue_stats_failed(int32 queue_id, const char *kind, bool dead);
 extern void scribe_queue_stats_recount_at_commit(int32 queue_id);
 extern void scribe_queue_stats_at_commit(void);
 
@@ -44,6 +46,29 @@ extern void scribe_queue_stats_recount(int32 queue_id, int64 *jobs, int64 *in_fl
 extern bool scribe_queue_stats_window(int32 queue_id, int minutes, uint64 *completed,
 									  uint64 *failed, uint64 *wait, uint64 *run);
 extern int64 scribe_queue_hist_percentile(const uint64 *hist, uint64 total, double fraction);
+
+/* Totals since server start, for monitoring (scribe.metrics()) */
+typedef struct ScribeKindCounts
+{
+	char		kind[NAMEDATALEN];	/* "" for jobs without a kind */
+	uint64		completed;
+	uint64		failed;
+	uint64		dead;
+} ScribeKindCounts;
+
+typedef struct ScribeQueueTotals
+{
+	uint64		completed;
+	double		wait_sum;		/* seconds */
+	double		run_sum;
+	uint64		wait[SCRIBE_HIST_BUCKETS];
+	uint64		run[SCRIBE_HIST_BUCKETS];
+	int			nkinds;
+	ScribeKindCounts kinds[SCRIBE_STATS_KINDS];
+} ScribeQueueTotals;
+
+extern bool scribe_queue_stats_totals(int32 queue_id, ScribeQueueTotals *totals);
+extern double scribe_queue_hist_bound(int bucket);
 
 /* Dead rows left in scribe.jobs since the last vacuum; all jobs */
 extern uint64 scribe_queue_churn(uint64 done);

@@ -230,3 +230,48 @@ scribe_job_status(PG_FUNCTION_ARGS)
 	SPI_finish();
 	PG_RETURN_DATUM(result);
 }
+
+PG_FUNCTION_INFO_V1(scribe_queue_totals);
+
+/* scribe._queue_totals(): per queue and kind, jobs completed, failed and dead-lettered since server start */
+Datum
+scribe_queue_totals(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	ScribeSavedUser saved;
+	ScribeQueueTotals totals;
+
+	scribe_require_preload("scribe._queue_totals()");
+	InitMaterializedSRF(fcinfo, 0);
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+	scribe_plan_execute(&plan_list,
+						"SELECT queue_id, name, consumer FROM scribe.queues "
+						"WHERE $1 IS NULL OR name = $1 ORDER BY name",
+						1, (Oid[]) {TEXTOID}, (Datum[]) {(Datum) 0}, "n", true, 0);
+	for (uint64 q = 0; q < SPI_processed; q++)
+	{
+		bool		isnull;
+		Datum		name = SPI_getbinval(SPI_tuptable->vals[q], SPI_tuptable->tupdesc, 2, &isnull);
+
+		if (!scribe_queue_stats_totals(DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[q], SPI_tuptable->tupdesc, 1, &isnull)),
+									   &totals))
+			continue;
+		for (int k = 0; k < totals.nkinds; k++)
+		{
+			Datum		values[5];
+			bool		nulls[5] = {false, false, false, false, false};
+
+			values[0] = name;
+			values[1] = CStringGetTextDatum(totals.kinds[k].kind);
+			nulls[1] = totals.kinds[k].kind[0] == '\0';
+			values[2] = Int64GetDatum((int64) totals.kinds[k].completed);
+			values[3] = Int64GetDatum((int64) totals.kinds[k].failed);
+			values[4] = Int64GetDatum((int64) totals.kinds[k].dead);
+			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+		}
+	}
+	scribe_run_as_caller(&saved);
+	SPI_finish();
+	return (Datum) 0;
+}

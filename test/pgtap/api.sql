@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(33);
+SELECT plan(38);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -40,7 +40,9 @@ SELECT functions_are('scribe', ARRAY[
     -- worker nodes
     'claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr',
     -- capacity planning
-    'plan_capacity', 'capacity_inputs', '_capacity_check', '_capacity_round'],
+    'plan_capacity', 'capacity_inputs', '_capacity_check', '_capacity_round',
+    -- monitoring
+    'metrics', '_queue_totals'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
@@ -133,6 +135,21 @@ SELECT ok(has_function_privilege('pg_monitor',
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.capacity_inputs()', 'EXECUTE'),
           'pg_monitor may call capacity_inputs()');
 SELECT function_returns('scribe', 'capacity_inputs', ARRAY[]::text[], 'setof record');
+-- monitoring: scribe.metrics() and the views, for pg_monitor only
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.metrics()', 'EXECUTE'),
+          'pg_monitor may scrape scribe.metrics()');
+SELECT ok(NOT has_function_privilege('public', 'scribe.metrics()', 'EXECUTE'),
+          'PUBLIC may not scrape scribe.metrics()');
+SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
+                WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind = 'v'
+                  AND c.relname IN ('queue_status', 'cache_status', 'worker_jobs')
+                  AND has_table_privilege('pg_monitor', c.oid, 'SELECT')
+                  AND NOT has_table_privilege('public', c.oid, 'SELECT') ORDER BY 1),
+          ARRAY['cache_status', 'queue_status', 'worker_jobs'],
+          'pg_monitor, not PUBLIC, may read the monitoring views');
+SELECT function_returns('scribe', 'metrics', ARRAY[]::text[], 'text');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe._queue_totals()', 'EXECUTE'),
+          'pg_monitor may call _queue_totals() (queue_status calls it)');
 SELECT ok(NOT has_function_privilege('public', 'scribe._run_as(regrole, text, integer)', 'EXECUTE'),
           'PUBLIC may not run SQL as another role');
 SELECT function_returns('scribe', 'rate_limit', ARRAY['text', 'integer', 'interval', 'integer', 'integer'],
