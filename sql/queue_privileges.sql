@@ -48,3 +48,10 @@ REVOKE ALL ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, int
     FROM regress_scribe_producer, regress_scribe_other;
 REVOKE ALL ON FUNCTION scribe.job_status(bigint) FROM regress_scribe_producer, regress_scribe_other;
 DROP ROLE regress_scribe_producer, regress_scribe_other;
+
+-- a monitoring role sees the workers (worker_status() names their queues)
+CREATE ROLE regress_scribe_watcher IN ROLE pg_monitor;
+SET ROLE regress_scribe_watcher;
+SELECT count(*) >= 0 AS monitor_sees_workers FROM scribe.worker_status();
+RESET ROLE;
+DROP ROLE regress_scribe_watcher;

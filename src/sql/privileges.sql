@@ -21,6 +21,8 @@ $$;
 -- monitoring roles may watch
 GRANT EXECUTE ON FUNCTION scribe.queue_stats(text, interval) TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.worker_status() TO pg_monitor;
+-- worker_status() names each worker's queue
+GRANT SELECT ON scribe.queues TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe._worker_slots() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.list_queues() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.rate_limit_status() TO pg_monitor;
