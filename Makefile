@@ -101,6 +101,7 @@ INSTALL_SQL = \
 	src/sql/lifecycle_s3.sql \
 	src/sql/cache_events.sql \
 	src/sql/health.sql \
+	src/sql/scaling_advice.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
