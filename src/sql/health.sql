@@ -41,7 +41,7 @@ DECLARE
     -- pg_settings shows the raw seconds (current_setting says '10s')
     beat_every integer := COALESCE((SELECT setting::integer FROM pg_settings WHERE name = 'scribe.heartbeat_interval'), 0);
     -- new dead letters within this window make the node degraded
-    dead_window constant interval := '15 minutes';
+    dead_window constant text := '15 minutes';
     -- a partitions policy with less runway than this is degraded (none left: failing)
     runway_min constant interval := '1 day';
 BEGIN
@@ -82,7 +82,7 @@ BEGIN
         SELECT q.name, d.n, d.last_died
         FROM scribe.queues q
         CROSS JOIN LATERAL (SELECT count(*) AS n, max(j.died_at) AS last_died FROM scribe.jobs_dead j
-                            WHERE j.queue_id = q.queue_id AND j.died_at > now() - dead_window) d
+                            WHERE j.queue_id = q.queue_id AND j.died_at > now() - dead_window::interval) d
         WHERE d.n > 0
         ORDER BY q.name
     LOOP

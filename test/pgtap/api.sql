@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(30);
+SELECT plan(33);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -38,7 +38,9 @@ SELECT functions_are('scribe', ARRAY[
     'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables',
     'commit_lsn', 'wait_for_lsn',
     -- worker nodes
-    'claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr'],
+    'claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr',
+    -- health's verdict and scaling advice
+    'scaling_advice', '_health_reasons', '_partition_runway', '_pool_start_status', '_advice_check'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
@@ -123,6 +125,14 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.replication_status()', 'E
           'pg_monitor may call replication_status()');
 SELECT ok(has_table_privilege('pg_monitor', 'scribe.policy_status', 'SELECT'),
           'pg_monitor may read scribe.policy_status');
+SELECT ok(has_function_privilege('pg_monitor',
+          'scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval)',
+          'EXECUTE'), 'pg_monitor may call scaling_advice()');
+SELECT ok(NOT has_function_privilege('public',
+          'scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval)',
+          'EXECUTE'), 'PUBLIC may not call scaling_advice() (it shows jobs'' errors)');
+SELECT ok(NOT has_function_privilege('public', 'scribe._health_reasons()', 'EXECUTE'),
+          'PUBLIC may not call _health_reasons()');
 SELECT ok(NOT has_function_privilege('public', 'scribe._run_as(regrole, text, integer)', 'EXECUTE'),
           'PUBLIC may not run SQL as another role');
 SELECT function_returns('scribe', 'rate_limit', ARRAY['text', 'integer', 'interval', 'integer', 'integer'],
