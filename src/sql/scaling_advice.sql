@@ -82,7 +82,7 @@ BEGIN
                                'workers', alive, 'scribe.max_workers', max_workers),
             format('OCR takes %s per document at p95 (target %s). A document runs on one core: '
                    'split long documents, and give OCR more cores: raise scribe.max_workers (now %s) while this '
-                   'server has idle cores, else add worker nodes (docs/operations.md, "Worker nodes").',
+                   'server has idle cores, else add worker nodes (docs/operations.md, "Adding a worker node").',
                    date_trunc('second', p95), ocr_p95, max_workers);
     END IF;
 
@@ -115,7 +115,7 @@ BEGIN
                         THEN format('The pool runs %s of scribe.max_workers = %s: check health() for workers that cannot start, '
                                     'and lower scribe.jobs_per_worker to start more sooner.', alive, max_workers)
                         ELSE format('All %s workers run: raise scribe.max_workers if this server has idle cores, '
-                                    'else add worker nodes (docs/operations.md, "Worker nodes").', alive) END);
+                                    'else add worker nodes (docs/operations.md, "Adding a worker node").', alive) END);
     END IF;
 
     FOR r IN
@@ -214,7 +214,7 @@ BEGIN
                                round(r.cloud_pages * current_setting('scribe.ocr_cost_local')::numeric, 6)),
             format('The cloud tier is %s%% of the OCR cost of the last %s (%s of %s USD). The local tier costs '
                    'scribe.ocr_cost_local: submit documents with tier => ''local'', and add worker nodes '
-                   'for the OCR capacity (docs/operations.md, "Worker nodes").',
+                   'for the OCR capacity (docs/operations.md, "Adding a worker node").',
                    round(100 * r.cloud_cost / r.total_cost, 1), cost_window, r.cloud_cost, r.total_cost);
     END IF;
 END
