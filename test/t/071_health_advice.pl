@@ -43,6 +43,7 @@ scribe.redis_command_timeout = 200ms
 scribe.redis_connect_timeout = 200ms
 scribe.redis_breaker_failures = 2
 scribe.redis_breaker_cooldown = 1s
+scribe.heartbeat_interval = 1s
 CONF
 $node->start;
 
@@ -224,6 +225,20 @@ ok($node->poll_query_until('postgres', q{SELECT scribe.health()->>'status' = 'ok
 is(sql(q{SELECT severity FROM scribe.scaling_advice(cache_min_lookups => 1000000)
          WHERE finding = 'max_worker_processes_exhausted'}),
 	'warning', 'the advice remembers the shortfall of the last hour, as a warning');
+
+# --- a stale heartbeat: older than 3 intervals + 10 s, once the launcher has run that long
+sql(q{
+	CREATE FUNCTION age_heartbeat() RETURNS text LANGUAGE sql AS $$
+	    UPDATE scribe.heartbeat SET beat_at = now() - interval '1 hour'
+	    WHERE node_name = (SELECT node_name FROM scribe._library_status());
+	    SELECT h->>'status' || COALESCE(': ' || (r->>'code') || ' ' || (r->>'message'), '')
+	    FROM scribe.health() h LEFT JOIN LATERAL jsonb_array_elements(h->'reasons') r ON true
+	$$});
+ok($node->poll_query_until('postgres', q{SELECT age_heartbeat()},
+		q{degraded: heartbeat_stale this node's heartbeat is 01:00:00 old}),
+	'an hour-old heartbeat is stale');
+ok($node->poll_query_until('postgres', q{SELECT scribe.health()->>'status' = 'ok'}),
+	'the launcher beats again: ok');
 
 $node->stop;
 done_testing();
