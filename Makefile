@@ -107,6 +107,7 @@ INSTALL_SQL = \
 	src/sql/health.sql \
 	src/sql/capacity.sql \
 	src/sql/metrics.sql \
+	src/sql/scaling_advice.sql \
 	src/sql/privileges.sql
 
 DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)

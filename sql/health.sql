@@ -15,6 +15,22 @@ END $$;
 
 SELECT jsonb_object_keys(scribe.health()) AS key ORDER BY 1;
 
+-- the verdict: nothing is wrong on a fresh server
+SELECT h->>'status' AS status, h->'reasons' AS reasons FROM scribe.health() AS h;
+
+-- a reason: code, severity, message, evidence and hint (a dead letter of the
+-- last 15 minutes, written directly so that no job or queue id moves)
+INSERT INTO scribe.jobs_dead (job_id, died_at, run_at, enqueued_at, queue_id, attempts, max_attempts,
+                              enqueued_by, priority, payload, errors)
+SELECT -1, now(), now(), now(), queue_id, 1, 1, current_user::regrole, 0, '{}', '[{"error": "broken"}]'
+FROM scribe.queues WHERE name = 'ocr';
+SELECT h->>'status' AS status, r->>'code' AS code, r->>'severity' AS severity, r->>'message' AS message,
+       (r->'evidence') - 'last_died_at' AS evidence, r->>'hint' AS hint,
+       (SELECT array_agg(k ORDER BY k) FROM jsonb_object_keys(r) k) AS keys
+FROM scribe.health() AS h, jsonb_array_elements(h->'reasons') AS r;
+DELETE FROM scribe.jobs_dead WHERE job_id = -1;
+SELECT scribe.health()->>'status' AS status_after_delete;
+
 SELECT h->>'library_version' AS library_version,
        h->>'extension_version' AS extension_version,
        h->'preloaded' AS preloaded,

@@ -4,6 +4,7 @@
  */
 #include "pg_scribe.h"
 
+#include "access/htup_details.h"
 #include "fmgr.h"
 #include "funcapi.h"
 #include "postmaster/postmaster.h"
@@ -22,6 +23,12 @@ typedef struct PoolShared
 	Oid			database;		/* where the launcher runs; workers connect there */
 	bool		scale_wanted;	/* someone wants more workers since the launcher's last look */
 	int64		remote_backlog; /* worker node: ocr jobs waiting on the primary, at the last claim */
+	/* the pool could not start the workers it wanted (health, scaling advice) */
+	TimestampTz short_since;	/* since when, without a look that had enough; 0: not short now */
+	TimestampTz short_last;		/* the last look that fell short; 0: never */
+	int			short_wanted;	/* workers wanted at that look */
+	int			short_running;	/* workers running or started at that look */
+	int64		short_count;	/* looks that fell short since the server started */
 	int			n_slots;
 	ScribeWorkerSlot slots[FLEXIBLE_ARRAY_MEMBER];
 } PoolShared;
@@ -237,6 +244,28 @@ scribe_pool_alive(int32 *pids)
 	return n;
 }
 
+/*
+ * Record the launcher's look at the pool: it wanted workers and could run
+ * only running of them (short), or it had what it wanted.
+ */
+void
+scribe_pool_note_start(TimestampTz now, int wanted, int running)
+{
+	SpinLockAcquire(&pool->mutex);
+	if (running < wanted)
+	{
+		if (pool->short_since == 0)
+			pool->short_since = now;
+		pool->short_last = now;
+		pool->short_wanted = wanted;
+		pool->short_running = running;
+		pool->short_count++;
+	}
+	else
+		pool->short_since = 0;
+	SpinLockRelease(&pool->mutex);
+}
+
 /* Record the database the workers connect to (the launcher's) */
 void
 scribe_pool_set_database(Oid dboid)
@@ -321,4 +350,45 @@ scribe_worker_slots(PG_FUNCTION_ARGS)
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(scribe_pool_start_status);
+
+/* scribe._pool_start_status(): whether the pool could start the workers it wanted */
+Datum
+scribe_pool_start_status(PG_FUNCTION_ARGS)
+{
+	TupleDesc	tupdesc;
+	Datum		values[6];
+	bool		nulls[6];
+	TimestampTz since = 0,
+				last = 0;
+	int			wanted = 0,
+				running = 0;
+	int64		count = 0;
+
+	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
+		elog(ERROR, "return type must be a row type");
+	if (pool != NULL)
+	{
+		SpinLockAcquire(&pool->mutex);
+		since = pool->short_since;
+		last = pool->short_last;
+		wanted = pool->short_wanted;
+		running = pool->short_running;
+		count = pool->short_count;
+		SpinLockRelease(&pool->mutex);
+	}
+	memset(nulls, 0, sizeof(nulls));
+	values[0] = TimestampTzGetDatum(since);
+	nulls[0] = since == 0;
+	values[1] = TimestampTzGetDatum(last);
+	nulls[1] = last == 0;
+	values[2] = Int32GetDatum(wanted);
+	nulls[2] = last == 0;
+	values[3] = Int32GetDatum(running);
+	nulls[3] = last == 0;
+	values[4] = Int64GetDatum(count);
+	values[5] = Int32GetDatum(max_worker_processes);
+	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls)));
 }

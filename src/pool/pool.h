@@ -87,6 +87,7 @@ extern Oid	scribe_pool_database(void);
 extern bool scribe_pool_scale_wanted(bool clear);
 extern void scribe_pool_set_remote_backlog(int64 backlog);
 extern int64 scribe_pool_remote_backlog(void);
+extern void scribe_pool_note_start(TimestampTz now, int wanted, int running);
 
 /* pool_launcher.c: the launcher's part */
 extern TimestampTz scribe_pool_task(TimestampTz now);

@@ -267,6 +267,7 @@ scribe_pool_task(TimestampTz now)
 	/* a replica runs no jobs: the primary's workers do, and replication brings their results */
 	if (scribe_replica_active)
 	{
+		scribe_pool_note_start(now, 0, 0);
 		scribe_pool_stop_all();
 		return next;
 	}
@@ -313,6 +314,7 @@ scribe_pool_task(TimestampTz now)
 
 		while (alive + started < desired && pool_start_worker())
 			started++;
+		scribe_pool_note_start(now, desired, alive + started);
 		if (alive + started < desired)
 		{
 			start_retry_at = TimestampTzPlusMilliseconds(now, START_RETRY_MS);
@@ -329,7 +331,10 @@ scribe_pool_task(TimestampTz now)
 			}
 		}
 	}
-	else if (alive > scribe_max_workers)
+	else if (alive >= desired)
+		scribe_pool_note_start(now, desired, alive);
+
+	if (alive > scribe_max_workers)
 	{
 		/* scribe.max_workers was lowered: the extra workers stop */
 		int			extra = alive - scribe_max_workers;

@@ -24,3 +24,11 @@ CREATE FUNCTION scribe.worker_status(
     ORDER BY s.slot
 $$;
 COMMENT ON FUNCTION scribe.worker_status() IS 'The workers of the pool: state, jobs done and failed, and the job each runs now';
+
+CREATE FUNCTION scribe._pool_start_status(
+    OUT short_since timestamptz, OUT last_short_at timestamptz, OUT wanted integer,
+    OUT running integer, OUT shortfalls bigint, OUT max_worker_processes integer)
+    RETURNS record
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_pool_start_status';
+COMMENT ON FUNCTION scribe._pool_start_status() IS 'Internal: whether the pool could start the workers it wanted: since when it falls short (NULL: not now), its last shortfall with the workers wanted and running then, how many of the launcher''s looks fell short since the server started, and max_worker_processes';

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(38);
+SELECT plan(41);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -42,7 +42,9 @@ SELECT functions_are('scribe', ARRAY[
     -- capacity planning
     'plan_capacity', 'capacity_inputs', '_capacity_check', '_capacity_round',
     -- monitoring
-    'metrics', '_queue_totals'],
+    'metrics', '_queue_totals',
+    -- health's verdict and scaling advice
+    'scaling_advice', '_health_reasons', '_partition_runway', '_pool_start_status', '_advice_check'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
@@ -150,6 +152,14 @@ SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
 SELECT function_returns('scribe', 'metrics', ARRAY[]::text[], 'text');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe._queue_totals()', 'EXECUTE'),
           'pg_monitor may call _queue_totals() (queue_status calls it)');
+SELECT ok(has_function_privilege('pg_monitor',
+          'scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval)',
+          'EXECUTE'), 'pg_monitor may call scaling_advice()');
+SELECT ok(NOT has_function_privilege('public',
+          'scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval)',
+          'EXECUTE'), 'PUBLIC may not call scaling_advice() (it shows jobs'' errors)');
+SELECT ok(NOT has_function_privilege('public', 'scribe._health_reasons()', 'EXECUTE'),
+          'PUBLIC may not call _health_reasons()');
 SELECT ok(NOT has_function_privilege('public', 'scribe._run_as(regrole, text, integer)', 'EXECUTE'),
           'PUBLIC may not run SQL as another role');
 SELECT function_returns('scribe', 'rate_limit', ARRAY['text', 'integer', 'interval', 'integer', 'integer'],

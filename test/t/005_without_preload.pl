@@ -25,6 +25,8 @@ is($node->safe_psql('postgres', q{SELECT scribe.health()->>'preloaded'}), 'false
 	'health() reports the missing preload');
 is($node->safe_psql('postgres', q{SELECT scribe.health()->'launcher'->>'state'}), 'stopped',
 	'health() reports no launcher');
+is($node->safe_psql('postgres', q{SELECT (h->>'status') || ' ' || (h->'reasons'->0->>'code') FROM scribe.health() h}),
+	'failing not_preloaded', 'health() is failing, for the missing preload');
 is($node->safe_psql('postgres',
 		q{SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'pg_scribe launcher'}),
 	'0', 'no launcher runs');
