@@ -89,10 +89,13 @@ section "$O" | awk -F'|' '/^\| [0-9][0-9]-/ {
 [ "$(wc -l < "$WORK/ocr.dat")" -gt 0 ] || { echo "charts.sh: no per-page OCR table" >&2; exit 1; }
 gnuplot <<EOF
 $COMMON
-set terminal svg size 900,640 dynamic font "DejaVu Sans,12" background "white"
+set terminal svg size 900,680 dynamic font "DejaVu Sans,12" background "white"
+# a new terminal line resets the options: OMP_THREAD_LIMIT is not a subscript
+set termoption noenhanced
 set output "$OUT/ocr.svg"
 set multiplot layout 2,1
 set xtics rotate by -30
+set bmargin 6
 set title "OCR character error rate per page (%; lower is better)"
 plot "$WORK/ocr.dat" using 2:xtic(1) title "tesseract CLI" lc rgb "#aaaaaa", \
      "" using 3 title "scribe.ocr() (preprocessing on)" lc rgb "#1f77b4"
