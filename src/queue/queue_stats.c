@@ -13,8 +13,6 @@
  */
 #include "pg_scribe.h"
 
-#include <math.h>
-
 #include "access/xact.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
@@ -172,25 +170,6 @@ static int64
 minute_of(TimestampTz t)
 {
 	return t / USECS_PER_MINUTE;
-}
-
-/* Histogram bucket of a duration in microseconds */
-static int
-hist_bucket(int64 us)
-{
-	int			i;
-
-	if (us <= 100)
-		return 0;
-	i = (int) ceil(2.0 * log2((double) us / 100.0));
-	return Min(i, SCRIBE_HIST_BUCKETS - 1);
-}
-
-/* Upper bound of a histogram bucket, in microseconds */
-static double
-hist_bound(int i)
-{
-	return 100.0 * pow(2.0, i / 2.0);
 }
 
 /* The counters of a kind in an array of them, added if new (the last one counts the others) */
@@ -505,8 +484,8 @@ scribe_queue_stats_finished(int32 queue_id, const char *kind, TimestampTz run_at
 
 	p->completed++;
 	kind_counts(p->kinds, &p->nkinds, kind)->completed++;
-	p->wait[hist_bucket(wait_us)]++;
-	p->run[hist_bucket(run_us)]++;
+	p->wait[scribe_queue_hist_bucket(wait_us)]++;
+	p->run[scribe_queue_hist_bucket(run_us)]++;
 	p->wait_sum += wait_us / 1e6;
 	p->run_sum += run_us / 1e6;
 }
@@ -770,13 +749,6 @@ scribe_queue_next_due_set(TimestampTz when)
 	SpinLockRelease(&queue_shared->mutex);
 }
 
-/* Upper bound of a histogram bucket, in seconds */
-double
-scribe_queue_hist_bound(int bucket)
-{
-	return hist_bound(bucket) / 1e6;
-}
-
 /* A queue's totals since server start (or since its entry was made); false if it has none */
 bool
 scribe_queue_stats_totals(int32 queue_id, ScribeQueueTotals *totals)
@@ -801,28 +773,6 @@ scribe_queue_stats_totals(int32 queue_id, ScribeQueueTotals *totals)
 	}
 	SpinLockRelease(&e->mutex);
 	return found;
-}
-
-/* A percentile of a histogram in microseconds, interpolated inside its bucket */
-int64
-scribe_queue_hist_percentile(const uint64 *hist, uint64 total, double fraction)
-{
-	double		rank = fraction * total;
-	uint64		seen = 0;
-
-	for (int i = 0; i < SCRIBE_HIST_BUCKETS; i++)
-	{
-		if (hist[i] > 0 && seen + hist[i] >= rank)
-		{
-			double		lower = (i == 0) ? 0 : hist_bound(i - 1);
-			double		upper = hist_bound(i);
-			double		within = (rank - seen) / hist[i];
-
-			return (int64) (lower + (upper - lower) * Max(within, 0.0));
-		}
-		seen += hist[i];
-	}
-	return (int64) hist_bound(SCRIBE_HIST_BUCKETS - 1);
 }
 
 /*

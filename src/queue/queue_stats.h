@@ -45,7 +45,6 @@ extern bool scribe_queue_stats_counters(int32 queue_id, int64 *jobs, int64 *in_f
 extern void scribe_queue_stats_recount(int32 queue_id, int64 *jobs, int64 *in_flight);
 extern bool scribe_queue_stats_window(int32 queue_id, int minutes, uint64 *completed,
 									  uint64 *failed, uint64 *wait, uint64 *run);
-extern int64 scribe_queue_hist_percentile(const uint64 *hist, uint64 total, double fraction);
 
 /* Totals since server start, for monitoring (scribe.metrics()) */
 typedef struct ScribeKindCounts
@@ -68,7 +67,11 @@ typedef struct ScribeQueueTotals
 } ScribeQueueTotals;
 
 extern bool scribe_queue_stats_totals(int32 queue_id, ScribeQueueTotals *totals);
+
+/* queue_histogram.c: buckets of a duration, their bounds, percentiles */
+extern int	scribe_queue_hist_bucket(int64 us);
 extern double scribe_queue_hist_bound(int bucket);
+extern int64 scribe_queue_hist_percentile(const uint64 *hist, uint64 total, double fraction);
 
 /* Dead rows left in scribe.jobs since the last vacuum; all jobs */
 extern uint64 scribe_queue_churn(uint64 done);
