@@ -82,9 +82,7 @@ static const SqlFamily sql_families[] = {
 	{"scribe_node_info", "gauge",
 		"This node: its name (scribe.node_name) and role (primary, replica, worker node); always 1.",
 		2, {"node", "role"},
-		"SELECT lib.node_name, CASE WHEN EXISTS (SELECT FROM scribe.subscriptions) THEN 'replica' "
-		"  WHEN coalesce(current_setting('scribe.queue_conninfo', true), '') <> '' THEN 'worker node' "
-		"  ELSE 'primary' END, 1::float8 FROM scribe._library_status() lib"},
+		"SELECT lib.node_name, scribe._node_role(), 1::float8 FROM scribe._library_status() lib"},
 	{"scribe_launcher_up", "gauge",
 		"1 when this node's launcher is running, else 0.",
 		0, {NULL}, "SELECT (state = 'running')::int::float8 FROM scribe._launcher_status()"},

@@ -171,9 +171,7 @@ CREATE FUNCTION scribe.health() RETURNS jsonb
         'preloaded', lib.preloaded,
         'database', current_setting('scribe.database', true),
         'node_name', lib.node_name,
-        'role', CASE WHEN EXISTS (SELECT FROM scribe.subscriptions) THEN 'replica'
-                     WHEN coalesce(current_setting('scribe.queue_conninfo', true), '') <> '' THEN 'worker node'
-                     ELSE 'primary' END,
+        'role', scribe._node_role(),
         'launcher', jsonb_build_object(
             'pid', l.pid,
             'state', l.state,

@@ -25,6 +25,17 @@ COMMENT ON TABLE scribe.subscriptions IS 'The subscription through which this no
 SELECT pg_catalog.pg_extension_config_dump('scribe.subscriptions', '');
 GRANT SELECT ON scribe.subscriptions TO pg_monitor;
 
+-- This node's role, for health() and metrics(): one definition of it
+CREATE FUNCTION scribe._node_role() RETURNS text
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog
+    AS $$
+    SELECT CASE WHEN EXISTS (SELECT FROM scribe.subscriptions) THEN 'replica'
+                WHEN coalesce(current_setting('scribe.queue_conninfo', true), '') <> '' THEN 'worker node'
+                ELSE 'primary' END
+$$;
+COMMENT ON FUNCTION scribe._node_role() IS 'Internal: primary, replica (scribe.subscribe) or worker node (scribe.queue_conninfo)';
+
 CREATE FUNCTION scribe._replica_tables() RETURNS regclass[]
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog
@@ -167,6 +178,8 @@ $$;
 COMMENT ON FUNCTION scribe.replication_status() IS 'Logical replication as this node sees it: each subscription (on a replica) and each slot (on a primary), with state, lag in bytes and time, errors and the problem, if any';
 
 REVOKE ALL ON FUNCTION scribe._replica_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe._node_role() FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION scribe._node_role() TO pg_monitor;
 REVOKE ALL ON FUNCTION scribe.publish(regclass[], name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.subscribe(text, name, name, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.unsubscribe() FROM PUBLIC;

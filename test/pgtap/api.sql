@@ -35,7 +35,7 @@ SELECT functions_are('scribe', ARRAY[
     '_partition_bounds', '_partition_bound_value', '_partition_default_periods', '_partition_literal',
     '_partition_name', '_partition_width', '_archive_documents', '_policy_check_documents', 'document_image', 'cron_next',
     '_s3_put', '_s3_get', '_s3_delete', '_s3_exists',
-    'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables',
+    'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables', '_node_role',
     'commit_lsn', 'wait_for_lsn',
     -- worker nodes
     'claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr',
