@@ -11,7 +11,7 @@
 CREATE FUNCTION scribe._capacity_check(name text, value numeric, low numeric, high numeric, hint text)
     RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF value IS NULL OR value < low OR value > high THEN
@@ -27,7 +27,7 @@ COMMENT ON FUNCTION scribe._capacity_check(text, numeric, numeric, numeric, text
 CREATE FUNCTION scribe._capacity_round(x float8)
     RETURNS numeric
     LANGUAGE plpgsql IMMUTABLE STRICT
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     rest float8 := abs(x) - trunc(abs(x));
@@ -64,7 +64,7 @@ CREATE FUNCTION scribe.capacity_inputs()
     RETURNS TABLE (input text, value numeric, source text, evidence text)
     LANGUAGE sql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     WITH span AS (
         -- how much of the 30-day window the installation has lived through,
@@ -171,7 +171,7 @@ CREATE FUNCTION scribe.plan_capacity(
                    connections bigint, workers bigint, cost_usd numeric, basis text)
     LANGUAGE plpgsql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     i record;

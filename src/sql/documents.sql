@@ -91,7 +91,7 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('sc
 CREATE FUNCTION scribe._search_config(lang text)
     RETURNS regconfig
     LANGUAGE sql IMMUTABLE STRICT
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT CASE split_part(lang, '+', 1)
         WHEN 'eng' THEN 'english' WHEN 'deu' THEN 'german' WHEN 'fra' THEN 'french'
@@ -105,7 +105,7 @@ COMMENT ON FUNCTION scribe._search_config(text) IS 'Internal: the text search co
 CREATE FUNCTION scribe._ocr_cloud_configured()
     RETURNS boolean
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$ SELECT coalesce(current_setting('scribe.ocr_cloud_url', true), '') <> '' $$;
 COMMENT ON FUNCTION scribe._ocr_cloud_configured() IS 'Internal: whether a superuser set scribe.ocr_cloud_url';
 
@@ -119,7 +119,7 @@ CREATE FUNCTION scribe.submit_document(
     RETURNS bigint
     LANGUAGE plpgsql
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     info record;
@@ -177,7 +177,7 @@ CREATE FUNCTION scribe.document_status(
     RETURNS record
     LANGUAGE sql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     -- processing: a worker here runs it, or a worker node (or an application) holds its lease
     SELECT CASE WHEN d.status = 'queued' AND (w.pid IS NOT NULL OR j.lease_until IS NOT NULL) THEN 'processing' ELSE d.status END,
@@ -198,7 +198,7 @@ CREATE FUNCTION scribe.document_image(document_id bigint)
     RETURNS bytea
     LANGUAGE plpgsql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     d record;
@@ -222,7 +222,7 @@ CREATE FUNCTION scribe.search_documents(
     RETURNS TABLE (document_id bigint, owner text, rank real, headline text, metadata jsonb)
     LANGUAGE sql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     WITH q AS (SELECT websearch_to_tsquery(config, scribe.normalize_text(query)) AS tsq)
     SELECT d.document_id, d.owner, ts_rank_cd(d.search, q.tsq) AS rank,
@@ -245,7 +245,7 @@ CREATE FUNCTION scribe.ocr_costs(
     RETURNS TABLE (owner text, period timestamptz, method text, pages bigint, fallback_pages bigint, cost numeric)
     LANGUAGE sql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT l.owner, date_trunc(per, l.recorded_at), l.method, count(*),
            count(*) FILTER (WHERE l.fallback), sum(l.cost)

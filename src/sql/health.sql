@@ -8,7 +8,7 @@ CREATE FUNCTION scribe._partition_runway(
     RETURNS SETOF record
     LANGUAGE sql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT p.name, p.target, (p.settings->>'premake')::integer, b.newest_end,
            b.newest_end - (scribe._policy_clock() AT TIME ZONE 'UTC'), s.alert
@@ -30,7 +30,7 @@ CREATE FUNCTION scribe._health_reasons(
     RETURNS SETOF record
     LANGUAGE plpgsql VOLATILE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     lib record;
@@ -152,7 +152,7 @@ COMMENT ON FUNCTION scribe._health_reasons() IS 'Internal: why this node is not 
 
 CREATE FUNCTION scribe.health() RETURNS jsonb
     LANGUAGE sql VOLATILE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     WITH reasons AS (
         SELECT COALESCE(jsonb_agg(jsonb_build_object('code', r.code, 'severity', r.severity,

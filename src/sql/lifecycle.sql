@@ -63,7 +63,7 @@ SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('sc
 CREATE FUNCTION scribe._policy_clock()
     RETURNS timestamptz
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     -- pg_settings shows the raw seconds; without the library preloaded there is no setting
     SELECT now() + make_interval(secs => COALESCE(
@@ -75,7 +75,7 @@ COMMENT ON FUNCTION scribe._policy_clock() IS 'Internal: the time a policy sees:
 CREATE FUNCTION scribe._schedule_is_cron(schedule text)
     RETURNS boolean
     LANGUAGE sql IMMUTABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$ SELECT btrim(schedule) LIKE '@%' OR cardinality(regexp_split_to_array(btrim(schedule), '\s+')) = 5 $$;
 COMMENT ON FUNCTION scribe._schedule_is_cron(text) IS 'Internal: whether a schedule is a cron expression (else an interval)';
 
@@ -83,7 +83,7 @@ COMMENT ON FUNCTION scribe._schedule_is_cron(text) IS 'Internal: whether a sched
 CREATE FUNCTION scribe._schedule_next(schedule text, after timestamptz)
     RETURNS timestamptz
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     every interval;

@@ -5,7 +5,7 @@
 CREATE FUNCTION scribe._policy_managed(caller regrole, name text)
     RETURNS scribe.policies
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     p scribe.policies;
@@ -30,7 +30,7 @@ CREATE FUNCTION scribe._create_policy(caller regrole, name text, kind text, targ
                                       schedule text, enabled boolean, caller_path text)
     RETURNS scribe.policies
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     p scribe.policies;
@@ -66,7 +66,7 @@ CREATE FUNCTION scribe._alter_policy(caller regrole, name text, settings jsonb, 
                                      caller_path text)
     RETURNS scribe.policies
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     p scribe.policies := scribe._policy_managed(caller, name);
@@ -96,7 +96,7 @@ COMMENT ON FUNCTION scribe._alter_policy(regrole, text, jsonb, text, boolean, te
 CREATE FUNCTION scribe._drop_policy(caller regrole, name text)
     RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     p scribe.policies := scribe._policy_managed(caller, name);
@@ -114,7 +114,7 @@ COMMENT ON FUNCTION scribe._drop_policy(regrole, text) IS 'Internal: scribe.drop
 CREATE FUNCTION scribe._run_policy_now(caller regrole, name text, dry_run boolean)
     RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     p scribe.policies := scribe._policy_managed(caller, name);
@@ -166,7 +166,7 @@ CREATE FUNCTION scribe._policy_alert(p scribe.policies, last_success timestamptz
     RETURNS text
     LANGUAGE plpgsql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     reasons text[] := '{}';
@@ -227,7 +227,7 @@ COMMENT ON VIEW scribe.policy_status IS 'Each policy: next run, last run and its
 -- The built-in policy's work: forget finished runs older than max_age, and beyond the last keep of each policy
 CREATE PROCEDURE scribe.prune_policy_runs(args jsonb)
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     max_age interval := COALESCE((args->>'max_age')::interval, '30 days');

@@ -5,7 +5,7 @@
 CREATE FUNCTION scribe._policy_invalid(message text, hint text)
     RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF hint IS NULL THEN
@@ -20,7 +20,7 @@ COMMENT ON FUNCTION scribe._policy_invalid(text, text) IS 'Internal: eRROR 22023
 CREATE FUNCTION scribe._policy_check_keys(kind text, settings jsonb, allowed text[])
     RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     k text;
@@ -43,7 +43,7 @@ COMMENT ON FUNCTION scribe._policy_check_keys(text, jsonb, text[]) IS 'Internal:
 CREATE FUNCTION scribe._policy_interval(settings jsonb, key text, fallback interval)
     RETURNS interval
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     v interval;
@@ -69,7 +69,7 @@ COMMENT ON FUNCTION scribe._policy_interval(jsonb, text, interval) IS 'Internal:
 CREATE FUNCTION scribe._policy_integer(settings jsonb, key text, fallback integer, lo integer, hi integer)
     RETURNS integer
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     v integer;
@@ -93,7 +93,7 @@ COMMENT ON FUNCTION scribe._policy_integer(jsonb, text, integer, integer, intege
 CREATE FUNCTION scribe._policy_time_column(tbl regclass, col text)
     RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     typ regtype;
@@ -121,7 +121,7 @@ COMMENT ON FUNCTION scribe._policy_time_column(regclass, text) IS 'Internal: a c
 CREATE FUNCTION scribe._partition_width(unit text)
     RETURNS interval
     LANGUAGE sql IMMUTABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$ SELECT CASE unit WHEN 'day' THEN interval '1 day' WHEN 'week' THEN interval '7 days'
                            WHEN 'month' THEN interval '1 month' END $$;
 COMMENT ON FUNCTION scribe._partition_width(text) IS 'Internal: the width of a partitions policy''s interval setting (day, week, month); NULL for any other';
@@ -132,7 +132,7 @@ COMMENT ON FUNCTION scribe._partition_width(text) IS 'Internal: the width of a p
 CREATE FUNCTION scribe._policy_resolve(name text, what text, caller regrole, caller_path text)
     RETURNS text
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     who text := quote_ident(caller::text);
@@ -161,7 +161,7 @@ COMMENT ON FUNCTION scribe._policy_resolve(text, text, regrole, text) IS 'Intern
 CREATE FUNCTION scribe._policy_check(kind text, target text, settings jsonb, caller regrole, caller_path text)
     RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     SET intervalstyle = postgres
     AS $$
 DECLARE
@@ -365,7 +365,7 @@ COMMENT ON FUNCTION scribe._policy_check(text, text, jsonb, regrole, text) IS 'I
 CREATE FUNCTION scribe._matview_refreshable_concurrently(mv regclass)
     RETURNS boolean
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT EXISTS (SELECT FROM pg_index i
                    WHERE i.indrelid = mv AND i.indisunique AND i.indisvalid
@@ -377,7 +377,7 @@ COMMENT ON FUNCTION scribe._matview_refreshable_concurrently(regclass) IS 'Inter
 CREATE FUNCTION scribe._policy_check_archive_table(tbl regclass, archive text, caller regrole)
     RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     arc regclass := to_regclass(archive);
@@ -406,7 +406,7 @@ COMMENT ON FUNCTION scribe._policy_check_archive_table(regclass, text, regrole) 
 CREATE FUNCTION scribe._policy_check_mark(tbl regclass, mark jsonb)
     RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF jsonb_typeof(mark) <> 'object' OR mark->>'column' IS NULL OR NOT mark ? 'value' THEN
@@ -426,7 +426,7 @@ COMMENT ON FUNCTION scribe._policy_check_mark(regclass, jsonb) IS 'Internal: a m
 CREATE FUNCTION scribe._policy_check_documents(s jsonb)
     RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     r jsonb := s->'recompress';

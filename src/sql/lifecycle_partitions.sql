@@ -6,7 +6,7 @@ CREATE FUNCTION scribe._partition_bounds(parent regclass,
     OUT partition regclass, OUT is_default boolean, OUT lo timestamp, OUT hi timestamp)
     RETURNS SETOF record
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     r record;
@@ -41,7 +41,7 @@ COMMENT ON FUNCTION scribe._partition_bounds(regclass) IS 'Internal: the partiti
 CREATE FUNCTION scribe._partition_bound_value(bound text, keytype regtype, unbounded timestamp)
     RETURNS timestamp
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     literal text := substring(bound FROM '^''(.*)''$');
@@ -61,7 +61,7 @@ COMMENT ON FUNCTION scribe._partition_bound_value(text, regtype, timestamp) IS '
 CREATE FUNCTION scribe._partition_literal(t timestamp, keytype regtype)
     RETURNS text
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT quote_literal(CASE keytype
         WHEN 'timestamptz'::regtype THEN to_char(t, 'YYYY-MM-DD HH24:MI:SS') || '+00'
@@ -76,7 +76,7 @@ COMMENT ON FUNCTION scribe._partition_literal(timestamp, regtype) IS 'Internal: 
 CREATE FUNCTION scribe._partition_name(parent regclass, lo timestamp)
     RETURNS text
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     schema name;
@@ -99,7 +99,7 @@ COMMENT ON FUNCTION scribe._partition_name(regclass, timestamp) IS 'Internal: th
 CREATE FUNCTION scribe._partition_default_periods(parent regclass, unit text)
     RETURNS SETOF timestamp
     LANGUAGE plpgsql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     part regclass := (SELECT x.partition FROM scribe._partition_bounds(parent) x WHERE x.is_default);

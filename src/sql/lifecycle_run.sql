@@ -5,7 +5,7 @@
 CREATE FUNCTION scribe._policy_plan(p scribe.policies, clock timestamptz)
     RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     s jsonb := p.settings;
@@ -75,7 +75,7 @@ COMMENT ON FUNCTION scribe._policy_plan(scribe.policies, timestamptz) IS 'Intern
 CREATE FUNCTION scribe._policy_batch(tbl regclass, cond text, batch integer)
     RETURNS text
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT format('ctid = ANY (ARRAY(SELECT x.ctid FROM ONLY %s x WHERE %s LIMIT %s FOR UPDATE OF x SKIP LOCKED))',
                   tbl, cond, batch)
@@ -86,7 +86,7 @@ COMMENT ON FUNCTION scribe._policy_batch(regclass, text, integer) IS 'Internal: 
 CREATE FUNCTION scribe._policy_leaf(tbl regclass, cond text)
     RETURNS regclass
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     leaf regclass;
@@ -105,7 +105,7 @@ CREATE FUNCTION scribe._policy_act(p scribe.policies, action jsonb,
     OUT rows bigint, OUT partitions integer, OUT bytes bigint, OUT again boolean)
     RETURNS record
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     s jsonb := p.settings;
@@ -216,7 +216,7 @@ COMMENT ON FUNCTION scribe._policy_act(scribe.policies, jsonb) IS 'Internal: do 
 CREATE FUNCTION scribe._archive_documents(s jsonb, cutoff timestamptz, OUT rows bigint, OUT bytes bigint)
     RETURNS record
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     d record;
@@ -264,7 +264,7 @@ COMMENT ON FUNCTION scribe._archive_documents(jsonb, timestamptz) IS 'Internal: 
 CREATE FUNCTION scribe._policy_step(run_id bigint)
     RETURNS jsonb
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     r scribe.policy_runs;
@@ -331,7 +331,7 @@ COMMENT ON FUNCTION scribe._policy_step(bigint) IS 'Internal: run the next actio
 CREATE FUNCTION scribe._policy_failed(run_id bigint, error text, final boolean)
     RETURNS void
     LANGUAGE sql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     UPDATE scribe.policy_runs SET attempts = attempts + 1, error = _policy_failed.error,
            status = CASE WHEN final THEN 'failed' ELSE status END,
@@ -344,7 +344,7 @@ COMMENT ON FUNCTION scribe._policy_failed(bigint, text, boolean) IS 'Internal: r
 CREATE FUNCTION scribe._policy_enqueue(p scribe.policies)
     RETURNS bigint
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     rid bigint;
@@ -365,7 +365,7 @@ COMMENT ON FUNCTION scribe._policy_enqueue(scribe.policies) IS 'Internal: start 
 CREATE FUNCTION scribe._schedule_policies()
     RETURNS timestamptz
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     p scribe.policies;

@@ -31,7 +31,7 @@ CREATE FUNCTION scribe.ocr_words(
     RETURNS TABLE (page integer, block integer, paragraph integer, line integer, word text,
                    confidence real, "left" integer, top integer, width integer, height integer)
     LANGUAGE sql VOLATILE STRICT
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT (p->>'page')::integer, (w->>'block')::integer, (w->>'paragraph')::integer,
            (w->>'line')::integer, w->>'text', (w->>'confidence')::real,
@@ -48,7 +48,7 @@ CREATE FUNCTION scribe.ocr_hocr(
     preprocess boolean DEFAULT true)
     RETURNS text
     LANGUAGE sql VOLATILE STRICT
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT '<?xml version="1.0" encoding="UTF-8"?>' || E'\n'
         || '<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">' || E'\n'
@@ -70,7 +70,7 @@ CREATE FUNCTION scribe.ocr_tsv(
     preprocess boolean DEFAULT true)
     RETURNS text
     LANGUAGE sql VOLATILE STRICT
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT E'level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n'
         || (SELECT string_agg(p->>'tsv', '' ORDER BY (p->>'page')::integer) FROM jsonb_array_elements(r->'pages') p)
@@ -103,6 +103,6 @@ COMMENT ON FUNCTION scribe._ocr_engine_pid() IS 'Internal: the pid of this sessi
 CREATE FUNCTION scribe.normalize_text(t text)
     RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     RETURN pg_catalog.translate(t, '‘’‚‛′“”„‟″–—‐‑', '''''''''''"""""----');
 COMMENT ON FUNCTION scribe.normalize_text(text) IS 'Text with typographic quotes and dashes folded to ASCII, as search indexes it';

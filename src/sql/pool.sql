@@ -16,7 +16,7 @@ CREATE FUNCTION scribe.worker_status(
     OUT kind text, OUT job_started timestamptz, OUT progress integer)
     RETURNS SETOF record
     LANGUAGE sql VOLATILE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT s.pid, s.state, s.state_since, s.started_at, s.jobs_done, s.jobs_failed,
            s.job_id, q.name, s.kind, s.job_started, s.progress

@@ -123,7 +123,7 @@ CREATE TYPE scribe.claimed_job AS (
 -- Create the archive partitions for the days from today to today + ahead
 CREATE FUNCTION scribe._archive_partitions_ensure(ahead integer DEFAULT 3) RETURNS integer
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     day date;
@@ -150,7 +150,7 @@ SELECT scribe._archive_partitions_ensure();
 -- Drop the archive partitions that every queue's retention has passed
 CREATE FUNCTION scribe._archive_partitions_expire() RETURNS integer
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     SET lock_timeout = '1s'
     AS $$
 DECLARE
@@ -178,7 +178,7 @@ COMMENT ON FUNCTION scribe._archive_partitions_expire() IS 'Internal: drop the a
 -- Raise the usual error for an unknown queue
 CREATE FUNCTION scribe._queue_not_found(queue text) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     RAISE EXCEPTION 'queue "%" does not exist', queue
@@ -191,7 +191,7 @@ COMMENT ON FUNCTION scribe._queue_not_found(text) IS 'Internal: raise the error 
 -- Check the policy values of create_queue and alter_queue
 CREATE FUNCTION scribe._queue_check_policy(q scribe.queues) RETURNS void
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF q.name IS NULL OR octet_length(q.name) NOT BETWEEN 1 AND 63 OR q.name ~ '[[:cntrl:]]' THEN
@@ -239,7 +239,7 @@ CREATE FUNCTION scribe.create_queue(
     RETURNS scribe.queues
     LANGUAGE plpgsql
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     q scribe.queues;
@@ -272,7 +272,7 @@ CREATE FUNCTION scribe.alter_queue(
     RETURNS scribe.queues
     LANGUAGE plpgsql
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     q scribe.queues;
@@ -301,7 +301,7 @@ COMMENT ON FUNCTION scribe.alter_queue(text, text, interval, integer, interval, 
 CREATE FUNCTION scribe.drop_queue(name text, force boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     q scribe.queues;
@@ -331,7 +331,7 @@ COMMENT ON FUNCTION scribe.drop_queue(text, boolean) IS 'Drop a queue; refused w
 CREATE FUNCTION scribe.list_queues() RETURNS SETOF scribe.queues
     LANGUAGE sql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$ SELECT * FROM scribe.queues ORDER BY name $$;
 COMMENT ON FUNCTION scribe.list_queues() IS 'Every queue with its policy';
 
@@ -395,7 +395,7 @@ COMMENT ON FUNCTION scribe.extend_lease(bigint, integer, interval) IS 'Extend th
 CREATE FUNCTION scribe.requeue(queue text, job_ids bigint[] DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     qid integer;
@@ -430,7 +430,7 @@ COMMENT ON FUNCTION scribe.requeue(text, bigint[]) IS 'Move dead letters (all of
 CREATE FUNCTION scribe.purge(queue text, what text DEFAULT 'dead') RETURNS bigint
     LANGUAGE plpgsql
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     qid integer;

@@ -28,7 +28,7 @@ GRANT SELECT ON scribe.subscriptions TO pg_monitor;
 -- This node's role, for health() and metrics(): one definition of it
 CREATE FUNCTION scribe._node_role() RETURNS text
     LANGUAGE sql STABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT CASE WHEN EXISTS (SELECT FROM scribe.subscriptions) THEN 'replica'
                 WHEN coalesce(current_setting('scribe.queue_conninfo', true), '') <> '' THEN 'worker node'
@@ -38,7 +38,7 @@ COMMENT ON FUNCTION scribe._node_role() IS 'Internal: primary, replica (scribe.s
 
 CREATE FUNCTION scribe._replica_tables() RETURNS regclass[]
     LANGUAGE sql IMMUTABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$ SELECT ARRAY['scribe.heartbeat', 'scribe.documents', 'scribe.document_pages',
                        'scribe.ocr_ledger', 'scribe.cache_events']::regclass[] $$;
 COMMENT ON FUNCTION scribe._replica_tables() IS 'Internal: the tables of pg_scribe that scribe.publish() publishes';
@@ -46,7 +46,7 @@ COMMENT ON FUNCTION scribe._replica_tables() IS 'Internal: the tables of pg_scri
 CREATE FUNCTION scribe.publish(tables regclass[] DEFAULT '{}', publication name DEFAULT 'scribe')
     RETURNS SETOF regclass
     LANGUAGE plpgsql
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     own regclass[] := scribe._replica_tables();
@@ -123,7 +123,7 @@ CREATE FUNCTION scribe.replication_status(
     RETURNS SETOF record
     LANGUAGE sql STABLE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
     WITH sub AS (
         SELECT s.oid, s.subname, s.subenabled, w.pid, w.received_lsn, w.last_msg_send_time,

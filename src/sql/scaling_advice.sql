@@ -5,7 +5,7 @@
 CREATE FUNCTION scribe._advice_check(ok boolean, argument text, must text)
     RETURNS void
     LANGUAGE plpgsql IMMUTABLE
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 BEGIN
     IF ok IS NOT TRUE THEN
@@ -33,7 +33,7 @@ CREATE FUNCTION scribe.scaling_advice(
     RETURNS SETOF record
     LANGUAGE plpgsql VOLATILE
     SECURITY DEFINER
-    SET search_path = pg_catalog
+    SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     r record;
