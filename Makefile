@@ -15,6 +15,7 @@ OBJS = \
 	src/replication/replica_watch.o \
 	src/replication/read_your_writes.o \
 	src/spi_plans.o \
+	src/privilege.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
 	src/queue/queue_histogram.o \

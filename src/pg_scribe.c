@@ -48,6 +48,7 @@ _PG_init(void)
 		return;
 
 	scribe_preloaded = true;
+	scribe_privilege_define_gucs();
 	scribe_launcher_define_gucs();
 	scribe_heartbeat_define_gucs();
 	scribe_queue_define_gucs();

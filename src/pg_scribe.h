@@ -15,7 +15,6 @@
 
 #include "postgres.h"
 
-#include "catalog/pg_authid_d.h"
 #include "miscadmin.h"
 
 #ifndef SCRIBE_VERSION
@@ -30,32 +29,7 @@ extern bool scribe_preloaded;
 
 extern void scribe_require_preload(const char *what);
 
-/*
- * The SQL functions of the queue run their fixed, parameterised statements
- * as the bootstrap superuser, so that callers need EXECUTE on the function
- * and no rights on the tables; the caller's role is what they record.
- */
-typedef struct ScribeSavedUser
-{
-	Oid			userid;
-	int			sec_context;
-} ScribeSavedUser;
-
-/* Switch to the bootstrap superuser; returns the caller's role */
-static inline Oid
-scribe_run_as_owner(ScribeSavedUser *saved)
-{
-	GetUserIdAndSecContext(&saved->userid, &saved->sec_context);
-	SetUserIdAndSecContext(BOOTSTRAP_SUPERUSERID,
-						   saved->sec_context | SECURITY_LOCAL_USERID_CHANGE);
-	return saved->userid;
-}
-
-/* Switch back to the caller (an ERROR in between restores it too) */
-static inline void
-scribe_run_as_caller(const ScribeSavedUser *saved)
-{
-	SetUserIdAndSecContext(saved->userid, saved->sec_context);
-}
+/* Going up to the superuser, down to a role, cleaning a session */
+#include "privilege.h"
 
 #endif							/* PG_SCRIBE_H */
