@@ -92,6 +92,40 @@ scribe_plan_execute_indexed(SPIPlanPtr *cache, const char *sql, int nargs, Oid *
 	return rc;
 }
 
+/*
+ * Execute a saved plan of one call of a scribe function that may run a
+ * role's code (scribe_role_begin): search_path is pinned by the setting
+ * (pg_catalog, pg_temp) instead of the override, because while an override
+ * is in force PostgreSQL ignores every search_path the role's code sets,
+ * its functions' own SET search_path included.  The statement must be a
+ * call of one schema-qualified function with typed parameters.
+ */
+int
+scribe_plan_call(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
+				 Datum *values, const char *nulls, long count)
+{
+	int			guc_level = NewGUCNestLevel();
+	int			rc;
+
+	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
+							 GUC_ACTION_SAVE, true, 0, false);
+	if (*cache == NULL)
+	{
+		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
+
+		if (plan == NULL)
+			elog(ERROR, "pg_scribe could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
+		if (SPI_keepplan(plan) != 0)
+			elog(ERROR, "pg_scribe could not keep the plan of \"%s\"", sql);
+		*cache = plan;
+	}
+	rc = SPI_execute_plan(*cache, values, nulls, false, count);
+	if (rc < 0)
+		elog(ERROR, "pg_scribe could not execute \"%s\": %s", sql, SPI_result_code_string(rc));
+	AtEOXact_GUC(false, guc_level);
+	return rc;
+}
+
 /* A bigint[] of n values, for a statement parameter */
 Datum
 scribe_int8_array(const int64 *values, int n)
