@@ -46,7 +46,7 @@ scribe_privilege_define_gucs(void)
 							   &scribe_job_search_path,
 							   "\"$user\", public",
 							   PGC_SIGHUP,
-							   GUC_LIST_INPUT | GUC_LIST_QUOTE,
+							   GUC_LIST_INPUT,
 							   check_job_search_path, NULL, NULL);
 }
 

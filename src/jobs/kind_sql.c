@@ -4,7 +4,10 @@
  *
  * Payload: {"function": "schema.name", "args": <any json>}; the worker runs
  * schema.name(args) (CALL for a procedure; args defaults to {}) and keeps
- * to_jsonb() of what a function returns as the job's result.
+ * to_jsonb() of what a function returns as the job's result.  The call runs
+ * as the sender (scribe_role_begin): its search_path is
+ * scribe.job_search_path, whatever it sets is undone after it, and its
+ * deferred triggers fire before the worker takes its own rights back.
  */
 #include "pg_scribe.h"
 
@@ -13,6 +16,7 @@
 #include "catalog/pg_proc.h"
 #include "catalog/pg_type.h"
 #include "executor/spi.h"
+#include "nodes/makefuncs.h"
 #include "parser/parse_func.h"
 #include "utils/acl.h"
 #include "utils/builtins.h"
@@ -42,7 +46,7 @@ sql_function(Jsonb *payload)
 {
 	char	   *name = scribe_jsonb_get_string(payload, "function", true, "sql");
 	List	   *names = stringToQualifiedNameList(name);
-	Oid			argtypes[1] = {JSONBOID};
+	ObjectWithArgs *routine = makeNode(ObjectWithArgs);
 	Oid			funcid;
 
 	/* the worker must find the same function as the producer meant */
@@ -51,7 +55,10 @@ sql_function(Jsonb *payload)
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("function \"%s\" of an sql job must be named with its schema", name),
 				 errhint("Write schema.function, for example public.%s.", name)));
-	funcid = LookupFuncName(names, 1, argtypes, true);
+	/* a function or a procedure */
+	routine->objname = names;
+	routine->objargs = list_make1(makeTypeNameFromOid(JSONBOID, -1));
+	funcid = LookupFuncWithArgs(OBJECT_ROUTINE, routine, true);
 
 	if (!OidIsValid(funcid))
 		ereport(ERROR,
@@ -147,8 +154,7 @@ sql_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 	Datum		values[1];
 	Datum		value = (Datum) 0;
 	bool		has_value = false;
-	Oid			saved_user;
-	int			saved_sec;
+	ScribeRoleScope scope;
 	int			rc;
 
 	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(job->enqueued_by)))
@@ -169,12 +175,11 @@ sql_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 	values[0] = args ? JsonbPGetDatum(args) :
 		DirectFunctionCall1(jsonb_in, CStringGetDatum("{}"));
 
-	GetUserIdAndSecContext(&saved_user, &saved_sec);
-	SetUserIdAndSecContext(job->enqueued_by, saved_sec | SECURITY_LOCAL_USERID_CHANGE);
+	scribe_role_begin(job->enqueued_by, false, &scope);
 	rc = SPI_execute_plan(plan->plan, values, NULL, false, 1);
-	SetUserIdAndSecContext(saved_user, saved_sec);
 	if (rc < 0)
 		elog(ERROR, "could not run the sql job: %s", SPI_result_code_string(rc));
+	scribe_role_fire_deferred();
 
 	if (!plan->returns_void && SPI_processed == 1)
 	{
@@ -188,6 +193,7 @@ sql_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 			has_value = true;
 		}
 	}
+	scribe_role_end(&scope);
 	SPI_finish();
 	*result = has_value ? DatumGetJsonbP(value) : NULL;
 	return JOB_DONE;

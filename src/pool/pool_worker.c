@@ -5,7 +5,9 @@
  * runs the batch: it locks the rows of the jobs whose lease is still its
  * own, runs each job in a subtransaction and acks the ones that succeeded in
  * the same transaction as their effects (so a job's effect is applied once),
- * committing every few jobs or milliseconds.  A failed job is nacked; a
+ * committing every few jobs or milliseconds, and before a job of another
+ * sender.  After each job the session is cleaned (scribe_session_reset), so
+ * that no job meets what an earlier one left.  A failed job is nacked; a
  * SIGTERM cancels the running job and gives the unfinished ones back.
  */
 #include "pg_scribe.h"
@@ -337,7 +339,8 @@ worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, c
 		outcome = kind->execute(job, timeout_ms, result, error);
 		scribe_pool_job_timer_stop();
 		CHECK_FOR_INTERRUPTS();
-		AtEOXact_GUC(true, guc_level);
+		/* nothing the job set, set_config(..., false) included, outlives it */
+		AtEOXact_GUC(false, guc_level);
 
 		ReleaseCurrentSubTransaction();
 		MemoryContextSwitchTo(oldcxt);
@@ -364,6 +367,8 @@ worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, c
 	}
 	PG_END_TRY();
 
+	/* the next job, maybe another role's, starts from a clean session */
+	scribe_session_reset();
 	scribe_pool_job_end(verdict == VERDICT_ACK, verdict == VERDICT_RELEASE);
 	return verdict;
 }
@@ -389,6 +394,7 @@ worker_run_batch(const ScribeQueue *queue, ScribeJob *jobs, int n)
 		int			ndone = 0;
 		TimestampTz txn_start;
 		bool		releasing = false;
+		Oid			sender = InvalidOid;	/* whose jobs this transaction runs */
 
 		worker_begin();
 		txn_start = GetCurrentTimestamp();
@@ -410,6 +416,15 @@ worker_run_batch(const ScribeQueue *queue, ScribeJob *jobs, int n)
 				releasing = true;
 				break;
 			}
+
+			/*
+			 * One sender's jobs per transaction: what a job leaves until
+			 * commit (cursors, large objects, SET CONSTRAINTS) is never met
+			 * by another role's job.
+			 */
+			if (OidIsValid(sender) && job->enqueued_by != sender)
+				break;
+			sender = job->enqueued_by;
 
 			spi = MemoryContextSwitchTo(batch_context);
 			started = GetCurrentTimestamp();
