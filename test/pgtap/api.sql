@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(41);
+SELECT plan(43);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -60,12 +60,28 @@ SELECT function_returns('scribe', 'send',
 SELECT function_returns('scribe', 'claim', ARRAY['text', 'integer', 'interval'], 'setof scribe.claimed_job');
 SELECT function_returns('scribe', 'wait_for_lsn', ARRAY['pg_lsn', 'interval', 'name', 'boolean'], 'boolean');
 
+CREATE ROLE regress_scribe_nobody_yet;
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text
     FROM pg_proc p JOIN pg_language l ON l.oid = p.prolang
     WHERE p.pronamespace = 'scribe'::regnamespace AND l.lanname <> 'c'
       AND NOT EXISTS (SELECT FROM unnest(p.proconfig) AS c WHERE c LIKE 'search_path=%')
 $$, 'every SQL and PL/pgSQL function pins its search_path (C functions pin it for their statements)');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text || ': ' || c
+    FROM pg_proc p, unnest(p.proconfig) AS c
+    WHERE p.pronamespace = 'scribe'::regnamespace AND c LIKE 'search_path=%'
+      AND c <> 'search_path=pg_catalog, pg_temp'
+$$, 'every pinned search_path is pg_catalog, pg_temp: temporary objects come last, never before the catalog');
+
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text
+    FROM pg_proc p
+    WHERE p.pronamespace = 'scribe'::regnamespace AND p.prosecdef
+      AND (has_function_privilege('regress_scribe_nobody_yet', p.oid, 'EXECUTE')
+           OR pg_get_userbyid(p.proowner) <> (SELECT pg_get_userbyid(extowner) FROM pg_extension WHERE extname = 'pg_scribe'))
+$$, 'every SECURITY DEFINER function belongs to the extension''s owner and is revoked from PUBLIC');
 
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text

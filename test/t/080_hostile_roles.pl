@@ -1,0 +1,332 @@
+# Hostile roles, each with exactly the grants docs/reference.md recommends,
+# attack every elevated path of pg_scribe (SECURITY DEFINER functions, C
+# functions that switch to the superuser, the pool workers that run jobs as
+# their senders) with the arsenal of test/perl/Hostile.pm: shadows of every
+# catalog function and operator on their search_path, temporary views and
+# domains named like every catalog relation, table of scribe and type, state
+# left in the worker's session by their jobs, SECURITY DEFINER functions of
+# their own.  After each attack: nobody became superuser, the attackers'
+# code never ran with rights they lack, no object of another role changed.
+# Last, every elevated path of this build (read from the catalog and from
+# the C sources) must be listed in docs/architecture.md and attacked here.
+use strict;
+use warnings;
+
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use PostgreSQL::Test::Utils;
+use ScribeTest;
+use Hostile;
+use Test::More;
+
+my $source = $ENV{SCRIBE_SOURCE_DIR} // "$FindBin::Bin/../..";
+my $db = 'postgres';
+my $node = scribe_node('hostile', conf => <<'CONF');
+wal_level = logical
+scribe.min_workers = 1
+scribe.max_workers = 1
+scribe.worker_idle_timeout = 3600
+CONF
+$node->start;
+
+# --- the installation a DBA would have: queues, a publication (so that cache
+# deletes are recorded), a partitions policy, the victims' data
+$node->safe_psql($db, q{
+	CREATE EXTENSION pg_scribe;
+	SELECT scribe.publish();
+	SELECT scribe.create_queue('tasks');
+	SELECT scribe.create_queue('inbox', consumer => 'clients');
+	-- worker nodes take the ocr jobs here, not this server's pool
+	SELECT scribe.alter_queue('ocr', consumer => 'clients');
+	CREATE TABLE public.vault (secret text);
+	INSERT INTO public.vault VALUES ('the superuser''s secret');
+	CREATE TABLE public.orders (id integer);
+	INSERT INTO public.orders VALUES (1);
+	CREATE ROLE bob LOGIN;
+	CREATE SCHEMA bob AUTHORIZATION bob;
+	CREATE TABLE bob.ledger (amount integer);
+	ALTER TABLE bob.ledger OWNER TO bob;
+	INSERT INTO bob.ledger VALUES (100);
+	CREATE TABLE public.parted (at timestamptz NOT NULL) PARTITION BY RANGE (at);
+	SELECT scribe.create_policy('parted', 'partitions', 'public.parted', '{"interval": "day", "premake": 2}');
+});
+wait_for_workers($node, 1) or die 'the pool did not start';
+arsenal_setup($node, $db);
+
+# --- the attackers: the roles of the reference's recommended grants, and a
+# member of pg_monitor
+my $reference = slurp_file("$source/docs/reference.md");
+my ($grants) = $reference =~ /^### Privileges\n.*?```sql\n(.*?)```/ms
+  or die 'docs/reference.md: no sql block under "### Privileges"';
+my %granted_to;
+while ($grants =~ /GRANT\s+EXECUTE\s+ON\s+FUNCTION\s+(.*?)\s+TO\s+(\w+)\s*;/gs)
+{
+	my ($functions, $role) = ($1, $2);
+	push @{ $granted_to{$role} }, $1 while $functions =~ /scribe\.(\w+)\(/g;
+}
+my @roles = sort keys %granted_to;
+ok(@roles >= 6, 'the reference recommends grants for ' . join(', ', @roles));
+attacker_create($node, $db, $_) for @roles;
+attacker_create($node, $db, 'mon', 'GRANT pg_monitor TO mon');
+$node->safe_psql($db, $grants);
+$node->safe_psql($db, q{
+	-- bob, a victim, consumes the inbox and submits documents too
+	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval), scribe.ack(bigint, uuid, jsonb) TO bob;
+	-- a clean slate for the evidence: setting up ran nothing of the attackers
+	SELECT setval('arsenal.evidence', 1, false);
+});
+my @victim_tables = ('public.vault', 'bob.ledger', 'public.orders');
+my $world = world_snapshot($node, $db, @victim_tables);
+
+my %attacked;    # function name -> the attack that called it
+
+# Run $sql as $role in a session armed with the arsenal; note every scribe
+# function it calls; returns (stdout, stderr)
+sub attack
+{
+	my ($role, $what, $sql) = @_;
+	$attacked{$_} //= $what for ($sql =~ /scribe\.(\w+)\s*\(/g);
+	my ($rc, $out, $err) = $node->psql($db, attack_session_sql($role) . $sql,
+		extra_params => [ '-U', $role, '-v', 'VERBOSITY=verbose' ], on_error_stop => 0);
+	note("$what: $err") if $err =~ /arsenal/;
+	return ($out, $err);
+}
+
+# --- pg_monitor: every function it may call (with its defaults) and every
+# view it may read
+my @monitor_calls = split /\n/, $node->safe_psql($db, q{
+	SELECT format('SELECT count(*) FROM (SELECT %s) x;', p.oid::regproc || '()')
+	FROM pg_proc p
+	WHERE p.pronamespace = 'scribe'::regnamespace AND p.prokind = 'f' AND p.pronargs = p.pronargdefaults
+	  AND has_function_privilege('mon', p.oid, 'EXECUTE') AND p.prorettype <> 'trigger'::regtype
+	ORDER BY 1});
+my @monitor_views = split /\n/, $node->safe_psql($db, q{
+	SELECT format('SELECT count(*) FROM scribe.%I;', c.relname) FROM pg_class c
+	WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind IN ('v', 'r')
+	  AND has_table_privilege('mon', c.oid, 'SELECT')
+	ORDER BY 1});
+cmp_ok(scalar @monitor_calls, '>=', 15, scalar(@monitor_calls) . ' functions pg_monitor may call');
+my ($out, $err) = attack('mon', 'pg_monitor',
+	join("\n", @monitor_calls, @monitor_views,
+		# called by the views, and with a policy the attacker builds
+		q{SELECT scribe._policy_alert(jsonb_populate_record(NULL::scribe.policies,
+		      '{"policy_id": 1, "name": "x", "kind": "partitions", "target": "public.parted",
+		        "settings": {"interval": "day", "premake": 2}, "schedule": "1 day", "enabled": true,
+		        "owner": "mon", "created_at": "2026-01-01"}'), NULL, 5);},
+		q{SELECT scribe.health()->>'status' AS health_status;}));
+like($out, qr/^(ok|degraded|failing)$/m, 'pg_monitor: health() answered through the arsenal');
+assert_harmless($node, $db, 'pg_monitor', $world, @victim_tables);
+
+# --- the producer: jobs that try to leave state in the worker for the
+# superuser's next job, and a SECURITY DEFINER function of its own
+$node->safe_psql($db, q{
+	SET ROLE app_producer;
+	CREATE TABLE app_producer.t (x integer);
+	CREATE SEQUENCE app_producer.s;
+	CREATE FUNCTION app_producer.shadowed() RETURNS trigger LANGUAGE plpgsql AS
+	    $$BEGIN PERFORM arsenal.pwn(); RETURN NULL; END$$;
+	CREATE CONSTRAINT TRIGGER late AFTER INSERT ON app_producer.t DEFERRABLE INITIALLY DEFERRED
+	    FOR EACH ROW EXECUTE FUNCTION app_producer.shadowed();
+	-- what a job of the attacker leaves in the worker's session
+	CREATE FUNCTION app_producer.plant(args jsonb) RETURNS text LANGUAGE plpgsql AS $$
+	BEGIN
+	    PERFORM set_config('search_path', 'arsenal, pg_catalog, public', false);
+	    PERFORM set_config('work_mem', '77MB', false);
+	    CREATE TEMP VIEW orders AS SELECT 666 AS id WHERE arsenal.pwn();
+	    GRANT SELECT ON orders TO PUBLIC;
+	    CREATE TEMP TABLE leftover (x integer);
+	    PREPARE leftover_statement AS SELECT 1;
+	    EXECUTE 'DECLARE leftover_cursor CURSOR WITH HOLD FOR SELECT 1';
+	    PERFORM pg_advisory_lock(4242);
+	    PERFORM pg_advisory_xact_lock(4343);
+	    PERFORM nextval('app_producer.s');
+	    INSERT INTO app_producer.t VALUES (1);
+	    BEGIN
+	        PERFORM set_config('role', 'postgres', false);
+	    EXCEPTION WHEN OTHERS THEN NULL;
+	    END;
+	    RETURN current_user;
+	END
+	$$;
+	CREATE PROCEDURE app_producer.plant_procedure(args jsonb) LANGUAGE plpgsql AS $$
+	BEGIN
+	    PERFORM app_producer.plant(args);
+	END
+	$$;
+	-- a superuser tricked into calling it enqueues as app_producer
+	CREATE FUNCTION app_producer.enqueue_for_me() RETURNS bigint LANGUAGE sql SECURITY DEFINER
+	    SET search_path = pg_catalog, pg_temp AS
+	    $$ SELECT scribe.send('tasks', '{"function": "app_producer.plant"}', kind => 'sql') $$;
+	RESET ROLE;
+	-- the superuser's job: what does its session look like?
+	CREATE FUNCTION public.victim(args jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+	DECLARE
+	    sequence_state text;
+	BEGIN
+	    BEGIN
+	        sequence_state := lastval()::text;
+	    EXCEPTION WHEN OTHERS THEN
+	        sequence_state := 'none';
+	    END;
+	    RETURN jsonb_build_object(
+	        'user', current_user,
+	        'search_path', current_setting('search_path'),
+	        'work_mem', current_setting('work_mem'),
+	        'orders', (SELECT string_agg(id::text, ',') FROM orders),
+	        'lower', lower('X'),
+	        'temp_objects', (SELECT count(*) FROM pg_class WHERE relnamespace = pg_my_temp_schema()),
+	        'prepared', (SELECT count(*) FROM pg_prepared_statements),
+	        'cursors', (SELECT count(*) FROM pg_cursors),
+	        'advisory_locks', (SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND pid = pg_backend_pid()),
+	        'lastval', sequence_state);
+	END
+	$$;
+});
+($out, $err) = attack('app_producer', 'producer', q{
+	SELECT scribe.send('tasks', '{"function": "app_producer.plant"}', kind => 'sql');
+	SELECT scribe.send_batch('tasks', ARRAY['{"function": "app_producer.plant_procedure"}'::pg_catalog.jsonb], kind => 'sql');
+	SELECT scribe.send('inbox', '{"x": 1}', idempotency_key => 'shared-key');
+	SELECT * FROM scribe.job_status(1);
+});
+my $victim = $node->safe_psql($db,
+	q{SELECT scribe.send('tasks', '{"function": "public.victim"}', kind => 'sql')});
+my $tricked = $node->safe_psql($db, 'SELECT app_producer.enqueue_for_me()');
+ok(wait_until_drained($node, 'tasks'), "the attacker's jobs and the superuser's job ran");
+is($node->safe_psql($db, q{
+	SELECT string_agg(result #>> '{}', ',' ORDER BY job_id) FROM scribe.jobs_archive
+	WHERE enqueued_by = 'app_producer'::regrole AND kind = 'sql' AND payload->>'function' = 'app_producer.plant'}),
+	'app_producer,app_producer', "the attacker's plant ran, as the attacker");
+is($node->safe_psql($db, "SELECT enqueued_by FROM scribe.jobs_archive WHERE job_id = $tricked"),
+	'app_producer', 'a job sent from the attacker\'s SECURITY DEFINER function is the attacker\'s, whoever called it');
+my $seen = $node->safe_psql($db, qq{
+	SELECT concat_ws(' | ', r->>'user', r->>'search_path', r->>'work_mem', r->>'orders', r->>'lower',
+	                 r->>'temp_objects', r->>'prepared', r->>'cursors', r->>'advisory_locks', r->>'lastval')
+	FROM (SELECT result AS r FROM scribe.jobs_archive WHERE job_id = $victim) x});
+is($seen, 'postgres | "$user", public | 4MB | 1 | x | 0 | 0 | 0 | 0 | none',
+	"the superuser's next job met nothing of the attacker's: its search_path, settings, temp objects, "
+	  . 'prepared statements, cursors, advisory locks, sequence state');
+assert_harmless($node, $db, 'producer', $world, @victim_tables);
+
+# --- the consumer: another consumer's leases cannot be guessed
+$node->safe_psql($db, q{SELECT scribe.send('inbox', jsonb_build_object('n', n)) FROM generate_series(1, 5) n});
+my ($bob_job, $bob_lease) = split /\|/, $node->safe_psql($db,
+	q{SET ROLE bob; SELECT job_id, lease FROM scribe.claim('inbox', 1)});
+ok($bob_lease =~ /^[0-9a-f-]{36}$/, 'bob holds a lease');
+($out, $err) = attack('app_consumer', 'consumer', qq{
+	SELECT scribe.ack($bob_job, '00000000-0000-0000-0000-000000000000');
+	SELECT scribe.nack($bob_job, gen_random_uuid(), 'mine now');
+	SELECT scribe.extend_lease($bob_job, gen_random_uuid());
+	SELECT scribe.ack(c.job_id, c.lease) FROM scribe.claim('inbox', 1) c;
+	SELECT scribe.nack(c.job_id, c.lease, 'x') FROM scribe.claim('inbox', 1) c;
+	SELECT scribe.extend_lease(c.job_id, c.lease) FROM scribe.claim('inbox', 1) c;
+	SELECT scribe.ack($bob_job, c.lease) FROM scribe.claim('inbox', 1) c;
+});
+my @refused = ($err =~ /ERROR:  55000: /g);
+is(scalar @refused, 4, "the consumer's guesses at bob's lease were refused with 55000 (and its own lease does not fit bob's job)");
+is($node->safe_psql($db, "SET ROLE bob; SELECT scribe.ack($bob_job, '$bob_lease')"), 't',
+	'bob acks his job: nobody touched his lease');
+assert_harmless($node, $db, 'consumer', $world, @victim_tables);
+
+# --- the documents application
+my $scan = "$source/test/fixtures/scans/letter-clean.png";
+$node->safe_psql($db, "SELECT scribe.submit_document(pg_read_binary_file('$scan'), owner => 'the superuser') FROM generate_series(1, 4)");
+($out, $err) = attack('archive_app', 'documents', qq{
+	SELECT scribe.submit_document(decode('@{[ unpack 'H*', slurp_file($scan) ]}', 'hex'), owner => 'archive');
+	SELECT * FROM scribe.document_status(1);
+	SELECT * FROM scribe.search_documents('letter');
+	SELECT length(scribe.document_image(1));
+	SELECT * FROM scribe.ocr_costs();
+});
+is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE owner = 'archive'}), '1',
+	'the documents application submitted through the arsenal');
+assert_harmless($node, $db, 'documents', $world, @victim_tables);
+
+# --- the worker node's role: claim, finish, fail, release; nobody else's lease
+my ($node_job, $node_lease) = split /\|/, $node->safe_psql($db,
+	q{SET ROLE worker_node; SELECT job_id, lease FROM scribe.claim_ocr(1)});
+ok($node_job, 'a worker node holds an ocr job');
+($out, $err) = attack('worker_node', 'worker node', qq{
+	SELECT scribe.finish_ocr($node_job, gen_random_uuid(), '{"pages": []}', 'local');
+	SELECT scribe.fail_ocr($node_job, gen_random_uuid(), 'x');
+	SELECT scribe.release_ocr($node_job, gen_random_uuid());
+	SELECT scribe.release_ocr(c.job_id, c.lease) FROM scribe.claim_ocr(1) c;
+	SELECT scribe.fail_ocr(c.job_id, c.lease, 'failed on the node') FROM scribe.claim_ocr(1) c;
+	SELECT scribe.finish_ocr(c.job_id, c.lease,
+	    '{"text": "hello node", "confidence": 91.5, "engine": "tesseract test", "seconds": 0.5,
+	      "pages": [{"page": 1, "text": "hello node", "confidence": 91.5}]}', 'local', node => 'n1')
+	FROM scribe.claim_ocr(1) c;
+});
+is($node->safe_psql($db, "SELECT lease = '$node_lease' FROM scribe.jobs WHERE job_id = $node_job"), 't',
+	'the lease of the job in flight is untouched');
+is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE text = 'hello node'}), '1',
+	'the worker node finished a document through the arsenal');
+assert_harmless($node, $db, 'worker node', $world, @victim_tables);
+
+# --- the cache's users: deletes are recorded elevated (the table is published)
+($out, $err) = attack('cache_user', 'cache', q{
+	SELECT scribe.cache_set('user:1', 'v');
+	SELECT scribe.cache_get('user:1');
+	SELECT scribe.cache_delete('user:1');
+	SELECT scribe.cache_invalidate('user');
+	SELECT scribe.cache_clear();
+});
+is($node->safe_psql($db, q{SELECT count(*) FROM scribe.cache_events}), '3',
+	'the cache user\'s delete, invalidate and clear were recorded');
+assert_harmless($node, $db, 'cache', $world, @victim_tables);
+
+# --- the policy owner: its own table, through the arsenal (test/t/081 attacks policies in depth)
+$node->safe_psql($db, q{
+	SET ROLE policy_owner;
+	CREATE TABLE policy_owner.events (at timestamptz);
+	INSERT INTO policy_owner.events VALUES (now() - interval '1 year'), (now());
+});
+($out, $err) = attack('policy_owner', 'policy owner', q{
+	SELECT scribe.create_policy('old-events', 'purge', 'events', '{"column": "at", "older_than": "30 days"}');
+	SELECT scribe.run_policy_now('old-events', dry_run => true);
+	SELECT scribe.alter_policy('old-events', schedule => '2 days');
+	SELECT scribe.run_policy_now('old-events');
+	SELECT scribe._run_as('postgres', 'ALTER ROLE policy_owner SUPERUSER');
+});
+like($err, qr/permission denied for function _run_as/, 'the policy owner may not call _run_as');
+ok($node->poll_query_until($db, q{SELECT count(*) = 1 FROM policy_owner.events}),
+	'the purge ran, as the owner, through the arsenal');
+($out, $err) = attack('policy_owner', 'policy owner', q{SELECT scribe.drop_policy('old-events');});
+assert_harmless($node, $db, 'policy owner', $world, @victim_tables);
+
+# --- the queues' administrator: queue names are data, never identifiers
+($out, $err) = attack('queue_admin', 'queue admin', q{
+	SELECT scribe.create_queue('pg_class; DROP TABLE public.vault');
+	SELECT scribe.alter_queue('pg_class; DROP TABLE public.vault', lease => '1 minute');
+	SELECT count(*) FROM scribe.list_queues();
+	SELECT scribe.requeue('pg_class; DROP TABLE public.vault');
+	SELECT scribe.purge('pg_class; DROP TABLE public.vault', 'all');
+	SELECT scribe.drop_queue('pg_class; DROP TABLE public.vault');
+});
+unlike($err, qr/ERROR/, 'the queue administrator created, changed, requeued, purged and dropped a queue');
+assert_harmless($node, $db, 'queue admin', $world, @victim_tables);
+
+# --- every elevated path is in the privilege model and attacked here
+my @c_symbols = split /\n/, `$source/test/bin/elevated-entry-points $source/src`;
+ok(@c_symbols >= 10, scalar(@c_symbols) . ' C entry points change rights');
+my $symbols = join ',', map { "'$_'" } @c_symbols;
+my @elevated = split /\n/, $node->safe_psql($db, qq{
+	SELECT DISTINCT p.proname FROM pg_proc p
+	WHERE p.pronamespace = 'scribe'::regnamespace AND (p.prosecdef OR p.prosrc IN ($symbols))
+	ORDER BY 1});
+my $model = slurp_file("$source/docs/architecture.md");
+my ($table) = $model =~ /^## The privilege model\n(.*?)^## /ms
+  or die 'docs/architecture.md: no section "## The privilege model"';
+my %documented;
+for my $row ($table =~ /^\|([^|\n]*)\|/mg)
+{
+	$documented{$_} = 1 for ($row =~ /`scribe\.(\w+)`/g);
+}
+for my $f (@elevated)
+{
+	ok($documented{$f}, "elevated path scribe.$f is in docs/architecture.md's privilege model");
+	ok($attacked{$f}, "elevated path scribe.$f is attacked here" . ($attacked{$f} ? " ($attacked{$f})" : ''));
+}
+my %is_elevated = map { $_ => 1 } @elevated;
+ok($is_elevated{$_}, "scribe.$_, listed as elevated in the privilege model, is") for sort keys %documented;
+
+done_testing();
