@@ -326,6 +326,8 @@ for my $f (@elevated)
 	ok($documented{$f}, "elevated path scribe.$f is in docs/architecture.md's privilege model");
 	ok($attacked{$f}, "elevated path scribe.$f is attacked here" . ($attacked{$f} ? " ($attacked{$f})" : ''));
 }
+is(`$source/test/bin/elevated-entry-points --lint $source/src`, '',
+	'no C function runs a statement as the superuser other than through scribe_plan_execute() or scribe_plan_call()');
 my %is_elevated = map { $_ => 1 } @elevated;
 ok($is_elevated{$_}, "scribe.$_, listed as elevated in the privilege model, is") for sort keys %documented;
 
