@@ -17,6 +17,7 @@ OBJS = \
 	src/spi_plans.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
+	src/queue/queue_consume_sql.o \
 	src/queue/queue_histogram.o \
 	src/queue/queue_maintenance.o \
 	src/queue/queue_send.o \
