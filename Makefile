@@ -18,6 +18,7 @@ OBJS = \
 	src/privilege.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
+	src/queue/queue_consume_sql.o \
 	src/queue/queue_histogram.o \
 	src/queue/queue_maintenance.o \
 	src/queue/queue_send.o \

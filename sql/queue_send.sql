@@ -4,6 +4,8 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 \set SHOW_CONTEXT never
+\getenv abs_srcdir PG_ABS_SRCDIR
+\i :abs_srcdir/sql/include/outcome.sql
 SELECT count(*) FROM scribe.create_queue('send_q', consumer => 'clients');
 SELECT count(*) FROM scribe.create_queue('send_w');
 
@@ -22,6 +24,69 @@ SELECT payload FROM scribe.job_status(:keyed);
 -- the same key in another queue is another job
 SELECT scribe.send('send_q', '{}', idempotency_key => 'order-43')
      <> scribe.send('send_w', '{"function": "pg_catalog.jsonb_typeof"}', kind => 'sql', idempotency_key => 'order-43') AS other_queue_other_job;
+
+-- run_at: a time in the past means ready now, behind the jobs already
+-- ready; an infinite time, or one more than 100 years ahead, is refused
+SELECT count(*) FROM scribe.create_queue('send_when', consumer => 'clients');
+SELECT scribe.send('send_when', '{"n": "older"}') > 0 AS sent;
+BEGIN;
+SELECT state, run_at = now() AS ready_now
+FROM scribe.job_status(scribe.send('send_when', '{"n": "past"}', run_at => '1970-01-01 00:00+00'));
+SELECT id AS past_batch FROM scribe.send_batch('send_when', ARRAY['{"n": "past batch"}']::jsonb[],
+                                               run_at => '4000-01-01 00:00+00 BC') AS b(id) \gset
+SELECT state, run_at = now() AS ready_now FROM scribe.job_status(:past_batch);
+COMMIT;
+SELECT payload FROM scribe.claim('send_when', 3);
+SELECT state FROM scribe.job_status(scribe.send('send_when', delay => '99 years'));
+SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', run_at => ''-infinity'')');
+SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', run_at => ''infinity'')');
+SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', run_at => now() + interval ''100 years 1 day'')');
+SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', delay => ''100 years 1 day'')');
+SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', delay => ''2000000 days'')');
+SELECT pg_temp.outcome('SELECT scribe.send_batch(''send_when'', ARRAY[''{}''::jsonb], run_at => ''-infinity'')');
+SELECT pg_temp.outcome('SELECT scribe.send_batch(''send_when'', ARRAY[''{}''::jsonb], delay => ''1000 years'')');
+SELECT scribe.drop_queue('send_when', force => true);
+
+-- an idempotency key is unique per queue and sending role: another role's
+-- key neither finds nor blocks one's own job
+CREATE ROLE regress_scribe_alice;
+CREATE ROLE regress_scribe_bob;
+GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer),
+                          scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer),
+                          scribe.job_status(bigint)
+    TO regress_scribe_alice, regress_scribe_bob;
+SET ROLE regress_scribe_alice;
+SELECT scribe.send('send_q', '{"from": "alice"}', idempotency_key => 'shared') AS alice_job \gset
+RESET ROLE;
+SET ROLE regress_scribe_bob;
+SELECT scribe.send('send_q', '{"from": "bob"}', idempotency_key => 'shared') AS bob_job \gset
+SELECT :bob_job <> :alice_job AS his_own_job;
+SELECT payload, enqueued_by FROM scribe.job_status(:bob_job);
+SELECT scribe.send('send_q', '{"from": "bob, again"}', idempotency_key => 'shared') = :bob_job AS his_key_finds_his_job;
+SELECT array_agg(id = :bob_job ORDER BY ord) AS his_job, count(DISTINCT id) AS jobs
+FROM scribe.send_batch('send_q', ARRAY['{"from": "bob"}', '{"from": "bob"}']::jsonb[],
+                       idempotency_keys => ARRAY['shared', 'alice-only']) WITH ORDINALITY AS b(id, ord);
+RESET ROLE;
+SET ROLE regress_scribe_alice;
+SELECT scribe.send('send_q', '{"from": "alice, again"}', idempotency_key => 'shared') = :alice_job AS her_key_finds_her_job;
+SELECT payload FROM scribe.job_status(:alice_job);
+RESET ROLE;
+-- requeue keeps a dead letter's key while only another role's job has it,
+-- and gives it to the newest of the role's dead letters that share it
+SELECT scribe.nack(job_id, lease, 'gone', retry => false) FROM scribe.claim('send_q', 10)
+WHERE job_id = :alice_job;
+SET ROLE regress_scribe_alice;
+SELECT scribe.send('send_q', '{"from": "alice, after"}', idempotency_key => 'shared') AS alice_next \gset
+RESET ROLE;
+SELECT scribe.nack(job_id, lease, 'gone', retry => false) FROM scribe.claim('send_q', 10)
+WHERE job_id = :alice_next;
+SELECT scribe.requeue('send_q', ARRAY[:alice_job, :alice_next]::bigint[]) AS requeued;
+SELECT job_id = :alice_next AS newest, idempotency_key FROM scribe.jobs
+WHERE job_id IN (:alice_job, :alice_next) ORDER BY job_id;
+REVOKE ALL ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer),
+                       scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer),
+                       scribe.job_status(bigint)
+    FROM regress_scribe_alice, regress_scribe_bob;
 
 -- send_batch returns ids in the order of the payloads; keys deduplicate
 SELECT scribe.purge('send_q', 'all') AS purged;
@@ -106,3 +171,4 @@ SELECT scribe.send_batch('send_q', ARRAY['{}', '{}']::jsonb[], idempotency_keys 
 
 SELECT scribe.drop_queue('send_q', force => true);
 SELECT scribe.drop_queue('send_w', force => true);
+DROP ROLE regress_scribe_alice, regress_scribe_bob;

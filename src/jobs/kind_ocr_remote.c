@@ -6,9 +6,9 @@
  * A node claims jobs of the 'ocr' queue with the document's image, runs the
  * engine at home, then calls scribe.finish_ocr(), which writes the text,
  * pages and ledger with the same writers as the local ocr kind and acks the
- * job in one transaction, or scribe.fail_ocr().  (job_id, attempt) names the
- * lease, as for scribe.ack(): a node whose lease ran out and passed to
- * another consumer writes nothing.  A node that disappears holds its jobs
+ * job in one transaction, or scribe.fail_ocr().  (job_id, lease token) names
+ * the lease, as for scribe.ack(): a node whose lease ran out and passed to
+ * another consumer, or a role that guesses, writes nothing.  A node that disappears holds its jobs
  * until their lease runs out; then any consumer claims them again.
  */
 #include "pg_scribe.h"
@@ -19,6 +19,7 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "jobs/job_kind.h"
 #include "queue/queue.h"
@@ -32,7 +33,7 @@
 
 static SPIPlanPtr plan_lock_job = NULL;
 
-/* ERROR unless a job id or attempt argument is given */
+/* ERROR unless a job id or lease argument is given */
 static void
 require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 {
@@ -44,21 +45,21 @@ require_arg(FunctionCallInfo fcinfo, int argno, const char *name)
 }
 
 /*
- * Lock an ocr job whose lease (job_id, attempt) is still held (inside SPI):
- * true with its document, false when the lease passed to another consumer
- * or the job is gone.
+ * Lock an ocr job whose lease (job_id, token) is still held (inside SPI):
+ * true with its document, false when the lease passed to another consumer,
+ * the token is not the job's, or the job is gone.
  */
 static bool
-lock_leased_job(int64 job_id, int32 attempt, int64 *document_id)
+lock_leased_job(int64 job_id, const pg_uuid_t *lease, int64 *document_id)
 {
-	Oid			types[2] = {INT8OID, INT4OID};
-	Datum		values[2] = {Int64GetDatum(job_id), Int32GetDatum(attempt)};
+	Oid			types[2] = {INT8OID, UUIDOID};
+	Datum		values[2] = {Int64GetDatum(job_id), UUIDPGetDatum(lease)};
 	bool		isnull;
 	Datum		kind;
 
 	scribe_plan_execute(&plan_lock_job,
 						"SELECT payload, kind FROM scribe.jobs "
-						"WHERE job_id = $1 AND attempts = $2 AND lease_until IS NOT NULL FOR UPDATE",
+						"WHERE job_id = $1 AND lease = $2 AND lease_until IS NOT NULL FOR UPDATE",
 						2, types, values, NULL, false, 1);
 	if (SPI_processed == 0)
 		return false;
@@ -115,8 +116,8 @@ scribe_claim_ocr(PG_FUNCTION_ARGS)
 
 	for (int i = 0; i < count; i++)
 	{
-		Datum		values[9];
-		bool		nulls[9] = {0};
+		Datum		values[10];
+		bool		nulls[10] = {0};
 		int64		document_id;
 		bytea	   *image;
 		char	   *lang;
@@ -125,7 +126,7 @@ scribe_claim_ocr(PG_FUNCTION_ARGS)
 
 		if (jobs[i].kind == NULL || strcmp(jobs[i].kind, "ocr") != 0)
 		{
-			(void) scribe_queue_nack_job(jobs[i].job_id, jobs[i].attempt,
+			(void) scribe_queue_nack_job(jobs[i].job_id, &jobs[i].lease,
 										 psprintf("job kind %s cannot run in the worker pool",
 												  jobs[i].kind ? jobs[i].kind : "NULL"),
 										 NULL, false);
@@ -135,20 +136,21 @@ scribe_claim_ocr(PG_FUNCTION_ARGS)
 											 "Submit documents with scribe.submit_document().");
 		if (!scribe_ocr_load_document(document_id, &image, &lang, &tier, &skipped))
 		{
-			(void) scribe_queue_ack_job(jobs[i].job_id, jobs[i].attempt, scribe_ocr_job_skipped(skipped));
+			(void) scribe_queue_ack_job(jobs[i].job_id, &jobs[i].lease, scribe_ocr_job_skipped(skipped));
 			continue;
 		}
 
 		values[0] = Int64GetDatum(jobs[i].job_id);
-		values[1] = Int32GetDatum(jobs[i].attempt);
-		values[2] = Int32GetDatum(jobs[i].max_attempts);
-		values[3] = Int64GetDatum(document_id);
-		values[4] = PointerGetDatum(image);
-		values[5] = CStringGetTextDatum(lang);
-		values[6] = CStringGetTextDatum(tier);
-		values[7] = IntervalPGetDatum(&lease);
+		values[1] = UUIDPGetDatum(&jobs[i].lease);
+		values[2] = Int32GetDatum(jobs[i].attempt);
+		values[3] = Int32GetDatum(jobs[i].max_attempts);
+		values[4] = Int64GetDatum(document_id);
+		values[5] = PointerGetDatum(image);
+		values[6] = CStringGetTextDatum(lang);
+		values[7] = CStringGetTextDatum(tier);
+		values[8] = IntervalPGetDatum(&lease);
 		/* the counters learn of this claim at commit */
-		values[8] = Int64GetDatum(Max(queued - in_flight - count, 0));
+		values[9] = Int64GetDatum(Max(queued - in_flight - count, 0));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
 	scribe_run_as_caller(&saved);
@@ -159,7 +161,7 @@ scribe_claim_ocr(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(scribe_finish_ocr);
 
 /*
- * scribe.finish_ocr(job_id, attempt, result, method, fallback, node): write
+ * scribe.finish_ocr(job_id, lease, result, method, fallback, node): write
  * the document a node recognised (text, pages, ledger) and ack its job, in
  * this one transaction.  False, with nothing written, when the lease passed
  * to another consumer or the job is gone.
@@ -168,7 +170,7 @@ Datum
 scribe_finish_ocr(PG_FUNCTION_ARGS)
 {
 	int64		job_id;
-	int32		attempt;
+	pg_uuid_t  *lease;
 	Jsonb	   *result;
 	char	   *method;
 	bool		fallback = PG_ARGISNULL(4) ? false : PG_GETARG_BOOL(4);
@@ -184,9 +186,9 @@ scribe_finish_ocr(PG_FUNCTION_ARGS)
 
 	scribe_require_preload("scribe.finish_ocr()");
 	require_arg(fcinfo, 0, "job_id");
-	require_arg(fcinfo, 1, "attempt");
+	require_arg(fcinfo, 1, "lease");
 	job_id = PG_GETARG_INT64(0);
-	attempt = PG_GETARG_INT32(1);
+	lease = PG_GETARG_UUID_P(1);
 	if (PG_ARGISNULL(2) || !JB_ROOT_IS_OBJECT(PG_GETARG_JSONB_P(2)) ||
 		(pages = scribe_jsonb_get(PG_GETARG_JSONB_P(2), "pages")) == NULL ||
 		!JB_ROOT_IS_ARRAY(pages) || JB_ROOT_IS_SCALAR(pages))
@@ -204,16 +206,16 @@ scribe_finish_ocr(PG_FUNCTION_ARGS)
 
 	SPI_connect();
 	scribe_run_as_owner(&saved);
-	if (lock_leased_job(job_id, attempt, &document_id))
+	if (lock_leased_job(job_id, lease, &document_id))
 	{
 		if (scribe_ocr_load_document(document_id, &image, &lang, &tier, &skipped))
 		{
 			scribe_ocr_record_result(document_id, result, method, fallback);
-			(void) scribe_queue_ack_job(job_id, attempt,
+			(void) scribe_queue_ack_job(job_id, lease,
 										scribe_ocr_job_result(document_id, method, fallback, node));
 		}
 		else
-			(void) scribe_queue_ack_job(job_id, attempt, scribe_ocr_job_skipped(skipped));
+			(void) scribe_queue_ack_job(job_id, lease, scribe_ocr_job_skipped(skipped));
 		finished = true;
 	}
 	scribe_run_as_caller(&saved);
@@ -224,17 +226,19 @@ scribe_finish_ocr(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(scribe_fail_ocr);
 
 /*
- * scribe.fail_ocr(job_id, attempt, error, retry): nack a job a node could
- * not recognise and record the error on its document (failed, once the job
- * goes to the dead letters).  'retry' or 'dead' as scribe.nack() says, or
- * NULL, with nothing written, when the lease passed on or the job is gone.
+ * scribe.fail_ocr(job_id, lease, error, retry): nack a job a node could
+ * not recognise and record the error (cut as every attempt's error is) on
+ * its document (failed, once the job goes to the dead letters).  'retry' or
+ * 'dead' as scribe.nack() says, or NULL, with nothing written, when the
+ * lease passed on or the job is gone.
  */
 Datum
 scribe_fail_ocr(PG_FUNCTION_ARGS)
 {
 	int64		job_id;
-	int32		attempt;
-	char	   *error = PG_ARGISNULL(2) ? pstrdup("(no error given)") : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	pg_uuid_t  *lease;
+	const char *error = PG_ARGISNULL(2) ? "(no error given)" :
+		scribe_queue_error_text(text_to_cstring(PG_GETARG_TEXT_PP(2)));
 	bool		retry = PG_ARGISNULL(3) ? true : PG_GETARG_BOOL(3);
 	ScribeSavedUser saved;
 	int64		document_id;
@@ -242,15 +246,15 @@ scribe_fail_ocr(PG_FUNCTION_ARGS)
 
 	scribe_require_preload("scribe.fail_ocr()");
 	require_arg(fcinfo, 0, "job_id");
-	require_arg(fcinfo, 1, "attempt");
+	require_arg(fcinfo, 1, "lease");
 	job_id = PG_GETARG_INT64(0);
-	attempt = PG_GETARG_INT32(1);
+	lease = PG_GETARG_UUID_P(1);
 
 	SPI_connect();
 	scribe_run_as_owner(&saved);
-	if (lock_leased_job(job_id, attempt, &document_id))
+	if (lock_leased_job(job_id, lease, &document_id))
 	{
-		state = scribe_queue_nack_job(job_id, attempt, error, NULL, retry);
+		state = scribe_queue_nack_job(job_id, lease, error, NULL, retry);
 		scribe_ocr_record_failure(document_id, error, strcmp(state, "dead") == 0);
 	}
 	scribe_run_as_caller(&saved);
@@ -263,7 +267,7 @@ scribe_fail_ocr(PG_FUNCTION_ARGS)
 PG_FUNCTION_INFO_V1(scribe_release_ocr);
 
 /*
- * scribe.release_ocr(job_id, attempt): give back a job a node claimed and
+ * scribe.release_ocr(job_id, lease): give back a job a node claimed and
  * did not run (it is shutting down); the attempt does not count.  False
  * when the lease passed on or the job is gone.
  */
@@ -271,22 +275,22 @@ Datum
 scribe_release_ocr(PG_FUNCTION_ARGS)
 {
 	int64		job_id;
-	int32		attempt;
+	pg_uuid_t  *lease;
 	ScribeSavedUser saved;
 	int64		document_id;
 	bool		released = false;
 
 	scribe_require_preload("scribe.release_ocr()");
 	require_arg(fcinfo, 0, "job_id");
-	require_arg(fcinfo, 1, "attempt");
+	require_arg(fcinfo, 1, "lease");
 	job_id = PG_GETARG_INT64(0);
-	attempt = PG_GETARG_INT32(1);
+	lease = PG_GETARG_UUID_P(1);
 
 	SPI_connect();
 	scribe_run_as_owner(&saved);
-	if (lock_leased_job(job_id, attempt, &document_id))
+	if (lock_leased_job(job_id, lease, &document_id))
 	{
-		scribe_queue_release_jobs(1, &job_id, &attempt, NULL);
+		scribe_queue_release_jobs(1, &job_id, lease, NULL);
 		released = true;
 	}
 	scribe_run_as_caller(&saved);

@@ -17,6 +17,7 @@
 #include "datatype/timestamp.h"
 #include "storage/proc.h"
 #include "storage/s_lock.h"
+#include "utils/uuid.h"
 
 /* Most jobs a worker claims at once */
 #define SCRIBE_WORKER_MAX_BATCH 32
@@ -52,10 +53,10 @@ typedef struct ScribeWorkerSlot
 	TimestampTz state_since;
 	int64		jobs_done;
 	int64		jobs_failed;
-	/* claimed and not yet acked, nacked or released */
+	/* claimed and not yet acked, nacked or released: job ids and lease tokens */
 	int			n_claimed;
 	int64		claimed_ids[SCRIBE_WORKER_MAX_BATCH];
-	int32		claimed_attempts[SCRIBE_WORKER_MAX_BATCH];
+	pg_uuid_t	claimed_leases[SCRIBE_WORKER_MAX_BATCH];
 	/* the job running now (job_id 0: none) */
 	int64		job_id;
 	int32		job_attempt;

@@ -113,7 +113,7 @@ pool_reap(void)
 		pid_t		pid;
 		int			n;
 		int64		ids[SCRIBE_WORKER_MAX_BATCH];
-		int32		attempts[SCRIBE_WORKER_MAX_BATCH];
+		pg_uuid_t	leases[SCRIBE_WORKER_MAX_BATCH];
 		int			dead_pid;
 
 		if (handles[i] != NULL)
@@ -129,7 +129,7 @@ pool_reap(void)
 			slot->state = WORKER_FREE;	/* the server never started it */
 		n = (slot->state == WORKER_FREE) ? slot->n_claimed : 0;
 		memcpy(ids, slot->claimed_ids, sizeof(int64) * n);
-		memcpy(attempts, slot->claimed_attempts, sizeof(int32) * n);
+		memcpy(leases, slot->claimed_leases, sizeof(pg_uuid_t) * n);
 		dead_pid = slot->pid;
 		SpinLockRelease(&slot->mutex);
 
@@ -137,7 +137,7 @@ pool_reap(void)
 		{
 			char	   *reason = psprintf("worker %d exited while running the job", dead_pid);
 
-			scribe_queue_release_jobs(n, ids, attempts, reason);
+			scribe_queue_release_jobs(n, ids, leases, reason);
 			ereport(LOG,
 					(errmsg("pg_scribe released %d job(s) held by worker %d, which exited", n, dead_pid)));
 			SpinLockAcquire(&slot->mutex);

@@ -56,6 +56,7 @@ static bool remote_woken = false;	/* our latch was set while we waited for the p
 typedef struct RemoteJob
 {
 	int64		job_id;
+	char	   *lease;			/* the claim's token, as text */
 	int32		attempt;
 	int32		max_attempts;
 	int64		document_id;
@@ -296,8 +297,8 @@ remote_claim(RemoteJob *job)
 	int64		backlog;
 
 	res = remote_call("claiming an ocr job",
-					  "SELECT job_id, attempt, max_attempts, document_id, image, lang, tier, "
-					  "  (extract(epoch FROM lease) * 1000)::bigint, backlog "
+					  "SELECT job_id, lease, attempt, max_attempts, document_id, image, lang, tier, "
+					  "  (extract(epoch FROM lease_for) * 1000)::bigint, backlog "
 					  "FROM scribe.claim_ocr(1)", 0, NULL);
 	if (res == NULL)
 		return false;
@@ -308,14 +309,15 @@ remote_claim(RemoteJob *job)
 		return false;
 	}
 	job->job_id = pg_strtoint64(PQgetvalue(res, 0, 0));
-	job->attempt = pg_strtoint32(PQgetvalue(res, 0, 1));
-	job->max_attempts = pg_strtoint32(PQgetvalue(res, 0, 2));
-	job->document_id = pg_strtoint64(PQgetvalue(res, 0, 3));
-	image = PQunescapeBytea((const unsigned char *) PQgetvalue(res, 0, 4), &len);
-	job->lang = pstrdup(PQgetvalue(res, 0, 5));
-	job->tier = pstrdup(PQgetvalue(res, 0, 6));
-	job->lease_ms = pg_strtoint64(PQgetvalue(res, 0, 7));
-	backlog = pg_strtoint64(PQgetvalue(res, 0, 8));
+	job->lease = pstrdup(PQgetvalue(res, 0, 1));
+	job->attempt = pg_strtoint32(PQgetvalue(res, 0, 2));
+	job->max_attempts = pg_strtoint32(PQgetvalue(res, 0, 3));
+	job->document_id = pg_strtoint64(PQgetvalue(res, 0, 4));
+	image = PQunescapeBytea((const unsigned char *) PQgetvalue(res, 0, 5), &len);
+	job->lang = pstrdup(PQgetvalue(res, 0, 6));
+	job->tier = pstrdup(PQgetvalue(res, 0, 7));
+	job->lease_ms = pg_strtoint64(PQgetvalue(res, 0, 8));
+	backlog = pg_strtoint64(PQgetvalue(res, 0, 9));
 	PQclear(res);
 	if (image == NULL)
 		elog(ERROR, "out of memory decoding the image of ocr job " INT64_FORMAT, job->job_id);
@@ -422,17 +424,15 @@ remote_run_job(const RemoteJob *job)
 	bool		released;
 	char	   *result;
 	char		id[32];
-	char		attempt[16];
 
 	snprintf(id, sizeof(id), INT64_FORMAT, job->job_id);
-	snprintf(attempt, sizeof(attempt), "%d", job->attempt);
 	scribe_pool_job_begin(job->job_id, job->attempt, "ocr",
 						  psprintf("running ocr job %s of the primary", id));
 	result = remote_recognize(job, &method, &fallback, &error, &outcome, &released);
 
 	if (result != NULL)
 	{
-		const char *params[6] = {id, attempt, result, method, fallback ? "true" : "false",
+		const char *params[6] = {id, job->lease, result, method, fallback ? "true" : "false",
 		scribe_heartbeat_node_name()};
 		char	   *finished = remote_job_call(job, "finishing an ocr job",
 											   "SELECT scribe.finish_ocr($1, $2, $3, $4, $5, $6)",
@@ -447,7 +447,7 @@ remote_run_job(const RemoteJob *job)
 	}
 	else if (released)
 	{
-		const char *params[2] = {id, attempt};
+		const char *params[2] = {id, job->lease};
 
 		(void) remote_job_call(job, "giving an ocr job back",
 							   "SELECT scribe.release_ocr($1, $2)", 2, params);
@@ -455,7 +455,7 @@ remote_run_job(const RemoteJob *job)
 	}
 	else
 	{
-		const char *params[4] = {id, attempt, error, outcome == JOB_FAILED ? "false" : "true"};
+		const char *params[4] = {id, job->lease, error, outcome == JOB_FAILED ? "false" : "true"};
 
 		(void) remote_job_call(job, "failing an ocr job",
 							   "SELECT scribe.fail_ocr($1, $2, $3, $4)", 4, params);

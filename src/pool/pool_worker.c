@@ -113,7 +113,7 @@ worker_set_claimed(int n, const ScribeJob *jobs)
 	for (int i = 0; i < n; i++)
 	{
 		my_slot->claimed_ids[i] = jobs[i].job_id;
-		my_slot->claimed_attempts[i] = jobs[i].attempt;
+		my_slot->claimed_leases[i] = jobs[i].lease;
 	}
 	SpinLockRelease(&my_slot->mutex);
 }
@@ -443,7 +443,7 @@ worker_run_batch(const ScribeQueue *queue, ScribeJob *jobs, int n)
 					break;
 				case VERDICT_RETRY:
 				case VERDICT_FAIL:
-					(void) scribe_queue_nack_job(job->job_id, job->attempt, error, NULL,
+					(void) scribe_queue_nack_job(job->job_id, &job->lease, error, NULL,
 												 verdict == VERDICT_RETRY);
 					break;
 				case VERDICT_RELEASE:
@@ -466,18 +466,18 @@ worker_run_batch(const ScribeQueue *queue, ScribeJob *jobs, int n)
 			/* give back, attempt and all, the jobs not finished */
 			int			nrel = 0;
 			int64	   *ids = palloc(sizeof(int64) * (n - next));
-			int32	   *attempts = palloc(sizeof(int32) * (n - next));
+			pg_uuid_t  *leases = palloc(sizeof(pg_uuid_t) * (n - next));
 
 			for (int i = next; i < n; i++)
 			{
 				if (locked[i - base])
 				{
 					ids[nrel] = jobs[i].job_id;
-					attempts[nrel] = jobs[i].attempt;
+					leases[nrel] = jobs[i].lease;
 					nrel++;
 				}
 			}
-			scribe_queue_release_jobs(nrel, ids, attempts, NULL);
+			scribe_queue_release_jobs(nrel, ids, leases, NULL);
 			next = n;
 		}
 		worker_commit();
@@ -516,12 +516,12 @@ worker_give_back(void)
 {
 	int			n;
 	int64		ids[SCRIBE_WORKER_MAX_BATCH];
-	int32		attempts[SCRIBE_WORKER_MAX_BATCH];
+	pg_uuid_t	leases[SCRIBE_WORKER_MAX_BATCH];
 
 	SpinLockAcquire(&my_slot->mutex);
 	n = my_slot->n_claimed;
 	memcpy(ids, my_slot->claimed_ids, sizeof(int64) * n);
-	memcpy(attempts, my_slot->claimed_attempts, sizeof(int32) * n);
+	memcpy(leases, my_slot->claimed_leases, sizeof(pg_uuid_t) * n);
 	SpinLockRelease(&my_slot->mutex);
 	if (n == 0)
 		return;
@@ -529,7 +529,7 @@ worker_give_back(void)
 	PG_TRY();
 	{
 		worker_begin();
-		scribe_queue_release_jobs(n, ids, attempts, NULL);
+		scribe_queue_release_jobs(n, ids, leases, NULL);
 		worker_commit();
 		worker_set_claimed(0, NULL);
 	}

@@ -7,9 +7,11 @@
  *             scribe.jobs, finished ones in scribe.jobs_archive, failed ones
  *             in scribe.jobs_dead
  *   claim     take ready jobs with a lease; each claim is a new attempt
- *   lease     how long a claimed job stays invisible to other consumers;
- *             (job_id, attempt) identifies it, so that a consumer whose
- *             lease passed to another cannot ack or nack
+ *   lease     a claimed job's invisibility to other consumers, until
+ *             lease_until; (job_id, lease token) names it: the token is a
+ *             random uuid each claim makes and only its claimer learns, so
+ *             that neither a consumer whose lease passed to another nor a
+ *             role guessing numbers can ack, nack or extend it
  *   ack       finish a claimed job; nack fails its attempt
  *   consumer  'workers': pg_scribe's worker pool runs the jobs;
  *             'clients': applications claim and ack them
@@ -20,6 +22,10 @@
 #include "datatype/timestamp.h"
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
+#include "utils/uuid.h"
+
+/* Longest error text kept per attempt, in bytes; longer ones are cut (scribe_queue_error_text) */
+#define SCRIBE_MAX_ERROR_BYTES 8192
 
 /* A queue's policy, as the backend-local cache holds it */
 typedef struct ScribeQueue
@@ -36,6 +42,7 @@ typedef struct ScribeQueue
 typedef struct ScribeJob
 {
 	int64		job_id;
+	pg_uuid_t	lease;			/* the claim's token */
 	int32		attempt;
 	int32		max_attempts;
 	int32		queue_id;
@@ -67,14 +74,16 @@ extern TimestampTz scribe_queue_vacuum_if_needed(TimestampTz now);
 /* queue_consume.c: inside SPI, in the caller's transaction */
 extern int	scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us,
 									int32 claimed_by, ScribeJob **jobs);
-extern bool scribe_queue_ack_job(int64 job_id, int32 attempt, Jsonb *result);
+extern bool scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result);
 extern void scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results,
 								  const TimestampTz *finished);
-extern const char *scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
+extern const char *scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 										 const Interval *retry_in, bool retry);
 extern int	scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked);
-extern void scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts,
+extern void scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases,
 									  const char *reason);
+extern const char *scribe_queue_error_text(const char *error);
 extern int64 scribe_queue_release_orphans(int n_alive, const int32 *alive_pids);
+extern TimestampTz scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us);
 
 #endif							/* SCRIBE_QUEUE_H */

@@ -2,30 +2,44 @@
  * Consume: claim, ack, nack, extend a lease, release, dead-letter.
  *
  * A claim takes ready jobs with FOR UPDATE SKIP LOCKED and leases them:
- * attempts + 1, lease_until, claimed_at, claimed_by.  None of these columns
- * is indexed, so the update stays on its heap page (HOT).  (job_id, attempt)
- * names one lease: an ack or nack for an attempt that is no longer the
- * job's current one is refused, because the job has passed to another
- * consumer.  A lease that ran out makes the job claimable again; the next
- * claim records the expiry as the attempt's error.
+ * attempts + 1, lease (a fresh random token), lease_until, claimed_at,
+ * claimed_by.  None of these columns is indexed, so the update stays on its
+ * heap page (HOT).  (job_id, lease token) names one lease: only the claimer
+ * learns the token, so an ack, nack or extension with any other token (a
+ * guess, or the token of an earlier claim whose lease passed to another
+ * consumer) is refused.  A nack keeps the token until the next claim, so
+ * that the same nack repeated is answered 'retry'; a release clears it.  A
+ * lease that ran out makes the job claimable again; the next claim records
+ * the expiry as the attempt's error.
  */
 #include "pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"
 #include "fmgr.h"
-#include "funcapi.h"
 #include "utils/array.h"
+#include "mb/pg_wchar.h"
 #include "utils/builtins.h"
+#include "utils/memutils.h"
 #include "utils/timestamp.h"
+#include "utils/uuid.h"
 
 #include "launcher/launcher.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
 #include "spi_plans.h"
 
-/* Most jobs one claim may take */
-#define MAX_CLAIM 10000
+/* Bytes kept free at the end of a cut error for the note that says so */
+#define ERROR_CUT_NOTE 64
+
+/* What a job's row says of a lease token */
+typedef enum LeaseState
+{
+	LEASE_GONE,					/* no such unfinished job */
+	LEASE_OTHER,				/* the token is not the job's current one */
+	LEASE_HELD,					/* the token holds the job in flight */
+	LEASE_GIVEN_BACK			/* the token's attempt was nacked: it waits for a retry */
+} LeaseState;
 
 static SPIPlanPtr plan_claim = NULL;
 static SPIPlanPtr plan_ack = NULL;
@@ -47,6 +61,35 @@ static SPIPlanPtr plan_orphans = NULL;
 /* An error entry of the errors array, for attempt a of row r */
 #define ERROR_ENTRY(r, error) "jsonb_build_object('attempt', " r ".attempts, 'at', clock_timestamp(), " \
 	"'error', " error ", 'consumer', " r ".claimed_by)"
+
+/* A uuid[] parameter of n lease tokens */
+static Datum
+uuid_array(const pg_uuid_t *leases, int n)
+{
+	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		d[i] = UUIDPGetDatum(&leases[i]);
+	return PointerGetDatum(construct_array(d, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
+}
+
+/*
+ * The error text to record for an attempt: the error itself, or, longer than
+ * SCRIBE_MAX_ERROR_BYTES, its beginning cut on a character boundary with a
+ * note of its length.  A cut text is short enough to come back unchanged.
+ */
+const char *
+scribe_queue_error_text(const char *error)
+{
+	size_t		len = strlen(error);
+	int			keep;
+
+	if (len <= SCRIBE_MAX_ERROR_BYTES)
+		return error;
+	keep = pg_mbcliplen(error, (int) Min(len, (size_t) MaxAllocSize),
+						SCRIBE_MAX_ERROR_BYTES - ERROR_CUT_NOTE);
+	return psprintf("%.*s [... truncated: the error had %zu bytes]", keep, error, len);
+}
 
 /* The text in column col of row r of the last result, or NULL */
 static const char *
@@ -161,7 +204,7 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 						"  LIMIT $2 FOR UPDATE SKIP LOCKED), "
 						"r AS (SELECT COALESCE(array_agg(job_id) FILTER (WHERE lease_until IS NOT NULL), '{}') AS ids FROM c) "
 						"UPDATE scribe.jobs j "
-						"SET attempts = j.attempts + 1, "
+						"SET attempts = j.attempts + 1, lease = gen_random_uuid(), "
 						"    lease_until = clock_timestamp() + $3 * interval '1 microsecond', "
 						"    claimed_at = clock_timestamp(), claimed_by = $4, "
 						"    errors = CASE WHEN j.lease_until IS NULL THEN j.errors "
@@ -169,7 +212,8 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 						"                  'at', j.lease_until, 'error', 'lease expired', 'consumer', j.claimed_by) END "
 						"WHERE j.job_id = ANY (ARRAY(SELECT job_id FROM c)) "
 						"RETURNING j.job_id, j.attempts, j.max_attempts, j.priority, j.kind, j.payload, "
-						"          j.enqueued_by, j.enqueued_at, j.run_at, j.lease_until, j.job_id = ANY ((SELECT ids FROM r)::bigint[])",
+						"          j.enqueued_by, j.enqueued_at, j.run_at, j.lease_until, j.job_id = ANY ((SELECT ids FROM r)::bigint[]), "
+						"          j.lease",
 						4, argtypes, values, NULL, false, 0);
 	rows = SPI_tuptable;
 	nrows = SPI_processed;
@@ -186,6 +230,7 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 		Datum		d;
 
 		job->job_id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
+		job->lease = *DatumGetUUIDP(SPI_getbinval(tuple, desc, 12, &isnull));
 		job->attempt = DatumGetInt32(SPI_getbinval(tuple, desc, 2, &isnull));
 		job->max_attempts = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
 		reclaimed = DatumGetBool(SPI_getbinval(tuple, desc, 11, &isnull));
@@ -225,52 +270,47 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 	return count;
 }
 
-/* Raise the error for an ack, nack or lease extension that the job refused */
-static void
-refuse(int64 job_id, int32 attempt, const char *action)
+/* What the row of a job says of a lease token (inside SPI) */
+static LeaseState
+lease_state(int64 job_id, const pg_uuid_t *lease)
 {
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(job_id)};
+	Oid			argtypes[2] = {INT8OID, UUIDOID};
+	Datum		values[2] = {Int64GetDatum(job_id), UUIDPGetDatum(lease)};
 	bool		isnull;
-	int32		current;
 
 	scribe_plan_execute(&plan_lookup_job,
-						"SELECT attempts, lease_until IS NOT NULL FROM scribe.jobs WHERE job_id = $1",
-						1, argtypes, values, NULL, true, 1);
+						"SELECT COALESCE(lease = $2, false), lease_until IS NOT NULL "
+						"FROM scribe.jobs WHERE job_id = $1",
+						2, argtypes, values, NULL, true, 1);
 	if (SPI_processed == 0)
+		return LEASE_GONE;
+	if (!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)))
+		return LEASE_OTHER;
+	return DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)) ?
+		LEASE_HELD : LEASE_GIVEN_BACK;
+}
+
+/*
+ * Raise the error for an ack, nack or lease extension that the job refused.
+ * It says whether the job is unfinished, never what its lease is.
+ */
+static void
+refuse(int64 job_id, LeaseState state, const char *action)
+{
+	if (state == LEASE_GONE)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot %s job " INT64_FORMAT ": it is not in flight", action, job_id),
 				 errhint("It was acked, moved to the dead letters or purged; scribe.job_status() tells which.")));
-
-	current = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	if (current != attempt)
+	if (state == LEASE_GIVEN_BACK)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-				 errmsg("cannot %s job " INT64_FORMAT ": its lease has passed to another consumer", action, job_id),
-				 errdetail("Attempt %d is not the job's current attempt %d.", attempt, current),
-				 errhint("The lease ran out before the %s; call scribe.extend_lease() while a job runs longer than its queue's lease.",
-						 action)));
+				 errmsg("cannot %s job " INT64_FORMAT ": its lease was given back", action, job_id),
+				 errhint("The attempt was nacked already; claim the job again with scribe.claim().")));
 	ereport(ERROR,
 			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
-			 errmsg("cannot %s job " INT64_FORMAT ": attempt %d is not claimed", action, job_id, attempt),
-			 errhint("The attempt was nacked already, or the job was released; claim it again with scribe.claim().")));
-}
-
-/* Whether a job of this attempt exists and is not leased (nacked already) */
-static bool
-job_waiting(int64 job_id, int32 attempt)
-{
-	Oid			argtypes[1] = {INT8OID};
-	Datum		values[1] = {Int64GetDatum(job_id)};
-	bool		isnull;
-
-	scribe_plan_execute(&plan_lookup_job,
-						"SELECT attempts, lease_until IS NOT NULL FROM scribe.jobs WHERE job_id = $1",
-						1, argtypes, values, NULL, true, 1);
-	return SPI_processed == 1 &&
-		DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull)) == attempt &&
-		!DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+			 errmsg("cannot %s job " INT64_FORMAT ": the lease is not the job's current one", action, job_id),
+			 errhint("Pass the lease token that scribe.claim() returned with the job. A lease that ran out passes to the next consumer: call scribe.extend_lease() while a job runs longer than its queue's lease.")));
 }
 
 /*
@@ -279,19 +319,20 @@ job_waiting(int64 job_id, int32 attempt)
  * gone already (acks are idempotent); ERROR when its lease passed on.
  */
 bool
-scribe_queue_ack_job(int64 job_id, int32 attempt, Jsonb *result)
+scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
 {
-	Oid			argtypes[3] = {INT8OID, INT4OID, JSONBOID};
+	Oid			argtypes[3] = {INT8OID, UUIDOID, JSONBOID};
 	Datum		values[3];
 	char		nulls[3] = "   ";
+	LeaseState	state;
 
 	values[0] = Int64GetDatum(job_id);
-	values[1] = Int32GetDatum(attempt);
+	values[1] = UUIDPGetDatum(lease);
 	values[2] = PointerGetDatum(result);
 	nulls[2] = result ? ' ' : 'n';
 	scribe_plan_execute(&plan_ack,
 						"WITH d AS (DELETE FROM scribe.jobs "
-						"           WHERE job_id = $1 AND attempts = $2 AND lease_until IS NOT NULL RETURNING *), "
+						"           WHERE job_id = $1 AND lease = $2 AND lease_until IS NOT NULL RETURNING *), "
 						"a AS (INSERT INTO scribe.jobs_archive (job_id, finished_at, run_at, enqueued_at, claimed_at, "
 						"          queue_id, attempts, enqueued_by, priority, kind, idempotency_key, payload, result, errors) "
 						"      SELECT d.job_id, clock_timestamp(), d.run_at, d.enqueued_at, d.claimed_at, d.queue_id, "
@@ -301,15 +342,10 @@ scribe_queue_ack_job(int64 job_id, int32 attempt, Jsonb *result)
 						3, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 0)
 	{
-		Oid			lt[1] = {INT8OID};
-		Datum		lv[1] = {Int64GetDatum(job_id)};
-
-		scribe_plan_execute(&plan_lookup_job,
-							"SELECT attempts, lease_until IS NOT NULL FROM scribe.jobs WHERE job_id = $1",
-							1, lt, lv, NULL, true, 1);
-		if (SPI_processed == 0)
+		state = lease_state(job_id, lease);
+		if (state == LEASE_GONE)
 			return false;
-		refuse(job_id, attempt, "ack");
+		refuse(job_id, state, "ack");
 	}
 	account_acked_rows();
 	return true;
@@ -363,19 +399,20 @@ scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results, const Times
  * letters.  Returns "retry" or "dead".
  */
 const char *
-scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
+scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 					  const Interval *retry_in, bool retry)
 {
-	Oid			argtypes[5] = {INT8OID, INT4OID, TEXTOID, INTERVALOID, BOOLOID};
+	Oid			argtypes[5] = {INT8OID, UUIDOID, TEXTOID, INTERVALOID, BOOLOID};
 	Datum		values[5];
 	char		nulls[5] = "     ";
 	bool		isnull;
 	int32		queue_id;
 	TimestampTz run_at;
+	LeaseState	state;
 
 	values[0] = Int64GetDatum(job_id);
-	values[1] = Int32GetDatum(attempt);
-	values[2] = CStringGetTextDatum(error);
+	values[1] = UUIDPGetDatum(lease);
+	values[2] = CStringGetTextDatum(scribe_queue_error_text(error));
 	values[3] = PointerGetDatum(retry_in);
 	nulls[3] = retry_in ? ' ' : 'n';
 	values[4] = BoolGetDatum(retry);
@@ -388,7 +425,7 @@ scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
 						"             q.backoff_base * power(2, least(j.attempts - 1, 40))) * (0.5 + random() / 2)), "
 						"    errors = COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " "
 						"FROM scribe.queues q "
-						"WHERE j.job_id = $1 AND j.attempts = $2 AND j.lease_until IS NOT NULL "
+						"WHERE j.job_id = $1 AND j.lease = $2 AND j.lease_until IS NOT NULL "
 						"  AND j.attempts < j.max_attempts AND $5 AND q.queue_id = j.queue_id "
 						"RETURNING j.queue_id, j.run_at, q.consumer = 'workers', j.kind",
 						5, argtypes, values, nulls, false, 0);
@@ -405,7 +442,7 @@ scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
 
 	scribe_plan_execute(&plan_dead,
 						"WITH d AS (DELETE FROM scribe.jobs "
-						"           WHERE job_id = $1 AND attempts = $2 AND lease_until IS NOT NULL RETURNING *) "
+						"           WHERE job_id = $1 AND lease = $2 AND lease_until IS NOT NULL RETURNING *) "
 						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
 						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
@@ -419,9 +456,10 @@ scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
 	}
 
 	/* the same nack again: the attempt waits for its retry already */
-	if (job_waiting(job_id, attempt))
+	state = lease_state(job_id, lease);
+	if (state == LEASE_GIVEN_BACK)
 		return "retry";
-	refuse(job_id, attempt, "nack");
+	refuse(job_id, state, "nack");
 	return NULL;				/* not reached */
 }
 
@@ -433,23 +471,23 @@ scribe_queue_nack_job(int64 job_id, int32 attempt, const char *error,
 int
 scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
 {
-	Oid			argtypes[2] = {INT8ARRAYOID, INT4ARRAYOID};
+	Oid			argtypes[2] = {INT8ARRAYOID, UUIDARRAYOID};
 	Datum		values[2];
 	int64	   *ids = palloc(sizeof(int64) * Max(n, 1));
-	int32	   *attempts = palloc(sizeof(int32) * Max(n, 1));
+	pg_uuid_t  *leases = palloc(sizeof(pg_uuid_t) * Max(n, 1));
 	int			count = 0;
 
 	for (int i = 0; i < n; i++)
 	{
 		ids[i] = jobs[i].job_id;
-		attempts[i] = jobs[i].attempt;
+		leases[i] = jobs[i].lease;
 		locked[i] = false;
 	}
 	values[0] = scribe_int8_array(ids, n);
-	values[1] = scribe_int4_array(attempts, n);
+	values[1] = uuid_array(leases, n);
 	scribe_plan_execute_indexed(&plan_lock,
 						"SELECT job_id FROM scribe.jobs "
-						"WHERE job_id = ANY ($1) AND attempts = ($2)[array_position($1, job_id)] "
+						"WHERE job_id = ANY ($1) AND lease = ($2)[array_position($1, job_id)] "
 						"  AND lease_until IS NOT NULL FOR UPDATE",
 						2, argtypes, values, NULL, false, 0);
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -471,31 +509,32 @@ scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
 }
 
 /*
- * Release claimed jobs (inside SPI).  Without a reason (a graceful stop) the
- * attempt is given back; with one (the consumer died) it counts, the reason
- * is recorded, and a job on its last attempt goes to the dead letters.
+ * Release claimed jobs, each named by its lease token (inside SPI).  Without
+ * a reason (a graceful stop) the attempt is given back; with one (the
+ * consumer died) it counts, the reason is recorded, and a job on its last
+ * attempt goes to the dead letters.  The token is void from then on.
  */
 void
-scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts, const char *reason)
+scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, const char *reason)
 {
-	Oid			argtypes[3] = {INT8ARRAYOID, INT4ARRAYOID, TEXTOID};
+	Oid			argtypes[3] = {INT8ARRAYOID, UUIDARRAYOID, TEXTOID};
 	Datum		values[3];
 	char		nulls[3] = "   ";
 
 	if (n == 0)
 		return;
 	values[0] = scribe_int8_array(job_ids, n);
-	values[1] = scribe_int4_array(attempts, n);
-	values[2] = reason ? CStringGetTextDatum(reason) : (Datum) 0;
+	values[1] = uuid_array(leases, n);
+	values[2] = reason ? CStringGetTextDatum(scribe_queue_error_text(reason)) : (Datum) 0;
 	nulls[2] = reason ? ' ' : 'n';
 
 	scribe_plan_execute_indexed(&plan_release,
 						"UPDATE scribe.jobs j "
-						"SET lease_until = NULL, claimed_by = NULL, "
+						"SET lease_until = NULL, claimed_by = NULL, lease = NULL, "
 						"    attempts = CASE WHEN $3 IS NULL THEN j.attempts - 1 ELSE j.attempts END, "
 						"    errors = CASE WHEN $3 IS NULL THEN j.errors "
 						"             ELSE COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " END "
-						"WHERE j.job_id = ANY ($1) AND j.attempts = ($2)[array_position($1, j.job_id)] "
+						"WHERE j.job_id = ANY ($1) AND j.lease = ($2)[array_position($1, j.job_id)] "
 						"  AND j.lease_until IS NOT NULL AND ($3 IS NULL OR j.attempts < j.max_attempts) "
 						"RETURNING j.queue_id",
 						3, argtypes, values, nulls, false, 0);
@@ -514,7 +553,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const int32 *attempts, co
 	/* the jobs on their last attempt go to the dead letters, with the reason */
 	scribe_plan_execute_indexed(&plan_release_failed,
 						"WITH d AS (DELETE FROM scribe.jobs j "
-						"           WHERE j.job_id = ANY ($1) AND j.attempts = ($2)[array_position($1, j.job_id)] "
+						"           WHERE j.job_id = ANY ($1) AND j.lease = ($2)[array_position($1, j.job_id)] "
 						"             AND j.lease_until IS NOT NULL RETURNING *) "
 						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
@@ -537,7 +576,7 @@ scribe_queue_release_orphans(int n_alive, const int32 *alive_pids)
 	Datum		values[1];
 	int32	   *pids = palloc(sizeof(int32) * Max(n_alive, 1));
 	int64	   *ids;
-	int32	   *attempts;
+	pg_uuid_t  *leases;
 	uint64		n;
 
 	/* the pool's claims carry the worker's pid negated */
@@ -545,215 +584,53 @@ scribe_queue_release_orphans(int n_alive, const int32 *alive_pids)
 		pids[i] = -alive_pids[i];
 	values[0] = scribe_int4_array(pids, n_alive);
 	scribe_plan_execute(&plan_orphans,
-						"SELECT job_id, attempts FROM scribe.jobs "
-						"WHERE claimed_by < 0 AND lease_until IS NOT NULL AND claimed_by <> ALL ($1)",
+						"SELECT job_id, lease FROM scribe.jobs "
+						"WHERE claimed_by < 0 AND lease_until IS NOT NULL AND claimed_by <> ALL ($1) "
+						"  AND lease IS NOT NULL",
 						1, argtypes, values, NULL, false, 0);
 	n = SPI_processed;
 	if (n == 0)
 		return 0;
 	ids = palloc(sizeof(int64) * n);
-	attempts = palloc(sizeof(int32) * n);
+	leases = palloc(sizeof(pg_uuid_t) * n);
 	for (uint64 i = 0; i < n; i++)
 	{
 		bool		isnull;
 
 		ids[i] = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
-		attempts[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
+		leases[i] = *DatumGetUUIDP(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2, &isnull));
 	}
-	scribe_queue_release_jobs((int) n, ids, attempts,
+	scribe_queue_release_jobs((int) n, ids, leases,
 							  "the worker running the job stopped (server restart or crash)");
 	return (int64) n;
 }
 
-/* Check an attempt number passed to ack, nack or extend_lease */
-static int32
-arg_attempt(FunctionCallInfo fcinfo, int argno)
+/*
+ * Extend a claimed job's lease to lease_us from now, or the queue's lease
+ * when lease_us is 0 (inside SPI); returns the new end.  ERROR unless the
+ * token holds the job.
+ */
+TimestampTz
+scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us)
 {
-	if (PG_ARGISNULL(argno))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("attempt must not be NULL"),
-				 errhint("Pass the attempt that scribe.claim() returned with the job.")));
-	return PG_GETARG_INT32(argno);
-}
-
-/* Check a job id passed to ack, nack or extend_lease */
-static int64
-arg_job_id(FunctionCallInfo fcinfo)
-{
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("job_id must not be NULL"),
-				 errhint("Pass the job_id that scribe.claim() returned.")));
-	return PG_GETARG_INT64(0);
-}
-
-/* Microseconds of an interval argument, which must be positive when given */
-static int64
-arg_positive_interval(FunctionCallInfo fcinfo, int argno, const char *name, int64 dflt)
-{
-	Interval   *iv;
-	int64		us;
-
-	if (PG_ARGISNULL(argno))
-		return dflt;
-	iv = PG_GETARG_INTERVAL_P(argno);
-	us = iv->time + iv->day * USECS_PER_DAY + (int64) iv->month * 30 * USECS_PER_DAY;
-	if (us <= 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("%s must be a positive interval", name),
-				 errhint("Leave it NULL to use the queue's lease.")));
-	return us;
-}
-
-PG_FUNCTION_INFO_V1(scribe_claim);
-
-/* scribe.claim(queue, n, lease) */
-Datum
-scribe_claim(PG_FUNCTION_ARGS)
-{
-	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	int32		n = PG_ARGISNULL(1) ? 1 : PG_GETARG_INT32(1);
-	ScribeSavedUser saved;
-	const ScribeQueue *queue;
-	ScribeJob  *jobs;
-	int			count;
-
-	scribe_require_preload("scribe.claim()");
-	if (PG_ARGISNULL(0))
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("queue must not be NULL")));
-	if (n < 1 || n > MAX_CLAIM)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("n must be between 1 and %d, not %d", MAX_CLAIM, n),
-				 errhint("n is how many jobs to claim at most.")));
-
-	InitMaterializedSRF(fcinfo, 0);
-
-	SPI_connect();
-	scribe_run_as_owner(&saved);
-	queue = scribe_queue_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	count = scribe_queue_claim_jobs(queue, n,
-									arg_positive_interval(fcinfo, 2, "lease", queue->lease_us),
-									MyProcPid, &jobs);
-	scribe_run_as_caller(&saved);
-
-	for (int i = 0; i < count; i++)
-	{
-		Datum		values[8];
-		bool		nulls[8] = {false, false, false, false, false, false, false, false};
-
-		values[0] = Int64GetDatum(jobs[i].job_id);
-		values[1] = Int32GetDatum(jobs[i].attempt);
-		values[2] = Int32GetDatum(jobs[i].max_attempts);
-		values[3] = jobs[i].kind ? CStringGetTextDatum(jobs[i].kind) : (Datum) 0;
-		nulls[3] = jobs[i].kind == NULL;
-		values[4] = JsonbPGetDatum(jobs[i].payload);
-		values[5] = Int32GetDatum(jobs[i].priority);
-		values[6] = TimestampTzGetDatum(jobs[i].enqueued_at);
-		values[7] = TimestampTzGetDatum(jobs[i].lease_until);
-		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
-	}
-	SPI_finish();
-	return (Datum) 0;
-}
-
-PG_FUNCTION_INFO_V1(scribe_ack);
-
-/* scribe.ack(job_id, attempt, result) */
-Datum
-scribe_ack(PG_FUNCTION_ARGS)
-{
-	int64		job_id = arg_job_id(fcinfo);
-	int32		attempt = arg_attempt(fcinfo, 1);
-	Jsonb	   *result = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
-	ScribeSavedUser saved;
-	bool		acked;
-
-	scribe_require_preload("scribe.ack()");
-	if (result != NULL && (int64) VARSIZE(result) > scribe_max_payload_size)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result of %zu bytes is larger than scribe.max_payload_size (%d bytes)",
-						(size_t) VARSIZE(result), scribe_max_payload_size),
-				 errhint("Store bulky results in a table and return their key.")));
-
-	SPI_connect();
-	scribe_run_as_owner(&saved);
-	acked = scribe_queue_ack_job(job_id, attempt, result);
-	scribe_run_as_caller(&saved);
-	SPI_finish();
-	PG_RETURN_BOOL(acked);
-}
-
-PG_FUNCTION_INFO_V1(scribe_nack);
-
-/* scribe.nack(job_id, attempt, error, retry_in, retry) */
-Datum
-scribe_nack(PG_FUNCTION_ARGS)
-{
-	int64		job_id = arg_job_id(fcinfo);
-	int32		attempt = arg_attempt(fcinfo, 1);
-	char	   *error = PG_ARGISNULL(2) ? pstrdup("(no error given)") : text_to_cstring(PG_GETARG_TEXT_PP(2));
-	Interval   *retry_in = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
-	bool		retry = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
-	ScribeSavedUser saved;
-	const char *state;
-
-	scribe_require_preload("scribe.nack()");
-	if (retry_in != NULL && (retry_in->time < 0 || retry_in->day < 0 || retry_in->month < 0))
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("retry_in must not be negative"),
-				 errhint("Leave it NULL for the queue's exponential backoff, or pass interval '0' to retry at once.")));
-
-	SPI_connect();
-	scribe_run_as_owner(&saved);
-	state = scribe_queue_nack_job(job_id, attempt, error, retry_in, retry);
-	scribe_run_as_caller(&saved);
-	SPI_finish();
-	PG_RETURN_TEXT_P(cstring_to_text(state));
-}
-
-PG_FUNCTION_INFO_V1(scribe_extend_lease);
-
-/* scribe.extend_lease(job_id, attempt, lease) */
-Datum
-scribe_extend_lease(PG_FUNCTION_ARGS)
-{
-	int64		job_id = arg_job_id(fcinfo);
-	int32		attempt = arg_attempt(fcinfo, 1);
-	Oid			argtypes[3] = {INT8OID, INT4OID, INT8OID};
+	Oid			argtypes[3] = {INT8OID, UUIDOID, INT8OID};
 	Datum		values[3];
 	char		nulls[3] = "   ";
-	ScribeSavedUser saved;
-	TimestampTz lease_until;
 	bool		isnull;
 
-	scribe_require_preload("scribe.extend_lease()");
 	values[0] = Int64GetDatum(job_id);
-	values[1] = Int32GetDatum(attempt);
-	values[2] = Int64GetDatum(arg_positive_interval(fcinfo, 2, "lease", 0));
-	nulls[2] = PG_ARGISNULL(2) ? 'n' : ' ';
-
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	values[1] = UUIDPGetDatum(lease);
+	values[2] = Int64GetDatum(lease_us);
+	nulls[2] = lease_us > 0 ? ' ' : 'n';
 	scribe_plan_execute(&plan_extend,
 						"UPDATE scribe.jobs j "
 						"SET lease_until = clock_timestamp() + COALESCE($3 * interval '1 microsecond', q.lease) "
 						"FROM scribe.queues q "
-						"WHERE j.job_id = $1 AND j.attempts = $2 AND j.lease_until IS NOT NULL "
+						"WHERE j.job_id = $1 AND j.lease = $2 AND j.lease_until IS NOT NULL "
 						"  AND q.queue_id = j.queue_id "
 						"RETURNING j.lease_until",
 						3, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 0)
-		refuse(job_id, attempt, "extend the lease of");
-	lease_until = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	scribe_run_as_caller(&saved);
-	SPI_finish();
-	PG_RETURN_TIMESTAMPTZ(lease_until);
+		refuse(job_id, lease_state(job_id, lease), "extend the lease of");
+	return DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 }

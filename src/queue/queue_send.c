@@ -4,6 +4,12 @@
  * One statement looks the queue up and inserts, so that a queue dropped
  * concurrently (drop_queue locks scribe.jobs) can never get an orphan job.
  * The job becomes visible, and a worker is woken, when the caller commits.
+ *
+ * run_at is decided here: now() unless a delay or run_at says later, never
+ * earlier (a time in the past means ready now, behind the jobs already
+ * ready), never infinite and at most MAX_AHEAD_YEARS ahead.  An idempotency
+ * key is unique per queue and sending role: one role's key never finds,
+ * nor blocks, another role's job.
  */
 #include "pg_scribe.h"
 
@@ -31,6 +37,9 @@ int			scribe_max_payload_size = 1024 * 1024;
 /* Attempts to insert a job whose idempotent twin finishes meanwhile */
 #define SEND_RETRIES 3
 
+/* A job may be due at most this many years ahead */
+#define MAX_AHEAD_YEARS 100
+
 static SPIPlanPtr plan_send = NULL;
 static SPIPlanPtr plan_send_batch = NULL;
 static SPIPlanPtr plan_find_key = NULL;
@@ -40,9 +49,7 @@ typedef struct SendOptions
 {
 	text	   *queue;
 	text	   *kind;
-	Interval   *delay;
-	TimestampTz run_at;
-	bool		has_run_at;
+	TimestampTz run_at;			/* from run_at or delay: now() at the earliest */
 	int16		priority;
 	int32		max_attempts;	/* 0: the queue's */
 	Oid			role;
@@ -62,11 +69,66 @@ scribe_queue_define_gucs(void)
 							NULL, NULL, NULL);
 }
 
+/* ERROR for a run_at or delay further ahead than MAX_AHEAD_YEARS */
+static void
+send_too_far(bool delay)
+{
+	ereport(ERROR,
+			(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+			 delay ? errmsg("delay is longer than %d years", MAX_AHEAD_YEARS) :
+			 errmsg("run_at is more than %d years ahead", MAX_AHEAD_YEARS),
+			 errhint("A job may be due at most %d years from now; a run_at in the past makes it ready at once.",
+					 MAX_AHEAD_YEARS)));
+}
+
+/*
+ * When a job becomes ready: now() (the transaction's start), later by the
+ * delay, or run_at (a past time counts as now); ERROR for an infinite time
+ * or one more than MAX_AHEAD_YEARS ahead
+ */
+static TimestampTz
+send_run_at(const Interval *delay, bool has_run_at, TimestampTz run_at)
+{
+	TimestampTz now = GetCurrentTransactionStartTimestamp();
+	Interval	ahead = {.time = 0, .day = 0, .month = MAX_AHEAD_YEARS * MONTHS_PER_YEAR};
+	TimestampTz latest = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+																 TimestampTzGetDatum(now),
+																 IntervalPGetDatum(&ahead)));
+
+	if (has_run_at)
+	{
+		if (TIMESTAMP_NOT_FINITE(run_at))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("run_at must be a finite time"),
+					 errhint("Pass a time at most %d years ahead, or leave run_at NULL to make the job ready at once.",
+							 MAX_AHEAD_YEARS)));
+		if (run_at > latest)
+			send_too_far(false);
+		return Max(run_at, now);
+	}
+	if (delay == NULL)
+		return now;
+	/* bounded first, so that adding it to now cannot overflow */
+	if (delay->month > MAX_AHEAD_YEARS * MONTHS_PER_YEAR ||
+		delay->day > MAX_AHEAD_YEARS * 366 ||
+		delay->time > MAX_AHEAD_YEARS * 366 * USECS_PER_DAY)
+		send_too_far(true);
+	run_at = DatumGetTimestampTz(DirectFunctionCall2(timestamptz_pl_interval,
+													 TimestampTzGetDatum(now),
+													 IntervalPGetDatum(delay)));
+	if (run_at > latest)
+		send_too_far(true);
+	return run_at;
+}
+
 /* Check the options that every send takes; fills opts */
 static void
 send_options(FunctionCallInfo fcinfo, SendOptions *opts, const char *function)
 {
 	int32		priority;
+	Interval   *delay;
+	bool		has_run_at;
 
 	scribe_require_preload(function);
 
@@ -77,23 +139,22 @@ send_options(FunctionCallInfo fcinfo, SendOptions *opts, const char *function)
 				 errhint("Name a queue created with scribe.create_queue().")));
 	opts->queue = PG_GETARG_TEXT_PP(0);
 	opts->kind = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
-	opts->delay = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
-	opts->has_run_at = !PG_ARGISNULL(4);
-	opts->run_at = opts->has_run_at ? PG_GETARG_TIMESTAMPTZ(4) : 0;
+	delay = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
+	has_run_at = !PG_ARGISNULL(4);
 	priority = PG_ARGISNULL(5) ? 0 : PG_GETARG_INT32(5);
 	opts->max_attempts = PG_ARGISNULL(7) ? 0 : PG_GETARG_INT32(7);
 
-	if (opts->delay != NULL && opts->has_run_at)
+	if (delay != NULL && has_run_at)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("delay and run_at cannot both be given"),
 				 errhint("Pass delay => interval to run after a while, or run_at => timestamptz to run at a time.")));
-	if (opts->delay != NULL &&
-		(opts->delay->time < 0 || opts->delay->day < 0 || opts->delay->month < 0))
+	if (delay != NULL && (delay->time < 0 || delay->day < 0 || delay->month < 0))
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("delay must not be negative"),
 				 errhint("Pass delay => interval '0' (or no delay) to make the job ready at once.")));
+	opts->run_at = send_run_at(delay, has_run_at, has_run_at ? PG_GETARG_TIMESTAMPTZ(4) : 0);
 	if (priority < PG_INT16_MIN || priority > PG_INT16_MAX)
 		ereport(ERROR,
 				(errcode(ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE),
@@ -141,27 +202,27 @@ send_check_key(text *key)
 
 /*
  * The parameters of the send statements: $1 queue, $2 payload(s), $3 run_at,
- * $4 delay, $5 kind, $6 priority, $7 key(s), $8 max_attempts, $9 role
+ * $4 kind, $5 priority, $6 key(s), $7 max_attempts, $8 role
  */
+#define SEND_NPARAMS 8
+
+/* Fill the parameters of a send statement */
 static void
 send_params(const SendOptions *opts, Datum payload, Datum key, bool key_null,
 			Datum *values, char *nulls)
 {
-	memset(nulls, ' ', 9);
+	memset(nulls, ' ', SEND_NPARAMS);
 	values[0] = PointerGetDatum(opts->queue);
 	values[1] = payload;
 	values[2] = TimestampTzGetDatum(opts->run_at);
-	nulls[2] = opts->has_run_at ? ' ' : 'n';
-	values[3] = PointerGetDatum(opts->delay);
-	nulls[3] = opts->delay ? ' ' : 'n';
-	values[4] = PointerGetDatum(opts->kind);
-	nulls[4] = opts->kind ? ' ' : 'n';
-	values[5] = Int16GetDatum(opts->priority);
-	values[6] = key;
-	nulls[6] = key_null ? 'n' : ' ';
-	values[7] = Int32GetDatum(opts->max_attempts);
-	nulls[7] = opts->max_attempts ? ' ' : 'n';
-	values[8] = ObjectIdGetDatum(opts->role);
+	values[3] = PointerGetDatum(opts->kind);
+	nulls[3] = opts->kind ? ' ' : 'n';
+	values[4] = Int16GetDatum(opts->priority);
+	values[5] = key;
+	nulls[5] = key_null ? 'n' : ' ';
+	values[6] = Int32GetDatum(opts->max_attempts);
+	nulls[6] = opts->max_attempts ? ' ' : 'n';
+	values[7] = ObjectIdGetDatum(opts->role);
 }
 
 /* ERROR for a queue that exists but refused the job: it needs a kind */
@@ -175,17 +236,18 @@ send_kind_required(const SendOptions *opts)
 			 errhint("Pass kind => 'sql' or 'http' (see the reference), or create the queue with consumer => 'clients' for applications to claim its jobs.")));
 }
 
-/* The id of the unfinished job of a queue with an idempotency key, or 0 */
+/* The id of the role's unfinished job of a queue with an idempotency key, or 0 */
 static int64
-send_find_key(int32 queue_id, text *key)
+send_find_key(int32 queue_id, Oid role, text *key)
 {
-	Oid			argtypes[2] = {INT4OID, TEXTOID};
-	Datum		values[2] = {Int32GetDatum(queue_id), PointerGetDatum(key)};
+	Oid			argtypes[3] = {INT4OID, OIDOID, TEXTOID};
+	Datum		values[3] = {Int32GetDatum(queue_id), ObjectIdGetDatum(role), PointerGetDatum(key)};
 	bool		isnull;
 
 	scribe_plan_execute(&plan_find_key,
-						"SELECT job_id FROM scribe.jobs WHERE queue_id = $1 AND idempotency_key = $2",
-						2, argtypes, values, NULL, false, 1);
+						"SELECT job_id FROM scribe.jobs "
+						"WHERE queue_id = $1 AND enqueued_by = $2::regrole AND idempotency_key = $3",
+						3, argtypes, values, NULL, false, 1);
 	if (SPI_processed == 0)
 		return 0;
 	return DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
@@ -226,10 +288,10 @@ scribe_send(PG_FUNCTION_ARGS)
 
 	for (int attempt = 0; attempt < SEND_RETRIES && job_id == 0; attempt++)
 	{
-		Oid			argtypes[9] = {TEXTOID, JSONBOID, TIMESTAMPTZOID, INTERVALOID, TEXTOID,
+		Oid			argtypes[SEND_NPARAMS] = {TEXTOID, JSONBOID, TIMESTAMPTZOID, TEXTOID,
 		INT2OID, TEXTOID, INT4OID, OIDOID};
-		Datum		values[9];
-		char		nulls[9];
+		Datum		values[SEND_NPARAMS];
+		char		nulls[SEND_NPARAMS];
 		HeapTuple	tuple;
 		TupleDesc	desc;
 		bool		isnull;
@@ -242,13 +304,13 @@ scribe_send(PG_FUNCTION_ARGS)
 							"WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
 							"ins AS (INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, "
 							"                                 priority, kind, idempotency_key, payload) "
-							"        SELECT COALESCE($3, now() + COALESCE($4, interval '0')), now(), q.queue_id, "
-							"               COALESCE($8, q.max_attempts), $9, $6, $5, $7, $2 "
-							"        FROM q WHERE q.consumer = 'clients' OR $5 IS NOT NULL "
-							"        ON CONFLICT (queue_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
+							"        SELECT $3, now(), q.queue_id, COALESCE($7, q.max_attempts), $8, $5, $4, $6, $2 "
+							"        FROM q WHERE q.consumer = 'clients' OR $4 IS NOT NULL "
+							"        ON CONFLICT (queue_id, enqueued_by, idempotency_key) WHERE idempotency_key IS NOT NULL "
+							"        DO NOTHING "
 							"        RETURNING job_id, run_at) "
 							"SELECT ins.job_id, ins.run_at, q.queue_id, q.consumer = 'workers' FROM q LEFT JOIN ins ON true",
-							9, argtypes, values, nulls, false, 0);
+							SEND_NPARAMS, argtypes, values, nulls, false, 0);
 		if (SPI_processed == 0)
 			scribe_queue_not_found(text_to_cstring(opts.queue));
 
@@ -267,8 +329,8 @@ scribe_send(PG_FUNCTION_ARGS)
 		if (workers && opts.kind == NULL)
 			send_kind_required(&opts);
 
-		/* an unfinished job has this key: return it, unless it just finished */
-		job_id = send_find_key(queue_id, key);
+		/* an unfinished job of this role has this key: return it, unless it just finished */
+		job_id = send_find_key(queue_id, opts.role, key);
 	}
 	if (job_id == 0)
 		ereport(ERROR,
@@ -299,10 +361,10 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 	int			nkeys = 0;
 	ScribeSavedUser saved;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	Oid			argtypes[9] = {TEXTOID, JSONBARRAYOID, TIMESTAMPTZOID, INTERVALOID, TEXTOID,
+	Oid			argtypes[SEND_NPARAMS] = {TEXTOID, JSONBARRAYOID, TIMESTAMPTZOID, TEXTOID,
 	INT2OID, TEXTARRAYOID, INT4OID, OIDOID};
-	Datum		values[9];
-	char		nulls[9];
+	Datum		values[SEND_NPARAMS];
+	char		nulls[SEND_NPARAMS];
 	int64	   *ids;
 	int64		inserted;
 	bool		workers;
@@ -361,15 +423,16 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 						"WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
 						"ins AS (INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, "
 						"                                 priority, kind, idempotency_key, payload) "
-						"        SELECT COALESCE($3, now() + COALESCE($4, interval '0')), now(), q.queue_id, "
-						"               COALESCE($8, q.max_attempts), $9, $6, $5, p.idempotency_key, p.payload "
-						"        FROM q, unnest($2, $7) AS p(payload, idempotency_key) "
-						"        WHERE q.consumer = 'clients' OR $5 IS NOT NULL "
-						"        ON CONFLICT (queue_id, idempotency_key) WHERE idempotency_key IS NOT NULL DO NOTHING "
+						"        SELECT $3, now(), q.queue_id, COALESCE($7, q.max_attempts), $8, $5, $4, "
+						"               p.idempotency_key, p.payload "
+						"        FROM q, unnest($2, $6) AS p(payload, idempotency_key) "
+						"        WHERE q.consumer = 'clients' OR $4 IS NOT NULL "
+						"        ON CONFLICT (queue_id, enqueued_by, idempotency_key) WHERE idempotency_key IS NOT NULL "
+						"        DO NOTHING "
 						"        RETURNING job_id, idempotency_key, run_at) "
 						"SELECT ins.job_id, ins.idempotency_key, ins.run_at, q.queue_id, q.consumer = 'workers' "
 						"FROM q LEFT JOIN ins ON true",
-						9, argtypes, values, nulls, false, 0);
+						SEND_NPARAMS, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 0)
 		scribe_queue_not_found(text_to_cstring(opts.queue));
 
@@ -406,7 +469,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 					continue;
 				}
 			}
-			ids[i] = send_find_key(queue_id, DatumGetTextPP(keys[i]));
+			ids[i] = send_find_key(queue_id, opts.role, DatumGetTextPP(keys[i]));
 			if (ids[i] == 0)
 				ereport(ERROR,
 						(errcode(ERRCODE_T_R_SERIALIZATION_FAILURE),

@@ -21,6 +21,33 @@ static SPIPlanPtr plan_oldest = NULL;
 static SPIPlanPtr plan_list = NULL;
 static SPIPlanPtr plan_job_status = NULL;
 
+/*
+ * The age of the oldest ready job of a queue (inside SPI): now() - run_at,
+ * saturated rather than out of range whatever run_at a row holds
+ */
+static Datum
+oldest_ready_age(int32 queue_id, bool *isnull)
+{
+	Oid			argtypes[1] = {INT4OID};
+	Datum		args[1] = {Int32GetDatum(queue_id)};
+	Interval   *age;
+	TimestampTz run_at;
+
+	scribe_plan_execute(&plan_oldest,
+						"SELECT run_at FROM scribe.jobs "
+						"WHERE queue_id = $1 AND run_at <= now() AND lease_until IS NULL "
+						"ORDER BY run_at LIMIT 1",
+						1, argtypes, args, NULL, true, 1);
+	*isnull = SPI_processed == 0;
+	if (*isnull)
+		return (Datum) 0;
+	run_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, isnull));
+	age = palloc0(sizeof(Interval));
+	age->time = scribe_queue_elapsed_us(run_at, GetCurrentTransactionStartTimestamp());
+	/* as now() - run_at shows it: whole days apart */
+	return DirectFunctionCall1(interval_justify_hours, IntervalPGetDatum(age));
+}
+
 /* A percentile of a histogram as an interval; NULL if it is empty */
 static Datum
 percentile_interval(const uint64 *hist, uint64 total, double fraction, bool *isnull)
@@ -124,21 +151,7 @@ scribe_queue_stats(PG_FUNCTION_ARGS)
 								  queue_id);
 		dead = count_for_queue(&plan_dead,
 							   "SELECT count(*) FROM scribe.jobs_dead WHERE queue_id = $1", queue_id);
-		{
-			Oid			oldest_types[1] = {INT4OID};
-			Datum		oldest_args[1] = {Int32GetDatum(queue_id)};
-
-			scribe_plan_execute(&plan_oldest,
-								"SELECT now() - run_at FROM scribe.jobs "
-								"WHERE queue_id = $1 AND run_at <= now() AND lease_until IS NULL "
-								"ORDER BY run_at LIMIT 1",
-								1, oldest_types, oldest_args, NULL, true, 1);
-			oldest_null = SPI_processed == 0;
-			oldest = oldest_null ? (Datum) 0 :
-				SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &oldest_null);
-			if (!oldest_null)
-				oldest = SPI_datumTransfer(oldest, false, 16);
-		}
+		oldest = oldest_ready_age(queue_id, &oldest_null);
 
 		values[2] = Int64GetDatum(Max(jobs - in_flight - delayed, 0));
 		values[3] = Int64GetDatum(delayed);

@@ -22,7 +22,9 @@ COMMENT ON TABLE scribe.queues IS 'Named queues and their policies (change them 
 
 -- Unfinished jobs: ready, delayed (run_at in the future, including retries
 -- after a nack) and in flight (leased).  Claiming only sets columns that no
--- index covers, so a claim is a HOT update.
+-- index covers, so a claim is a HOT update.  lease is the unguessable token
+-- of the current (or last) claim: ack, nack and extend_lease need it.  The
+-- times are finite: ages and waits are differences of them.
 CREATE TABLE scribe.jobs (
     job_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     run_at          timestamptz NOT NULL,
@@ -35,10 +37,13 @@ CREATE TABLE scribe.jobs (
     claimed_by      integer,
     enqueued_by     regrole NOT NULL,
     priority        smallint NOT NULL DEFAULT 0,
+    lease           uuid,
     kind            text,
     idempotency_key text,
     payload         jsonb NOT NULL,
-    errors          jsonb
+    errors          jsonb,
+    CONSTRAINT jobs_times_finite CHECK (run_at > '-infinity' AND run_at < 'infinity'
+                                        AND enqueued_at > '-infinity' AND enqueued_at < 'infinity')
 ) WITH (fillfactor = 80,
         autovacuum_vacuum_scale_factor = 0.01,
         autovacuum_vacuum_threshold = 1000,
@@ -50,7 +55,8 @@ COMMENT ON TABLE scribe.jobs IS 'Unfinished jobs: ready, delayed and in flight';
 CREATE INDEX jobs_claim ON scribe.jobs (queue_id, priority DESC, run_at, job_id);
 -- next due time, delayed counts, oldest ready job
 CREATE INDEX jobs_due ON scribe.jobs (queue_id, run_at);
-CREATE UNIQUE INDEX jobs_idempotency ON scribe.jobs (queue_id, idempotency_key)
+-- an idempotency key is unique per queue and sending role
+CREATE UNIQUE INDEX jobs_idempotency ON scribe.jobs (queue_id, enqueued_by, idempotency_key)
     WHERE idempotency_key IS NOT NULL;
 
 -- Finished jobs, one partition per day (UTC); retention drops partitions.
@@ -111,6 +117,7 @@ SELECT pg_catalog.pg_extension_config_dump('scribe.jobs_dead', '');
 -- A job as scribe.claim() hands it to a consumer
 CREATE TYPE scribe.claimed_job AS (
     job_id       bigint,
+    lease        uuid,
     attempt      integer,
     max_attempts integer,
     kind         text,
@@ -368,29 +375,29 @@ CREATE FUNCTION scribe.send_batch(
     AS 'MODULE_PATHNAME', 'scribe_send_batch';
 COMMENT ON FUNCTION scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer) IS 'Enqueue many jobs in one statement; returns their ids in the order of payloads';
 
-CREATE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease interval DEFAULT NULL)
+CREATE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease_for interval DEFAULT NULL)
     RETURNS SETOF scribe.claimed_job
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_claim';
-COMMENT ON FUNCTION scribe.claim(text, integer, interval) IS 'Claim up to n ready jobs (highest priority, then oldest) with a lease; ack, nack or extend each with its job_id and attempt';
+COMMENT ON FUNCTION scribe.claim(text, integer, interval) IS 'Claim up to n ready jobs (highest priority, then oldest) for lease_for (the queue''s lease by default); ack, nack or extend each with its job_id and the lease token returned with it';
 
-CREATE FUNCTION scribe.ack(job_id bigint, attempt integer, result jsonb DEFAULT NULL) RETURNS boolean
+CREATE FUNCTION scribe.ack(job_id bigint, lease uuid, result jsonb DEFAULT NULL) RETURNS boolean
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_ack';
-COMMENT ON FUNCTION scribe.ack(bigint, integer, jsonb) IS 'Finish a claimed job (true), keeping result in the archive; false when it was already acked';
+COMMENT ON FUNCTION scribe.ack(bigint, uuid, jsonb) IS 'Finish a claimed job (true), keeping result in the archive; false when it was already acked; lease is the token scribe.claim() returned';
 
-CREATE FUNCTION scribe.nack(job_id bigint, attempt integer, error text,
+CREATE FUNCTION scribe.nack(job_id bigint, lease uuid, error text,
                             retry_in interval DEFAULT NULL, retry boolean DEFAULT true)
     RETURNS text
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_nack';
-COMMENT ON FUNCTION scribe.nack(bigint, integer, text, interval, boolean) IS 'Fail a claimed job''s attempt: retry after backoff (''retry''), or move it to the dead letters (''dead'') when out of attempts or retry => false';
+COMMENT ON FUNCTION scribe.nack(bigint, uuid, text, interval, boolean) IS 'Fail a claimed job''s attempt: retry after backoff (''retry''), or move it to the dead letters (''dead'') when out of attempts or retry => false; the error is kept, cut at 8 kB';
 
-CREATE FUNCTION scribe.extend_lease(job_id bigint, attempt integer, lease interval DEFAULT NULL)
+CREATE FUNCTION scribe.extend_lease(job_id bigint, lease uuid, lease_for interval DEFAULT NULL)
     RETURNS timestamptz
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_extend_lease';
-COMMENT ON FUNCTION scribe.extend_lease(bigint, integer, interval) IS 'Extend the lease of a claimed job from now (by the queue''s lease by default); returns the new lease end';
+COMMENT ON FUNCTION scribe.extend_lease(bigint, uuid, interval) IS 'Extend the lease of a claimed job to lease_for from now (the queue''s lease by default); returns the new lease end';
 
 CREATE FUNCTION scribe.requeue(queue text, job_ids bigint[] DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql
@@ -414,12 +421,18 @@ BEGIN
     OVERRIDING SYSTEM VALUE
     SELECT d.job_id, now(), d.enqueued_at, d.queue_id, d.attempts,
            d.attempts + q.max_attempts, d.enqueued_by, d.priority, d.kind,
-           -- an unfinished job with the same key may exist by now
+           -- the role's unfinished job with the same key may exist by now, and
+           -- several dead letters may share a key: the newest keeps it
            CASE WHEN EXISTS (SELECT FROM scribe.jobs j
-                             WHERE j.queue_id = d.queue_id AND j.idempotency_key = d.idempotency_key)
+                             WHERE j.queue_id = d.queue_id AND j.enqueued_by = d.enqueued_by
+                               AND j.idempotency_key = d.idempotency_key)
+                  OR d.key_rank > 1
                 THEN NULL ELSE d.idempotency_key END,
            d.payload, d.errors
-    FROM d JOIN scribe.queues q ON q.queue_id = d.queue_id;
+    FROM (SELECT d.*, row_number() OVER (PARTITION BY d.enqueued_by, d.idempotency_key
+                                          ORDER BY d.job_id DESC) AS key_rank
+          FROM d) d
+    JOIN scribe.queues q ON q.queue_id = d.queue_id;
     GET DIAGNOSTICS moved = ROW_COUNT;
     PERFORM scribe._queue_jobs_changed(qid, moved > 0);
     RETURN moved;

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(43);
+SELECT plan(47);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -58,6 +58,16 @@ SELECT function_returns('scribe', 'health', ARRAY[]::text[], 'jsonb');
 SELECT function_returns('scribe', 'send',
     ARRAY['text', 'jsonb', 'text', 'interval', 'timestamp with time zone', 'integer', 'text', 'integer'], 'bigint');
 SELECT function_returns('scribe', 'claim', ARRAY['text', 'integer', 'interval'], 'setof scribe.claimed_job');
+-- a lease is named by its token, never by an attempt number
+SELECT function_returns('scribe', 'ack', ARRAY['bigint', 'uuid', 'jsonb'], 'boolean');
+SELECT function_returns('scribe', 'nack', ARRAY['bigint', 'uuid', 'text', 'interval', 'boolean'], 'text');
+SELECT function_returns('scribe', 'extend_lease', ARRAY['bigint', 'uuid', 'interval'], 'timestamp with time zone');
+SELECT is_empty($$
+    SELECT p.oid::regprocedure::text FROM pg_proc p
+    WHERE p.pronamespace = 'scribe'::regnamespace
+      AND p.proname IN ('ack', 'nack', 'extend_lease', 'finish_ocr', 'fail_ocr', 'release_ocr')
+      AND p.proargtypes[1] <> 'uuid'::regtype
+$$, 'ack, nack, extend_lease and the worker nodes'' finish, fail and release take the lease token second');
 SELECT function_returns('scribe', 'wait_for_lsn', ARRAY['pg_lsn', 'interval', 'name', 'boolean'], 'boolean');
 
 CREATE ROLE regress_scribe_nobody_yet;

@@ -23,7 +23,7 @@ SELECT is_empty($$
     SELECT i.indexrelid::regclass::text
     FROM pg_index i JOIN pg_attribute a ON a.attrelid = i.indrelid AND a.attnum = ANY (i.indkey)
     WHERE i.indrelid = 'scribe.jobs'::regclass
-      AND a.attname IN ('attempts', 'lease_until', 'claimed_at', 'claimed_by', 'errors')
+      AND a.attname IN ('attempts', 'lease', 'lease_until', 'claimed_at', 'claimed_by', 'errors')
 $$, 'no index of scribe.jobs covers a column that claims change');
 
 SELECT ok((SELECT reloptions @> ARRAY['fillfactor=80', 'autovacuum_vacuum_scale_factor=0.01']

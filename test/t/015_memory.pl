@@ -27,7 +27,7 @@ $node->safe_psql('postgres', q{
 	    FOR i IN 1..n LOOP
 	        PERFORM scribe.send('mem', jsonb_build_object('i', i), idempotency_key => i::text);
 	        SELECT * INTO j FROM scribe.claim('mem');
-	        PERFORM scribe.ack(j.job_id, j.attempt, '{"ok": true}');
+	        PERFORM scribe.ack(j.job_id, j.lease, '{"ok": true}');
 	        PERFORM scribe.queue_stats('mem');
 	        COMMIT;
 	    END LOOP;

@@ -25,7 +25,7 @@ $node->safe_psql('postgres', q{
 	        PERFORM count(*) FROM scribe.send_batch('churn', array_fill('{}'::jsonb, ARRAY[5000]));
 	        COMMIT;
 	        FOR k IN 1..5 LOOP
-	            PERFORM scribe.ack(c.job_id, c.attempt) FROM scribe.claim('churn', 1000) c;
+	            PERFORM scribe.ack(c.job_id, c.lease) FROM scribe.claim('churn', 1000) c;
 	            COMMIT;
 	        END LOOP;
 	    END LOOP;

@@ -23,8 +23,8 @@ $node->safe_psql('postgres', qq{
 	SELECT scribe.create_queue('emails', consumer => 'clients', max_attempts => 1);
 	SELECT scribe.send('emails', jsonb_build_object('n', n)) FROM generate_series(1, 4) n;
 	SELECT job_id FROM scribe.claim('emails', 1);          -- in flight
-	SELECT scribe.ack(job_id, attempt, '{"sent": true}') FROM scribe.claim('emails', 1);   -- archived
-	SELECT scribe.nack(job_id, attempt, 'mailbox full') FROM scribe.claim('emails', 1);    -- dead
+	SELECT scribe.ack(job_id, lease, '{"sent": true}') FROM scribe.claim('emails', 1);   -- archived
+	SELECT scribe.nack(job_id, lease, 'mailbox full') FROM scribe.claim('emails', 1);    -- dead
 	SELECT scribe.submit_document(pg_read_binary_file('$fixtures/word.tif'), owner => 'family-1');
 	INSERT INTO scribe.ocr_ledger (owner, page, method, cost) VALUES ('family-1', 1, 'local', 0.0001);
 	CREATE TABLE logs (at timestamptz);

@@ -31,8 +31,8 @@ $primary->safe_psql('postgres', q{
 	SELECT scribe.alter_queue('ocr', backoff_base => '0', backoff_cap => '0');
 	-- the node's role: EXECUTE on the four functions it calls, nothing else
 	CREATE ROLE scribe_node LOGIN;
-	GRANT EXECUTE ON FUNCTION scribe.claim_ocr(integer), scribe.finish_ocr(bigint, integer, jsonb, text, boolean, text),
-		scribe.fail_ocr(bigint, integer, text, boolean), scribe.release_ocr(bigint, integer) TO scribe_node;
+	GRANT EXECUTE ON FUNCTION scribe.claim_ocr(integer), scribe.finish_ocr(bigint, uuid, jsonb, text, boolean, text),
+		scribe.fail_ocr(bigint, uuid, text, boolean), scribe.release_ocr(bigint, uuid) TO scribe_node;
 });
 my $conninfo = 'host=' . $primary->host . ' port=' . $primary->port . ' dbname=postgres user=scribe_node';
 

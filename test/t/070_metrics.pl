@@ -45,9 +45,9 @@ ok(wait_for_workers($node, 1), 'the worker runs');
 sql(q{SELECT scribe.send('app', jsonb_build_object('i', i)) FROM generate_series(1, 10) i});
 sql(q{SELECT scribe.send('app', '{}', delay => '1 hour') FROM generate_series(1, 2)});
 sql(q{SELECT scribe.send('we"ird\q', '{}')});
-sql(q{SELECT scribe.ack(job_id, attempt) FROM scribe.claim('app', 4)});
-sql(q{SELECT scribe.nack(job_id, attempt, 'boom', retry => false) FROM scribe.claim('app', 2)});
-sql(q{SELECT scribe.nack(job_id, attempt, 'later', retry_in => '1 hour') FROM scribe.claim('app', 1)});
+sql(q{SELECT scribe.ack(job_id, lease) FROM scribe.claim('app', 4)});
+sql(q{SELECT scribe.nack(job_id, lease, 'boom', retry => false) FROM scribe.claim('app', 2)});
+sql(q{SELECT scribe.nack(job_id, lease, 'later', retry_in => '1 hour') FROM scribe.claim('app', 1)});
 sql(q{SELECT count(*) FROM scribe.claim('app', 1)});
 
 # a workers queue: 5 sql jobs succeed, 2 fail into the dead letters

@@ -143,7 +143,7 @@ is(findings(q{cache_hit_rate_target => 0}), '', 'a target of 0 is always met');
 sql(q{
 	SELECT scribe.create_queue('mail', consumer => 'clients', max_attempts => 3);
 	SELECT scribe.send('mail', jsonb_build_object('n', g)) FROM generate_series(1, 3) g;
-	SELECT scribe.nack(j.job_id, j.attempt, CASE WHEN j.payload->>'n' = '1' THEN 'bad address' ELSE 'smtp refused' END,
+	SELECT scribe.nack(j.job_id, j.lease, CASE WHEN j.payload->>'n' = '1' THEN 'bad address' ELSE 'smtp refused' END,
 	                   retry => false)
 	FROM scribe.claim('mail', 3) j;
 });

@@ -28,7 +28,7 @@ BEGIN
         COMMIT;
         FOR k IN 1..chunk / 1000 LOOP
             IF system = 'pg_scribe' THEN
-                PERFORM count(scribe.ack(c.job_id, c.attempt)) FROM scribe.claim(queue, 1000) c;
+                PERFORM count(scribe.ack(c.job_id, c.lease)) FROM scribe.claim(queue, 1000) c;
             ELSE
                 WITH c AS (
                     UPDATE textbook.jobs SET status = 'running', locked_until = now() + interval '5 minutes',

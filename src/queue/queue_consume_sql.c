@@ -1,0 +1,194 @@
+/*
+ * The SQL functions of consumers: scribe.claim(), ack(), nack() and
+ * extend_lease(), over the C API of queue_consume.c.  A consumer names a
+ * lease by the job's id and the token that claim() returned with it.
+ */
+#include "pg_scribe.h"
+
+#include "executor/spi.h"
+#include "fmgr.h"
+#include "funcapi.h"
+#include "utils/builtins.h"
+#include "utils/timestamp.h"
+#include "utils/uuid.h"
+
+#include "queue/queue.h"
+
+/* Most jobs one claim may take */
+#define MAX_CLAIM 10000
+
+/* Check a lease token passed to ack, nack or extend_lease */
+static pg_uuid_t *
+arg_lease(FunctionCallInfo fcinfo, int argno)
+{
+	if (PG_ARGISNULL(argno))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("lease must not be NULL"),
+				 errhint("Pass the lease token that scribe.claim() returned with the job.")));
+	return PG_GETARG_UUID_P(argno);
+}
+
+/* Check a job id passed to ack, nack or extend_lease */
+static int64
+arg_job_id(FunctionCallInfo fcinfo)
+{
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("job_id must not be NULL"),
+				 errhint("Pass the job_id that scribe.claim() returned.")));
+	return PG_GETARG_INT64(0);
+}
+
+/* Microseconds of an interval argument, which must be positive when given */
+static int64
+arg_positive_interval(FunctionCallInfo fcinfo, int argno, const char *name, int64 dflt)
+{
+	Interval   *iv;
+	int64		us;
+
+	if (PG_ARGISNULL(argno))
+		return dflt;
+	iv = PG_GETARG_INTERVAL_P(argno);
+	us = iv->time + iv->day * USECS_PER_DAY + (int64) iv->month * 30 * USECS_PER_DAY;
+	if (us <= 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("%s must be a positive interval", name),
+				 errhint("Leave it NULL to use the queue's lease.")));
+	return us;
+}
+
+PG_FUNCTION_INFO_V1(scribe_claim);
+
+/* scribe.claim(queue, n, lease) */
+Datum
+scribe_claim(PG_FUNCTION_ARGS)
+{
+	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	int32		n = PG_ARGISNULL(1) ? 1 : PG_GETARG_INT32(1);
+	ScribeSavedUser saved;
+	const ScribeQueue *queue;
+	ScribeJob  *jobs;
+	int			count;
+
+	scribe_require_preload("scribe.claim()");
+	if (PG_ARGISNULL(0))
+		ereport(ERROR,
+				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
+				 errmsg("queue must not be NULL")));
+	if (n < 1 || n > MAX_CLAIM)
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("n must be between 1 and %d, not %d", MAX_CLAIM, n),
+				 errhint("n is how many jobs to claim at most.")));
+
+	InitMaterializedSRF(fcinfo, 0);
+
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+	queue = scribe_queue_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	count = scribe_queue_claim_jobs(queue, n,
+									arg_positive_interval(fcinfo, 2, "lease_for", queue->lease_us),
+									MyProcPid, &jobs);
+	scribe_run_as_caller(&saved);
+
+	for (int i = 0; i < count; i++)
+	{
+		Datum		values[9];
+		bool		nulls[9] = {false, false, false, false, false, false, false, false, false};
+
+		values[0] = Int64GetDatum(jobs[i].job_id);
+		values[1] = UUIDPGetDatum(&jobs[i].lease);
+		values[2] = Int32GetDatum(jobs[i].attempt);
+		values[3] = Int32GetDatum(jobs[i].max_attempts);
+		values[4] = jobs[i].kind ? CStringGetTextDatum(jobs[i].kind) : (Datum) 0;
+		nulls[4] = jobs[i].kind == NULL;
+		values[5] = JsonbPGetDatum(jobs[i].payload);
+		values[6] = Int32GetDatum(jobs[i].priority);
+		values[7] = TimestampTzGetDatum(jobs[i].enqueued_at);
+		values[8] = TimestampTzGetDatum(jobs[i].lease_until);
+		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
+	}
+	SPI_finish();
+	return (Datum) 0;
+}
+
+PG_FUNCTION_INFO_V1(scribe_ack);
+
+/* scribe.ack(job_id, lease, result) */
+Datum
+scribe_ack(PG_FUNCTION_ARGS)
+{
+	int64		job_id = arg_job_id(fcinfo);
+	pg_uuid_t  *lease = arg_lease(fcinfo, 1);
+	Jsonb	   *result = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
+	ScribeSavedUser saved;
+	bool		acked;
+
+	scribe_require_preload("scribe.ack()");
+	if (result != NULL && (int64) VARSIZE(result) > scribe_max_payload_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("result of %zu bytes is larger than scribe.max_payload_size (%d bytes)",
+						(size_t) VARSIZE(result), scribe_max_payload_size),
+				 errhint("Store bulky results in a table and return their key.")));
+
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+	acked = scribe_queue_ack_job(job_id, lease, result);
+	scribe_run_as_caller(&saved);
+	SPI_finish();
+	PG_RETURN_BOOL(acked);
+}
+
+PG_FUNCTION_INFO_V1(scribe_nack);
+
+/* scribe.nack(job_id, lease, error, retry_in, retry) */
+Datum
+scribe_nack(PG_FUNCTION_ARGS)
+{
+	int64		job_id = arg_job_id(fcinfo);
+	pg_uuid_t  *lease = arg_lease(fcinfo, 1);
+	char	   *error = PG_ARGISNULL(2) ? pstrdup("(no error given)") : text_to_cstring(PG_GETARG_TEXT_PP(2));
+	Interval   *retry_in = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
+	bool		retry = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
+	ScribeSavedUser saved;
+	const char *state;
+
+	scribe_require_preload("scribe.nack()");
+	if (retry_in != NULL && (retry_in->time < 0 || retry_in->day < 0 || retry_in->month < 0))
+		ereport(ERROR,
+				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+				 errmsg("retry_in must not be negative"),
+				 errhint("Leave it NULL for the queue's exponential backoff, or pass interval '0' to retry at once.")));
+
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+	state = scribe_queue_nack_job(job_id, lease, error, retry_in, retry);
+	scribe_run_as_caller(&saved);
+	SPI_finish();
+	PG_RETURN_TEXT_P(cstring_to_text(state));
+}
+
+PG_FUNCTION_INFO_V1(scribe_extend_lease);
+
+/* scribe.extend_lease(job_id, lease, lease_for) */
+Datum
+scribe_extend_lease(PG_FUNCTION_ARGS)
+{
+	int64		job_id = arg_job_id(fcinfo);
+	pg_uuid_t  *lease = arg_lease(fcinfo, 1);
+	int64		lease_us = arg_positive_interval(fcinfo, 2, "lease_for", 0);
+	ScribeSavedUser saved;
+	TimestampTz lease_until;
+
+	scribe_require_preload("scribe.extend_lease()");
+	SPI_connect();
+	scribe_run_as_owner(&saved);
+	lease_until = scribe_queue_extend_lease(job_id, lease, lease_us);
+	scribe_run_as_caller(&saved);
+	SPI_finish();
+	PG_RETURN_TIMESTAMPTZ(lease_until);
+}
