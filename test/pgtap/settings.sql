@@ -18,6 +18,7 @@ $$, $$ VALUES
     ('scribe.http_max_redirects', '5', 'sighup'),
     ('scribe.http_max_response_size', '1048576', 'sighup'),
     ('scribe.http_timeout', '30000', 'sighup'),
+    ('scribe.job_search_path', '"$user", public', 'sighup'),
     ('scribe.jobs_per_worker', '10', 'sighup'),
     ('scribe.max_image_bytes', '52428800', 'superuser'),
     ('scribe.max_image_pages', '100', 'superuser'),
