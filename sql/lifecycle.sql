@@ -112,6 +112,7 @@ SELECT scribe.create_policy(NULL, 'refresh', 'regress_stats');
 CREATE ROLE regress_policy_user;
 GRANT USAGE ON SCHEMA scribe TO regress_policy_user;
 GRANT EXECUTE ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean),
+    scribe.alter_policy(text, jsonb, text, boolean),
     scribe.drop_policy(text), scribe.run_policy_now(text, boolean) TO regress_policy_user;
 CREATE TABLE regress_own (at timestamptz);
 ALTER TABLE regress_own OWNER TO regress_policy_user;
@@ -127,6 +128,38 @@ SELECT count(*) FROM scribe.policies;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
+-- a policy on a table belongs to the table's owner, whoever makes it, and runs
+-- as that role; the owner's members manage it
+SELECT (scribe.create_policy('own-by-su', 'purge', 'regress_own', '{"column": "at", "older_than": "1 day"}',
+                             enabled => false)).owner;
+SET ROLE regress_policy_user;
+SELECT (scribe.alter_policy('own-by-su', enabled => false)).owner;
+SELECT scribe.run_policy_now('own-by-su', dry_run => true)->'actions'->0->>'rows' AS rows;
+RESET ROLE;
+-- temporary relations are refused: no other session, the workers', can read them
+CREATE TEMP TABLE regress_temp (at timestamptz);
+SELECT scribe.create_policy('x', 'purge', 'regress_temp', '{"column": "at", "older_than": "1 day"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.create_policy('x', 'orphans', 'regress_logs', '{"column": "user_id", "parent": "pg_temp.regress_temp"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DROP TABLE regress_temp;
+-- the target is checked again at each run: a table turned into a view by a
+-- rule is never read, one given to another owner is refused
+CREATE TABLE regress_turned (at timestamptz);
+SELECT (scribe.create_policy('turned', 'purge', 'regress_turned', '{"column": "at", "older_than": "1 day"}',
+                             enabled => false)).target;
+CREATE RULE "_RETURN" AS ON SELECT TO regress_turned DO INSTEAD SELECT now() AS at;
+SELECT scribe.run_policy_now('turned', dry_run => true);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DROP VIEW regress_turned;
+CREATE TABLE regress_turned (at timestamptz);
+ALTER TABLE regress_turned OWNER TO regress_policy_user;
+SELECT scribe.run_policy_now('turned', dry_run => true);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+DROP TABLE regress_turned;
+SELECT scribe.run_policy_now('turned', dry_run => true);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+
 -- the status view: one row a policy; the built-in ones cannot be dropped
 SELECT name, kind, enabled, alert FROM scribe.policy_status ORDER BY policy_id;
 SELECT scribe.drop_policy('scribe.history');
@@ -140,5 +173,6 @@ DROP TABLE regress_events, regress_logs, regress_logs_archive, regress_users, re
 DROP PROCEDURE regress_noop();
 REVOKE ALL ON SCHEMA scribe FROM regress_policy_user;
 REVOKE ALL ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean),
+    scribe.alter_policy(text, jsonb, text, boolean),
     scribe.drop_policy(text), scribe.run_policy_now(text, boolean) FROM regress_policy_user;
 DROP ROLE regress_policy_user;

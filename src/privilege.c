@@ -36,7 +36,10 @@ check_job_search_path(char **newval, void **extra, GucSource source)
 	return ok;
 }
 
-/* Define scribe.job_search_path */
+/*
+ * Define scribe.job_search_path (a list, but without GUC_LIST_QUOTE: the
+ * server refuses that flag from an extension and stops at start)
+ */
 void
 scribe_privilege_define_gucs(void)
 {

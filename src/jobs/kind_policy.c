@@ -2,7 +2,8 @@
  * The policy job kind: one action of a lifecycle policy's run.  The
  * launcher and scribe.run_policy_now() enqueue these on the lifecycle
  * queue; the payload is {"run_id": n}.  scribe._policy_step() takes the
- * run's next action, does it as the policy's owner and queues the job of
+ * run's next action, does it as the policy's owner (scribe._run_as: a
+ * security-restricted operation, its settings undone) and queues the job of
  * the action after, so every action is a transaction of its own.  A failed
  * action is recorded in the run and retried with the queue's backoff; on
  * the last attempt, or for an error retrying cannot fix, the run fails.
@@ -70,7 +71,12 @@ typedef struct PolicyStep
 	Jsonb	   *summary;
 } PolicyStep;
 
-/* Take the run's next action (scribe._policy_step), for scribe_job_try */
+/*
+ * Take the run's next action (scribe._policy_step), for scribe_job_try.  A
+ * call that leads to the owner's code: through scribe_plan_call, whose
+ * search_path is a setting the owner's own functions may change, not an
+ * override that would make them ignore their SET search_path.
+ */
 static void
 policy_step(void *arg)
 {
@@ -81,7 +87,7 @@ policy_step(void *arg)
 	bool		isnull;
 	Datum		d;
 
-	scribe_plan_execute(&plan, "SELECT scribe._policy_step($1)", 1, types, values, NULL, false, 1);
+	scribe_plan_call(&plan, "SELECT scribe._policy_step($1)", 1, types, values, NULL, 1);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (!isnull)
 	{

@@ -33,7 +33,7 @@ ALTER TABLE scribe.cache_events ENABLE REPLICA TRIGGER cache_events_apply;
 -- the built-in purge, first run an hour after CREATE EXTENSION like scribe.history
 INSERT INTO scribe.policies (name, kind, target, settings, schedule, owner, next_run_at)
 SELECT 'scribe.cache_events', 'purge', 'scribe.cache_events',
-       scribe._policy_check('purge', 'scribe.cache_events', '{"column": "recorded_at", "older_than": "1 day"}',
-                            o.owner, 'pg_catalog'),
+       scribe._policy_check('purge', 'scribe.cache_events', 'scribe.cache_events'::regclass, NULL,
+                            '{"column": "recorded_at", "older_than": "1 day"}', o.owner, o.owner, NULL, NULL, NULL),
        '1 hour', o.owner, now() + interval '1 hour'
 FROM (SELECT extowner::regrole AS owner FROM pg_extension WHERE extname = 'pg_scribe') o;

@@ -1,7 +1,11 @@
 -- pg_scribe install script: lifecycle policies, the API, the status view
 -- and the built-in policy that prunes the history.
 
--- The policy named name, locked, if caller may manage it (its owner's member, or a superuser); else ERROR
+-- The policy named name, locked, if caller may manage it (alter, drop, run,
+-- dry-run): a member of its owner, or a superuser; else ERROR.  The owner of
+-- a relation's policy is the relation's owner, whoever made the policy: the
+-- policy can do nothing to it that its owner could not, so its owner's
+-- members manage it.  The owner of a sql policy is the role that made it.
 CREATE FUNCTION scribe._policy_managed(caller regrole, name text)
     RETURNS scribe.policies
     LANGUAGE plpgsql
@@ -18,52 +22,65 @@ BEGIN
     END IF;
     IF NOT pg_has_role(caller, p.owner, 'USAGE') THEN
         RAISE EXCEPTION 'must be a member of % to change policy "%"', p.owner, name
-            USING ERRCODE = 'insufficient_privilege';
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A policy is managed by its owner (the owner of its target) and the owner''s members.';
     END IF;
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION scribe._policy_managed(regrole, text) IS 'Internal: the policy named name, locked, if caller may manage it (its owner''s member, or a superuser); else ERROR';
+COMMENT ON FUNCTION scribe._policy_managed(regrole, text) IS 'Internal: the policy named name, locked, if caller may manage it (a member of its owner, which is its target''s owner, or a superuser); else ERROR';
 
--- scribe.create_policy for caller (called by the C function, as the bootstrap superuser)
+-- scribe.create_policy for caller (called by the C function, as the
+-- bootstrap superuser): target is the name the caller gave, target_rel (or
+-- for kind sql target_proc), parent, archive_table and archive_schema what
+-- the C function found for the names, looking them up as the caller.  The
+-- owner is the target's owner (the caller must be its member), for sql the
+-- caller.
 CREATE FUNCTION scribe._create_policy(caller regrole, name text, kind text, target text, settings jsonb,
-                                      schedule text, enabled boolean, caller_path text)
+                                      schedule text, enabled boolean, target_rel regclass, target_proc regprocedure,
+                                      parent regclass, archive_table regclass, archive_schema regnamespace)
     RETURNS scribe.policies
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     p scribe.policies;
+    policy_owner regrole := CASE WHEN kind = 'sql' THEN caller
+                                 ELSE (SELECT c.relowner FROM pg_class c WHERE c.oid = target_rel)::regrole END;
 BEGIN
     IF name IS NULL OR schedule IS NULL OR enabled IS NULL THEN
         RAISE EXCEPTION 'a policy needs a name, a schedule and whether it is enabled'
-            USING ERRCODE = 'null_value_not_allowed';
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'Give each of them, or leave them out for their defaults.';
     END IF;
     IF EXISTS (SELECT FROM scribe.policies WHERE policies.name = _create_policy.name) THEN
         RAISE EXCEPTION 'policy "%" already exists', name
             USING ERRCODE = 'duplicate_object',
                   HINT = 'Change it with scribe.alter_policy().';
     END IF;
-    p.settings := scribe._policy_check(kind, target, settings, caller, caller_path);
-    p.target := CASE WHEN kind = 'sql' THEN p.settings->>'procedure'
-                     ELSE scribe._policy_resolve(target, 'relation', caller, caller_path) END;
+    p.settings := scribe._policy_check(kind, target, target_rel, target_proc, settings, caller, policy_owner,
+                                       parent, archive_table, archive_schema);
+    p.target := CASE WHEN kind = 'sql' THEN p.settings->>'procedure' ELSE target_rel::text END;
     -- the schedule is checked here; an interval starts at once, cron at its next time
     p.next_run_at := scribe._schedule_next(schedule, now());
     IF NOT scribe._schedule_is_cron(schedule) THEN
         p.next_run_at := now();
     END IF;
     INSERT INTO scribe.policies (name, kind, target, settings, schedule, enabled, owner, next_run_at)
-    VALUES (name, kind, p.target, p.settings, btrim(schedule), enabled, caller, p.next_run_at)
+    VALUES (name, kind, p.target, p.settings, btrim(schedule), enabled, policy_owner, p.next_run_at)
     RETURNING * INTO p;
     PERFORM scribe._policies_changed();
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION scribe._create_policy(regrole, text, text, text, jsonb, text, boolean, text) IS 'Internal: scribe.create_policy for caller (called by the C function, as the bootstrap superuser)';
+COMMENT ON FUNCTION scribe._create_policy(regrole, text, text, text, jsonb, text, boolean, regclass, regprocedure, regclass, regclass, regnamespace) IS 'Internal: scribe.create_policy for caller (called by the C function, as the bootstrap superuser), with the OIDs the C function found for the names the caller gave; the owner is the target''s owner, for sql the caller';
 
--- scribe.alter_policy for caller; NULL leaves a setting as it is
+-- scribe.alter_policy for caller; NULL leaves a setting as it is.  parent,
+-- archive_table and archive_schema: what the C function found for the names
+-- the new settings give, looking them up as the caller; the names they do
+-- not give are the ones stored, schema-qualified.
 CREATE FUNCTION scribe._alter_policy(caller regrole, name text, settings jsonb, schedule text, enabled boolean,
-                                     caller_path text)
+                                     parent regclass, archive_table regclass, archive_schema regnamespace)
     RETURNS scribe.policies
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -72,10 +89,22 @@ DECLARE
     p scribe.policies := scribe._policy_managed(caller, name);
 BEGIN
     IF settings IS NOT NULL THEN
+        IF NOT settings ? 'parent' THEN
+            parent := to_regclass(p.settings->>'parent');
+        END IF;
+        IF NOT settings ? 'archive_table' THEN
+            archive_table := to_regclass(p.settings->>'archive_table');
+        END IF;
+        IF NOT settings ? 'archive_schema' THEN
+            archive_schema := (SELECT n.oid FROM pg_namespace n WHERE n.nspname = p.settings->>'archive_schema');
+        END IF;
         -- the settings given replace those of the same name (null removes one), and
         -- all are checked again, against the target as it is now
         p.settings := scribe._policy_check(p.kind, p.target,
-            jsonb_strip_nulls((p.settings - 'procedure') || settings), p.owner, caller_path);
+            CASE WHEN p.kind <> 'sql' THEN to_regclass(p.target) END,
+            CASE WHEN p.kind = 'sql' THEN to_regprocedure(p.settings->>'procedure') END,
+            jsonb_strip_nulls((p.settings - 'procedure') || settings), caller, p.owner,
+            parent, archive_table, archive_schema);
     END IF;
     IF schedule IS NOT NULL THEN
         p.next_run_at := scribe._schedule_next(schedule, now());
@@ -90,7 +119,7 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION scribe._alter_policy(regrole, text, jsonb, text, boolean, text) IS 'Internal: scribe.alter_policy for caller; NULL leaves a setting as it is';
+COMMENT ON FUNCTION scribe._alter_policy(regrole, text, jsonb, text, boolean, regclass, regclass, regnamespace) IS 'Internal: scribe.alter_policy for caller; NULL leaves a setting as it is; the OIDs the C function found for the names the new settings give';
 
 -- scribe.drop_policy for caller: the policy and its history
 CREATE FUNCTION scribe._drop_policy(caller regrole, name text)
@@ -121,7 +150,6 @@ DECLARE
     clock timestamptz := scribe._policy_clock();
     actions jsonb;
     tbl regclass;
-    s jsonb;
     n bigint;
     rid bigint;
 BEGIN
@@ -135,24 +163,20 @@ BEGIN
         RETURN jsonb_build_object('policy', p.name, 'run_id', rid);
     END IF;
 
+    -- the plan checks the target as it is now (its kind, its owner)
     actions := scribe._policy_plan(p, clock);
-    s := p.settings;
-    tbl := CASE WHEN p.kind <> 'sql' THEN to_regclass(p.target) END;
+    tbl := CASE WHEN p.kind <> 'sql' THEN scribe._policy_target(p) END;
     -- batch kinds: how many rows the run would reach now
     IF p.kind = 'archive' AND tbl = 'scribe.documents'::regclass THEN
         SELECT count(*) INTO n FROM scribe.documents d
         WHERE d.status = 'done' AND d.archived_at IS NULL AND d.image_location = 'inline'
           AND d.finished_at < (actions->0->>'cutoff')::timestamptz;
         actions := jsonb_set(actions, '{0,rows}', to_jsonb(n));
-    ELSIF p.kind IN ('purge', 'archive') THEN
-        EXECUTE format('SELECT count(*) FROM %s x WHERE x.%I < %L%s', tbl, s->>'column', actions->0->>'cutoff',
-            CASE WHEN s->'mark' IS NOT NULL
-                 THEN format(' AND x.%I IS DISTINCT FROM %L', s->'mark'->>'column', s->'mark'->>'value') ELSE '' END)
-            INTO n;
-        actions := jsonb_set(actions, '{0,rows}', to_jsonb(n));
-    ELSIF p.kind = 'orphans' THEN
-        EXECUTE format('SELECT count(*) FROM %s x WHERE x.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
-                       tbl, s->>'column', s->>'parent', s->>'parent_column', s->>'column') INTO n;
+    ELSIF p.kind IN ('purge', 'archive', 'orphans') THEN
+        -- counted as the owner: the owner's views (an orphans policy's
+        -- parent) run their code as the owner, whoever asks
+        n := (scribe._run_as(p.owner, format('SELECT pg_catalog.count(*) FROM %s x WHERE %s', tbl,
+                                             scribe._policy_condition(p, actions->0->>'cutoff')))).value::bigint;
         actions := jsonb_set(actions, '{0,rows}', to_jsonb(n));
     END IF;
     RETURN jsonb_build_object('policy', p.name, 'dry_run', true, 'clock', clock, 'actions', actions);
@@ -285,11 +309,12 @@ CREATE FUNCTION scribe.run_policy_now(name text, dry_run boolean DEFAULT false)
     AS 'MODULE_PATHNAME', 'scribe_run_policy_now';
 COMMENT ON FUNCTION scribe.run_policy_now(text, boolean) IS 'Start a run of a policy now (unless one is under way): its run_id; with dry_run, the actions a run would take now, and the rows it would reach';
 
-CREATE FUNCTION scribe._run_as(role regrole, sql text, lock_timeout_ms integer DEFAULT 0)
-    RETURNS bigint
+CREATE FUNCTION scribe._run_as(role regrole, sql text, lock_timeout_ms integer DEFAULT 0,
+                               OUT rows bigint, OUT value text)
+    RETURNS record
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_run_as';
-COMMENT ON FUNCTION scribe._run_as(regrole, text, integer) IS 'Internal: run SQL as a role, with a lock_timeout (0: none); the rows the last statement processed';
+COMMENT ON FUNCTION scribe._run_as(regrole, text, integer) IS 'Internal: run a policy''s SQL as a role, in a security-restricted operation with scribe.job_search_path and a lock_timeout (0: none), every setting undone after; the rows the last statement processed and the first column of its first row as text';
 
 CREATE FUNCTION scribe._policies_changed()
     RETURNS void

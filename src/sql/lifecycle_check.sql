@@ -126,47 +126,42 @@ CREATE FUNCTION scribe._partition_width(unit text)
                            WHEN 'month' THEN interval '1 month' END $$;
 COMMENT ON FUNCTION scribe._partition_width(text) IS 'Internal: the width of a partitions policy''s interval setting (day, week, month); NULL for any other';
 
--- A relation (or, what = 'procedure', a procedure) named as the caller would
--- name it, on the caller's search_path: its schema-qualified name, or NULL.
--- Only catalog lookups run under that path, never code.
-CREATE FUNCTION scribe._policy_resolve(name text, what text, caller regrole, caller_path text)
-    RETURNS text
+-- ERROR unless a relation a policy names is permanent: a temporary one lives
+-- only as long as its session, and no other session may read it
+CREATE FUNCTION scribe._policy_permanent(rel regclass)
+    RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
-DECLARE
-    who text := quote_ident(caller::text);
-    found oid;
 BEGIN
-    IF name IS NULL THEN
-        RETURN NULL;
+    IF (SELECT c.relpersistence FROM pg_class c WHERE c.oid = rel) = 't' THEN
+        RAISE EXCEPTION 'a policy cannot name temporary relation %', rel
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = 'A temporary relation lives only as long as its session, and the worker pool cannot read it: name a permanent one.';
     END IF;
-    PERFORM set_config('search_path',
-        replace(replace(COALESCE(caller_path, 'pg_catalog'), '"$user"', who), '$user', who), true);
-    IF what = 'procedure' THEN
-        found := CASE WHEN name LIKE '%(%' THEN to_regprocedure(name)::oid ELSE to_regproc(name)::oid END;
-    ELSE
-        found := to_regclass(name)::oid;
-    END IF;
-    PERFORM set_config('search_path', 'pg_catalog', true);
-    RETURN CASE WHEN found IS NULL THEN NULL
-                WHEN what = 'procedure' THEN found::regprocedure::text
-                ELSE found::regclass::text END;
 END
 $$;
-COMMENT ON FUNCTION scribe._policy_resolve(text, text, regrole, text) IS 'Internal: a relation (or, what = ''procedure'', a procedure) named as the caller would name it, on the caller''s search_path: its schema-qualified name, or NULL. Only catalog lookups run under that path, never code.';
+COMMENT ON FUNCTION scribe._policy_permanent(regclass) IS 'Internal: ERROR unless a relation a policy names is permanent: a temporary one lives only as long as its session, and no other session may read it';
 
--- Check a policy's target and settings for its kind, names resolved on
--- caller_path; returns the settings with their defaults and qualified names
-CREATE FUNCTION scribe._policy_check(kind text, target text, settings jsonb, caller regrole, caller_path text)
+-- Check a policy's target and settings for its kind; returns the settings
+-- with their defaults and schema-qualified names.  The names come looked up
+-- already, as OIDs: the C side looked them up as the caller (target is the
+-- name the caller gave, for messages), so nothing here resolves a name on a
+-- search_path or runs the caller's code; what reads a user relation (the
+-- EXPLAIN of an orphans policy) runs as owner.  caller must be a member of
+-- the target's owner; owner is the role the policy runs as (for a relation,
+-- the target's owner; for a procedure, its creator).
+CREATE FUNCTION scribe._policy_check(kind text, target text, target_rel regclass, target_proc regprocedure,
+                                     settings jsonb, caller regrole, owner regrole,
+                                     parent regclass, archive_table regclass, archive_schema regnamespace)
     RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     SET intervalstyle = postgres
     AS $$
 DECLARE
-    tbl regclass;
-    proc regprocedure;
+    tbl regclass := target_rel;
+    proc regprocedure := target_proc;
     rel record;
     keytype regtype;
     width interval;
@@ -182,7 +177,6 @@ BEGIN
     END IF;
 
     IF kind = 'sql' THEN
-        proc := scribe._policy_resolve(target, 'procedure', caller, caller_path)::regprocedure;
         IF proc IS NULL OR (SELECT prokind FROM pg_proc WHERE oid = proc) <> 'p' THEN
             RAISE EXCEPTION 'procedure % does not exist', target
                 USING ERRCODE = 'undefined_function',
@@ -194,14 +188,15 @@ BEGIN
             PERFORM scribe._policy_invalid(format('procedure %s must take no argument or one jsonb', proc),
                 'The policy calls it with its "args" setting.');
         END IF;
-        IF NOT has_function_privilege(caller, proc, 'EXECUTE') THEN
-            RAISE EXCEPTION 'permission denied for procedure %', proc USING ERRCODE = 'insufficient_privilege';
+        IF NOT has_function_privilege(owner, proc, 'EXECUTE') THEN
+            RAISE EXCEPTION 'permission denied for procedure %', proc
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = format('The policy calls it as its owner, %s: GRANT EXECUTE on it to that role.', owner);
         END IF;
         PERFORM scribe._policy_check_keys(kind, s, ARRAY['args']);
         RETURN jsonb_build_object('procedure', proc::text, 'args', s->'args');
     END IF;
 
-    tbl := scribe._policy_resolve(target, 'relation', caller, caller_path)::regclass;
     IF tbl IS NULL THEN
         RAISE EXCEPTION 'relation "%" does not exist', target
             USING ERRCODE = 'undefined_table',
@@ -213,6 +208,12 @@ BEGIN
             USING ERRCODE = 'insufficient_privilege',
                   HINT = 'A role can only create policies on tables it owns.';
     END IF;
+    IF rel.relowner <> owner THEN
+        RAISE EXCEPTION '% belongs to %, not to the policy''s owner %', tbl, rel.relowner::regrole, owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A policy runs as its target''s owner: drop it and create it again for the new owner.';
+    END IF;
+    PERFORM scribe._policy_permanent(tbl);
 
     CASE kind
     WHEN 'partitions' THEN
@@ -252,22 +253,33 @@ BEGIN
             PERFORM scribe._policy_invalid(format('retention_mode "%s" is not detach, drop or archive', s->>'retention_mode'),
                 'detach (the default) keeps retired partitions as tables; drop deletes them; archive moves them to archive_schema.');
         END IF;
-        IF s->>'retention_mode' = 'archive' THEN
-            IF s->>'archive_schema' IS NULL OR to_regnamespace(s->>'archive_schema') IS NULL THEN
+        IF s->>'retention_mode' = 'archive' OR s->>'archive_schema' IS NOT NULL THEN
+            IF archive_schema IS NULL THEN
                 RAISE EXCEPTION 'archive schema "%" does not exist', s->>'archive_schema'
                     USING ERRCODE = 'invalid_schema_name',
                           HINT = 'Create the schema first; retention_mode archive moves retired partitions into it.';
             END IF;
-            IF NOT has_schema_privilege(caller, to_regnamespace(s->>'archive_schema'), 'CREATE') THEN
-                RAISE EXCEPTION 'permission denied for schema %', s->>'archive_schema'
-                    USING ERRCODE = 'insufficient_privilege';
+            IF (SELECT n.nspname FROM pg_namespace n WHERE n.oid = archive_schema) ~ '^pg_(toast_)?temp_' THEN
+                RAISE EXCEPTION 'a policy cannot move partitions into temporary schema %', archive_schema
+                    USING ERRCODE = 'wrong_object_type',
+                          HINT = 'A temporary schema lives only as long as its session: name a permanent one.';
             END IF;
+            IF NOT has_schema_privilege(owner, archive_schema, 'CREATE') THEN
+                RAISE EXCEPTION 'permission denied for schema %', archive_schema
+                    USING ERRCODE = 'insufficient_privilege',
+                          HINT = format('The policy moves retired partitions there as its owner, %s: GRANT CREATE on the schema to that role.', owner);
+            END IF;
+            -- the schema's own name, which a run quotes (%I)
+            s := jsonb_set(s, '{archive_schema}',
+                           to_jsonb((SELECT n.nspname::text FROM pg_namespace n WHERE n.oid = archive_schema)));
         END IF;
         RETURN s;
     WHEN 'purge' THEN
         PERFORM scribe._policy_check_keys(kind, s, ARRAY['column', 'older_than', 'batch_size', 'pause']);
         IF rel.relkind NOT IN ('r', 'p') THEN
-            RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+            RAISE EXCEPTION '% is not a table', tbl
+                USING ERRCODE = 'wrong_object_type',
+                      HINT = 'A purge policy deletes rows of a table or a partitioned table.';
         END IF;
         PERFORM scribe._policy_time_column(tbl, s->>'column');
         IF s->>'older_than' IS NULL THEN
@@ -285,7 +297,9 @@ BEGIN
         PERFORM scribe._policy_check_keys(kind, s,
             ARRAY['column', 'older_than', 'batch_size', 'pause', 'archive_table', 'mark']);
         IF rel.relkind NOT IN ('r', 'p') THEN
-            RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+            RAISE EXCEPTION '% is not a table', tbl
+                USING ERRCODE = 'wrong_object_type',
+                      HINT = 'An archive policy moves or marks rows of a table or a partitioned table.';
         END IF;
         PERFORM scribe._policy_time_column(tbl, s->>'column');
         IF s->>'older_than' IS NULL THEN
@@ -297,53 +311,60 @@ BEGIN
                 'Give "archive_table": a table with the same columns, or "mark": {"column": "storage_class", "value": "cold"}.');
         END IF;
         IF s->'archive_table' IS NOT NULL THEN
-            s := jsonb_set(s, '{archive_table}', to_jsonb(COALESCE(
-                scribe._policy_resolve(s->>'archive_table', 'relation', caller, caller_path), s->>'archive_table')));
-            PERFORM scribe._policy_check_archive_table(tbl, s->>'archive_table', caller);
+            PERFORM scribe._policy_check_archive_table(tbl, archive_table, s->>'archive_table', owner);
         ELSE
             PERFORM scribe._policy_check_mark(tbl, s->'mark');
         END IF;
         RETURN jsonb_strip_nulls(jsonb_build_object('column', s->>'column',
                                   'older_than', scribe._policy_interval(s, 'older_than', NULL)::text,
-                                  'archive_table', (s->>'archive_table')::regclass::text,
+                                  'archive_table', CASE WHEN s->'archive_table' IS NOT NULL THEN archive_table::text END,
                                   'mark', s->'mark',
                                   'batch_size', scribe._policy_integer(s, 'batch_size', 1000, 1, 1000000),
                                   'pause', scribe._policy_interval(s, 'pause', '100 milliseconds')::text));
     WHEN 'orphans' THEN
         PERFORM scribe._policy_check_keys(kind, s, ARRAY['column', 'parent', 'parent_column', 'batch_size', 'pause']);
         IF rel.relkind NOT IN ('r', 'p') THEN
-            RAISE EXCEPTION '% is not a table', tbl USING ERRCODE = 'wrong_object_type';
+            RAISE EXCEPTION '% is not a table', tbl
+                USING ERRCODE = 'wrong_object_type',
+                      HINT = 'An orphans policy deletes rows of a table or a partitioned table.';
         END IF;
         IF s->>'column' IS NULL OR s->>'parent' IS NULL THEN
             PERFORM scribe._policy_invalid('an orphans policy needs "column" and "parent" (and "parent_column", default the same name)',
                 'For example ''{"column": "user_id", "parent": "users", "parent_column": "id"}''.');
         END IF;
-        s := jsonb_set(s, '{parent}', to_jsonb(COALESCE(
-            scribe._policy_resolve(s->>'parent', 'relation', caller, caller_path), s->>'parent')));
-        IF to_regclass(s->>'parent') IS NULL THEN
-            RAISE EXCEPTION 'relation "%" does not exist', s->>'parent' USING ERRCODE = 'undefined_table';
+        IF parent IS NULL THEN
+            RAISE EXCEPTION 'relation "%" does not exist', s->>'parent'
+                USING ERRCODE = 'undefined_table',
+                      HINT = 'Name the parent with its schema if it is not on the search_path.';
         END IF;
-        IF NOT has_table_privilege(caller, to_regclass(s->>'parent'), 'SELECT') THEN
-            RAISE EXCEPTION 'permission denied for table %', s->>'parent' USING ERRCODE = 'insufficient_privilege';
+        PERFORM scribe._policy_permanent(parent);
+        IF NOT has_table_privilege(owner, parent, 'SELECT') THEN
+            RAISE EXCEPTION 'permission denied for table %', parent
+                USING ERRCODE = 'insufficient_privilege',
+                      HINT = format('The policy reads it as its owner, %s: GRANT SELECT on it to that role.', owner);
         END IF;
-        -- the comparison must plan: columns exist, types compare
+        -- the comparison must plan (columns exist, types compare), planned as
+        -- the owner: planning may run the code of the owner's views
         BEGIN
-            EXECUTE format('EXPLAIN SELECT 1 FROM %s x WHERE NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
-                           tbl, to_regclass(s->>'parent'), COALESCE(s->>'parent_column', s->>'column'), s->>'column');
+            PERFORM scribe._run_as(owner,
+                format('EXPLAIN SELECT 1 FROM %s x WHERE NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
+                       tbl, parent, COALESCE(s->>'parent_column', s->>'column'), s->>'column'));
         EXCEPTION WHEN undefined_function THEN
             RAISE EXCEPTION 'column "%" of % cannot be compared with column "%" of %', s->>'column', tbl,
-                    COALESCE(s->>'parent_column', s->>'column'), to_regclass(s->>'parent')
+                    COALESCE(s->>'parent_column', s->>'column'), parent
                 USING ERRCODE = 'datatype_mismatch',
                       HINT = 'An orphans policy deletes the rows whose column matches no row of the parent: give columns of the same type.';
         END;
-        RETURN jsonb_build_object('column', s->>'column', 'parent', to_regclass(s->>'parent')::text,
+        RETURN jsonb_build_object('column', s->>'column', 'parent', parent::text,
                                   'parent_column', COALESCE(s->>'parent_column', s->>'column'),
                                   'batch_size', scribe._policy_integer(s, 'batch_size', 10000, 1, 1000000),
                                   'pause', scribe._policy_interval(s, 'pause', '100 milliseconds')::text);
     WHEN 'refresh' THEN
         PERFORM scribe._policy_check_keys(kind, s, ARRAY['concurrently', 'lock_timeout']);
         IF rel.relkind <> 'm' THEN
-            RAISE EXCEPTION '% is not a materialized view', tbl USING ERRCODE = 'wrong_object_type';
+            RAISE EXCEPTION '% is not a materialized view', tbl
+                USING ERRCODE = 'wrong_object_type',
+                      HINT = 'A refresh policy refreshes a materialized view.';
         END IF;
         IF s ? 'concurrently' AND jsonb_typeof(s->'concurrently') <> 'boolean' THEN
             PERFORM scribe._policy_invalid('setting "concurrently" is true or false', NULL);
@@ -359,7 +380,7 @@ BEGIN
     END CASE;
 END
 $$;
-COMMENT ON FUNCTION scribe._policy_check(text, text, jsonb, regrole, text) IS 'Internal: check a policy''s target and settings for its kind, names resolved on caller_path; returns the settings with their defaults and qualified names';
+COMMENT ON FUNCTION scribe._policy_check(text, text, regclass, regprocedure, jsonb, regrole, regrole, regclass, regclass, regnamespace) IS 'Internal: check a policy''s target and settings for its kind, the names looked up already (as OIDs, by the C side, as the caller); returns the settings with their defaults and qualified names';
 
 -- Whether REFRESH ... CONCURRENTLY can use an index of the view: unique, on columns only, without WHERE
 CREATE FUNCTION scribe._matview_refreshable_concurrently(mv regclass)
@@ -373,22 +394,24 @@ CREATE FUNCTION scribe._matview_refreshable_concurrently(mv regclass)
 $$;
 COMMENT ON FUNCTION scribe._matview_refreshable_concurrently(regclass) IS 'Internal: whether REFRESH ... CONCURRENTLY can use an index of the view: unique, on columns only, without WHERE';
 
--- An archive table must have the columns of the table it receives, in order
-CREATE FUNCTION scribe._policy_check_archive_table(tbl regclass, archive text, caller regrole)
+-- An archive table (arc, named name by the caller) must take the owner's
+-- inserts and have the columns of the table it receives, in order
+CREATE FUNCTION scribe._policy_check_archive_table(tbl regclass, arc regclass, name text, owner regrole)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
-DECLARE
-    arc regclass := to_regclass(archive);
 BEGIN
     IF arc IS NULL THEN
-        RAISE EXCEPTION 'archive table "%" does not exist', archive
+        RAISE EXCEPTION 'archive table "%" does not exist', name
             USING ERRCODE = 'undefined_table',
                   HINT = 'Create it with the same columns, for example CREATE TABLE x_archive (LIKE x).';
     END IF;
-    IF NOT has_table_privilege(caller, arc, 'INSERT') THEN
-        RAISE EXCEPTION 'permission denied for table %', arc USING ERRCODE = 'insufficient_privilege';
+    PERFORM scribe._policy_permanent(arc);
+    IF NOT has_table_privilege(owner, arc, 'INSERT') THEN
+        RAISE EXCEPTION 'permission denied for table %', arc
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = format('The policy moves rows into it as its owner, %s: GRANT INSERT on it to that role.', owner);
     END IF;
     IF ARRAY(SELECT (attname, atttypid)::text FROM pg_attribute
              WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped ORDER BY attnum)
@@ -400,7 +423,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION scribe._policy_check_archive_table(regclass, text, regrole) IS 'Internal: an archive table must have the columns of the table it receives, in order';
+COMMENT ON FUNCTION scribe._policy_check_archive_table(regclass, regclass, text, regrole) IS 'Internal: an archive table (arc, named name by the caller) must take the owner''s inserts and have the columns of the table it receives, in order';
 
 -- A mark setting: {"column": c, "value": v} with c a column of the table
 CREATE FUNCTION scribe._policy_check_mark(tbl regclass, mark jsonb)

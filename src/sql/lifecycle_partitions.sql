@@ -95,16 +95,19 @@ END
 $$;
 COMMENT ON FUNCTION scribe._partition_name(regclass, timestamp) IS 'Internal: the name of a new partition of parent starting at lo: parent_pYYYYMMDD in parent''s schema, or with _2, _3... when a table (a detached partition, say) has that name';
 
--- The periods (UTC wall-clock starts) of the rows in parent's default partition
-CREATE FUNCTION scribe._partition_default_periods(parent regclass, unit text)
+-- The periods (UTC wall-clock starts) of the rows in parent's default
+-- partition, read as owner (as epoch seconds: numbers, whatever the
+-- owner's DateStyle)
+CREATE FUNCTION scribe._partition_default_periods(parent regclass, unit text, owner regrole)
     RETURNS SETOF timestamp
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
     part regclass := (SELECT x.partition FROM scribe._partition_bounds(parent) x WHERE x.is_default);
     keycol text;
     keytype regtype;
+    starts text;
 BEGIN
     IF part IS NULL THEN
         RETURN;
@@ -112,9 +115,11 @@ BEGIN
     SELECT a.attname, a.atttypid INTO keycol, keytype
     FROM pg_partitioned_table pt JOIN pg_attribute a ON a.attrelid = pt.partrelid AND a.attnum = pt.partattrs[0]
     WHERE pt.partrelid = parent;
-    RETURN QUERY EXECUTE format('SELECT DISTINCT date_trunc(%L, %s) FROM %s WHERE %I IS NOT NULL', unit,
-        CASE WHEN keytype = 'timestamptz'::regtype THEN format('%I AT TIME ZONE ''UTC''', keycol)
-             ELSE format('%I::timestamp', keycol) END, part, keycol);
+    starts := (scribe._run_as(owner, format(
+        'SELECT pg_catalog.array_agg(DISTINCT EXTRACT(epoch FROM pg_catalog.date_trunc(%L, %s))) FROM %s WHERE %I IS NOT NULL',
+        unit, CASE WHEN keytype = 'timestamptz'::regtype THEN format('%I AT TIME ZONE ''UTC''', keycol)
+                   ELSE format('%I::pg_catalog.timestamp', keycol) END, part, keycol))).value;
+    RETURN QUERY SELECT to_timestamp(e::double precision) AT TIME ZONE 'UTC' FROM unnest(starts::numeric[]) e;
 END
 $$;
-COMMENT ON FUNCTION scribe._partition_default_periods(regclass, text) IS 'Internal: the periods (UTC wall-clock starts) of the rows in parent''s default partition';
+COMMENT ON FUNCTION scribe._partition_default_periods(regclass, text, regrole) IS 'Internal: the periods (UTC wall-clock starts) of the rows in parent''s default partition, read as owner';

@@ -1,6 +1,79 @@
 -- pg_scribe install script: lifecycle policies, runs: the plan of a run,
 -- its actions one job at a time, and the launcher's scheduling.
 
+-- The target of a relation's policy as it is now, checked before anything
+-- touches it: it still exists, is still the kind of relation the policy acts
+-- on (a table made a view with CREATE RULE "_RETURN" is not read), and still
+-- belongs to the policy's owner; else ERROR, which fails the run at once
+CREATE FUNCTION scribe._policy_target(p scribe.policies)
+    RETURNS regclass
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    tbl regclass := to_regclass(p.target);
+    rel record;
+    wanted "char"[] := CASE p.kind WHEN 'partitions' THEN '{p}' WHEN 'refresh' THEN '{m}' ELSE '{r,p}' END;
+    wanted_name text := CASE p.kind WHEN 'partitions' THEN 'a partitioned table'
+                                    WHEN 'refresh' THEN 'a materialized view' ELSE 'a table' END;
+BEGIN
+    IF tbl IS NULL THEN
+        RAISE EXCEPTION 'the target % of policy "%" no longer exists', p.target, p.name
+            USING ERRCODE = 'undefined_table',
+                  HINT = 'Drop the policy, or recreate the target under that name.';
+    END IF;
+    SELECT c.relkind, c.relowner INTO rel FROM pg_class c WHERE c.oid = tbl;
+    IF NOT rel.relkind = ANY (wanted) THEN
+        RAISE EXCEPTION 'the target % of policy "%" is %, not %', tbl, p.name,
+                CASE rel.relkind WHEN 'r' THEN 'a table' WHEN 'p' THEN 'a partitioned table' WHEN 'v' THEN 'a view'
+                                 WHEN 'm' THEN 'a materialized view' WHEN 'f' THEN 'a foreign table'
+                                 ELSE format('a relation of kind "%s"', rel.relkind) END,
+                wanted_name
+            USING ERRCODE = 'wrong_object_type',
+                  HINT = format('A policy acts only on the kind of relation it was made for: drop it (scribe.drop_policy(%L)), or make %s %s again.',
+                                p.name, tbl, wanted_name);
+    END IF;
+    IF rel.relowner <> p.owner THEN
+        RAISE EXCEPTION 'the target % of policy "%" belongs to %, not to the policy''s owner %', tbl, p.name,
+                rel.relowner::regrole, p.owner
+            USING ERRCODE = 'insufficient_privilege',
+                  HINT = 'A policy runs as its target''s owner: drop it and create it again for the new owner.';
+    END IF;
+    RETURN tbl;
+END
+$$;
+COMMENT ON FUNCTION scribe._policy_target(scribe.policies) IS 'Internal: the target of a relation''s policy as it is now: ERROR (before anything touches it) unless it still exists, is still the kind of relation the policy acts on, and still belongs to the policy''s owner';
+
+-- The condition (on alias x) of the rows of a purge, archive or orphans
+-- policy's target that a run with this cutoff reaches; the parent of an
+-- orphans policy must still exist
+CREATE FUNCTION scribe._policy_condition(p scribe.policies, cutoff text)
+    RETURNS text
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    s jsonb := p.settings;
+    parent regclass;
+BEGIN
+    IF p.kind = 'orphans' THEN
+        parent := to_regclass(s->>'parent');
+        IF parent IS NULL THEN
+            RAISE EXCEPTION 'the parent % of policy "%" no longer exists', s->>'parent', p.name
+                USING ERRCODE = 'undefined_table',
+                      HINT = format('Recreate it, or name another: scribe.alter_policy(%L, settings => ''{"parent": ...}'').', p.name);
+        END IF;
+        RETURN format('x.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
+                      s->>'column', parent, s->>'parent_column', s->>'column');
+    END IF;
+    -- the built-in comparison (the column was a date or timestamp at creation)
+    RETURN format('x.%I OPERATOR(pg_catalog.<) %L', s->>'column', cutoff)
+        || CASE WHEN s->'mark' IS NOT NULL
+                THEN format(' AND x.%I IS DISTINCT FROM %L', s->'mark'->>'column', s->'mark'->>'value') ELSE '' END;
+END
+$$;
+COMMENT ON FUNCTION scribe._policy_condition(scribe.policies, text) IS 'Internal: the condition (on alias x) of the rows of a purge, archive or orphans policy''s target that a run with this cutoff reaches';
+
 -- What a run of a policy does, in order, at its clock: a jsonb array of actions
 CREATE FUNCTION scribe._policy_plan(p scribe.policies, clock timestamptz)
     RETURNS jsonb
@@ -19,12 +92,7 @@ BEGIN
     IF p.kind = 'sql' THEN
         RETURN jsonb_build_array(jsonb_build_object('action', 'call'));
     END IF;
-    tbl := to_regclass(p.target);
-    IF tbl IS NULL THEN
-        RAISE EXCEPTION 'the target % of policy "%" no longer exists', p.target, p.name
-            USING ERRCODE = 'undefined_table',
-                  HINT = 'Drop the policy, or recreate the target under that name.';
-    END IF;
+    tbl := scribe._policy_target(p);
     CASE p.kind
     WHEN 'partitions' THEN
         width := scribe._partition_width(s->>'interval');
@@ -32,7 +100,7 @@ BEGIN
         -- the periods of rows that fell into the default partition, the
         -- current one and the premade ones, where nothing covers them yet
         FOR period_start IN
-            SELECT t FROM scribe._partition_default_periods(tbl, s->>'interval') t WHERE t < first
+            SELECT t FROM scribe._partition_default_periods(tbl, s->>'interval', p.owner) t WHERE t < first
             UNION ALL
             SELECT first + k * width FROM generate_series(0, (s->>'premake')::integer) k
             ORDER BY 1
@@ -82,23 +150,21 @@ CREATE FUNCTION scribe._policy_batch(tbl regclass, cond text, batch integer)
 $$;
 COMMENT ON FUNCTION scribe._policy_batch(regclass, text, integer) IS 'Internal: the condition picking one batch of rows of tbl (a leaf table) that match cond, locking them';
 
--- The leaf table of tbl holding a row that matches cond (tbl itself if it is not partitioned), or NULL
-CREATE FUNCTION scribe._policy_leaf(tbl regclass, cond text)
+-- The leaf table of tbl holding a row that matches cond (tbl itself if it
+-- is not partitioned), or NULL; the rows read as owner
+CREATE FUNCTION scribe._policy_leaf(tbl regclass, cond text, owner regrole)
     RETURNS regclass
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
-DECLARE
-    leaf regclass;
 BEGIN
     IF (SELECT relkind FROM pg_class WHERE oid = tbl) <> 'p' THEN
         RETURN tbl;
     END IF;
-    EXECUTE format('SELECT x.tableoid::regclass FROM %s x WHERE %s LIMIT 1', tbl, cond) INTO leaf;
-    RETURN leaf;
+    RETURN (scribe._run_as(owner, format('SELECT x.tableoid FROM %s x WHERE %s LIMIT 1', tbl, cond))).value::oid::regclass;
 END
 $$;
-COMMENT ON FUNCTION scribe._policy_leaf(regclass, text) IS 'Internal: the leaf table of tbl holding a row that matches cond (tbl itself if it is not partitioned), or NULL';
+COMMENT ON FUNCTION scribe._policy_leaf(regclass, text, regrole) IS 'Internal: the leaf table of tbl holding a row that matches cond (tbl itself if it is not partitioned), or NULL; the rows read as owner';
 
 -- Do one action of a run as the policy's owner; again: the same action has more to do
 CREATE FUNCTION scribe._policy_act(p scribe.policies, action jsonb,
@@ -109,9 +175,12 @@ CREATE FUNCTION scribe._policy_act(p scribe.policies, action jsonb,
     AS $$
 DECLARE
     s jsonb := p.settings;
-    tbl regclass := CASE WHEN p.kind <> 'sql' THEN to_regclass(p.target) END;
+    -- the target as it is now, checked before each action
+    tbl regclass := CASE WHEN p.kind <> 'sql' THEN scribe._policy_target(p) END;
     part regclass;
     leaf regclass;
+    arc regclass;
+    proc regprocedure;
     keycol text;
     keytype regtype;
     cond text;
@@ -136,11 +205,11 @@ BEGIN
         part := (SELECT x.partition FROM scribe._partition_bounds(tbl) x WHERE x.is_default);
         IF part IS NOT NULL THEN
             -- the default partition is kept empty: its rows of the new range move into it
-            rows := scribe._run_as(p.owner, format(
+            rows := (scribe._run_as(p.owner, format(
                 'WITH moved AS (DELETE FROM %s WHERE %I >= %s AND %I < %s RETURNING %s) INSERT INTO %s (%s) SELECT %s FROM moved',
                 part, keycol, scribe._partition_literal((action->>'from')::timestamp, keytype),
                 keycol, scribe._partition_literal((action->>'to')::timestamp, keytype), cols,
-                action->>'partition', cols, cols), lock_ms);
+                action->>'partition', cols, cols), lock_ms)).rows;
         END IF;
         PERFORM scribe._run_as(p.owner, format('ALTER TABLE %s ATTACH PARTITION %s FOR VALUES FROM (%s) TO (%s)', tbl,
             action->>'partition', scribe._partition_literal((action->>'from')::timestamp, keytype),
@@ -165,34 +234,34 @@ BEGIN
             again := rows > 0;
             RETURN;
         END IF;
-        cond := format('x.%I < %L', s->>'column', action->>'cutoff');
-        IF s->'mark' IS NOT NULL THEN
-            cond := cond || format(' AND x.%I IS DISTINCT FROM %L', s->'mark'->>'column', s->'mark'->>'value');
-        END IF;
-        leaf := scribe._policy_leaf(tbl, cond);
+        cond := scribe._policy_condition(p, action->>'cutoff');
+        leaf := scribe._policy_leaf(tbl, cond, p.owner);
         IF leaf IS NOT NULL THEN
             IF s->'mark' IS NOT NULL THEN
                 sql := format('UPDATE %s SET %I = %L WHERE %s', leaf, s->'mark'->>'column', s->'mark'->>'value',
                               scribe._policy_batch(leaf, cond, batch));
             ELSE
+                arc := to_regclass(s->>'archive_table');
+                IF arc IS NULL THEN
+                    RAISE EXCEPTION 'the archive table % of policy "%" no longer exists', s->>'archive_table', p.name
+                        USING ERRCODE = 'undefined_table',
+                              HINT = format('Recreate it, or name another: scribe.alter_policy(%L, settings => ''{"archive_table": ...}'').', p.name);
+                END IF;
                 cols := (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
                          WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped);
                 sql := format('WITH moved AS (DELETE FROM %s WHERE %s RETURNING %s) INSERT INTO %s (%s) SELECT %s FROM moved',
-                              leaf, scribe._policy_batch(leaf, cond, batch), cols, s->>'archive_table', cols, cols);
+                              leaf, scribe._policy_batch(leaf, cond, batch), cols, arc, cols, cols);
             END IF;
-            rows := scribe._run_as(p.owner, sql, 0);
+            rows := (scribe._run_as(p.owner, sql, 0)).rows;
             again := rows > 0;
         END IF;
     WHEN 'purge', 'orphans' THEN
         -- a batch of the rows too old, or of those whose parent is gone
-        cond := CASE action->>'action'
-            WHEN 'purge' THEN format('x.%I < %L', s->>'column', action->>'cutoff')
-            ELSE format('x.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
-                        s->>'column', s->>'parent', s->>'parent_column', s->>'column') END;
-        leaf := scribe._policy_leaf(tbl, cond);
+        cond := scribe._policy_condition(p, action->>'cutoff');
+        leaf := scribe._policy_leaf(tbl, cond, p.owner);
         IF leaf IS NOT NULL THEN
-            rows := scribe._run_as(p.owner,
-                format('DELETE FROM %s WHERE %s', leaf, scribe._policy_batch(leaf, cond, batch)), 0);
+            rows := (scribe._run_as(p.owner,
+                format('DELETE FROM %s WHERE %s', leaf, scribe._policy_batch(leaf, cond, batch)), 0)).rows;
             again := rows > 0;
         END IF;
     WHEN 'refresh' THEN
@@ -201,9 +270,17 @@ BEGIN
                  THEN 'CONCURRENTLY ' ELSE '' END, tbl), lock_ms);
         bytes := pg_total_relation_size(tbl);
     WHEN 'call' THEN
-        PERFORM scribe._run_as(p.owner, format('CALL %s(%s)', (s->>'procedure')::regprocedure::regproc,
-            CASE WHEN (SELECT pronargs FROM pg_proc WHERE oid = (s->>'procedure')::regprocedure) = 1
-                 THEN quote_literal(COALESCE(s->'args', '{}'::jsonb)::text) || '::jsonb' ELSE '' END), 0);
+        proc := to_regprocedure(s->>'procedure');
+        IF proc IS NULL THEN
+            RAISE EXCEPTION 'the procedure % of policy "%" no longer exists', s->>'procedure', p.name
+                USING ERRCODE = 'undefined_function',
+                      HINT = 'Drop the policy, or recreate the procedure under that name.';
+        END IF;
+        SELECT format('CALL %I.%I(%s)', n.nspname, f.proname,
+                      CASE WHEN f.pronargs = 1
+                           THEN quote_literal(COALESCE(s->'args', '{}'::jsonb)::text) || '::pg_catalog.jsonb' ELSE '' END)
+        INTO sql FROM pg_proc f JOIN pg_namespace n ON n.oid = f.pronamespace WHERE f.oid = proc;
+        PERFORM scribe._run_as(p.owner, sql, 0);
     ELSE
         RAISE EXCEPTION 'unknown policy action %', action->>'action';
     END CASE;
