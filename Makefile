@@ -183,6 +183,9 @@ $(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SQL)
 	cat $^ > $@
 
 all: $(ENGINE)
+# PGXS tracks no header dependencies: a changed struct must rebuild every
+# object that includes it, so each object depends on every header
+$(OBJS) $(ENGINE_OBJS): $(wildcard src/*.h src/*/*.h)
 $(ENGINE): $(ENGINE_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lm
 

@@ -26,6 +26,8 @@ typedef struct ScribeJobKind
 	/* run the job; an ERROR counts as JOB_RETRY with its message */
 	ScribeJobOutcome (*execute) (const ScribeJob *job, int64 timeout_ms,
 								 Jsonb **result, char **error);
+	/* its job runs in a transaction of its own (it changes transaction state) */
+	bool		own_transaction;
 } ScribeJobKind;
 
 extern const ScribeJobKind *scribe_job_kind_find(const char *name);

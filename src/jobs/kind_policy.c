@@ -132,4 +132,6 @@ const ScribeJobKind scribe_kind_policy = {
 	.name = "policy",
 	.validate = policy_validate,
 	.execute = policy_execute,
+	/* an action sets its constraints IMMEDIATE (see _policy_act) */
+	.own_transaction = true,
 };

@@ -395,6 +395,8 @@ worker_run_batch(const ScribeQueue *queue, ScribeJob *jobs, int n)
 		TimestampTz txn_start;
 		bool		releasing = false;
 		Oid			sender = InvalidOid;	/* whose jobs this transaction runs */
+		const ScribeJobKind *kind;
+		bool		alone = false;
 
 		worker_begin();
 		txn_start = GetCurrentTimestamp();
@@ -420,9 +422,12 @@ worker_run_batch(const ScribeQueue *queue, ScribeJob *jobs, int n)
 			/*
 			 * One sender's jobs per transaction: what a job leaves until
 			 * commit (cursors, large objects, SET CONSTRAINTS) is never met
-			 * by another role's job.
+			 * by another role's job; and a kind that changes transaction
+			 * state alone.
 			 */
-			if (OidIsValid(sender) && job->enqueued_by != sender)
+			kind = job->kind ? scribe_job_kind_find(job->kind) : NULL;
+			alone = kind != NULL && kind->own_transaction;
+			if (OidIsValid(sender) && (job->enqueued_by != sender || alone))
 				break;
 			sender = job->enqueued_by;
 
@@ -452,7 +457,7 @@ worker_run_batch(const ScribeQueue *queue, ScribeJob *jobs, int n)
 			}
 			if (releasing)
 				break;
-			if (ndone >= BATCH_COMMIT_JOBS ||
+			if (alone || ndone >= BATCH_COMMIT_JOBS ||
 				TimestampDifferenceExceeds(txn_start, GetCurrentTimestamp(), BATCH_COMMIT_MS))
 			{
 				next++;

@@ -190,6 +190,11 @@ DECLARE
     batch integer := (s->>'batch_size')::integer;
 BEGIN
     rows := 0; partitions := 0; bytes := 0; again := false;
+    -- deferred constraints and triggers fire at the end of each statement, as
+    -- the owner: at the worker's commit they would fire as someone else (and a
+    -- security-restricted operation refuses to leave them pending); the
+    -- action's job has its transaction to itself, so this setting ends with it
+    PERFORM scribe._run_as(p.owner, 'SET CONSTRAINTS ALL IMMEDIATE');
     CASE action->>'action'
     WHEN 'create_partition' THEN
         SELECT a.attname, a.atttypid INTO keycol, keytype

@@ -206,7 +206,7 @@ sub world_snapshot
 		WITH attackers AS (SELECT oid FROM pg_roles WHERE pg_has_role(oid, 'hostile', 'MEMBER') AND NOT rolsuper)
 		SELECT md5(
 		  (SELECT string_agg(concat_ws(':', rolname, rolsuper, rolinherit, rolcreaterole, rolcreatedb,
-		                               rolcanlogin, rolreplication, rolbypassrls, rolconfig), ',' ORDER BY rolname) FROM pg_authid)
+		                               rolcanlogin, rolreplication, rolbypassrls, rolconfig), ',' ORDER BY rolname) FROM pg_roles)
 		  || (SELECT COALESCE(string_agg(concat_ws(':', roleid, member, admin_option), ',' ORDER BY roleid, member), '')
 		      FROM pg_auth_members)
 		  || (SELECT string_agg(concat_ws(':', c.oid, c.relname, c.relnamespace, c.relowner, c.relkind, c.relacl,

@@ -76,7 +76,7 @@ $node->safe_psql($db, q{
 	SELECT setval('arsenal.evidence', 1, false);
 });
 my @victim_tables = ('public.vault', 'bob.ledger', 'public.orders');
-my $world = world_snapshot($node, $db, @victim_tables);
+my $world;    # the world as it was before each attack
 
 my %attacked;    # function name -> the attack that called it
 
@@ -106,6 +106,7 @@ my @monitor_views = split /\n/, $node->safe_psql($db, q{
 	  AND has_table_privilege('mon', c.oid, 'SELECT')
 	ORDER BY 1});
 cmp_ok(scalar @monitor_calls, '>=', 15, scalar(@monitor_calls) . ' functions pg_monitor may call');
+$world = world_snapshot($node, $db, @victim_tables);
 my ($out, $err) = attack('mon', 'pg_monitor',
 	join("\n", @monitor_calls, @monitor_views,
 		# called by the views, and with a policy the attacker builds
@@ -182,6 +183,7 @@ $node->safe_psql($db, q{
 	END
 	$$;
 });
+$world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('app_producer', 'producer', q{
 	SELECT scribe.send('tasks', '{"function": "app_producer.plant"}', kind => 'sql');
 	SELECT scribe.send_batch('tasks', ARRAY['{"function": "app_producer.plant_procedure"}'::pg_catalog.jsonb], kind => 'sql');
@@ -212,6 +214,7 @@ $node->safe_psql($db, q{SELECT scribe.send('inbox', jsonb_build_object('n', n)) 
 my ($bob_job, $bob_lease) = split /\|/, $node->safe_psql($db,
 	q{SET ROLE bob; SELECT job_id, lease FROM scribe.claim('inbox', 1)});
 ok($bob_lease =~ /^[0-9a-f-]{36}$/, 'bob holds a lease');
+$world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('app_consumer', 'consumer', qq{
 	SELECT scribe.ack($bob_job, '00000000-0000-0000-0000-000000000000');
 	SELECT scribe.nack($bob_job, gen_random_uuid(), 'mine now');
@@ -230,6 +233,7 @@ assert_harmless($node, $db, 'consumer', $world, @victim_tables);
 # --- the documents application
 my $scan = "$source/test/fixtures/scans/letter-clean.png";
 $node->safe_psql($db, "SELECT scribe.submit_document(pg_read_binary_file('$scan'), owner => 'the superuser') FROM generate_series(1, 4)");
+$world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('archive_app', 'documents', qq{
 	SELECT scribe.submit_document(decode('@{[ unpack 'H*', slurp_file($scan) ]}', 'hex'), owner => 'archive');
 	SELECT * FROM scribe.document_status(1);
@@ -245,6 +249,7 @@ assert_harmless($node, $db, 'documents', $world, @victim_tables);
 my ($node_job, $node_lease) = split /\|/, $node->safe_psql($db,
 	q{SET ROLE worker_node; SELECT job_id, lease FROM scribe.claim_ocr(1)});
 ok($node_job, 'a worker node holds an ocr job');
+$world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('worker_node', 'worker node', qq{
 	SELECT scribe.finish_ocr($node_job, gen_random_uuid(), '{"pages": []}', 'local');
 	SELECT scribe.fail_ocr($node_job, gen_random_uuid(), 'x');
@@ -263,6 +268,7 @@ is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE text = 'h
 assert_harmless($node, $db, 'worker node', $world, @victim_tables);
 
 # --- the cache's users: deletes are recorded elevated (the table is published)
+$world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('cache_user', 'cache', q{
 	SELECT scribe.cache_set('user:1', 'v');
 	SELECT scribe.cache_get('user:1');
@@ -280,6 +286,7 @@ $node->safe_psql($db, q{
 	CREATE TABLE policy_owner.events (at timestamptz);
 	INSERT INTO policy_owner.events VALUES (now() - interval '1 year'), (now());
 });
+$world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('policy_owner', 'policy owner', q{
 	SELECT scribe.create_policy('old-events', 'purge', 'events', '{"column": "at", "older_than": "30 days"}');
 	SELECT scribe.run_policy_now('old-events', dry_run => true);
@@ -291,9 +298,12 @@ like($err, qr/permission denied for function _run_as/, 'the policy owner may not
 ok($node->poll_query_until($db, q{SELECT count(*) = 1 FROM policy_owner.events}),
 	'the purge ran, as the owner, through the arsenal');
 ($out, $err) = attack('policy_owner', 'policy owner', q{SELECT scribe.drop_policy('old-events');});
+is($node->safe_psql($db, q{SELECT count(*) FROM scribe.policies WHERE name = 'old-events'}), '0',
+	'the policy owner dropped its policy');
 assert_harmless($node, $db, 'policy owner', $world, @victim_tables);
 
 # --- the queues' administrator: queue names are data, never identifiers
+$world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('queue_admin', 'queue admin', q{
 	SELECT scribe.create_queue('pg_class; DROP TABLE public.vault');
 	SELECT scribe.alter_queue('pg_class; DROP TABLE public.vault', lease => '1 minute');
