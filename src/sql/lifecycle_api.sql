@@ -186,19 +186,25 @@ COMMENT ON FUNCTION scribe._run_policy_now(regrole, text, boolean) IS 'Internal:
 
 -- What needs a DBA's eye about a policy, or NULL: too few partitions ahead, a
 -- default partition holding rows, failures in a row, no success for too long
-CREATE FUNCTION scribe._policy_alert(p scribe.policies, last_success timestamptz, failures bigint)
+CREATE FUNCTION scribe._policy_alert(policy_id bigint, last_success timestamptz, failures bigint)
     RETURNS text
     LANGUAGE plpgsql STABLE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
+    -- the policy as stored (its target schema-qualified), never a row of the caller's
+    p scribe.policies;
     reasons text[] := '{}';
     tbl regclass;
     ahead integer;
     stray bigint;
     period interval;
 BEGIN
+    SELECT * INTO p FROM scribe.policies WHERE policies.policy_id = _policy_alert.policy_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
     IF p.kind = 'partitions' AND to_regclass(p.target) IS NOT NULL THEN
         tbl := to_regclass(p.target);
         SELECT count(*) INTO ahead FROM scribe._partition_bounds(tbl) x
@@ -226,13 +232,13 @@ BEGIN
     RETURN NULLIF(array_to_string(reasons, '; '), '');
 END
 $$;
-COMMENT ON FUNCTION scribe._policy_alert(scribe.policies, timestamptz, bigint) IS 'Internal: what needs a DBA''s eye about a policy, or NULL: too few partitions ahead, a default partition holding rows, failures in a row, no success for too long';
+COMMENT ON FUNCTION scribe._policy_alert(bigint, timestamptz, bigint) IS 'Internal: what needs a DBA''s eye about a policy, or NULL: too few partitions ahead, a default partition holding rows, failures in a row, no success for too long';
 
 CREATE VIEW scribe.policy_status AS
 SELECT p.policy_id, p.name, p.kind, p.target, p.schedule, p.enabled, p.owner, p.next_run_at,
        last.status AS last_status, last.finished_at AS last_finished_at, last.error AS last_error,
        ok.finished_at AS last_success_at, fails.n AS consecutive_failures, current.run_id AS running_run_id,
-       scribe._policy_alert(p, ok.finished_at, fails.n) AS alert
+       scribe._policy_alert(p.policy_id, ok.finished_at, fails.n) AS alert
 FROM scribe.policies p
 LEFT JOIN LATERAL (SELECT r.status, r.finished_at, r.error FROM scribe.policy_runs r
                    WHERE r.policy_id = p.policy_id AND r.status IN ('succeeded', 'failed')

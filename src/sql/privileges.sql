@@ -30,7 +30,7 @@ GRANT EXECUTE ON FUNCTION scribe.redis_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_namespace_stats() TO pg_monitor;
 GRANT SELECT ON scribe.policy_status TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe._policy_alert(scribe.policies, timestamptz, bigint) TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe._policy_alert(bigint, timestamptz, bigint) TO pg_monitor;
 
 -- read-your-writes: every application role needs them, and they reveal no
 -- more than PUBLIC reads already (pg_current_wal_insert_lsn(),

@@ -110,10 +110,7 @@ $world = world_snapshot($node, $db, @victim_tables);
 my ($out, $err) = attack('mon', 'pg_monitor',
 	join("\n", @monitor_calls, @monitor_views,
 		# called by the views, and with a policy the attacker builds
-		q{SELECT scribe._policy_alert(jsonb_populate_record(NULL::scribe.policies,
-		      '{"policy_id": 1, "name": "x", "kind": "partitions", "target": "public.parted",
-		        "settings": {"interval": "day", "premake": 2}, "schedule": "1 day", "enabled": true,
-		        "owner": "mon", "created_at": "2026-01-01"}'), NULL, 5);},
+		q{SELECT scribe._policy_alert(policy_id, NULL, 5) FROM scribe.policy_status;},
 		q{SELECT scribe.health()->>'status' AS health_status;}));
 like($out, qr/^(ok|degraded|failing)$/m, 'pg_monitor: health() answered through the arsenal');
 assert_harmless($node, $db, 'pg_monitor', $world, @victim_tables);
