@@ -138,7 +138,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo charts bench bench-ocr bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics fuzz deps
+.PHONY: test demo charts bench bench-ocr bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -161,6 +161,8 @@ bench-worker-node:
 	test/bench/worker_node.sh
 bench-metrics:
 	test/bench/metrics.sh
+bench-isolation:
+	test/bench/isolation.sh
 # docs/charts/*.svg from the tables in docs/benchmarks.md (runs no benchmark)
 charts:
 	test/bench/charts.sh

@@ -114,14 +114,17 @@ scribe_cleanup() {
 
 # Copy this PostgreSQL into $SCRIBE_WORK/pg and install this build of
 # pg_scribe into the copy, so that a benchmark never replaces the library
-# under someone else's server; sets PG_PRIVATE and PG_BINDIR
+# under someone else's server; sets PG_PRIVATE and PG_BINDIR.  Arguments
+# (optional): the source tree to install (SCRIBE_ROOT), the copy's directory
+# (SCRIBE_WORK/pg).
 scribe_private_install() {
-    PG_PRIVATE="$SCRIBE_WORK/pg"
+    root=${1:-$SCRIBE_ROOT}
+    PG_PRIVATE=${2:-$SCRIBE_WORK/pg}
     for dir in "$("$PG_CONFIG" --bindir)" "$("$PG_CONFIG" --pkglibdir)" "$("$PG_CONFIG" --sharedir)"; do
         mkdir -p "$PG_PRIVATE$dir"
         cp -R "$dir/." "$PG_PRIVATE$dir/"
     done
-    make -C "$SCRIBE_ROOT" -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$PG_PRIVATE" || return 1
+    make -C "$root" -s install PG_CONFIG="$PG_CONFIG" DESTDIR="$PG_PRIVATE" || return 1
     PG_BINDIR="$PG_PRIVATE$("$PG_CONFIG" --bindir)"
     # PostgreSQL finds its libraries and extensions relative to its binaries
     if [ "$("$PG_BINDIR/pg_config" --pkglibdir)" != "$PG_PRIVATE$("$PG_CONFIG" --pkglibdir)" ]; then
