@@ -15,7 +15,11 @@ use PostgreSQL::Test::Utils;
 use ScribeTest;
 use Test::More;
 
+# autovacuum off: the partitions policy waits 200 ms for a lock, and only the
+# test's own reader may hold one (an autovacuum of a partition, cancelled
+# only after deadlock_timeout, could time a successful run out otherwise)
 my $node = scribe_node('lifecycle', conf => <<'CONF');
+autovacuum = off
 scribe.min_workers = 1
 scribe.max_workers = 2
 scribe.heartbeat_interval = 0
