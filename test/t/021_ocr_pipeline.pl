@@ -129,7 +129,8 @@ is($node->safe_psql('postgres', q{
 my $broken = $node->safe_psql('postgres', qq{
 	SELECT scribe.submit_document(substr(img, 1, length(img) / 2), owner => 'family-1')
 	FROM pg_read_binary_file('$scans/letter-clean.png') img});
-$node->poll_query_until('postgres', "SELECT status <> 'queued' FROM scribe.documents WHERE document_id = $broken");
+ok($node->poll_query_until('postgres', "SELECT status <> 'queued' FROM scribe.documents WHERE document_id = $broken"),
+	'the truncated scan is finished');
 my ($status, $attempts, $error) = split /\|/, $node->safe_psql('postgres',
 	"SELECT status, attempts, error FROM scribe.document_status($broken)");
 is($status, 'failed', 'a truncated scan fails');

@@ -51,7 +51,8 @@ sub move_clock
 	my ($offset) = @_;
 	sql(qq{ALTER SYSTEM SET scribe.policy_clock_offset = '$offset'});
 	$node->reload;
-	$node->poll_query_until('postgres', qq{SELECT current_setting('scribe.policy_clock_offset') = '$offset'});
+	$node->poll_query_until('postgres', qq{SELECT current_setting('scribe.policy_clock_offset') = '$offset'})
+	  or die "scribe.policy_clock_offset = '$offset' not applied";
 }
 
 # The partitions of a table, oldest first, and how many there are
