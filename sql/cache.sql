@@ -33,11 +33,12 @@ SELECT scribe.cache_set('user:7:name', 'Bob again'), scribe.cache_get('user:7:na
 SELECT scribe.cache_invalidate('user:7');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
--- ttl
-SELECT scribe.cache_set('session:1', 'short', '100 milliseconds');
+-- ttl: a value is read until its ttl ends (an hour: however slowly the
+-- statements come), and not after (100 ms, slept past)
+SELECT scribe.cache_set('session:1', 'long', '1 hour'), scribe.cache_set('session:2', 'short', '100 milliseconds');
 SELECT scribe.cache_get('session:1') AS before_expiry;
 SELECT pg_sleep(0.2);
-SELECT scribe.cache_get('session:1') IS NULL AS expired;
+SELECT scribe.cache_get('session:2') IS NULL AS expired;
 
 -- the errors
 SELECT scribe.cache_set('k', 'v', '-1 second');

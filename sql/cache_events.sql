@@ -86,7 +86,7 @@ TRUNCATE scribe.cache_events;
 
 -- the built-in purge: a day's events kept, first run an hour after CREATE EXTENSION
 SELECT name, kind, target, schedule, enabled, settings->>'column' AS col, settings->>'older_than' AS older_than,
-       next_run_at > now() + interval '50 minutes' AS not_yet
+       next_run_at = created_at + interval '1 hour' AS hour_after_create
 FROM scribe.policies WHERE name = 'scribe.cache_events';
 SELECT scribe.drop_policy('scribe.cache_events');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE

@@ -3,13 +3,14 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
--- Wait until the launcher's activity in pg_stat_activity reads $1
+-- Wait until the launcher's activity in pg_stat_activity reads $1 (3 minutes
+-- at most: a bound for a hang, not for a slow machine)
 CREATE FUNCTION pg_temp.launcher_activity_becomes(expected text) RETURNS text
 LANGUAGE plpgsql AS $$
 DECLARE
     activity text;
 BEGIN
-    FOR i IN 1..300 LOOP
+    FOR i IN 1..1800 LOOP
         PERFORM pg_stat_clear_snapshot();
         SELECT query INTO activity FROM pg_stat_activity
         WHERE backend_type = 'pg_scribe launcher';

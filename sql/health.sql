@@ -3,10 +3,11 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
--- the commit of CREATE EXTENSION wakes the launcher; give it a moment
+-- the commit of CREATE EXTENSION wakes the launcher; wait for it (3 minutes
+-- at most: a bound for a hang, not for a slow machine)
 DO $$
 BEGIN
-    FOR i IN 1..300 LOOP
+    FOR i IN 1..1800 LOOP
         EXIT WHEN (SELECT state FROM scribe._launcher_status()) = 'running'
               AND EXISTS (SELECT FROM scribe.heartbeat);
         PERFORM pg_sleep(0.1);
@@ -50,7 +51,8 @@ JOIN pg_stat_activity AS a ON a.backend_type = 'pg_scribe launcher';
 SELECT scribe.health()->>'node_name' = system_identifier::text AS named_by_system_identifier
 FROM pg_control_system();
 
--- the launcher keeps this node's heartbeat fresh
+-- the launcher keeps this node's heartbeat fresh (it beats every 10 s; 60 s
+-- is a bound for a launcher that stopped beating, not for a slow machine)
 SELECT jsonb_array_length(h->'heartbeats') AS heartbeats,
        (h->'heartbeats'->0->'local')::bool AS local,
        (h->'heartbeats'->0->>'age_seconds')::numeric < 60 AS fresh

@@ -25,9 +25,10 @@ SELECT scribe.ack(job_id, lease, '{"ok": true}') FROM c WHERE payload->>'n' = '1
 SELECT scribe.ack(job_id, lease, '{"ok": true}') FROM c WHERE payload->>'n' = '1';
 SELECT s.state, s.result FROM c, scribe.job_status(c.job_id) AS s WHERE c.payload->>'n' = '1';
 
--- nack: a retry after exponential backoff with jitter (base 10 s: 5 to 10 s)
+-- nack: a retry after exponential backoff with jitter (base 10 s: 5 to 10 s
+-- after the failure it records, however long ago that was)
 SELECT scribe.nack(job_id, lease, 'first failure') FROM c WHERE payload->>'n' = '2';
-SELECT s.state, s.run_at - now() BETWEEN interval '4 seconds' AND interval '10.5 seconds' AS backed_off,
+SELECT s.state, s.run_at - (s.errors->0->>'at')::timestamptz BETWEEN interval '4.9 seconds' AND interval '10.1 seconds' AS backed_off,
        s.errors->0->>'error' AS error
 FROM c, scribe.job_status(c.job_id) AS s WHERE c.payload->>'n' = '2';
 -- the same nack again changes nothing

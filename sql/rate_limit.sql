@@ -10,58 +10,63 @@ SELECT count(scribe.rate_limit_reset(k)) AS keys_reset
 FROM unnest(ARRAY['rl:fresh', 'rl:burst', 'rl:cost', 'rl:peek', 'rl:moving', 'rl:rollback',
                   'rl:strict', 'rl:fine', '', repeat('k', 200)]) k;
 
--- limit 3 per minute: three at once, then a fourth must wait a third of a minute
-SELECT allowed, remaining, retry_after = '0' AS no_wait, ceil(extract(epoch FROM reset_after)) AS reset_s
-FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
-SELECT allowed, remaining, ceil(extract(epoch FROM reset_after)) AS reset_s
-FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
-SELECT allowed, remaining, ceil(extract(epoch FROM reset_after)) AS reset_s
-FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
-SELECT allowed, remaining, ceil(extract(epoch FROM retry_after)) AS retry_s,
-       ceil(extract(epoch FROM reset_after)) AS reset_s
-FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
--- a rejected request uses nothing: the wait does not grow
-SELECT allowed, ceil(extract(epoch FROM retry_after)) AS retry_s
-FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
+-- The limiter's clock is the real one: waits are shown in whole minutes of
+-- hour-long periods, so that the seconds these statements take (however
+-- slow the machine) never change a number.
 
--- burst: 2 per minute on average, 5 at once; then one every 30 seconds
+-- limit 3 per hour: three at once, then a fourth must wait a third of an hour
+SELECT allowed, remaining, retry_after = '0' AS no_wait, ceil(extract(epoch FROM reset_after) / 60) AS reset_min
+FROM scribe.rate_limit('rl:fresh', 3, '1 hour');
+SELECT allowed, remaining, ceil(extract(epoch FROM reset_after) / 60) AS reset_min
+FROM scribe.rate_limit('rl:fresh', 3, '1 hour');
+SELECT allowed, remaining, ceil(extract(epoch FROM reset_after) / 60) AS reset_min
+FROM scribe.rate_limit('rl:fresh', 3, '1 hour');
+SELECT allowed, remaining, ceil(extract(epoch FROM retry_after) / 60) AS retry_min,
+       ceil(extract(epoch FROM reset_after) / 60) AS reset_min
+FROM scribe.rate_limit('rl:fresh', 3, '1 hour');
+-- a rejected request uses nothing: the wait does not grow
+SELECT allowed, ceil(extract(epoch FROM retry_after) / 60) AS retry_min
+FROM scribe.rate_limit('rl:fresh', 3, '1 hour');
+
+-- burst: 2 per hour on average, 5 at once; then one every 30 minutes
 SELECT count(*) FILTER (WHERE a) AS allowed, count(*) FILTER (WHERE NOT a) AS rejected
-FROM (SELECT (scribe.rate_limit('rl:burst', 2, '1 minute', burst => 5)).allowed AS a
+FROM (SELECT (scribe.rate_limit('rl:burst', 2, '1 hour', burst => 5)).allowed AS a
       FROM generate_series(1, 8)) calls;
-SELECT allowed, remaining, ceil(extract(epoch FROM retry_after)) AS retry_s
-FROM scribe.rate_limit('rl:burst', 2, '1 minute', burst => 5);
--- a burst below the limit smooths: 6 per minute, one at a time
-SELECT allowed, remaining FROM scribe.rate_limit('rl:strict', 6, '1 minute', burst => 1);
-SELECT allowed, remaining, ceil(extract(epoch FROM retry_after)) AS retry_s
-FROM scribe.rate_limit('rl:strict', 6, '1 minute', burst => 1);
+SELECT allowed, remaining, ceil(extract(epoch FROM retry_after) / 60) AS retry_min
+FROM scribe.rate_limit('rl:burst', 2, '1 hour', burst => 5);
+-- a burst below the limit smooths: 6 per hour, one at a time
+SELECT allowed, remaining FROM scribe.rate_limit('rl:strict', 6, '1 hour', burst => 1);
+SELECT allowed, remaining, ceil(extract(epoch FROM retry_after) / 60) AS retry_min
+FROM scribe.rate_limit('rl:strict', 6, '1 hour', burst => 1);
 
 -- cost: a request may use several tokens; a rejected one uses none
 SELECT allowed, remaining FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 4);
 SELECT allowed, remaining FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 4);
-SELECT allowed, remaining, ceil(extract(epoch FROM retry_after)) AS retry_s
+SELECT allowed, remaining, ceil(extract(epoch FROM retry_after) / 60) AS retry_min
 FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 4);
 SELECT allowed, remaining FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 2);
 
 -- cost 0 peeks: a new key keeps nothing, a used one shows what is left
 SELECT (scribe.rate_limit_status()).keys AS keys_before \gset
-SELECT allowed, remaining, reset_after = '0' AS full FROM scribe.rate_limit('rl:peek', 5, '1 minute', cost => 0);
+SELECT allowed, remaining, reset_after = '0' AS full FROM scribe.rate_limit('rl:peek', 5, '1 hour', cost => 0);
 SELECT (scribe.rate_limit_status()).keys - :keys_before AS keys_added;
-SELECT allowed FROM scribe.rate_limit('rl:peek', 5, '1 minute', cost => 2);
-SELECT allowed, remaining FROM scribe.rate_limit('rl:peek', 5, '1 minute', cost => 0);
-SELECT allowed, remaining FROM scribe.rate_limit('rl:peek', 5, '1 minute', cost => 0);
+SELECT allowed FROM scribe.rate_limit('rl:peek', 5, '1 hour', cost => 2);
+SELECT allowed, remaining FROM scribe.rate_limit('rl:peek', 5, '1 hour', cost => 0);
+SELECT allowed, remaining FROM scribe.rate_limit('rl:peek', 5, '1 hour', cost => 0);
 SELECT allowed, remaining FROM scribe.rate_limit('rl:cost', 10, '1 hour', cost => 0);
 
 -- reset: the key is forgotten, its bucket full again
 SELECT scribe.rate_limit_reset('rl:fresh') AS was_kept;
 SELECT scribe.rate_limit_reset('rl:fresh') AS was_kept;
-SELECT allowed, remaining FROM scribe.rate_limit('rl:fresh', 3, '1 minute');
+SELECT allowed, remaining FROM scribe.rate_limit('rl:fresh', 3, '1 hour');
 
--- the clock moves inside a transaction (1 per second)
+-- the clock moves inside a transaction (1 per 2 seconds): two requests
+-- in one statement, the second refused; the period slept past, allowed
 BEGIN;
-SELECT allowed FROM scribe.rate_limit('rl:moving', 1, '1 second');
-SELECT allowed FROM scribe.rate_limit('rl:moving', 1, '1 second');
-SELECT pg_sleep(1.1);
-SELECT allowed FROM scribe.rate_limit('rl:moving', 1, '1 second');
+SELECT array_agg(allowed ORDER BY g) AS first_two
+FROM (SELECT g, (scribe.rate_limit('rl:moving', 1, '2 seconds')).allowed FROM generate_series(1, 2) g) calls;
+SELECT pg_sleep(2.1);
+SELECT allowed FROM scribe.rate_limit('rl:moving', 1, '2 seconds');
 COMMIT;
 
 -- not transactional: a rollback gives nothing back

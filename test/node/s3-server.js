@@ -14,7 +14,9 @@
 
 const crypto = require('crypto');
 const { Readable } = require('stream');
+const fs = require('fs');
 const S3rver = require('s3rver');
+const FilesystemStore = require('s3rver/lib/stores/filesystem');
 const AWSAccount = require('s3rver/lib/models/account');
 const S3Error = require('s3rver/lib/models/error');
 const { SignatureV4 } = require('@smithy/signature-v4');
@@ -157,6 +159,22 @@ function verifySigV4(options) {
     return next();
   };
 }
+
+// s3rver answers a PUT once the body has gone through its MD5, while its
+// file may still be being written: a GET right after it (or a look at the
+// disk) could find part of the object.  S3 reads its writes; so does this
+// server: a PUT is answered once the whole object is in its file.
+const putObject = FilesystemStore.prototype.putObject;
+FilesystemStore.prototype.putObject = async function putWholeObject(object) {
+  const result = await putObject.call(this, object);
+  const objectPath = this.getResourcePath(object.bucket, object.key, 'object');
+  const giveUp = Date.now() + 60000;
+  while ((await fs.promises.stat(objectPath)).size < result.size) {
+    if (Date.now() > giveUp) throw new Error(`${objectPath}: not written in a minute`);
+    await new Promise(resolve => setTimeout(resolve, 5));
+  }
+  return result;
+};
 
 // Start s3rver with the check in front of its routes
 async function main() {

@@ -11,10 +11,16 @@ use POSIX ':sys_wait_h';
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use Test::More;
+use Time::HiRes qw(time usleep);
 
-our @EXPORT = qw(scribe_node launcher_activity wait_for_launcher launcher_restarted
-  workers_alive wait_for_workers wait_until_drained reload_settings start_http_server http_requests
-  ocr_engine_of ocr_cer start_redis start_s3rver rss_anon backend_memory_growth);
+our @EXPORT = qw(scribe_node scribe_session wait_until wait_for_count launcher_activity
+  wait_for_launcher wait_for_launcher_asleep launcher_restarted workers_alive wait_for_workers
+  wait_until_drained reload_settings start_http_server http_requests ocr_engine_of ocr_cer
+  start_redis start_s3rver rss_anon backend_memory_growth);
+
+# Tests wait for events, never for durations: each wait below gives up only
+# after $PostgreSQL::Test::Utils::timeout_default seconds (PG_TEST_TIMEOUT_DEFAULT)
+# without the event, a bound that catches a hang, not a slow machine.
 
 # A new node whose server preloads pg_scribe, with extra postgresql.conf lines
 sub scribe_node
@@ -25,6 +31,58 @@ sub scribe_node
 	$node->append_conf('postgresql.conf',
 		"shared_preload_libraries = 'pg_scribe'\n" . ($opts{conf} // ''));
 	return $node;
+}
+
+# A background psql session of $node (PostgreSQL::Test::BackgroundPsql)
+# whose timeout applies to each query, not to the session's whole life: a
+# session that lives through a long test must not time out for it
+sub scribe_session
+{
+	my ($node, %params) = @_;
+	my $session = $node->background_psql($params{dbname} // 'postgres', %params);
+	$session->set_query_timer_restart();
+	return $session;
+}
+
+# Call $check until it returns true; true then, false after timeout_default
+# seconds of false
+sub wait_until
+{
+	my ($check) = @_;
+	my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+	while (1)
+	{
+		return 1 if $check->();
+		return 0 if time > $deadline;
+		usleep(100_000);
+	}
+}
+
+# Wait until the count $sql returns on $node reaches $want (default 0).
+# It waits as long as the count keeps changing, and gives up (false) only
+# after timeout_default seconds without a change: how much work is left
+# decides how long that takes, not a deadline.
+sub wait_for_count
+{
+	my ($node, $sql, $want) = @_;
+	$want //= 0;
+	my $last;
+	my $changed_at = time;
+	while (1)
+	{
+		my $n = $node->safe_psql('postgres', $sql);
+		return 1 if $n == $want;
+		if (!defined $last || $n != $last)
+		{
+			($last, $changed_at) = ($n, time);
+		}
+		elsif (time - $changed_at > $PostgreSQL::Test::Utils::timeout_default)
+		{
+			diag("$sql: still $n after $PostgreSQL::Test::Utils::timeout_default s without a change");
+			return 0;
+		}
+		usleep(100_000);
+	}
 }
 
 # The launcher as pg_stat_activity shows it: (pid, datname, activity), or ()
@@ -48,6 +106,23 @@ sub wait_for_launcher
 	if (!$node->poll_query_until('postgres', "SELECT count(*) = 1 FROM pg_stat_activity WHERE $where"))
 	{
 		fail("launcher shows '$activity'");
+		return undef;
+	}
+	my ($pid) = launcher_activity($node);
+	return $pid;
+}
+
+# Wait until the launcher shows activity $activity and sleeps on its latch
+# (wait event Extension): it has finished a cycle in that state.  Returns
+# its pid, or fails the test and returns undef.
+sub wait_for_launcher_asleep
+{
+	my ($node, $activity) = @_;
+	if (!$node->poll_query_until('postgres',
+			"SELECT count(*) = 1 FROM pg_stat_activity WHERE backend_type = 'pg_scribe launcher' "
+			  . "AND query = '$activity' AND wait_event_type = 'Extension'"))
+	{
+		fail("launcher sleeps showing '$activity'");
 		return undef;
 	}
 	my ($pid) = launcher_activity($node);
@@ -79,12 +154,13 @@ sub wait_for_workers
 		"SELECT count(*) = $n FROM pg_stat_activity WHERE backend_type = 'pg_scribe worker'");
 }
 
-# Wait until a queue has no unfinished jobs; true on success
+# Wait until a queue has no unfinished jobs, for as long as it keeps
+# draining; true on success
 sub wait_until_drained
 {
 	my ($node, $queue) = @_;
-	return $node->poll_query_until('postgres', qq{
-		SELECT count(*) = 0 FROM scribe.jobs j JOIN scribe.queues q USING (queue_id)
+	return wait_for_count($node, qq{
+		SELECT count(*) FROM scribe.jobs j JOIN scribe.queues q USING (queue_id)
 		WHERE q.name = '$queue'});
 }
 
@@ -146,7 +222,7 @@ sub rss_anon
 sub backend_memory_growth
 {
 	my ($node, $warmup, $sql) = @_;
-	my $session = $node->background_psql('postgres');
+	my $session = scribe_session($node);
 	my $pid = $session->query_safe('SELECT pg_backend_pid()');
 	$session->query_safe($warmup);
 	my $before = rss_anon($pid);
@@ -174,7 +250,8 @@ sub start_redis
 		  '--appendonly', 'no', '--dir', $dir, '--daemonize', 'no', @auth
 		  or die "exec redis-server: $!";
 	}
-	for (1 .. 100)
+	my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+	while (time < $deadline)
 	{
 		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port);
 		if ($s)
@@ -185,8 +262,10 @@ sub start_redis
 			$line = <$s> if defined $opts{password} && defined $line && $line =~ /^\+OK/;
 			return $pid if defined $line && $line =~ /PONG/;
 		}
-		select(undef, undef, undef, 0.05);
+		die "redis-server exited: " . slurp_file("$dir/redis.log") if waitpid($pid, WNOHANG) == $pid;
+		usleep(50_000);
 	}
+	kill 'KILL', $pid;
 	die "redis-server did not start: " . slurp_file("$dir/redis.log");
 }
 
@@ -216,7 +295,8 @@ sub start_s3rver
 		  '--region', $opts{region} // 'us-east-1'
 		  or die "exec node: $!";
 	}
-	for (1 .. 300)
+	my $deadline = time + $PostgreSQL::Test::Utils::timeout_default;
+	while (time < $deadline)
 	{
 		my $s = IO::Socket::INET->new(PeerAddr => '127.0.0.1', PeerPort => $port);
 		if ($s)
@@ -226,7 +306,7 @@ sub start_s3rver
 			return $pid if defined $line && $line =~ m{^HTTP/1\.[01] \d{3}};
 		}
 		die "s3-server exited: " . slurp_file("$dir/s3rver.log") if waitpid($pid, WNOHANG) == $pid;
-		select(undef, undef, undef, 0.1);
+		usleep(100_000);
 	}
 	kill 'TERM', $pid;
 	die "s3-server did not start: " . slurp_file("$dir/s3rver.log");
@@ -234,8 +314,11 @@ sub start_s3rver
 
 # Start an HTTP/1.1 server on a free loopback port, in a child process, that
 # answers with $routes->{$path}->($request_number_for_path, $body): a list
-# (status, body, [seconds to wait first], [extra headers]).  Each request is
-# appended to $log as "METHOD PATH BODY".  Returns (port, pid).
+# (status, body, [hold], [extra headers]).  With hold, the server keeps the
+# reply back until the client hangs up (its timeout), or hold seconds pass:
+# a request that must time out does, and the next one finds the server free
+# however slow the machine.  Each request is appended to $log as "METHOD
+# PATH BODY" when it arrives.  Returns (port, pid).
 sub start_http_server
 {
 	my ($routes, $log) = @_;
@@ -251,6 +334,9 @@ sub start_http_server
 	die "fork: $!" unless defined $pid;
 	if ($pid == 0)
 	{
+		require IO::Select;
+		# a client that hung up must not kill the server
+		$SIG{PIPE} = 'IGNORE';
 		my %count;
 		while (my $client = $listener->accept)
 		{
@@ -270,8 +356,9 @@ sub start_http_server
 			print $fh "$method $path $body\n";
 			close $fh;
 			my $route = $routes->{$path} // sub { (404, "no route $path") };
-			my ($status, $reply, $wait, $headers) = $route->(++$count{$path}, $body);
-			sleep $wait if $wait;
+			my ($status, $reply, $hold, $headers) = $route->(++$count{$path}, $body);
+			# the request is read: the socket turns readable when the client hangs up
+			IO::Select->new($client)->can_read($hold) if $hold;
 			$headers //= '';
 			print $client "HTTP/1.1 $status X\r\nContent-Type: text/plain\r\n$headers"
 			  . "Content-Length: " . length($reply) . "\r\nConnection: close\r\n\r\n$reply";

@@ -15,7 +15,8 @@ use Test::More;
 my $node = scribe_node('dropdb', conf => "scribe.heartbeat_interval = 0\n");
 $node->start;
 
-# Create and drop a database; a hung DROP is cut off after 60 seconds
+# Create and drop a database; a hung DROP is cut off after the test's
+# timeout (PG_TEST_TIMEOUT_DEFAULT), a bound for a hang, not for speed
 sub create_and_drop
 {
 	my ($name) = @_;
@@ -23,8 +24,8 @@ sub create_and_drop
 	my ($stdout, $stderr, $timed_out);
 	my $ret = $node->psql('postgres', "DROP DATABASE $name",
 		stdout => \$stdout, stderr => \$stderr,
-		timeout => 60, timed_out => \$timed_out);
-	return ($timed_out ? 'timed out after 60 s' : $ret, $stderr);
+		timeout => $PostgreSQL::Test::Utils::timeout_default, timed_out => \$timed_out);
+	return ($timed_out ? "timed out after $PostgreSQL::Test::Utils::timeout_default s" : $ret, $stderr);
 }
 
 ok(wait_for_launcher($node, 'waiting for CREATE EXTENSION pg_scribe'),

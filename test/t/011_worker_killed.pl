@@ -38,18 +38,21 @@ $node->safe_psql('postgres', qq{
 my $killed = 0;
 for my $i (1 .. $kills)
 {
-	# a worker in the middle of a job
+	# a worker in the middle of a job, found in one look (a query that fails
+	# while the server restarts just looks again)
 	my $busy = '';
-	$node->poll_query_until('postgres',
-		q{SELECT count(*) > 0 FROM scribe.worker_status() WHERE job_id IS NOT NULL})
-	  or last;
-	$busy = $node->safe_psql('postgres',
-		q{SELECT pid FROM scribe.worker_status() WHERE job_id IS NOT NULL LIMIT 1});
-	last if $busy eq '';
-	kill 'KILL', $busy;
+	wait_until(sub {
+		my ($ret, $out) = $node->psql('postgres',
+			q{SELECT pid FROM scribe.worker_status() WHERE job_id IS NOT NULL LIMIT 1});
+		$busy = $ret == 0 ? $out : '';
+		return $busy ne '';
+	}) or last;
+	kill('KILL', $busy) or last;
 	$killed++;
-	# the server restarts every process; wait until it answers again
-	$node->poll_query_until('postgres', 'SELECT true') or last;
+	# the server restarts every process: wait until the killed worker is gone
+	# (its entry goes with the shared memory the restart makes anew)
+	$node->poll_query_until('postgres', "SELECT count(*) = 0 FROM pg_stat_activity WHERE pid = $busy")
+	  or last;
 }
 is($killed, $kills, "killed a busy worker $kills times");
 

@@ -15,7 +15,8 @@ my $other;    # a second server, reachable only through a redirect
 my ($port, $server) = start_http_server({
 	'/hook' => sub { my ($n, $body) = @_; (200, "got $body") },
 	'/flaky' => sub { my ($n) = @_; $n == 1 ? (500, 'try again') : (200, 'fine now') },
-	'/slow' => sub { my ($n) = @_; $n == 1 ? (200, 'too late', 3) : (200, 'in time') },
+	# the first request is held until the client gives up on it
+	'/slow' => sub { my ($n) = @_; $n == 1 ? (200, 'too late', 3600) : (200, 'in time') },
 	'/gone' => sub { (404, 'no such thing') },
 	'/moved' => sub { (302, '', 0, "Location: /hook\r\n") },
 	'/away' => sub { (302, '', 0, "Location: http://localhost:$other/hook\r\n") },
@@ -55,7 +56,9 @@ sub status_of
 
 my $ok = send_http(qq{{"url": "$base/hook", "body": "hello", "headers": {"X-Scribe": "1"}}});
 my $flaky = send_http(qq{{"url": "$base/flaky"}});
-my $slow = send_http(qq{{"url": "$base/slow", "timeout_ms": 1000}});
+# a timeout that a loopback reply meets however slow the machine: the first
+# attempt times out because the server never answers it, not for want of time
+my $slow = send_http(qq{{"url": "$base/slow", "timeout_ms": 5000}});
 my $gone = send_http(qq{{"url": "$base/gone"}});
 my $moved = send_http(qq{{"url": "$base/moved", "method": "POST", "body": "x"}});
 my $away = send_http(qq{{"url": "$base/away"}});

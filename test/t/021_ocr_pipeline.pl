@@ -1,7 +1,9 @@
 # The document pipeline end to end with two workers: submit the sample scans,
 # watch live progress, read text, pages, search and costs back; a document
 # the engine cannot decode fails with its reason; an engine killed mid-job
-# loses no document.
+# loses no document.  Where the test must see something under way (both
+# workers busy, a percentage, a job mid-recognition), it holds it there:
+# a lock on the documents, engines stopped with SIGSTOP.
 use strict;
 use warnings;
 
@@ -29,7 +31,23 @@ $node->safe_psql('postgres', q{
 });
 ok(wait_for_workers($node, 2), 'two workers run');
 
-# submit every scan twice, in one transaction
+# Engines of the pool's workers (children of the workers), by worker pid
+sub worker_engines
+{
+	my %engines;
+	for my $pid (split /\n/, $node->safe_psql('postgres', 'SELECT pid FROM scribe.worker_status()'))
+	{
+		my $engine = ocr_engine_of($pid);
+		$engines{$pid} = $engine if $engine;
+	}
+	return %engines;
+}
+
+# submit every scan twice, in one transaction, while no worker runs; then a
+# session locks the documents table, so that each worker, back, takes a
+# batch and waits on its first document: both have work, whoever is first
+reload_settings($node, max_workers => 0);
+ok(wait_for_workers($node, 0), 'the workers stop for the submission');
 my $values = join ",\n", map {
 	my $f = $_;
 	map { "(pg_read_binary_file('$scans/$f'), '$f', $_)" } (1, 2)
@@ -40,23 +58,39 @@ $node->safe_psql('postgres', qq{
 	FROM (VALUES $values) v(image, file, copy);
 });
 my $total = 2 * @files;
+my $lock = scribe_session($node);
+$lock->query_safe('BEGIN; LOCK TABLE scribe.documents IN EXCLUSIVE MODE');
+reload_settings($node, max_workers => 2);
+ok($node->poll_query_until('postgres',
+		q{SELECT count(*) = 2 FROM scribe.worker_status() WHERE job_id IS NOT NULL}),
+	'both workers take documents');
+cmp_ok($node->safe_psql('postgres', q{
+	SELECT count(*) FILTER (WHERE s.status = 'processing') FROM submitted, scribe.document_status(id) s}), '>=', 2,
+	'document_status shows their documents processing');
 
-# live progress: some document is seen processing with a percentage
-my ($seen_processing, $seen_progress) = (0, 0);
-for (1 .. 2000)
-{
-	my ($processing, $partial, $done) = split /\|/, $node->safe_psql('postgres', q{
-		SELECT count(*) FILTER (WHERE s.status = 'processing'),
-		       count(*) FILTER (WHERE s.status = 'processing' AND s.progress BETWEEN 1 AND 99),
+# live progress: the workers' engines run in slices of 20 ms, each followed
+# by a look at document_status with the engines stopped; a page takes many
+# slices, so some look sees a percentage between 1 and 99
+$lock->query_safe('COMMIT');
+$lock->quit;
+my $seen_progress = 0;
+wait_until(sub {
+	my @engines = values %{ { worker_engines() } };
+	kill 'CONT', @engines;
+	usleep(20_000);
+	kill 'STOP', @engines;
+	my ($partial, $done) = split /\|/, $node->safe_psql('postgres', q{
+		SELECT count(*) FILTER (WHERE s.status = 'processing' AND s.progress BETWEEN 1 AND 99),
 		       count(*) FILTER (WHERE s.status IN ('done', 'failed'))
 		FROM submitted, scribe.document_status(id) s});
-	$seen_processing ||= $processing > 0;
 	$seen_progress ||= $partial > 0;
-	last if $done == $total;
-	usleep(20_000);
-}
-ok($seen_processing, 'document_status shows documents processing');
-ok($seen_progress, 'with a live progress percentage between 1 and 99');
+	return $seen_progress || $done == $total;
+});
+kill 'CONT', values %{ { worker_engines() } };
+ok($seen_progress, 'document_status shows a live progress percentage between 1 and 99');
+ok(wait_for_count($node, q{
+	SELECT count(*) FROM submitted, scribe.document_status(id) s WHERE s.status NOT IN ('done', 'failed')}),
+	'every document is finished');
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(DISTINCT status, ',') FROM scribe.documents}), 'done', "all $total documents are done");
 is($node->safe_psql('postgres', q{
@@ -95,35 +129,35 @@ is($node->safe_psql('postgres', q{
 my $broken = $node->safe_psql('postgres', qq{
 	SELECT scribe.submit_document(substr(img, 1, length(img) / 2), owner => 'family-1')
 	FROM pg_read_binary_file('$scans/letter-clean.png') img});
-$node->poll_query_until('postgres', "SELECT status <> 'queued' FROM scribe.documents WHERE document_id = $broken");
+ok($node->poll_query_until('postgres', "SELECT status <> 'queued' FROM scribe.documents WHERE document_id = $broken"),
+	'the truncated scan is finished');
 my ($status, $attempts, $error) = split /\|/, $node->safe_psql('postgres',
 	"SELECT status, attempts, error FROM scribe.document_status($broken)");
 is($status, 'failed', 'a truncated scan fails');
 is($attempts, 1, 'without retries: retrying cannot fix the image');
 like($error, qr/could not be decoded/, "and says why: $error");
 
-# an engine killed mid-job: the job is retried, the document is not lost
+# an engine killed mid-job: the job is retried, the document is not lost.
+# Both workers' engines are stopped before the document comes: whichever
+# worker takes it waits on an engine that cannot answer, and the kill lands
+# mid-job.
+my %engines = worker_engines();
+is(scalar(keys %engines), 2, 'both workers have their engine');
+kill 'STOP', values %engines;
 my $victim = $node->safe_psql('postgres', qq{
 	SELECT scribe.submit_document(pg_read_binary_file('$scans/letter-clean.png'), owner => 'family-3')});
-my $killed;
-for (1 .. 1000)
-{
-	my $worker = $node->safe_psql('postgres', qq{
+my $worker;
+wait_until(sub {
+	$worker = $node->safe_psql('postgres', qq{
 		SELECT w.pid FROM scribe.worker_status() w JOIN scribe.documents d ON d.job_id = w.job_id
 		WHERE d.document_id = $victim});
-	if ($worker)
-	{
-		my $engine = ocr_engine_of($worker);
-		if ($engine)
-		{
-			$killed = kill 'KILL', $engine;
-			last;
-		}
-	}
-	usleep(5_000);
-}
+	return $worker ne '';
+});
+my $killed = $worker ne '' && $engines{$worker} && kill 'KILL', $engines{$worker};
 ok($killed, 'killed the engine of the worker running the document');
-$node->poll_query_until('postgres', "SELECT status = 'done' FROM scribe.documents WHERE document_id = $victim");
+kill 'CONT', values %engines;
+ok($node->poll_query_until('postgres', "SELECT status = 'done' FROM scribe.documents WHERE document_id = $victim"),
+	'the document is recognised');
 is($node->safe_psql('postgres', "SELECT status || ' after ' || attempts FROM scribe.document_status($victim)"),
 	'done after 2', 'the document is done on its second attempt');
 

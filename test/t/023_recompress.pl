@@ -27,8 +27,7 @@ $node->start;
 $node->safe_psql('postgres', 'CREATE EXTENSION pg_scribe');
 
 # one session throughout, so that one engine serves every call
-my $session = $node->background_psql('postgres', on_error_stop => 0);
-$session->set_query_timer_restart();
+my $session = scribe_session($node, on_error_stop => 0);
 $session->query_safe(qq{
 	\\set VERBOSITY verbose
 	CREATE TEMP TABLE scan AS

@@ -87,7 +87,7 @@ is(on_replica(q{SELECT entries FROM scribe.cache_stats() WHERE tier = 'l1'}), 0,
 
 # --- not before the primary's transaction commits
 on_replica(q{SELECT scribe.cache_set('user:3:name', 'Cy'), scribe.cache_set('user:4:name', 'Di')});
-my $session = $primary->background_psql('postgres');
+my $session = scribe_session($primary);
 $session->query_safe(q{BEGIN});
 $session->query_safe(q{SELECT scribe.cache_delete('user:3:name')});
 # a transaction committed after the call reaches the replica first

@@ -15,7 +15,11 @@ use PostgreSQL::Test::Utils;
 use ScribeTest;
 use Test::More;
 
+# autovacuum off: the partitions policy waits 200 ms for a lock, and only the
+# test's own reader may hold one (an autovacuum of a partition, cancelled
+# only after deadlock_timeout, could time a successful run out otherwise)
 my $node = scribe_node('lifecycle', conf => <<'CONF');
+autovacuum = off
 scribe.min_workers = 1
 scribe.max_workers = 2
 scribe.heartbeat_interval = 0
@@ -47,7 +51,8 @@ sub move_clock
 	my ($offset) = @_;
 	sql(qq{ALTER SYSTEM SET scribe.policy_clock_offset = '$offset'});
 	$node->reload;
-	$node->poll_query_until('postgres', qq{SELECT current_setting('scribe.policy_clock_offset') = '$offset'});
+	$node->poll_query_until('postgres', qq{SELECT current_setting('scribe.policy_clock_offset') = '$offset'})
+	  or die "scribe.policy_clock_offset = '$offset' not applied";
 }
 
 # The partitions of a table, oldest first, and how many there are
@@ -95,7 +100,10 @@ is(sql(q{SELECT done->0->>'action', done->-1->>'action' FROM scribe.policy_runs 
 # default partition, making a partition would wait too: moving its rows out
 # and checking it lock the default partition exclusively.)
 sql(q{ALTER TABLE events DETACH PARTITION events_default; DROP TABLE events_default});
-my $reader = $node->background_psql('postgres');
+# retries enough that the run outlives the reader however long the test
+# takes to let go (ten 1 s retries ran out on a slow machine)
+sql(q{SELECT scribe.alter_queue('lifecycle', max_attempts => 1000)});
+my $reader = scribe_session($node);
 $reader->query_safe('BEGIN; SELECT count(*) FROM events');
 move_clock('250d');
 my $run = run_now('events');
@@ -116,23 +124,32 @@ is(sql(qq{SELECT count(*) > 0 FROM jsonb_array_elements((SELECT done FROM scribe
 	'and the partitions made before the timeouts were not rolled back');
 move_clock('0');
 
-# --- a purge of a million rows in batches while inserts go on
+# --- a purge of a million rows in batches while inserts go on: the inserts
+# are seen going on before the purge starts and after it finished
 sql(q{
+	SELECT scribe.alter_queue('lifecycle', max_attempts => 10);
 	CREATE TABLE logs (id bigserial PRIMARY KEY, at timestamptz NOT NULL, msg text);
 	INSERT INTO logs (at, msg) SELECT now() - interval '100 days', 'old' FROM generate_series(1, 1000000);
 	CREATE INDEX ON logs (at);
 	VACUUM ANALYZE logs;
-	SELECT scribe.create_policy('logs', 'purge', 'logs',
-		'{"column": "at", "older_than": "90 days", "batch_size": 50000, "pause": "10 milliseconds"}', '1 day');
 });
 my $script = PostgreSQL::Test::Utils::tempdir() . '/insert.sql';
 PostgreSQL::Test::Utils::append_to_file($script, "INSERT INTO logs (at, msg) VALUES (now(), 'new');\n");
 my ($bench_out, $bench_err) = ('', '');
+# --time only bounds a run whose test died; the test stops pgbench itself
 my $pgbench = IPC::Run::start(
-	[ 'pgbench', '--no-vacuum', '--client=2', '--jobs=2', '--time=600', '--file', $script,
+	[ 'pgbench', '--no-vacuum', '--client=2', '--jobs=2', '--time=36000', '--file', $script,
 		'--host', $node->host, '--port', $node->port, 'postgres' ],
 	'>', \$bench_out, '2>', \$bench_err);
+ok($node->poll_query_until('postgres', q{SELECT count(*) > 0 FROM logs WHERE msg = 'new'}), 'inserts go on');
+sql(q{SELECT scribe.create_policy('logs', 'purge', 'logs',
+	'{"column": "at", "older_than": "90 days", "batch_size": 50000, "pause": "10 milliseconds"}', '1 day')});
 ok(wait_for_run('logs', 'succeeded'), 'the purge finished while inserts went on');
+ok($node->poll_query_until('postgres', q{
+	SELECT count(*) > 0 FROM logs
+	WHERE msg = 'new' AND at > (SELECT r.finished_at FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id)
+	                            WHERE p.name = 'logs')}),
+	'and still go on after it');
 $pgbench->kill_kill;
 unlike($bench_err, qr/ERROR|abort/i, 'no insert failed or waited out a lock');
 is(sql(q{SELECT count(*) FROM logs WHERE msg = 'old'}), 0, 'every old row is gone');

@@ -51,7 +51,8 @@ is(sql(q{SELECT scribe.run_policy_now('scans', dry_run => true)->'actions'->0->>
 
 # a hundred days later
 sql(q{ALTER SYSTEM SET scribe.policy_clock_offset = '100d'; SELECT pg_reload_conf()});
-$node->poll_query_until('postgres', q{SELECT current_setting('scribe.policy_clock_offset') <> '0'});
+$node->poll_query_until('postgres', q{SELECT current_setting('scribe.policy_clock_offset') <> '0'})
+  or die 'scribe.policy_clock_offset not applied';
 is(sql(q{SELECT scribe.run_policy_now('scans', dry_run => true)->'actions'->0->>'rows'}), 2,
 	'a dry run a hundred days later: both');
 sql(q{SELECT scribe.run_policy_now('scans')});

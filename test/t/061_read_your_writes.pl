@@ -65,7 +65,7 @@ sub error_of
 }
 
 # --- the primary side
-my $writer = $primary->background_psql('postgres');
+my $writer = scribe_session($primary);
 is($writer->query_safe('SELECT scribe.commit_lsn() IS NULL'), 't',
 	'commit_lsn() is NULL in a session that has committed nothing');
 my $lsn = $writer->query_safe("INSERT INTO events (kind) VALUES ('first'); SELECT scribe.commit_lsn()");
@@ -78,26 +78,52 @@ is($state, '25001', 'commit_lsn() inside a transaction that wrote and has not co
 like($hint, qr/after COMMIT/, 'whose hint says to call it after COMMIT');
 
 # --- read-your-writes under a write load, synchronous_commit on and off
+# pgbench writes to the published table all along.  The tries interleave
+# with it: before each write, the writer waits until a load row written
+# after its previous try has committed, so the replica applies load between
+# every two tries however fast or slow this machine is.
+$primary->safe_psql('postgres', q{
+	CREATE FUNCTION load_after(after bigint, deadline interval) RETURNS bigint LANGUAGE plpgsql AS $$
+	DECLARE
+		newest bigint;
+		give_up timestamptz := clock_timestamp() + deadline;
+	BEGIN
+		LOOP
+			SELECT max(id) INTO newest FROM events WHERE kind = 'load' AND id > after;
+			EXIT WHEN newest IS NOT NULL;
+			IF clock_timestamp() > give_up THEN
+				RAISE EXCEPTION 'no load row committed after id % within %', after, deadline;
+			END IF;
+			PERFORM pg_sleep(0.001);
+		END LOOP;
+		RETURN newest;
+	END $$});
 my $script = PostgreSQL::Test::Utils::tempdir() . '/load.sql';
 PostgreSQL::Test::Utils::append_to_file($script,
 	"INSERT INTO events (kind) VALUES ('load');\n");
 my ($bench_out, $bench_err) = ('', '');
+# --time only bounds a run whose test died; the test stops pgbench itself
 my $pgbench = IPC::Run::start(
-	[ 'pgbench', '--no-vacuum', '--client=2', '--jobs=1', '--rate=400', '--time=600',
+	[ 'pgbench', '--no-vacuum', '--client=2', '--jobs=1', '--rate=400', '--time=36000',
 		'--file', $script, '--host', $primary->host, '--port', $primary->port, 'postgres' ],
 	'>', \$bench_out, '2>', \$bench_err);
+my $wait_for_load = "$PostgreSQL::Test::Utils::timeout_default seconds";
 
-my $reader = $replica->background_psql('postgres');
+my $reader = scribe_session($replica);
 for my $mode ('on', 'off')
 {
 	$writer->query_safe("SET synchronous_commit = $mode");
-	my $load_before = $primary->safe_psql('postgres', "SELECT count(*) FROM events WHERE kind = 'load'");
-	my ($stale, $waits, $slowest) = (0, 0, 0);
+	my ($stale, $slowest) = (0, 0);
+	my ($first_id, $last_id) = (0, 0);
 	my $started = time;
 	for my $try (1 .. $tries)
 	{
-		my $target = $writer->query_safe(
-			"INSERT INTO events (kind, try) VALUES ('$mode', $try); SELECT scribe.commit_lsn()");
+		# a load row newer than the previous try, then this try's write
+		my ($load_id, $id, $target) = split /\n/, $writer->query_safe(
+			"SELECT load_after($last_id, '$wait_for_load'); "
+			  . "INSERT INTO events (kind, try) VALUES ('$mode', $try) RETURNING id; SELECT scribe.commit_lsn()");
+		$first_id ||= $id;
+		$last_id = $id;
 		my $t0 = time;
 		# odd tries: the application's two statements; even ones: the read
 		# right after the wait, in one call
@@ -110,9 +136,12 @@ for my $mode ('on', 'off')
 		$stale++ unless $seen eq "t\n1";
 		diag("try $try: replica answered '" . ($seen =~ s/\n/ /gr) . "' for $target") unless $seen eq "t\n1" || $stale > 5;
 	}
-	my $load = $primary->safe_psql('postgres', "SELECT count(*) FROM events WHERE kind = 'load'")
-	  - $load_before;
-	cmp_ok($load, '>', $tries / 2, "synchronous_commit = $mode: pgbench wrote $load rows meanwhile");
+	# what the interleaving guarantees, counted on the primary: a load row
+	# committed between every two tries
+	my $load = $primary->safe_psql('postgres',
+		"SELECT count(*) FROM events WHERE kind = 'load' AND id > $first_id AND id < $last_id");
+	cmp_ok($load, '>=', $tries - 1,
+		"synchronous_commit = $mode: pgbench wrote $load rows between the first and the last try, at least one between every two");
 	is($stale, 0, "synchronous_commit = $mode: $tries tries, every write read back on the replica");
 	note(sprintf('synchronous_commit = %s: %d tries in %.1f s, slowest wait and read %.1f ms',
 		$mode, $tries, time - $started, $slowest * 1000));
@@ -126,11 +155,11 @@ $primary->poll_query_until('postgres',
   or die 'pgbench did not go';
 $writer->query_safe('RESET synchronous_commit');
 $lsn = $writer->query_safe('INSERT INTO local_only DEFAULT VALUES; SELECT scribe.commit_lsn()');
-my $t0 = time;
-is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '5 seconds')"), 't',
-	'a write to an unpublished table is waited for');
-my $took = time - $t0;
-cmp_ok($took, '<', 1, sprintf('promptly (%.0f ms): the keepalive after it moves the subscription on', $took * 1000));
+# the primary is idle and writes no published row: only the keepalive that
+# follows the write can move the subscription past it (how promptly is
+# measured by make bench-replication, not here)
+is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '$wait_for_load')"), 't',
+	'a write to an unpublished table is waited for: the keepalive after it moves the subscription on');
 is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '0')"), 't',
 	'timeout 0 checks without waiting');
 
@@ -159,18 +188,21 @@ $replica->safe_psql('postgres', 'ALTER SUBSCRIPTION scribe DISABLE');
 $replica->poll_query_until('postgres',
 	"SELECT pid IS NULL FROM pg_stat_subscription WHERE subname = 'scribe'")
   or die 'the apply worker did not stop';
-is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '1 second')"), 't',
+is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '$wait_for_load')"), 't',
 	'its position is still reached once the subscription is disabled (the origin keeps it)');
 $lsn = $writer->query_safe("INSERT INTO events (kind) VALUES ('late'); SELECT scribe.commit_lsn()");
-$t0 = time;
+my $t0 = time;
 is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '300 ms', throw => false)"), 'f',
 	'a later one is not: throw => false returns false after the timeout');
-$took = time - $t0;
+my $took = time - $t0;
+# a lower bound: a slow machine only waits longer
 cmp_ok($took, '>=', 0.3, sprintf('after the timeout (%.0f ms)', $took * 1000));
 ($state, $message, $hint) = error_of($replica, "SELECT scribe.wait_for_lsn('$lsn', '300 ms')");
 is($state, '57014', 'the default throws SQLSTATE 57014 (query_canceled) on timeout');
-like($message, qr{timed out after 0\.3\d* s waiting for subscription "scribe" to apply the primary's writes up to \Q$lsn\E},
+like($message, qr{timed out after \d+\.\d{3} s waiting for subscription "scribe" to apply the primary's writes up to \Q$lsn\E},
 	'the message names the subscription and the position');
+my ($waited) = $message =~ /timed out after (\d+\.\d+) s/;
+cmp_ok($waited, '>=', 0.3, "and how long it waited ($waited s: at least the timeout)");
 like($hint, qr/is disabled: ALTER SUBSCRIPTION scribe ENABLE/, 'and the hint says it is disabled');
 ($state, $message) = error_of($replica,
 	"SET statement_timeout = '200ms'; SELECT scribe.wait_for_lsn('$lsn', NULL)");
@@ -178,7 +210,7 @@ is($state, '57014', 'statement_timeout cancels a wait without a limit of its own
 like($message, qr/statement timeout/, 'with the usual message');
 
 $replica->safe_psql('postgres', 'ALTER SUBSCRIPTION scribe ENABLE');
-is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '30 seconds'); SELECT count(*) FROM events WHERE kind = 'late'"),
+is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '$wait_for_load'); SELECT count(*) FROM events WHERE kind = 'late'"),
 	"t\n1", 'enabled again, the wait returns and the row is there');
 
 $writer->quit;

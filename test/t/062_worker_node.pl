@@ -7,6 +7,10 @@
 # (c) a node that cannot reach the primary (bad conninfo, primary down) logs
 #     it and keeps running, and the jobs wait for it on the primary;
 # and a node stopped cleanly mid-job gives its job back at once.
+#
+# The node has one worker, whose OCR engine lives as long as it does: the
+# test stops that engine (SIGSTOP) before a job comes, so the job is under
+# way, not done, for as long as the test looks at it.
 use strict;
 use warnings;
 
@@ -15,7 +19,6 @@ use lib "$FindBin::Bin/../perl";
 use PostgreSQL::Test::Utils;
 use ScribeTest;
 use Test::More;
-use Time::HiRes qw(usleep);
 
 my $scans = "$ENV{SCRIBE_SOURCE_DIR}/test/fixtures/scans";
 
@@ -39,7 +42,7 @@ my $conninfo = 'host=' . $primary->host . ' port=' . $primary->port . ' dbname=p
 my $node = scribe_node('node1', conf => <<"CONF");
 scribe.node_name = 'node1'
 scribe.min_workers = 1
-scribe.max_workers = 2
+scribe.max_workers = 1
 scribe.heartbeat_interval = 0
 scribe.queue_poll_interval = 100
 scribe.queue_conninfo = '$conninfo'
@@ -77,21 +80,42 @@ sub ledger_duplicates
 		                      GROUP BY 1, 2 HAVING count(*) > 1) d});
 }
 
+# The node's worker and its engine: (worker pid, engine pid); dies if the
+# worker has no engine (a signal to pid 0 would stop this test instead)
+sub node_worker_engine
+{
+	my $worker = $node->safe_psql('postgres', 'SELECT pid FROM scribe.worker_status()');
+	my $engine = ocr_engine_of($worker) or die "the node's worker ($worker) has no engine";
+	return ($worker, $engine);
+}
+
+# Wait until the node's worker runs a job of the primary's; its job id
+sub node_running_job
+{
+	my $job = '';
+	wait_until(sub {
+		$job = $node->safe_psql('postgres', q{
+			SELECT job_id FROM scribe.worker_status() WHERE kind = 'ocr' AND job_id IS NOT NULL AND queue IS NULL});
+		return $job ne '';
+	});
+	return $job;
+}
+
+# the node's worker starts its engine on a document of the node's own
+$node->safe_psql('postgres',
+	"SELECT scribe.submit_document(pg_read_binary_file('$ENV{SCRIBE_SOURCE_DIR}/test/fixtures/word.tif'), owner => 'node')");
+ok($node->poll_query_until('postgres', q{SELECT status = 'done' FROM scribe.documents}),
+	'the node recognises a document of its own');
+my ($worker, $engine) = node_worker_engine();
+ok($engine, "its worker ($worker) keeps an engine ($engine)");
+
 # --- (a) the node recognises the primary's documents
+kill 'STOP', $engine;
 my @files = ('letter-clean.png', 'note-clean.jpg', 'list-two-pages.tif', 'diary-small-text.png');
 my @ids = submit(@files);
-my $seen_running = 0;
-for (1 .. 3000)
-{
-	$seen_running ||= $node->safe_psql('postgres', q{
-		SELECT count(*) FROM scribe.worker_status()
-		WHERE kind = 'ocr' AND job_id IS NOT NULL AND queue IS NULL}) > 0;
-	last if $primary->safe_psql('postgres', q{
-		SELECT count(*) FROM scribe.documents WHERE status = 'queued'}) == 0;
-	usleep(20_000);
-}
+isnt(node_running_job(), '', 'the node\'s worker_status shows the primary\'s job while it runs');
+kill 'CONT', $engine;
 ok(wait_done(@ids), 'every document submitted on the primary is done');
-ok($seen_running, 'the node\'s worker_status shows the primary\'s job while it runs');
 like($primary->safe_psql('postgres', q{
 	SELECT text FROM scribe.documents WHERE metadata->>'file' = 'letter-clean.png'}),
 	qr/Dear Margaret.*kind letter/s, 'the text of the letter is right');
@@ -119,16 +143,13 @@ like($err, qr/permission denied for function claim_ocr/, 'another role may not')
 
 # --- (b) the node dies mid-job; the lease runs out; another consumer finishes
 $primary->safe_psql('postgres', q{SELECT scribe.alter_queue('ocr', lease => '15 seconds')});
+($worker, $engine) = node_worker_engine();
+kill 'STOP', $engine;
 my @more = submit('letter-skewed-3deg.png', 'recipe-shadow.png', 'letter-clean.png');
-my $running = '';
-for (1 .. 3000)
-{
-	$running = $node->safe_psql('postgres', q{
-		SELECT job_id FROM scribe.worker_status() WHERE job_id IS NOT NULL LIMIT 1});
-	last if $running ne '';
-	usleep(10_000);
-}
+my $running = node_running_job();
 isnt($running, '', "the node runs job $running");
+# the worker stopped too, so that not even its lease timer acts before it dies
+kill 'STOP', $worker;
 $node->stop('immediate');
 is($primary->safe_psql('postgres', "SELECT lease_until IS NOT NULL FROM scribe.jobs WHERE job_id = $running"),
 	't', 'the job stays leased on the primary after the node died');
@@ -157,14 +178,16 @@ $node->start;
 my @late = submit('note-clean.jpg');
 ok($node->wait_for_log(qr/pg_scribe worker node: connecting to the primary failed/, $log_offset),
 	'a bad conninfo is logged');
-sleep 2;
-ok(wait_for_workers($node, 1), 'and the node\'s worker keeps running');
+my ($failed_pid) = slurp_file($node->logfile, $log_offset)
+  =~ /\[(\d+)\] .*pg_scribe worker node: connecting to the primary failed/;
 is($primary->safe_psql('postgres', "SELECT status FROM scribe.documents WHERE document_id = $late[0]"),
 	'queued', 'the document waits on the primary');
 
 $node->safe_psql('postgres', "ALTER SYSTEM SET scribe.queue_conninfo = '$conninfo'");
 $node->safe_psql('postgres', 'SELECT pg_reload_conf()');
 ok(wait_done(@late), 'with the conninfo fixed, the node recognises it');
+is($node->safe_psql('postgres', 'SELECT pid FROM scribe.worker_status() WHERE jobs_done > 0'), $failed_pid,
+	'by the worker that failed to connect: it kept running');
 
 # the primary goes down and comes back: the node logs it and carries on
 $log_offset = -s $node->logfile;
@@ -183,15 +206,10 @@ unlike(slurp_file($node->logfile), qr/pg_scribe worker \d+" \(PID \d+\) was term
 	'no worker of the node crashed');
 
 # --- a node stopped cleanly mid-job gives the job back at once, uncounted
+($worker, $engine) = node_worker_engine();
+kill 'STOP', $engine;
 my @given = submit('list-two-pages.tif');
-my $held = '';
-for (1 .. 3000)
-{
-	$held = $node->safe_psql('postgres', q{
-		SELECT job_id FROM scribe.worker_status() WHERE job_id IS NOT NULL LIMIT 1});
-	last if $held ne '';
-	usleep(10_000);
-}
+my $held = node_running_job();
 isnt($held, '', "the node runs job $held");
 $node->stop('fast');
 is($primary->safe_psql('postgres', "SELECT attempts, lease_until IS NULL FROM scribe.jobs WHERE job_id = $held"),

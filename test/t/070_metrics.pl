@@ -19,11 +19,15 @@ my $port = PostgreSQL::Test::Cluster::get_free_port();
 my $redis = start_redis($dir, $port);
 my $scans = "$ENV{SCRIBE_SOURCE_DIR}/test/fixtures/scans";
 
+# calls Redis answers get a minute: one that timed out at the default 50 ms
+# on a loaded machine would change the counts checked below
 my $node = scribe_node('metrics', conf => <<"CONF");
 scribe.min_workers = 1
 scribe.max_workers = 1
 scribe.cache_memory = 1MB
 scribe.redis_url = 'redis://127.0.0.1:$port'
+scribe.redis_command_timeout = '1min'
+scribe.redis_connect_timeout = '1min'
 scribe.ocr_cost_local = 0.0002
 CONF
 $node->start;

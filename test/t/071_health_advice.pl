@@ -13,7 +13,6 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use ScribeTest;
 use Test::More;
-use Time::HiRes qw(usleep);
 
 my $scans = "$ENV{SCRIBE_SOURCE_DIR}/test/fixtures/scans";
 my $dir = PostgreSQL::Test::Utils::tempdir();
@@ -32,15 +31,16 @@ END
 }
 
 # Four background worker slots: the logical replication launcher, ours, and
-# two for the pool's workers
+# two for the pool's workers.  Calls Redis answers get a minute; a killed
+# Redis refuses connections at once, whatever the timeouts.
 my $node = scribe_node('health', conf => <<"CONF");
 max_worker_processes = 4
 max_parallel_workers_per_gather = 0
 wal_level = logical
 scribe.min_workers = 1
 scribe.max_workers = 2
-scribe.redis_command_timeout = 200ms
-scribe.redis_connect_timeout = 200ms
+scribe.redis_command_timeout = 1min
+scribe.redis_connect_timeout = 1min
 scribe.redis_breaker_failures = 2
 scribe.redis_breaker_cooldown = 1s
 scribe.heartbeat_interval = 1s
@@ -75,7 +75,8 @@ sub move_clock
 	my ($offset) = @_;
 	sql(qq{ALTER SYSTEM SET scribe.policy_clock_offset = '$offset'});
 	$node->reload;
-	$node->poll_query_until('postgres', qq{SELECT current_setting('scribe.policy_clock_offset') = '$offset'});
+	$node->poll_query_until('postgres', qq{SELECT current_setting('scribe.policy_clock_offset') = '$offset'})
+	  or die "scribe.policy_clock_offset = '$offset' not applied";
 }
 
 $redis_pid = start_redis($dir, $redis_port);
@@ -102,7 +103,9 @@ is(sql(q{SELECT r->'evidence'->>'state' FROM scribe.health() h, jsonb_array_elem
 	'open', 'with the breaker\'s state as evidence');
 
 $redis_pid = start_redis($dir, $redis_port);
-usleep(1_200_000);    # the cool-down
+ok($node->poll_query_until('postgres', q{
+	SELECT clock_timestamp() > state_since + interval '1 second' FROM scribe.redis_status()}),
+	'the cool-down is over');
 sql(q{SELECT scribe.cache_get('absent:probe')});
 is(sql(q{SELECT state FROM scribe.redis_status()}), 'closed', 'Redis back: the first call after the cool-down closed the breaker');
 is(verdict(), 'ok', 'health() is ok again');
@@ -111,13 +114,16 @@ is(verdict(), 'ok', 'health() is ok again');
 reload_settings($node, max_workers => '0');
 ok(wait_for_workers($node, 0), 'scribe.max_workers = 0: no worker runs');
 my $doc = sql(qq{SELECT scribe.submit_document(pg_read_binary_file('$scans/note-clean.jpg'), owner => 'health')});
-usleep(1_100_000);
+ok($node->poll_query_until('postgres',
+		qq{SELECT clock_timestamp() > submitted_at + interval '1.1 seconds' FROM scribe.documents WHERE document_id = $doc}),
+	'the document has waited over a second');
 is(findings(q{ocr_backlog_age => '1 second'}), 'ocr_backlog_growing', 'a document waiting over the threshold is a backlog');
 is(sql(q{SELECT severity || ' ' || (evidence->>'ready') || ' ' || (evidence->>'workers')
          FROM scribe.scaling_advice(ocr_backlog_age => '1 second')}),
 	'critical 1 0', 'critical while every allowed worker runs, with the ready jobs and workers as evidence');
 like(sql(q{SELECT recommendation FROM scribe.scaling_advice(ocr_backlog_age => '1 second')}),
 	qr/raise scribe\.max_workers .* worker nodes/, 'it recommends more workers or worker nodes');
+# (5 minutes bounds the few statements since the submission, not a speed)
 is(findings(''), '', 'under the default threshold (5 minutes) it is no finding yet');
 
 # --- OCR p95: the real document's time against a tiny threshold
@@ -125,9 +131,13 @@ reload_settings($node, max_workers => '2');
 ok($node->poll_query_until('postgres', qq{SELECT status = 'done' FROM scribe.documents WHERE document_id = $doc}),
 	'workers again: the document is recognised');
 is(findings(q{ocr_p95 => '1 millisecond'}), 'ocr_p95_high', 'its OCR time is above a 1 ms p95 target');
+my $p95_high = sql(q{SELECT (evidence->>'run_p95')::interval > '30 seconds'
+                     FROM scribe.scaling_advice(ocr_p95 => '1 millisecond')});
 is(sql(q{SELECT (evidence->>'run_p95')::interval > '1 millisecond' FROM scribe.scaling_advice(ocr_p95 => '1 millisecond')}),
 	't', 'with the measured p95 as evidence');
-is(findings(''), '', 'and below the default 30 s target');
+# how long OCR took is this machine's business: the default target applies to it
+is(findings(''), $p95_high eq 't' ? 'ocr_p95_high' : '',
+	'the default target is 30 s: a finding exactly when the measured p95 is above it');
 
 # --- cache hit rate: many misses
 sql(q{SELECT count(scribe.cache_get('cold:' || g)) FROM generate_series(1, 1200) g});
@@ -198,16 +208,20 @@ is(findings(q{cache_min_lookups => 1000000, cloud_cost_share => 1}), '', 'under 
 # --- workers that cannot start: more wanted than max_worker_processes allows
 sql(q{DELETE FROM scribe.ocr_ledger WHERE method = 'cloud'});
 reload_settings($node, max_workers => '6', jobs_per_worker => '1');
-# a worker claims about 20 ms of work at once (4 jobs it knows nothing of),
-# so 20 jobs of half a second keep more ready than two workers take
+# a worker claims about 20 ms of work at once (4 jobs it knows nothing of);
+# the jobs wait for an advisory lock the test holds, so that 20 of them keep
+# more ready than two workers take for as long as the test looks
+my $gate = scribe_session($node);
+$gate->query_safe('SELECT pg_advisory_lock(9)');
 sql(q{
-	CREATE FUNCTION public.slow(args jsonb) RETURNS void LANGUAGE sql AS $$ SELECT pg_sleep(0.5) $$;
+	CREATE FUNCTION public.slow(args jsonb) RETURNS void LANGUAGE sql
+	    AS $$ SELECT pg_advisory_xact_lock_shared(9); SELECT pg_sleep(0.01) $$;
 	SELECT scribe.create_queue('slow');
 	SELECT scribe.send_batch('slow', array_fill('{"function": "public.slow", "args": {}}'::jsonb, ARRAY[20]), kind => 'sql');
 });
 ok($node->poll_query_until('postgres', q{SELECT short_since IS NOT NULL FROM scribe._pool_start_status()}),
 	'the pool notices it cannot start the workers it wants');
-# health and advice in one statement: the shortfall ends as the queue drains
+# health and advice in one statement
 my ($verdict, $running, $wanted, $severity, $slots, $advice_wanted, $advice) = split /\|/, sql(q{
 	SELECT h->>'status' || ': ' || (r->>'code'), r->'evidence'->>'running', r->'evidence'->>'wanted',
 	       a.severity, a.evidence->>'max_worker_processes', a.evidence->>'wanted', a.recommendation
@@ -219,6 +233,8 @@ ok($running == 2 && $wanted > 2, "the two that fit run of the $wanted it wants")
 is("$severity $slots", 'critical 4', 'scaling advice: max_worker_processes (4) exhausted, critically');
 my ($least) = $advice =~ /Raise max_worker_processes to at least (\d+)/;
 is($least, 4 + $advice_wanted - 2, 'raise it by the workers missing');
+$gate->query_safe('SELECT pg_advisory_unlock(9)');
+$gate->quit;
 ok(wait_until_drained($node, 'slow'), 'the two workers drain the queue');
 ok($node->poll_query_until('postgres', q{SELECT scribe.health()->>'status' = 'ok'}),
 	'no more wanted than run: health() is ok again');
