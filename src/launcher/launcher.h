@@ -5,6 +5,7 @@
 #define SCRIBE_LAUNCHER_H
 
 #include "datatype/timestamp.h"
+#include "port/atomics.h"
 
 /*
  * The launcher's life.  Transitions:
@@ -52,6 +53,7 @@ extern const char *scribe_launcher_state_name(ScribeLauncherState state);
 /* launcher_wakeup.c */
 extern void scribe_launcher_wake(void);
 extern void scribe_launcher_wake_at_commit(void);
+extern void scribe_launcher_wake_at_commit_flag(pg_atomic_uint32 *flag);
 extern void scribe_workers_wake_at_commit(int64 ready_jobs, TimestampTz due);
 extern void scribe_launcher_watch_drops(void);
 

@@ -20,6 +20,7 @@
 
 static bool wake_registered = false;
 static bool wake_pending = false;
+static pg_atomic_uint32 *wake_flag = NULL;
 static int64 wake_ready_jobs = 0;
 static TimestampTz wake_due = 0;
 static object_access_hook_type prev_object_access_hook = NULL;
@@ -45,9 +46,13 @@ launcher_wakeup_xact_callback(XactEvent event, void *arg)
 			/* the launcher sleeps until the earliest delayed job falls due */
 			if (wake_due != 0 && scribe_queue_next_due_lower(wake_due))
 				wake_pending = true;
+			/* the flag first: a launcher woken must find it set */
+			if (wake_flag != NULL)
+				pg_atomic_write_u32(wake_flag, 1);
 			if (wake_pending)
 				scribe_launcher_wake();
 			wake_pending = false;
+			wake_flag = NULL;
 			wake_ready_jobs = 0;
 			wake_due = 0;
 			break;
@@ -61,6 +66,7 @@ launcher_wakeup_xact_callback(XactEvent event, void *arg)
 			 */
 		case XACT_EVENT_PREPARE:
 			wake_pending = false;
+			wake_flag = NULL;
 			wake_ready_jobs = 0;
 			wake_due = 0;
 			break;
@@ -91,6 +97,18 @@ scribe_launcher_wake_at_commit(void)
 {
 	wakeup_register();
 	wake_pending = true;
+}
+
+/*
+ * Ask for a launcher wake-up at commit, with *flag set to 1 just before it:
+ * set earlier, a launcher cycle running before the commit could clear the
+ * flag without seeing the change, and sleep through the wake-up.
+ */
+void
+scribe_launcher_wake_at_commit_flag(pg_atomic_uint32 *flag)
+{
+	scribe_launcher_wake_at_commit();
+	wake_flag = flag;
 }
 
 /*

@@ -84,9 +84,9 @@ scribe_policy_schedule_task(TimestampTz now)
 Datum
 scribe_policies_changed(PG_FUNCTION_ARGS)
 {
-	/* set at once: should the transaction roll back, one more look costs little */
 	if (policies_changed != NULL)
-		pg_atomic_write_u32(policies_changed, 1);
-	scribe_launcher_wake_at_commit();
+		scribe_launcher_wake_at_commit_flag(policies_changed);
+	else
+		scribe_launcher_wake_at_commit();
 	PG_RETURN_VOID();
 }
