@@ -156,7 +156,7 @@ SECTION="$LOGS/section.md"
     echo "$BEGIN_MARK"
     echo "## Job isolation and lease tokens (issue 14)"
     echo
-    echo "Reproduce with \`make bench-isolation\` (runs \`test/bench/isolation.sh\`, about 5 minutes)."
+    echo "Reproduce with \`make bench-isolation\` (runs \`test/bench/isolation.sh\`, about 2 minutes)."
     echo
     scribe_bench_facts
     echo "- PostgreSQL: $(q now -c 'SELECT version()'); ${LABEL[now]} against the ${LABEL[baseline]}," \
