@@ -195,6 +195,9 @@ is($node->safe_psql($db, q{
 	SELECT string_agg(result #>> '{}', ',' ORDER BY job_id) FROM scribe.jobs_archive
 	WHERE enqueued_by = 'app_producer'::regrole AND kind = 'sql' AND payload->>'function' = 'app_producer.plant'}),
 	'app_producer,app_producer', "the attacker's plant ran, as the attacker");
+is($node->safe_psql($db, q{
+	SELECT count(*) FROM scribe.jobs_archive WHERE payload->>'function' = 'app_producer.plant_procedure'}),
+	'1', 'an sql job calls a procedure');
 is($node->safe_psql($db, "SELECT enqueued_by FROM scribe.jobs_archive WHERE job_id = $tricked"),
 	'app_producer', 'a job sent from the attacker\'s SECURITY DEFINER function is the attacker\'s, whoever called it');
 my $seen = $node->safe_psql($db, qq{
