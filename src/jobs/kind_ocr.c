@@ -60,13 +60,14 @@ ocr_error_is_permanent(int sqlerrcode)
 		class == ERRCODE_FEATURE_NOT_SUPPORTED;
 }
 
-/* Record a failed attempt on the document; final: the document failed */
+/* Record a failed attempt on the document (its error cut as a job's); final: the document failed */
 void
 scribe_ocr_record_failure(int64 document_id, const char *message, bool final)
 {
 	static SPIPlanPtr plan = NULL;
 	Oid			types[3] = {INT8OID, TEXTOID, BOOLOID};
-	Datum		values[3] = {Int64GetDatum(document_id), CStringGetTextDatum(message), BoolGetDatum(final)};
+	Datum		values[3] = {Int64GetDatum(document_id), CStringGetTextDatum(scribe_queue_error_text(message)),
+	BoolGetDatum(final)};
 
 	scribe_plan_execute(&plan,
 						"UPDATE scribe.documents SET error = $2, "

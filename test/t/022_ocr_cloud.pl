@@ -36,6 +36,7 @@ my ($port, $server) = start_http_server({
 		# held until the client gives up: its timeout, never a race with it
 		return (200, 'late', 3600) if $m eq 'slow';
 		return (200, '{"responses": [{"error": {"code": 3, "message": "Bad image data."}}]}') if $m eq 'error';
+		return (200, '{"responses": [{"error": {"code": 3, "message": "' . ('x' x 100000) . '"}}]}') if $m eq 'huge';
 		return (200, 'this is not json');
 	},
 }, $log);
@@ -88,7 +89,7 @@ like($requests[-1], qr/"DOCUMENT_TEXT_DETECTION".*"languageHints": \["en"\]/, 'a
 is("$status $method $pages", 'done cloud 2', 'a two-page TIFF goes to the cloud as two PNG pages');
 like($text, qr/image 1.*\f.*image 2/s, 'one text per page, separated by a form feed');
 
-for my $m ('fail', 'slow', 'error', 'garbage')
+for my $m ('fail', 'slow', 'error', 'garbage', 'huge')
 {
 	server_mode($m);
 	# the answers the service gives come in at once: the default timeout
@@ -107,6 +108,13 @@ for my $m ('fail', 'slow', 'error', 'garbage')
 	unlike($text, qr/Cloud text/, 'the text is the local engine\'s');
 	is($node->safe_psql('postgres', "SELECT count(*) FROM scribe.jobs_dead WHERE job_id = (SELECT job_id FROM scribe.documents WHERE document_id = $id)"),
 		0, 'no dead letter');
+	next unless $m eq 'huge';
+	is($node->safe_psql('postgres', qq{
+		SELECT count(*) || ' ' || bool_and(octet_length(e->>'error') BETWEEN 8000 AND 8192)
+		       || ' ' || bool_and(e->>'error' LIKE '%[... truncated: the error had % bytes]')
+		FROM scribe.jobs_archive a, jsonb_array_elements(a.errors) e
+		WHERE a.job_id = (SELECT job_id FROM scribe.documents WHERE document_id = $id)}),
+		'2 true true', 'a service\'s 100 kB error message is kept cut to 8 kB, and says so, for each failed attempt');
 }
 my $errors = $node->safe_psql('postgres', q{
 	SELECT string_agg(e->>'error', E'\n') FROM scribe.jobs_archive a, jsonb_array_elements(a.errors) e});
@@ -119,8 +127,8 @@ unlike($errors, qr/sekrit-key/, 'the key never appears in errors');
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(method || ':' || pages || ':' || fallback_pages || ':' || cost, ' ' ORDER BY method)
 	FROM scribe.ocr_costs(now() - interval '1 hour', now() + interval '1 hour', 'day')}),
-	'cloud:3:0:0.004500 local:4:4:0.000400',
-	'ocr_costs: 3 cloud pages at 0.0015, 4 fallback pages at 0.0001');
+	'cloud:3:0:0.004500 local:5:5:0.000500',
+	'ocr_costs: 3 cloud pages at 0.0015, 5 fallback pages at 0.0001');
 
 # the key and the URL are superuser-only
 $node->safe_psql('postgres', 'CREATE ROLE clerk LOGIN');
