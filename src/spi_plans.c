@@ -13,24 +13,31 @@
 #include "nodes/parsenodes.h"
 #include "utils/array.h"
 #include "utils/guc.h"
+#include "utils/uuid.h"
 
 #include "spi_plans.h"
 
 /* search_path = pg_catalog, for the duration of one statement */
 static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};
 
-/* The plan cached in *cache, prepared and kept on first use (inside SPI) */
+/*
+ * The plan cached in *cache, prepared and kept on first use (inside SPI);
+ * pinned: under the override search_path pg_catalog, else under the setting
+ */
 static SPIPlanPtr
-plan_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes, int cursor_options)
+plan_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes, int cursor_options,
+			 bool pinned)
 {
 	SPIPlanPtr	plan;
 
 	if (*cache != NULL)
 		return *cache;
 
-	PushOverrideSearchPath(&pinned_search_path);
+	if (pinned)
+		PushOverrideSearchPath(&pinned_search_path);
 	plan = SPI_prepare_cursor(sql, nargs, argtypes, cursor_options);
-	PopOverrideSearchPath();
+	if (pinned)
+		PopOverrideSearchPath();
 	if (plan == NULL)
 		elog(ERROR, "pg_scribe could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
 	if (SPI_keepplan(plan) != 0)
@@ -39,15 +46,18 @@ plan_prepare(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes, int c
 	return plan;
 }
 
-/* Execute a plan with the pinned search_path; ERRORs on failure codes */
+/* Execute a plan, pinned as plan_prepare() says; ERRORs on failure codes */
 static int
-plan_run(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls, bool read_only, long count)
+plan_run(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls, bool read_only, long count,
+		 bool pinned)
 {
 	int			rc;
 
-	PushOverrideSearchPath(&pinned_search_path);
+	if (pinned)
+		PushOverrideSearchPath(&pinned_search_path);
 	rc = SPI_execute_plan(plan, values, nulls, read_only, count);
-	PopOverrideSearchPath();
+	if (pinned)
+		PopOverrideSearchPath();
 	if (rc < 0)
 		elog(ERROR, "pg_scribe could not execute \"%s\": %s", sql, SPI_result_code_string(rc));
 	return rc;
@@ -57,7 +67,7 @@ plan_run(SPIPlanPtr plan, const char *sql, Datum *values, const char *nulls, boo
 SPIPlanPtr
 scribe_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes)
 {
-	return plan_prepare(cache, sql, nargs, argtypes, 0);
+	return plan_prepare(cache, sql, nargs, argtypes, 0, true);
 }
 
 /* Execute a saved plan; returns SPI's result code, ERRORs on failure codes */
@@ -65,7 +75,7 @@ int
 scribe_plan_execute(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
 					Datum *values, const char *nulls, bool read_only, long count)
 {
-	return plan_run(plan_prepare(cache, sql, nargs, argtypes, 0), sql, values, nulls, read_only, count);
+	return plan_run(plan_prepare(cache, sql, nargs, argtypes, 0, true), sql, values, nulls, read_only, count, true);
 }
 
 /*
@@ -86,8 +96,8 @@ scribe_plan_execute_indexed(SPIPlanPtr *cache, const char *sql, int nargs, Oid *
 	for (int i = 0; i < (int) lengthof(off); i++)
 		(void) set_config_option(off[i], "off", PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE,
 								 true, 0, false);
-	rc = plan_run(plan_prepare(cache, sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN),
-				  sql, values, nulls, read_only, count);
+	rc = plan_run(plan_prepare(cache, sql, nargs, argtypes, CURSOR_OPT_GENERIC_PLAN, true),
+				  sql, values, nulls, read_only, count, true);
 	AtEOXact_GUC(true, guc_level);
 	return rc;
 }
@@ -109,19 +119,7 @@ scribe_plan_call(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
 
 	(void) set_config_option("search_path", "pg_catalog, pg_temp", PGC_USERSET, PGC_S_SESSION,
 							 GUC_ACTION_SAVE, true, 0, false);
-	if (*cache == NULL)
-	{
-		SPIPlanPtr	plan = SPI_prepare(sql, nargs, argtypes);
-
-		if (plan == NULL)
-			elog(ERROR, "pg_scribe could not prepare \"%s\": %s", sql, SPI_result_code_string(SPI_result));
-		if (SPI_keepplan(plan) != 0)
-			elog(ERROR, "pg_scribe could not keep the plan of \"%s\"", sql);
-		*cache = plan;
-	}
-	rc = SPI_execute_plan(*cache, values, nulls, false, count);
-	if (rc < 0)
-		elog(ERROR, "pg_scribe could not execute \"%s\": %s", sql, SPI_result_code_string(rc));
+	rc = plan_run(plan_prepare(cache, sql, nargs, argtypes, 0, false), sql, values, nulls, false, count, false);
 	AtEOXact_GUC(false, guc_level);
 	return rc;
 }
@@ -135,6 +133,17 @@ scribe_int8_array(const int64 *values, int n)
 	for (int i = 0; i < n; i++)
 		elems[i] = Int64GetDatum(values[i]);
 	return PointerGetDatum(construct_array(elems, n, INT8OID, 8, FLOAT8PASSBYVAL, TYPALIGN_DOUBLE));
+}
+
+/* A uuid[] of n values, for a statement parameter */
+Datum
+scribe_uuid_array(const pg_uuid_t *values, int n)
+{
+	Datum	   *elems = palloc(sizeof(Datum) * Max(n, 1));
+
+	for (int i = 0; i < n; i++)
+		elems[i] = UUIDPGetDatum(&values[i]);
+	return PointerGetDatum(construct_array(elems, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
 }
 
 /* An integer[] of n values, for a statement parameter */

@@ -9,6 +9,7 @@
 #define SCRIBE_SPI_PLANS_H
 
 #include "executor/spi.h"
+#include "utils/uuid.h"
 
 extern SPIPlanPtr scribe_plan(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes);
 extern int	scribe_plan_execute(SPIPlanPtr *cache, const char *sql, int nargs, Oid *argtypes,
@@ -21,5 +22,6 @@ extern int	scribe_plan_call(SPIPlanPtr *cache, const char *sql, int nargs, Oid *
 /* Array parameters */
 extern Datum scribe_int8_array(const int64 *values, int n);
 extern Datum scribe_int4_array(const int32 *values, int n);
+extern Datum scribe_uuid_array(const pg_uuid_t *values, int n);
 
 #endif							/* SCRIBE_SPI_PLANS_H */

@@ -62,17 +62,6 @@ static SPIPlanPtr plan_orphans = NULL;
 #define ERROR_ENTRY(r, error) "jsonb_build_object('attempt', " r ".attempts, 'at', clock_timestamp(), " \
 	"'error', " error ", 'consumer', " r ".claimed_by)"
 
-/* A uuid[] parameter of n lease tokens */
-static Datum
-uuid_array(const pg_uuid_t *leases, int n)
-{
-	Datum	   *d = palloc(sizeof(Datum) * Max(n, 1));
-
-	for (int i = 0; i < n; i++)
-		d[i] = UUIDPGetDatum(&leases[i]);
-	return PointerGetDatum(construct_array(d, n, UUIDOID, UUID_LEN, false, TYPALIGN_CHAR));
-}
-
 /*
  * The error text to record for an attempt: the error itself, or, longer than
  * SCRIBE_MAX_ERROR_BYTES, its beginning cut on a character boundary with a
@@ -484,7 +473,7 @@ scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
 		locked[i] = false;
 	}
 	values[0] = scribe_int8_array(ids, n);
-	values[1] = uuid_array(leases, n);
+	values[1] = scribe_uuid_array(leases, n);
 	scribe_plan_execute_indexed(&plan_lock,
 						"SELECT job_id FROM scribe.jobs "
 						"WHERE job_id = ANY ($1) AND lease = ($2)[array_position($1, job_id)] "
@@ -524,7 +513,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 	if (n == 0)
 		return;
 	values[0] = scribe_int8_array(job_ids, n);
-	values[1] = uuid_array(leases, n);
+	values[1] = scribe_uuid_array(leases, n);
 	values[2] = reason ? CStringGetTextDatum(scribe_queue_error_text(reason)) : (Datum) 0;
 	nulls[2] = reason ? ' ' : 'n';
 

@@ -1,13 +1,34 @@
 /*
  * The histograms of the queue statistics: job wait and run times in buckets
  * whose bounds grow by a factor of sqrt(2) from 100 microseconds, so that 64
- * buckets span 100 us to about 3.5 days, each at most 1.42 times its lower bound.
+ * buckets span 100 us to about 3.5 days, each at most 1.42 times its lower bound;
+ * and the durations they count, saturated.
  */
 #include "pg_scribe.h"
 
 #include <math.h>
 
+#include "common/int.h"
+
 #include "queue/queue_stats.h"
+
+/*
+ * Microseconds from one time to a later one: 0 when it is not later, and
+ * PG_INT64_MAX when the difference overflows (an infinite or extreme time in
+ * a row restored or written by hand), so that no job's times can make the
+ * statistics fail
+ */
+int64
+scribe_queue_elapsed_us(TimestampTz from, TimestampTz to)
+{
+	int64		us;
+
+	if (to <= from)
+		return 0;
+	if (TIMESTAMP_IS_NOBEGIN(from) || TIMESTAMP_IS_NOEND(to) || pg_sub_s64_overflow(to, from, &us))
+		return PG_INT64_MAX;
+	return us;
+}
 
 /* Histogram bucket of a duration in microseconds */
 int

@@ -15,7 +15,6 @@
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"
-#include "common/int.h"
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "port/atomics.h"
@@ -472,24 +471,6 @@ scribe_queue_stats_count(int32 queue_id, int64 jobs, int64 in_flight)
 
 	p->jobs += jobs;
 	p->in_flight += in_flight;
-}
-
-/*
- * Microseconds from one time to a later one: 0 when it is not later, and
- * PG_INT64_MAX when the difference overflows (an infinite or extreme time in
- * a row restored or written by hand), so that no job's times can make the
- * statistics fail
- */
-int64
-scribe_queue_elapsed_us(TimestampTz from, TimestampTz to)
-{
-	int64		us;
-
-	if (to <= from)
-		return 0;
-	if (TIMESTAMP_IS_NOBEGIN(from) || TIMESTAMP_IS_NOEND(to) || pg_sub_s64_overflow(to, from, &us))
-		return PG_INT64_MAX;
-	return us;
 }
 
 /* Record an acked job's wait and run times, at commit */

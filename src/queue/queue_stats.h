@@ -68,10 +68,8 @@ typedef struct ScribeQueueTotals
 
 extern bool scribe_queue_stats_totals(int32 queue_id, ScribeQueueTotals *totals);
 
-/* The time from one timestamp to a later one, saturated (queue_stats.c) */
+/* queue_histogram.c: durations (saturated), their buckets, bounds, percentiles */
 extern int64 scribe_queue_elapsed_us(TimestampTz from, TimestampTz to);
-
-/* queue_histogram.c: buckets of a duration, their bounds, percentiles */
 extern int	scribe_queue_hist_bucket(int64 us);
 extern double scribe_queue_hist_bound(int bucket);
 extern int64 scribe_queue_hist_percentile(const uint64 *hist, uint64 total, double fraction);
