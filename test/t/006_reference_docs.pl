@@ -1,4 +1,5 @@
-# docs/reference.md documents every public SQL function and every setting.
+# docs/reference.md documents every public SQL function and every setting; META.json,
+# LICENSE and the README's links agree with the code and the docs.
 use strict;
 use warnings;
 
@@ -7,9 +8,67 @@ use lib "$FindBin::Bin/../perl";
 use PostgreSQL::Test::Utils;
 use ScribeTest;
 use Test::More;
+use Encode qw(decode);
+use JSON::PP;
 
 my $source = $ENV{SCRIBE_SOURCE_DIR} // "$FindBin::Bin/../..";
 my $reference = slurp_file("$source/docs/reference.md");
+my $readme = slurp_file("$source/README.md");
+
+# META.json (PGXN) parses, and describes the version the control file installs
+my ($default_version) = slurp_file("$source/pg_scribe.control") =~ /^default_version = '([^']+)'/m
+  or die 'pg_scribe.control: no default_version';
+my $meta = eval { JSON::PP->new->decode(slurp_file("$source/META.json")) };
+ok($meta, 'META.json parses as JSON') or diag($@);
+is($meta->{version}, $default_version, "META.json's version is the control file's default_version");
+is($meta->{provides}{pg_scribe}{version}, $default_version, "META.json provides pg_scribe $default_version");
+is($meta->{provides}{pg_scribe}{file}, "pg_scribe--$default_version.sql", "META.json names the install script of $default_version");
+is($meta->{license}, 'postgresql', 'META.json names the PostgreSQL License');
+like(slurp_file("$source/LICENSE"), qr/Permission to use, copy, modify, and distribute this software/,
+	'LICENSE holds the PostgreSQL License');
+
+# the README is the guide: it links to the reference instead of repeating its tables
+like($readme, qr/^make test\b/m, "the README gives the test command (.ci/run runs it)");
+unlike($readme, qr/^\| *(Function|Setting|Table) *\|/m, 'the README repeats no reference table');
+
+# every relative link of the README and docs/*.md reaches a file, and its #anchor a heading
+sub heading_anchors
+{
+	my ($text) = @_;
+	my (%seen, %anchors);
+	$text =~ s/^```.*?^```//gms;
+	for my $heading ($text =~ /^#{1,6} +(.+?) *$/mg)
+	{
+		# GitHub's rule: lower case, punctuation dropped, spaces to hyphens, -N for repeats
+		my $slug = lc $heading;
+		$slug =~ s/[^\w\- ]//g;
+		$slug =~ s/ /-/g;
+		my $n = $seen{$slug}++;
+		$anchors{ $n ? "$slug-$n" : $slug } = 1;
+	}
+	return \%anchors;
+}
+for my $doc ('README.md', map { s{^.*/docs/}{docs/}r } glob("$source/docs/*.md"))
+{
+	my $text = decode('UTF-8', slurp_file("$source/$doc"));
+	$text =~ s/^```.*?^```//gms;
+	my ($dir) = $doc =~ m{^(.*/)?}s;
+	$dir //= '';
+	my @broken;
+	while ($text =~ /\]\(([^)\s]+)\)/g)
+	{
+		my $link = $1;
+		next if $link =~ /^[a-z]+:/;
+		my ($file, $anchor) = $link =~ /^([^#]*)(?:#(.*))?$/;
+		my $target = $file eq '' ? $doc : "$dir$file";
+		1 while $target =~ s{[^/]+/\.\./}{};
+		if (!-e "$source/$target") { push @broken, $link; next }
+		next unless defined $anchor && $target =~ /\.md$/;
+		push @broken, $link
+		  unless heading_anchors(decode('UTF-8', slurp_file("$source/$target")))->{$anchor};
+	}
+	is(join(', ', @broken), '', "the links of $doc reach their files and headings");
+}
 
 my $node = scribe_node('docs');
 $node->start;
