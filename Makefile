@@ -85,8 +85,24 @@ ENGINE_OBJS = \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o
 
-# The install script is assembled from one file per capability, in this order.
-INSTALL_SQL = \
+# The SQL (docs/development.md, "How the SQL is built and upgraded"): state
+# made once in src/sql/schema/, functions and views in src/sql/*.sql, written
+# with CREATE OR REPLACE and replayed by the install script and every update.
+# First in every script: the install check.
+PROLOGUE_SQL = src/sql/prologue.sql
+# Functions the tables use: before the schema at install, after the delta in an update.
+SCHEMA_FUNCTION_SQL = src/sql/schema_functions.sql
+# Tables, types, indexes and built-in rows, made once by CREATE EXTENSION, in this order.
+SCHEMA_SQL = \
+	src/sql/schema/replication.sql \
+	src/sql/schema/queue.sql \
+	src/sql/schema/documents.sql \
+	src/sql/schema/rate_limit.sql \
+	src/sql/schema/lifecycle.sql \
+	src/sql/schema/cache_events.sql
+# Functions, procedures, views, triggers, comments and grants: one file per
+# capability, in this order.
+FUNCTION_SQL = \
 	src/sql/core.sql \
 	src/sql/replication.sql \
 	src/sql/read_your_writes.sql \
@@ -112,9 +128,23 @@ INSTALL_SQL = \
 	src/sql/metrics.sql \
 	src/sql/scaling_advice.sql \
 	src/sql/privileges.sql
+# Made once too, after the functions: the built-in rows that need them.
+POST_INSTALL_SQL = src/sql/schema/post_install.sql
 
-DATA = $(wildcard src/sql/upgrade/$(EXTENSION)--*--*.sql)
-DATA_built = $(EXTENSION)--$(EXTVERSION).sql
+# The hand-written schema deltas src/sql/updates/X--Y.sql, in version order
+# (X--Y.post.sql: optional, run after the function files).  From each delta's
+# old version X, pg_scribe--X--$(EXTVERSION).sql runs every delta from X on,
+# then the function files once: an update never replays the functions of a
+# version in between against a schema they do not know.
+UPDATE_DELTAS = $(shell ls src/sql/updates/*--*.sql 2>/dev/null | grep -v '\.post\.sql$$' | sort -V)
+UPDATE_POSTS = $(wildcard src/sql/updates/*.post.sql)
+UPDATE_FROM = $(foreach d,$(UPDATE_DELTAS),$(firstword $(subst --, ,$(notdir $(basename $(d))))))
+UPDATE_SCRIPTS = $(foreach v,$(UPDATE_FROM),$(EXTENSION)--$(v)--$(EXTVERSION).sql)
+
+# The install scripts of released versions, frozen (never edited): CREATE
+# EXTENSION ... VERSION 'X' and the update test use them.
+DATA = $(wildcard src/sql/versions/$(EXTENSION)--*.sql)
+DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPDATE_SCRIPTS)
 
 # pg_regress: sql/*.sql against a server that preloads pg_scribe, except the
 # tests listed in REGRESS_NOPRELOAD, which need a server that does not.
@@ -128,7 +158,7 @@ SHLIB_LINK = -lcurl -lhiredis -lpq -Wl,-Bsymbolic
 # -Wno-unused-parameter: PostgreSQL headers and PG_FUNCTION_ARGS trip it
 PG_CFLAGS = -Wall -Wextra -Werror -Wno-unused-parameter
 
-EXTRA_CLEAN = $(EXTENSION)--$(EXTVERSION).sql $(ENGINE) $(ENGINE_OBJS) test/fuzz/build
+EXTRA_CLEAN = $(ENGINE) $(ENGINE_OBJS) test/fuzz/build
 
 # The default goal stays PGXS's build even though test/demo come before the include.
 .DEFAULT_GOAL := all
@@ -181,8 +211,18 @@ all install installcheck:
 	@echo "pg_scribe: PGXS not found (PG_CONFIG=$(PG_CONFIG)); run 'make deps' first" >&2; exit 1
 endif
 
-$(EXTENSION)--$(EXTVERSION).sql: $(INSTALL_SQL)
-	cat $^ > $@
+# The install script: the prologue, the schema (with the functions it uses
+# first), every function file, then the built-in rows that need functions.
+$(EXTENSION)--$(EXTVERSION).sql: $(PROLOGUE_SQL) $(SCHEMA_FUNCTION_SQL) $(SCHEMA_SQL) $(FUNCTION_SQL) $(POST_INSTALL_SQL)
+	{ printf '%s\n' '\echo Use "CREATE EXTENSION $(EXTENSION)" to load this file. \quit'; cat $^; } > $@
+
+# An update script from version X: the prologue, the deltas from X on, every
+# function file, then the deltas' post parts.
+$(UPDATE_SCRIPTS): $(EXTENSION)--%--$(EXTVERSION).sql: $(UPDATE_DELTAS) $(UPDATE_POSTS) $(PROLOGUE_SQL) $(SCHEMA_FUNCTION_SQL) $(FUNCTION_SQL)
+	{ printf '%s\n' '\echo Use "ALTER EXTENSION $(EXTENSION) UPDATE" to load this file. \quit'; \
+	  deltas=$$(printf '%s\n' $(UPDATE_DELTAS) | sed -n '\|/$*--|,$$p'); \
+	  cat $(PROLOGUE_SQL) $$deltas $(SCHEMA_FUNCTION_SQL) $(FUNCTION_SQL); \
+	  for d in $$deltas; do if [ -f $${d%.sql}.post.sql ]; then cat $${d%.sql}.post.sql; fi; done; } > $@
 
 all: $(ENGINE)
 # PGXS tracks no header dependencies: a changed struct must rebuild every

@@ -1,54 +1,54 @@
--- pg_scribe install script: the cache (shared-memory tier).
+-- pg_scribe functions: the cache (shared-memory tier).
 
-CREATE FUNCTION scribe.cache_set(key text, value text, ttl interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.cache_set(key text, value text, ttl interval DEFAULT NULL)
     RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_set_text';
 COMMENT ON FUNCTION scribe.cache_set(text, text, interval) IS 'Cache a text value under key, for ttl (NULL: until evicted); false if the cache cannot keep it';
 
-CREATE FUNCTION scribe.cache_set(key text, value bytea, ttl interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.cache_set(key text, value bytea, ttl interval DEFAULT NULL)
     RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_set_bytea';
 COMMENT ON FUNCTION scribe.cache_set(text, bytea, interval) IS 'Cache a bytea value under key, for ttl (NULL: until evicted); false if the cache cannot keep it';
 
-CREATE FUNCTION scribe.cache_set(key text, value jsonb, ttl interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.cache_set(key text, value jsonb, ttl interval DEFAULT NULL)
     RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_set_jsonb';
 COMMENT ON FUNCTION scribe.cache_set(text, jsonb, interval) IS 'Cache a jsonb value under key, for ttl (NULL: until evicted); false if the cache cannot keep it';
 
-CREATE FUNCTION scribe.cache_get(key text)
+CREATE OR REPLACE FUNCTION scribe.cache_get(key text)
     RETURNS text
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_get_text';
 COMMENT ON FUNCTION scribe.cache_get(text) IS 'The cached text (or jsonb, as text) of key; NULL on a miss';
 
-CREATE FUNCTION scribe.cache_get_bytea(key text)
+CREATE OR REPLACE FUNCTION scribe.cache_get_bytea(key text)
     RETURNS bytea
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_get_bytea';
 COMMENT ON FUNCTION scribe.cache_get_bytea(text) IS 'The cached bytea of key; NULL on a miss';
 
-CREATE FUNCTION scribe.cache_get_jsonb(key text)
+CREATE OR REPLACE FUNCTION scribe.cache_get_jsonb(key text)
     RETURNS jsonb
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_get_jsonb';
 COMMENT ON FUNCTION scribe.cache_get_jsonb(text) IS 'The cached jsonb of key; NULL on a miss';
 
-CREATE FUNCTION scribe.cache_delete(key text)
+CREATE OR REPLACE FUNCTION scribe.cache_delete(key text)
     RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'scribe_cache_delete_sql';
 COMMENT ON FUNCTION scribe.cache_delete(text) IS 'Remove key from the cache; whether it was there';
 
-CREATE FUNCTION scribe.cache_invalidate(namespace text)
+CREATE OR REPLACE FUNCTION scribe.cache_invalidate(namespace text)
     RETURNS void
     LANGUAGE c VOLATILE PARALLEL UNSAFE
     AS 'MODULE_PATHNAME', 'scribe_cache_invalidate_sql';
 COMMENT ON FUNCTION scribe.cache_invalidate(text) IS 'Make every key of a namespace (the part before the first '':'') a miss, in O(1)';
 
-CREATE FUNCTION scribe.cache_stats(
+CREATE OR REPLACE FUNCTION scribe.cache_stats(
     OUT tier text, OUT capacity_bytes bigint, OUT used_bytes bigint, OUT entries bigint,
     OUT max_entries bigint, OUT hits bigint, OUT misses bigint, OUT hit_rate double precision,
     OUT sets bigint, OUT evictions bigint, OUT expirations bigint, OUT too_large bigint,
@@ -58,7 +58,7 @@ CREATE FUNCTION scribe.cache_stats(
     AS 'MODULE_PATHNAME', 'scribe_cache_stats';
 COMMENT ON FUNCTION scribe.cache_stats() IS 'One row per tier (l1: shared memory, l2: Redis): memory, entries, hits, misses, sets, evictions, expirations, values too large, Redis calls skipped or failed';
 
-CREATE FUNCTION scribe.cache_namespace_stats(
+CREATE OR REPLACE FUNCTION scribe.cache_namespace_stats(
     OUT namespace text, OUT entries bigint, OUT bytes bigint, OUT hits bigint, OUT l2_hits bigint,
     OUT misses bigint, OUT hit_rate double precision, OUT sets bigint, OUT loads bigint,
     OUT early_refreshes bigint, OUT evictions bigint, OUT expirations bigint, OUT invalidations bigint)
@@ -67,25 +67,25 @@ CREATE FUNCTION scribe.cache_namespace_stats(
     AS 'MODULE_PATHNAME', 'scribe_cache_namespace_stats_sql';
 COMMENT ON FUNCTION scribe.cache_namespace_stats() IS 'One row per namespace since the server started (NULL: the namespaces past the first 256): entries and bytes in shared memory, hits (of which from Redis), misses, sets, loader runs, early refreshes, evictions, expirations, invalidations';
 
-CREATE FUNCTION scribe.cache_get_many(keys text[], OUT key text, OUT value text)
+CREATE OR REPLACE FUNCTION scribe.cache_get_many(keys text[], OUT key text, OUT value text)
     RETURNS SETOF record
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_get_many_sql';
 COMMENT ON FUNCTION scribe.cache_get_many(text[]) IS 'The cached text (or jsonb, as text) of each key found, in the order given; the misses of the shared-memory tier read from Redis in one round trip';
 
-CREATE FUNCTION scribe.cache_warm(query text, ttl interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.cache_warm(query text, ttl interval DEFAULT NULL)
     RETURNS bigint
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_warm';
 COMMENT ON FUNCTION scribe.cache_warm(text, interval) IS 'Cache the (key, value) rows of a query for ttl, in batches (one Redis round trip per batch); how many were stored';
 
-CREATE FUNCTION scribe.cache_invalidate_trigger()
+CREATE OR REPLACE FUNCTION scribe.cache_invalidate_trigger()
     RETURNS trigger
     LANGUAGE c
     AS 'MODULE_PATHNAME', 'scribe_cache_invalidate_trigger';
 COMMENT ON FUNCTION scribe.cache_invalidate_trigger() IS 'The trigger scribe.cache_invalidate_on() attaches: deletes the keys its arguments (key templates) make of changed rows';
 
-CREATE FUNCTION scribe.cache_invalidate_on(tbl regclass, VARIADIC keys text[])
+CREATE OR REPLACE FUNCTION scribe.cache_invalidate_on(tbl regclass, VARIADIC keys text[])
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -145,13 +145,13 @@ END
 $$;
 COMMENT ON FUNCTION scribe.cache_invalidate_on(regclass, text[]) IS 'Attach to a table triggers (enabled ALWAYS, so they fire on logical replicas too) that delete the cache keys made from changed rows by templates like ''user:{id}:profile'', or invalidate a namespace (''user'') on any change';
 
-CREATE FUNCTION scribe.cache_clear()
+CREATE OR REPLACE FUNCTION scribe.cache_clear()
     RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_cache_clear';
 COMMENT ON FUNCTION scribe.cache_clear() IS 'Empty the shared-memory cache';
 
-CREATE FUNCTION scribe.cache_fetch(key text, loader text, ttl interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.cache_fetch(key text, loader text, ttl interval DEFAULT NULL)
     RETURNS text
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_fetch';

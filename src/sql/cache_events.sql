@@ -1,4 +1,4 @@
--- pg_scribe install script: cache events, the explicit deletes,
+-- pg_scribe functions: cache events, the explicit deletes,
 -- invalidations and clears that reach the replicas' caches.
 --
 -- Where this table is published, scribe.cache_delete, cache_invalidate and
@@ -8,15 +8,10 @@
 -- worker writes the row.  Rows older than a day are useless: the built-in
 -- policy scribe.cache_events purges them.
 
-CREATE TABLE scribe.cache_events (
-    event_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    recorded_at timestamptz NOT NULL DEFAULT now(),
-    operation   text NOT NULL CHECK (operation IN ('delete', 'invalidate', 'clear')),
-    argument    text CHECK ((argument IS NULL) = (operation = 'clear'))
-);
+-- Comment of the table in schema/cache_events.sql
 COMMENT ON TABLE scribe.cache_events IS 'Cache deletes (argument: the key), invalidations (the namespace) and clears called where this table is published, done again by the nodes that subscribe to it; purged after a day by the policy scribe.cache_events';
 
-CREATE FUNCTION scribe._cache_event_trigger()
+CREATE OR REPLACE FUNCTION scribe._cache_event_trigger()
     RETURNS trigger
     LANGUAGE c
     SET search_path = pg_catalog, pg_temp
@@ -26,14 +21,6 @@ COMMENT ON FUNCTION scribe._cache_event_trigger() IS 'Internal: the trigger of s
 -- REPLICA: fires for the rows the apply worker writes (the initial copy
 -- too, which replays the last day's events: harmless, the cache only loses
 -- values), never for the inserts of the node's own calls
-CREATE TRIGGER cache_events_apply AFTER INSERT ON scribe.cache_events
+CREATE OR REPLACE TRIGGER cache_events_apply AFTER INSERT ON scribe.cache_events
     FOR EACH ROW EXECUTE FUNCTION scribe._cache_event_trigger();
 ALTER TABLE scribe.cache_events ENABLE REPLICA TRIGGER cache_events_apply;
-
--- the built-in purge, first run an hour after CREATE EXTENSION like scribe.history
-INSERT INTO scribe.policies (name, kind, target, settings, schedule, owner, next_run_at)
-SELECT 'scribe.cache_events', 'purge', 'scribe.cache_events',
-       scribe._policy_check('purge', 'scribe.cache_events', 'scribe.cache_events'::regclass, NULL,
-                            '{"column": "recorded_at", "older_than": "1 day"}', o.owner, o.owner, NULL, NULL, NULL),
-       '1 hour', o.owner, now() + interval '1 hour'
-FROM (SELECT extowner::regrole AS owner FROM pg_extension WHERE extname = 'pg_scribe') o;

@@ -1,4 +1,4 @@
--- pg_scribe install script: capacity planning.
+-- pg_scribe functions: capacity planning.
 --
 -- scribe.plan_capacity projects users, documents, storage, peak requests,
 -- connections, workers and cost month by month.  Its formulas and defaults
@@ -8,7 +8,7 @@
 -- instead, and plan_capacity(measured => true) starts from that.
 
 -- ERROR unless a planning argument is given and within [low, high]
-CREATE FUNCTION scribe._capacity_check(name text, value numeric, low numeric, high numeric, hint text)
+CREATE OR REPLACE FUNCTION scribe._capacity_check(name text, value numeric, low numeric, high numeric, hint text)
     RETURNS void
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -24,7 +24,7 @@ COMMENT ON FUNCTION scribe._capacity_check(text, numeric, numeric, numeric, text
 
 -- Round to cents as Python's round(x, 2) does: half to even on the exact
 -- binary value, so 4045 * 0.001 (a double just under 4.045) gives 4.04
-CREATE FUNCTION scribe._capacity_round(x float8)
+CREATE OR REPLACE FUNCTION scribe._capacity_round(x float8)
     RETURNS numeric
     LANGUAGE plpgsql IMMUTABLE STRICT
     SET search_path = pg_catalog, pg_temp
@@ -60,7 +60,7 @@ COMMENT ON FUNCTION scribe._capacity_round(float8) IS 'Internal: round a double 
 
 -- Measured over the last 30 days (growth: against the 30 days before).  The
 -- defaults shown for what was not measured are plan_capacity's.
-CREATE FUNCTION scribe.capacity_inputs()
+CREATE OR REPLACE FUNCTION scribe.capacity_inputs()
     RETURNS TABLE (input text, value numeric, source text, evidence text)
     LANGUAGE sql STABLE
     SECURITY DEFINER
@@ -150,7 +150,7 @@ CREATE FUNCTION scribe.capacity_inputs()
 $$;
 COMMENT ON FUNCTION scribe.capacity_inputs() IS 'The planning inputs this installation measures (users, growth, documents per user, size, OCR speed and cost over the last 30 days), each with its value, source (measured or default) and evidence';
 
-CREATE FUNCTION scribe.plan_capacity(
+CREATE OR REPLACE FUNCTION scribe.plan_capacity(
     months                     integer DEFAULT 12,
     start_users                numeric DEFAULT 1000,
     user_growth                numeric DEFAULT 0.15,

@@ -1,27 +1,18 @@
--- pg_scribe install script: core (version, health, install checks).
--- Assembled with the other src/sql/*.sql files into pg_scribe--<version>.sql.
-
-\echo Use "CREATE EXTENSION pg_scribe" to load this file. \quit
-
--- Refuse to install without the preloaded library or outside scribe.database.
-CREATE FUNCTION scribe._check_install() RETURNS void
-    LANGUAGE c AS 'MODULE_PATHNAME', 'scribe_check_install';
-SELECT scribe._check_install();
-DROP FUNCTION scribe._check_install();
+-- pg_scribe: core (the version, the library's and the launcher's status).
 
 GRANT USAGE ON SCHEMA scribe TO PUBLIC;
 
-CREATE FUNCTION scribe.version() RETURNS text
+CREATE OR REPLACE FUNCTION scribe.version() RETURNS text
     LANGUAGE c IMMUTABLE PARALLEL SAFE STRICT
     AS 'MODULE_PATHNAME', 'scribe_version';
 COMMENT ON FUNCTION scribe.version() IS 'Version of the loaded pg_scribe library';
 
-CREATE FUNCTION scribe._library_status(OUT preloaded boolean, OUT node_name text)
+CREATE OR REPLACE FUNCTION scribe._library_status(OUT preloaded boolean, OUT node_name text)
     LANGUAGE c VOLATILE PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'scribe_library_status';
 COMMENT ON FUNCTION scribe._library_status() IS 'Internal: preload status and node name, for health()';
 
-CREATE FUNCTION scribe._launcher_status(OUT pid integer, OUT state text,
+CREATE OR REPLACE FUNCTION scribe._launcher_status(OUT pid integer, OUT state text,
                                         OUT started_at timestamptz, OUT state_since timestamptz,
                                         OUT restarts integer)
     LANGUAGE c VOLATILE PARALLEL SAFE

@@ -1,94 +1,16 @@
--- pg_scribe install script: the document pipeline.
+-- pg_scribe functions: the document pipeline.
 --
 -- scribe.submit_document stores a scan and enqueues an ocr job on the
 -- 'ocr' queue in the caller's transaction; a worker of the pool recognises
 -- it and writes the text, the pages and the ledger back.
 
-INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
-VALUES ('ocr', 'workers', '10 minutes', 3, '5 seconds', '1 minute', '1 day');
-
--- pg_dump keeps the users' queues; the built-in ones (ocr, and lifecycle in
--- lifecycle.sql) come back with the extension
-SELECT pg_catalog.pg_extension_config_dump('scribe.queues', 'WHERE name NOT IN (''ocr'', ''lifecycle'')');
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.queues', 'queue_id'), '');
-
-CREATE TABLE scribe.documents (
-    document_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    owner         text NOT NULL,
-    submitted_by  name NOT NULL DEFAULT current_user,
-    metadata      jsonb NOT NULL DEFAULT '{}',
-    tier          text NOT NULL DEFAULT 'local' CHECK (tier IN ('local', 'cloud')),
-    lang          text NOT NULL DEFAULT 'eng',
-    status        text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'done', 'failed')),
-    image         bytea,
-    image_format  text NOT NULL,
-    image_bytes   integer NOT NULL,
-    -- an archive policy may recompress the image, and move it to S3-compatible storage
-    image_location text NOT NULL DEFAULT 'inline' CHECK (image_location IN ('inline', 's3')),
-    image_key     text,
-    archived_at   timestamptz,
-    bytes_saved   bigint,
-    pages         integer NOT NULL,
-    job_id        bigint,
-    text          text,
-    confidence    real,
-    method        text CHECK (method IN ('local', 'cloud')),
-    engine        text,
-    fallback      boolean NOT NULL DEFAULT false,
-    cost          numeric(14, 6),
-    seconds       real,
-    error         text,
-    submitted_at  timestamptz NOT NULL DEFAULT now(),
-    finished_at   timestamptz,
-    search_config regconfig NOT NULL DEFAULT 'english',
-    search        tsvector GENERATED ALWAYS AS
-                  (to_tsvector(search_config, scribe.normalize_text(coalesce(text, '')))) STORED,
-    CHECK ((image IS NOT NULL AND image_location = 'inline') OR (image_key IS NOT NULL AND image_location = 's3'))
-);
--- scans are compressed already: keep them out of line without recompressing
-ALTER TABLE scribe.documents ALTER COLUMN image SET STORAGE EXTERNAL;
-CREATE INDEX documents_search_idx ON scribe.documents USING gin (search);
-CREATE INDEX documents_owner_idx ON scribe.documents (owner, submitted_at);
-CREATE INDEX documents_unfinished_idx ON scribe.documents (submitted_at) WHERE status = 'queued';
+-- Comments of the tables in schema/documents.sql
 COMMENT ON TABLE scribe.documents IS 'Scanned documents, their recognised text and status (add with scribe.submit_document)';
-
-CREATE TABLE scribe.document_pages (
-    document_id        bigint NOT NULL REFERENCES scribe.documents ON DELETE CASCADE,
-    page               integer NOT NULL,
-    text               text NOT NULL,
-    confidence         real,
-    skew               real,
-    completeness       real,
-    text_probably_lost boolean,
-    seconds            real,
-    words              jsonb,
-    PRIMARY KEY (document_id, page)
-);
 COMMENT ON TABLE scribe.document_pages IS 'Each page of a recognised document: text, confidence, skew found, completeness, words with boxes';
-
--- The ledger outlives its documents: deleting a document does not undo its cost.
-CREATE TABLE scribe.ocr_ledger (
-    entry_id    bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    recorded_at timestamptz NOT NULL DEFAULT now(),
-    owner       text NOT NULL,
-    document_id bigint,
-    page        integer NOT NULL,
-    method      text NOT NULL CHECK (method IN ('local', 'cloud')),
-    cost        numeric(14, 6) NOT NULL,
-    fallback    boolean NOT NULL DEFAULT false
-);
-CREATE INDEX ocr_ledger_recorded_idx ON scribe.ocr_ledger (recorded_at);
 COMMENT ON TABLE scribe.ocr_ledger IS 'One row per page the pipeline recognised: method (local or cloud) and cost';
 
--- pg_dump keeps the documents and the ledger (extension tables are skipped otherwise)
-SELECT pg_catalog.pg_extension_config_dump('scribe.documents', '');
-SELECT pg_catalog.pg_extension_config_dump('scribe.document_pages', '');
-SELECT pg_catalog.pg_extension_config_dump('scribe.ocr_ledger', '');
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.documents', 'document_id'), '');
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.ocr_ledger', 'entry_id'), '');
-
 -- The text search configuration for a tesseract language
-CREATE FUNCTION scribe._search_config(lang text)
+CREATE OR REPLACE FUNCTION scribe._search_config(lang text)
     RETURNS regconfig
     LANGUAGE sql IMMUTABLE STRICT
     SET search_path = pg_catalog, pg_temp
@@ -102,14 +24,14 @@ CREATE FUNCTION scribe._search_config(lang text)
 $$;
 COMMENT ON FUNCTION scribe._search_config(text) IS 'Internal: the text search configuration for an OCR language';
 
-CREATE FUNCTION scribe._ocr_cloud_configured()
+CREATE OR REPLACE FUNCTION scribe._ocr_cloud_configured()
     RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT coalesce(current_setting('scribe.ocr_cloud_url', true), '') <> '' $$;
 COMMENT ON FUNCTION scribe._ocr_cloud_configured() IS 'Internal: whether a superuser set scribe.ocr_cloud_url';
 
-CREATE FUNCTION scribe.submit_document(
+CREATE OR REPLACE FUNCTION scribe.submit_document(
     image    bytea,
     owner    text DEFAULT current_user,
     metadata jsonb DEFAULT '{}',
@@ -162,13 +84,13 @@ END
 $$;
 COMMENT ON FUNCTION scribe.submit_document(bytea, text, jsonb, text, text, integer) IS 'Store a scan and enqueue its OCR in the caller''s transaction; returns the document id';
 
-CREATE FUNCTION scribe._ocr_check_options(lang text, psm integer)
+CREATE OR REPLACE FUNCTION scribe._ocr_check_options(lang text, psm integer)
     RETURNS void
     LANGUAGE c STABLE
     AS 'MODULE_PATHNAME', 'scribe_ocr_check_options_sql';
 COMMENT ON FUNCTION scribe._ocr_check_options(text, integer) IS 'Internal: ERROR unless lang is installed and psm recognises text';
 
-CREATE FUNCTION scribe.document_status(
+CREATE OR REPLACE FUNCTION scribe.document_status(
     document_id bigint,
     OUT status text, OUT progress integer, OUT owner text, OUT pages integer,
     OUT confidence real, OUT method text, OUT fallback boolean, OUT cost numeric,
@@ -194,7 +116,7 @@ CREATE FUNCTION scribe.document_status(
 $$;
 COMMENT ON FUNCTION scribe.document_status(bigint) IS 'A document''s status (queued, processing, done, failed), live progress percent, attempts and results';
 
-CREATE FUNCTION scribe.document_image(document_id bigint)
+CREATE OR REPLACE FUNCTION scribe.document_image(document_id bigint)
     RETURNS bytea
     LANGUAGE plpgsql STABLE
     SECURITY DEFINER
@@ -214,7 +136,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe.document_image(bigint) IS 'A document''s image, as stored now: inline, or read back from S3 after an archive policy moved it there; NULL if there is no such document';
 
-CREATE FUNCTION scribe.search_documents(
+CREATE OR REPLACE FUNCTION scribe.search_documents(
     query       text,
     owner       text DEFAULT NULL,
     max_results integer DEFAULT 20,
@@ -238,7 +160,7 @@ CREATE FUNCTION scribe.search_documents(
 $$;
 COMMENT ON FUNCTION scribe.search_documents(text, text, integer, regconfig) IS 'Documents whose text matches a web-search style query, best first, with a highlighted excerpt';
 
-CREATE FUNCTION scribe.ocr_costs(
+CREATE OR REPLACE FUNCTION scribe.ocr_costs(
     since   timestamptz DEFAULT date_trunc('month', now()),
     until   timestamptz DEFAULT now(),
     per     text DEFAULT 'month')

@@ -1,8 +1,8 @@
--- pg_scribe install script: health(), the one report of how this node is,
+-- pg_scribe functions: health(), the one report of how this node is,
 -- with its verdict (ok, degraded, failing) and the reasons for it.
 
 -- How far ahead each partitions policy's table has partitions, on the clock policies see
-CREATE FUNCTION scribe._partition_runway(
+CREATE OR REPLACE FUNCTION scribe._partition_runway(
     OUT policy text, OUT target text, OUT premake integer, OUT newest_end timestamp,
     OUT runway interval, OUT alert text)
     RETURNS SETOF record
@@ -25,7 +25,7 @@ COMMENT ON FUNCTION scribe._partition_runway() IS 'Internal: for each enabled pa
 -- Why this node is not ok: one row per reason, worst first (empty: ok).
 -- Thresholds are fixed (see docs/reference.md, health): a DBA tunes the
 -- scaling advice with its arguments; health answers one question, "act now?".
-CREATE FUNCTION scribe._health_reasons(
+CREATE OR REPLACE FUNCTION scribe._health_reasons(
     OUT code text, OUT severity text, OUT message text, OUT evidence jsonb, OUT hint text)
     RETURNS SETOF record
     LANGUAGE plpgsql VOLATILE
@@ -150,7 +150,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe._health_reasons() IS 'Internal: why this node is not ok, one row per reason (code, severity degraded or failing, message, evidence, hint), for health()';
 
-CREATE FUNCTION scribe.health() RETURNS jsonb
+CREATE OR REPLACE FUNCTION scribe.health() RETURNS jsonb
     LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$

@@ -1,4 +1,4 @@
--- pg_scribe install script: lifecycle policies.
+-- pg_scribe functions: lifecycle policies.
 --
 -- A policy keeps a table (or a materialized view, or a procedure's work) in
 -- shape on a schedule: partitions made ahead and retired, old rows purged or
@@ -10,57 +10,12 @@
 -- under way at a time.  Everything a policy does to its target runs as the
 -- role that created it.
 
-INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
-VALUES ('lifecycle', 'workers', '1 hour', 5, '10 seconds', '10 minutes', '1 day');
-
-CREATE TABLE scribe.policies (
-    policy_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name        text NOT NULL UNIQUE
-                CHECK (octet_length(name) BETWEEN 1 AND 63 AND name !~ '[[:cntrl:]]'),
-    kind        text NOT NULL
-                CHECK (kind IN ('partitions', 'purge', 'archive', 'orphans', 'refresh', 'sql')),
-    target      text NOT NULL,
-    settings    jsonb NOT NULL DEFAULT '{}',
-    schedule    text NOT NULL,
-    enabled     boolean NOT NULL DEFAULT true,
-    owner       regrole NOT NULL,
-    created_at  timestamptz NOT NULL DEFAULT now(),
-    next_run_at timestamptz
-);
+-- Comments of the tables in schema/lifecycle.sql
 COMMENT ON TABLE scribe.policies IS 'Lifecycle policies (change them with scribe.create_policy / alter_policy / drop_policy)';
-
-CREATE TABLE scribe.policy_runs (
-    run_id      bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    policy_id   bigint NOT NULL REFERENCES scribe.policies ON DELETE CASCADE,
-    status      text NOT NULL DEFAULT 'queued'
-                CHECK (status IN ('queued', 'running', 'succeeded', 'failed')),
-    queued_at   timestamptz NOT NULL DEFAULT now(),
-    started_at  timestamptz,
-    finished_at timestamptz,
-    clock       timestamptz NOT NULL,
-    job_id      bigint,
-    plan        jsonb,
-    actions     integer NOT NULL DEFAULT 0,
-    rows        bigint NOT NULL DEFAULT 0,
-    partitions  integer NOT NULL DEFAULT 0,
-    bytes       bigint NOT NULL DEFAULT 0,
-    done        jsonb NOT NULL DEFAULT '[]',
-    attempts    integer NOT NULL DEFAULT 0,
-    error       text
-);
-CREATE INDEX policy_runs_policy ON scribe.policy_runs (policy_id, run_id DESC);
 COMMENT ON TABLE scribe.policy_runs IS 'Every run of a policy: times, status, rows, partitions and bytes affected, what was done, the error';
 
--- pg_dump keeps the users' policies and their history; the built-in ones
--- (scribe.history, and scribe.cache_events of cache_events.sql) come back with the extension
-SELECT pg_catalog.pg_extension_config_dump('scribe.policies',
-    'WHERE name NOT IN (''scribe.history'', ''scribe.cache_events'')');
-SELECT pg_catalog.pg_extension_config_dump('scribe.policy_runs', '');
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.policies', 'policy_id'), '');
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.policy_runs', 'run_id'), '');
-
 -- The time a policy sees: now(), moved by scribe.policy_clock_offset (tests, rehearsals)
-CREATE FUNCTION scribe._policy_clock()
+CREATE OR REPLACE FUNCTION scribe._policy_clock()
     RETURNS timestamptz
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -72,7 +27,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_clock() IS 'Internal: the time a policy sees: now(), moved by scribe.policy_clock_offset (tests, rehearsals)';
 
 -- Whether a schedule is a cron expression (else an interval)
-CREATE FUNCTION scribe._schedule_is_cron(schedule text)
+CREATE OR REPLACE FUNCTION scribe._schedule_is_cron(schedule text)
     RETURNS boolean
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -80,7 +35,7 @@ CREATE FUNCTION scribe._schedule_is_cron(schedule text)
 COMMENT ON FUNCTION scribe._schedule_is_cron(text) IS 'Internal: whether a schedule is a cron expression (else an interval)';
 
 -- When a schedule next fires after a time; ERROR if it is neither a positive interval nor a cron expression
-CREATE FUNCTION scribe._schedule_next(schedule text, after timestamptz)
+CREATE OR REPLACE FUNCTION scribe._schedule_next(schedule text, after timestamptz)
     RETURNS timestamptz
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp

@@ -1,4 +1,4 @@
--- pg_scribe install script: lifecycle policies, the API, the status view
+-- pg_scribe functions: lifecycle policies, the API, the status view
 -- and the built-in policy that prunes the history.
 
 -- The policy named name, locked, if caller may manage it (alter, drop, run,
@@ -6,7 +6,7 @@
 -- a relation's policy is the relation's owner, whoever made the policy: the
 -- policy can do nothing to it that its owner could not, so its owner's
 -- members manage it.  The owner of a sql policy is the role that made it.
-CREATE FUNCTION scribe._policy_managed(caller regrole, name text)
+CREATE OR REPLACE FUNCTION scribe._policy_managed(caller regrole, name text)
     RETURNS scribe.policies
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -36,7 +36,7 @@ COMMENT ON FUNCTION scribe._policy_managed(regrole, text) IS 'Internal: the poli
 -- the C function found for the names, looking them up as the caller.  The
 -- owner is the target's owner (the caller must be its member), for sql the
 -- caller.
-CREATE FUNCTION scribe._create_policy(caller regrole, name text, kind text, target text, settings jsonb,
+CREATE OR REPLACE FUNCTION scribe._create_policy(caller regrole, name text, kind text, target text, settings jsonb,
                                       schedule text, enabled boolean, target_rel regclass, target_proc regprocedure,
                                       parent regclass, archive_table regclass, archive_schema regnamespace)
     RETURNS scribe.policies
@@ -79,7 +79,7 @@ COMMENT ON FUNCTION scribe._create_policy(regrole, text, text, text, jsonb, text
 -- archive_table and archive_schema: what the C function found for the names
 -- the new settings give, looking them up as the caller; the names they do
 -- not give are the ones stored, schema-qualified.
-CREATE FUNCTION scribe._alter_policy(caller regrole, name text, settings jsonb, schedule text, enabled boolean,
+CREATE OR REPLACE FUNCTION scribe._alter_policy(caller regrole, name text, settings jsonb, schedule text, enabled boolean,
                                      parent regclass, archive_table regclass, archive_schema regnamespace)
     RETURNS scribe.policies
     LANGUAGE plpgsql
@@ -122,7 +122,7 @@ $$;
 COMMENT ON FUNCTION scribe._alter_policy(regrole, text, jsonb, text, boolean, regclass, regclass, regnamespace) IS 'Internal: scribe.alter_policy for caller; NULL leaves a setting as it is; the OIDs the C function found for the names the new settings give';
 
 -- scribe.drop_policy for caller: the policy and its history
-CREATE FUNCTION scribe._drop_policy(caller regrole, name text)
+CREATE OR REPLACE FUNCTION scribe._drop_policy(caller regrole, name text)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -140,7 +140,7 @@ $$;
 COMMENT ON FUNCTION scribe._drop_policy(regrole, text) IS 'Internal: scribe.drop_policy for caller: the policy and its history';
 
 -- scribe.run_policy_now for caller: start a run now, or (dry run) report what it would do
-CREATE FUNCTION scribe._run_policy_now(caller regrole, name text, dry_run boolean)
+CREATE OR REPLACE FUNCTION scribe._run_policy_now(caller regrole, name text, dry_run boolean)
     RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -186,7 +186,7 @@ COMMENT ON FUNCTION scribe._run_policy_now(regrole, text, boolean) IS 'Internal:
 
 -- What needs a DBA's eye about a policy, or NULL: too few partitions ahead, a
 -- default partition holding rows, failures in a row, no success for too long
-CREATE FUNCTION scribe._policy_alert(policy_id bigint, last_success timestamptz, failures bigint)
+CREATE OR REPLACE FUNCTION scribe._policy_alert(policy_id bigint, last_success timestamptz, failures bigint)
     RETURNS text
     LANGUAGE plpgsql STABLE
     SECURITY DEFINER
@@ -234,7 +234,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe._policy_alert(bigint, timestamptz, bigint) IS 'Internal: what needs a DBA''s eye about a policy, or NULL: too few partitions ahead, a default partition holding rows, failures in a row, no success for too long';
 
-CREATE VIEW scribe.policy_status AS
+CREATE OR REPLACE VIEW scribe.policy_status AS
 SELECT p.policy_id, p.name, p.kind, p.target, p.schedule, p.enabled, p.owner, p.next_run_at,
        last.status AS last_status, last.finished_at AS last_finished_at, last.error AS last_error,
        ok.finished_at AS last_success_at, fails.n AS consecutive_failures, current.run_id AS running_run_id,
@@ -255,7 +255,7 @@ LEFT JOIN LATERAL (SELECT r.run_id FROM scribe.policy_runs r
 COMMENT ON VIEW scribe.policy_status IS 'Each policy: next run, last run and its error, last success, failed runs in a row, the run under way, and what needs attention (alert)';
 
 -- The built-in policy's work: forget finished runs older than max_age, and beyond the last keep of each policy
-CREATE PROCEDURE scribe.prune_policy_runs(args jsonb)
+CREATE OR REPLACE PROCEDURE scribe.prune_policy_runs(args jsonb)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -271,17 +271,10 @@ END
 $$;
 COMMENT ON PROCEDURE scribe.prune_policy_runs(jsonb) IS 'The built-in policy''s work: forget finished runs older than max_age, and beyond the last keep of each policy';
 
--- first run an hour after CREATE EXTENSION: a pg_restore, which creates the
--- extension then loads the tables, must not meet a run's rows on its way
-INSERT INTO scribe.policies (name, kind, target, settings, schedule, owner, next_run_at)
-VALUES ('scribe.history', 'sql', 'scribe.prune_policy_runs(jsonb)',
-        '{"procedure": "scribe.prune_policy_runs(jsonb)", "args": {"max_age": "30 days", "keep": 1000}}',
-        '1 hour', (SELECT extowner FROM pg_extension WHERE extname = 'pg_scribe')::regrole, now() + interval '1 hour');
-
 -- The policy API: C functions that record the calling role, then run the
 -- functions above as the bootstrap superuser (callers need EXECUTE on these
 -- only, never rights on the tables)
-CREATE FUNCTION scribe.create_policy(
+CREATE OR REPLACE FUNCTION scribe.create_policy(
     name     text,
     kind     text,
     target   text,
@@ -293,7 +286,7 @@ CREATE FUNCTION scribe.create_policy(
     AS 'MODULE_PATHNAME', 'scribe_create_policy';
 COMMENT ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean) IS 'Create a lifecycle policy (kind: partitions, purge, archive, orphans, refresh, sql) on a target the caller owns, with its settings and schedule (an interval or a cron expression)';
 
-CREATE FUNCTION scribe.alter_policy(
+CREATE OR REPLACE FUNCTION scribe.alter_policy(
     name     text,
     settings jsonb DEFAULT NULL,
     schedule text DEFAULT NULL,
@@ -303,26 +296,26 @@ CREATE FUNCTION scribe.alter_policy(
     AS 'MODULE_PATHNAME', 'scribe_alter_policy';
 COMMENT ON FUNCTION scribe.alter_policy(text, jsonb, text, boolean) IS 'Change a policy: settings given replace those of the same name (null removes one); NULL leaves the rest as it is';
 
-CREATE FUNCTION scribe.drop_policy(name text)
+CREATE OR REPLACE FUNCTION scribe.drop_policy(name text)
     RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_drop_policy';
 COMMENT ON FUNCTION scribe.drop_policy(text) IS 'Drop a policy and its run history';
 
-CREATE FUNCTION scribe.run_policy_now(name text, dry_run boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION scribe.run_policy_now(name text, dry_run boolean DEFAULT false)
     RETURNS jsonb
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_run_policy_now';
 COMMENT ON FUNCTION scribe.run_policy_now(text, boolean) IS 'Start a run of a policy now (unless one is under way): its run_id; with dry_run, the actions a run would take now, and the rows it would reach';
 
-CREATE FUNCTION scribe._run_as(role regrole, sql text, lock_timeout_ms integer DEFAULT 0,
+CREATE OR REPLACE FUNCTION scribe._run_as(role regrole, sql text, lock_timeout_ms integer DEFAULT 0,
                                OUT rows bigint, OUT value text)
     RETURNS record
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_run_as';
 COMMENT ON FUNCTION scribe._run_as(regrole, text, integer) IS 'Internal: run a policy''s SQL as a role, in a security-restricted operation with scribe.job_search_path and a lock_timeout (0: none), every setting undone after; the rows the last statement processed and the first column of its first row as text';
 
-CREATE FUNCTION scribe._policies_changed()
+CREATE OR REPLACE FUNCTION scribe._policies_changed()
     RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_policies_changed';

@@ -1,8 +1,8 @@
--- pg_scribe install script: lifecycle policies, the checks a policy's
+-- pg_scribe functions: lifecycle policies, the checks a policy's
 -- target and settings pass when it is created or changed.
 
 -- ERROR 22023 with a message and a hint: a setting a policy cannot take
-CREATE FUNCTION scribe._policy_invalid(message text, hint text)
+CREATE OR REPLACE FUNCTION scribe._policy_invalid(message text, hint text)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -17,7 +17,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_invalid(text, text) IS 'Internal: eRROR 22023 with a message and a hint: a setting a policy cannot take';
 
 -- The settings keys a kind takes: ERROR on any other
-CREATE FUNCTION scribe._policy_check_keys(kind text, settings jsonb, allowed text[])
+CREATE OR REPLACE FUNCTION scribe._policy_check_keys(kind text, settings jsonb, allowed text[])
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -40,7 +40,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_check_keys(text, jsonb, text[]) IS 'Internal: the settings keys a kind takes: ERROR on any other';
 
 -- A setting as an interval (or the default); ERROR if it is not one or not positive
-CREATE FUNCTION scribe._policy_interval(settings jsonb, key text, fallback interval)
+CREATE OR REPLACE FUNCTION scribe._policy_interval(settings jsonb, key text, fallback interval)
     RETURNS interval
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -66,7 +66,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_interval(jsonb, text, interval) IS 'Internal: a setting as an interval (or the default); ERROR if it is not one or not positive';
 
 -- A setting as a positive integer (or the default)
-CREATE FUNCTION scribe._policy_integer(settings jsonb, key text, fallback integer, lo integer, hi integer)
+CREATE OR REPLACE FUNCTION scribe._policy_integer(settings jsonb, key text, fallback integer, lo integer, hi integer)
     RETURNS integer
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -90,7 +90,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_integer(jsonb, text, integer, integer, integer) IS 'Internal: a setting as a positive integer (or the default)';
 
 -- A column of a table that holds time (date, timestamp, timestamptz); ERROR otherwise
-CREATE FUNCTION scribe._policy_time_column(tbl regclass, col text)
+CREATE OR REPLACE FUNCTION scribe._policy_time_column(tbl regclass, col text)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -118,7 +118,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_time_column(regclass, text) IS 'Internal: a column of a table that holds time (date, timestamp, timestamptz); ERROR otherwise';
 
 -- The width of a partitions policy's interval setting (day, week, month)
-CREATE FUNCTION scribe._partition_width(unit text)
+CREATE OR REPLACE FUNCTION scribe._partition_width(unit text)
     RETURNS interval
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -128,7 +128,7 @@ COMMENT ON FUNCTION scribe._partition_width(text) IS 'Internal: the width of a p
 
 -- ERROR unless a relation a policy names is permanent: a temporary one lives
 -- only as long as its session, and no other session may read it
-CREATE FUNCTION scribe._policy_permanent(rel regclass)
+CREATE OR REPLACE FUNCTION scribe._policy_permanent(rel regclass)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -151,7 +151,7 @@ COMMENT ON FUNCTION scribe._policy_permanent(regclass) IS 'Internal: ERROR unles
 -- EXPLAIN of an orphans policy) runs as owner.  caller must be a member of
 -- the target's owner; owner is the role the policy runs as (for a relation,
 -- the target's owner; for a procedure, its creator).
-CREATE FUNCTION scribe._policy_check(kind text, target text, target_rel regclass, target_proc regprocedure,
+CREATE OR REPLACE FUNCTION scribe._policy_check(kind text, target text, target_rel regclass, target_proc regprocedure,
                                      settings jsonb, caller regrole, owner regrole,
                                      parent regclass, archive_table regclass, archive_schema regnamespace)
     RETURNS jsonb
@@ -383,7 +383,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_check(text, text, regclass, regprocedure, jsonb, regrole, regrole, regclass, regclass, regnamespace) IS 'Internal: check a policy''s target and settings for its kind, the names looked up already (as OIDs, by the C side, as the caller); returns the settings with their defaults and qualified names';
 
 -- Whether REFRESH ... CONCURRENTLY can use an index of the view: unique, on columns only, without WHERE
-CREATE FUNCTION scribe._matview_refreshable_concurrently(mv regclass)
+CREATE OR REPLACE FUNCTION scribe._matview_refreshable_concurrently(mv regclass)
     RETURNS boolean
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -396,7 +396,7 @@ COMMENT ON FUNCTION scribe._matview_refreshable_concurrently(regclass) IS 'Inter
 
 -- An archive table (arc, named name by the caller) must take the owner's
 -- inserts and have the columns of the table it receives, in order
-CREATE FUNCTION scribe._policy_check_archive_table(tbl regclass, arc regclass, name text, owner regrole)
+CREATE OR REPLACE FUNCTION scribe._policy_check_archive_table(tbl regclass, arc regclass, name text, owner regrole)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -426,7 +426,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_check_archive_table(regclass, regclass, text, regrole) IS 'Internal: an archive table (arc, named name by the caller) must take the owner''s inserts and have the columns of the table it receives, in order';
 
 -- A mark setting: {"column": c, "value": v} with c a column of the table
-CREATE FUNCTION scribe._policy_check_mark(tbl regclass, mark jsonb)
+CREATE OR REPLACE FUNCTION scribe._policy_check_mark(tbl regclass, mark jsonb)
     RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -446,7 +446,7 @@ COMMENT ON FUNCTION scribe._policy_check_mark(regclass, jsonb) IS 'Internal: a m
 
 -- The settings of an archive policy on scribe.documents: age of the processed
 -- documents, recompression ({"format", "mode", "quality"}), offload to S3
-CREATE FUNCTION scribe._policy_check_documents(s jsonb)
+CREATE OR REPLACE FUNCTION scribe._policy_check_documents(s jsonb)
     RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp

@@ -1,8 +1,8 @@
--- pg_scribe install script: cron schedules (of lifecycle policies).
+-- pg_scribe functions: cron schedules (of lifecycle policies).
 
 -- IMMUTABLE: the answer depends on the arguments only; the expression is
 -- read in UTC, never in the session's time zone
-CREATE FUNCTION scribe.cron_next(schedule text, after timestamptz DEFAULT now())
+CREATE OR REPLACE FUNCTION scribe.cron_next(schedule text, after timestamptz DEFAULT now())
     RETURNS timestamptz
     LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
     AS 'MODULE_PATHNAME', 'scribe_cron_next';

@@ -1,8 +1,8 @@
--- pg_scribe install script: lifecycle policies, what the partitions kind
+-- pg_scribe functions: lifecycle policies, what the partitions kind
 -- knows of a range-partitioned table: its partitions' bounds, new names.
 
 -- The partitions of a range-partitioned table and their bounds, as UTC wall-clock timestamps
-CREATE FUNCTION scribe._partition_bounds(parent regclass,
+CREATE OR REPLACE FUNCTION scribe._partition_bounds(parent regclass,
     OUT partition regclass, OUT is_default boolean, OUT lo timestamp, OUT hi timestamp)
     RETURNS SETOF record
     LANGUAGE plpgsql STABLE
@@ -38,7 +38,7 @@ $$;
 COMMENT ON FUNCTION scribe._partition_bounds(regclass) IS 'Internal: the partitions of a range-partitioned table and their bounds, as UTC wall-clock timestamps';
 
 -- One bound of FOR VALUES as a UTC wall-clock timestamp (MINVALUE/MAXVALUE: unbounded)
-CREATE FUNCTION scribe._partition_bound_value(bound text, keytype regtype, unbounded timestamp)
+CREATE OR REPLACE FUNCTION scribe._partition_bound_value(bound text, keytype regtype, unbounded timestamp)
     RETURNS timestamp
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -58,7 +58,7 @@ $$;
 COMMENT ON FUNCTION scribe._partition_bound_value(text, regtype, timestamp) IS 'Internal: one bound of FOR VALUES as a UTC wall-clock timestamp (MINVALUE/MAXVALUE: unbounded)';
 
 -- A UTC wall-clock timestamp as a literal of a partition key's type
-CREATE FUNCTION scribe._partition_literal(t timestamp, keytype regtype)
+CREATE OR REPLACE FUNCTION scribe._partition_literal(t timestamp, keytype regtype)
     RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -73,7 +73,7 @@ COMMENT ON FUNCTION scribe._partition_literal(timestamp, regtype) IS 'Internal: 
 -- The name of a new partition of parent starting at lo: parent_pYYYYMMDD in
 -- parent's schema, or with _2, _3... when a table (a detached partition, say)
 -- has that name
-CREATE FUNCTION scribe._partition_name(parent regclass, lo timestamp)
+CREATE OR REPLACE FUNCTION scribe._partition_name(parent regclass, lo timestamp)
     RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -98,7 +98,7 @@ COMMENT ON FUNCTION scribe._partition_name(regclass, timestamp) IS 'Internal: th
 -- The periods (UTC wall-clock starts) of the rows in parent's default
 -- partition, read as owner (as epoch seconds: numbers, whatever the
 -- owner's DateStyle)
-CREATE FUNCTION scribe._partition_default_periods(parent regclass, unit text, owner regrole)
+CREATE OR REPLACE FUNCTION scribe._partition_default_periods(parent regclass, unit text, owner regrole)
     RETURNS SETOF timestamp
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp

@@ -1,11 +1,11 @@
--- pg_scribe install script: lifecycle policies, runs: the plan of a run,
+-- pg_scribe functions: lifecycle policies, runs: the plan of a run,
 -- its actions one job at a time, and the launcher's scheduling.
 
 -- The target of a relation's policy as it is now, checked before anything
 -- touches it: it still exists, is still the kind of relation the policy acts
 -- on (a table made a view with CREATE RULE "_RETURN" is not read), and still
 -- belongs to the policy's owner; else ERROR, which fails the run at once
-CREATE FUNCTION scribe._policy_target(p scribe.policies)
+CREATE OR REPLACE FUNCTION scribe._policy_target(p scribe.policies)
     RETURNS regclass
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -47,7 +47,7 @@ COMMENT ON FUNCTION scribe._policy_target(scribe.policies) IS 'Internal: the tar
 -- The condition (on alias x) of the rows of a purge, archive or orphans
 -- policy's target that a run with this cutoff reaches; the parent of an
 -- orphans policy must still exist
-CREATE FUNCTION scribe._policy_condition(p scribe.policies, cutoff text)
+CREATE OR REPLACE FUNCTION scribe._policy_condition(p scribe.policies, cutoff text)
     RETURNS text
     LANGUAGE plpgsql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -75,7 +75,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_condition(scribe.policies, text) IS 'Internal: the condition (on alias x) of the rows of a purge, archive or orphans policy''s target that a run with this cutoff reaches';
 
 -- What a run of a policy does, in order, at its clock: a jsonb array of actions
-CREATE FUNCTION scribe._policy_plan(p scribe.policies, clock timestamptz)
+CREATE OR REPLACE FUNCTION scribe._policy_plan(p scribe.policies, clock timestamptz)
     RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -140,7 +140,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_plan(scribe.policies, timestamptz) IS 'Internal: what a run of a policy does, in order, at its clock: a jsonb array of actions';
 
 -- The condition picking one batch of rows of tbl (a leaf table) that match cond, locking them
-CREATE FUNCTION scribe._policy_batch(tbl regclass, cond text, batch integer)
+CREATE OR REPLACE FUNCTION scribe._policy_batch(tbl regclass, cond text, batch integer)
     RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
@@ -152,7 +152,7 @@ COMMENT ON FUNCTION scribe._policy_batch(regclass, text, integer) IS 'Internal: 
 
 -- The leaf table of tbl holding a row that matches cond (tbl itself if it
 -- is not partitioned), or NULL; the rows read as owner
-CREATE FUNCTION scribe._policy_leaf(tbl regclass, cond text, owner regrole)
+CREATE OR REPLACE FUNCTION scribe._policy_leaf(tbl regclass, cond text, owner regrole)
     RETURNS regclass
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -167,7 +167,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_leaf(regclass, text, regrole) IS 'Internal: the leaf table of tbl holding a row that matches cond (tbl itself if it is not partitioned), or NULL; the rows read as owner';
 
 -- Do one action of a run as the policy's owner; again: the same action has more to do
-CREATE FUNCTION scribe._policy_act(p scribe.policies, action jsonb,
+CREATE OR REPLACE FUNCTION scribe._policy_act(p scribe.policies, action jsonb,
     OUT rows bigint, OUT partitions integer, OUT bytes bigint, OUT again boolean)
     RETURNS record
     LANGUAGE plpgsql
@@ -295,7 +295,7 @@ COMMENT ON FUNCTION scribe._policy_act(scribe.policies, jsonb) IS 'Internal: do 
 
 -- Archive a batch of processed documents: recompress each image (keeping
 -- the smaller), move it to S3 when asked; how many and the bytes saved
-CREATE FUNCTION scribe._archive_documents(s jsonb, cutoff timestamptz, OUT rows bigint, OUT bytes bigint)
+CREATE OR REPLACE FUNCTION scribe._archive_documents(s jsonb, cutoff timestamptz, OUT rows bigint, OUT bytes bigint)
     RETURNS record
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -343,7 +343,7 @@ $$;
 COMMENT ON FUNCTION scribe._archive_documents(jsonb, timestamptz) IS 'Internal: archive a batch of processed documents: recompress each image (keeping the smaller), move it to S3 when asked; how many and the bytes saved';
 
 -- Run the next action of a run (a job of kind policy); queues the one after, or finishes the run
-CREATE FUNCTION scribe._policy_step(run_id bigint)
+CREATE OR REPLACE FUNCTION scribe._policy_step(run_id bigint)
     RETURNS jsonb
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -410,7 +410,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_step(bigint) IS 'Internal: run the next action of a run (a job of kind policy); queues the one after, or finishes the run';
 
 -- Record a failed attempt at a run's action; final: the run failed
-CREATE FUNCTION scribe._policy_failed(run_id bigint, error text, final boolean)
+CREATE OR REPLACE FUNCTION scribe._policy_failed(run_id bigint, error text, final boolean)
     RETURNS void
     LANGUAGE sql
     SET search_path = pg_catalog, pg_temp
@@ -423,7 +423,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_failed(bigint, text, boolean) IS 'Internal: record a failed attempt at a run''s action; final: the run failed';
 
 -- Start a run of a (locked) policy unless one is under way; its run id, or NULL
-CREATE FUNCTION scribe._policy_enqueue(p scribe.policies)
+CREATE OR REPLACE FUNCTION scribe._policy_enqueue(p scribe.policies)
     RETURNS bigint
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -444,7 +444,7 @@ $$;
 COMMENT ON FUNCTION scribe._policy_enqueue(scribe.policies) IS 'Internal: start a run of a (locked) policy unless one is under way; its run id, or NULL';
 
 -- The launcher's task: start the runs of the due policies; when the next one is due
-CREATE FUNCTION scribe._schedule_policies()
+CREATE OR REPLACE FUNCTION scribe._schedule_policies()
     RETURNS timestamptz
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp

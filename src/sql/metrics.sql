@@ -1,19 +1,19 @@
--- pg_scribe install script: monitoring.  scribe.metrics() for Prometheus,
+-- pg_scribe functions: monitoring.  scribe.metrics() for Prometheus,
 -- and a view per area for people.
 
-CREATE FUNCTION scribe.metrics() RETURNS text
+CREATE OR REPLACE FUNCTION scribe.metrics() RETURNS text
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_metrics';
 COMMENT ON FUNCTION scribe.metrics() IS 'Every metric family in the Prometheus text exposition format 0.0.4 (counters since server start, gauges, histograms of job wait and run time and OCR seconds per page); cheap enough to scrape every 15 s';
 
-CREATE FUNCTION scribe._queue_totals(
+CREATE OR REPLACE FUNCTION scribe._queue_totals(
     OUT queue text, OUT kind text, OUT completed bigint, OUT failed bigint, OUT dead_lettered bigint)
     RETURNS SETOF record
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_queue_totals';
 COMMENT ON FUNCTION scribe._queue_totals() IS 'Internal: per queue and job kind, jobs acked, failed attempts and jobs dead-lettered since server start (shared memory)';
 
-CREATE VIEW scribe.queue_status AS
+CREATE OR REPLACE VIEW scribe.queue_status AS
 SELECT s.queue, s.consumer, s.ready, s.delayed, s.in_flight, s.dead, s.oldest_ready_age,
        s.completed_per_minute, s.failed_per_minute, s.wait_p95, s.run_p95,
        COALESCE(t.completed, 0) AS completed_since_start,
@@ -25,7 +25,7 @@ LEFT JOIN (SELECT queue, sum(completed)::bigint AS completed, sum(failed)::bigin
            FROM scribe._queue_totals() GROUP BY queue) t USING (queue);
 COMMENT ON VIEW scribe.queue_status IS 'Per queue: jobs ready, delayed, in flight and dead, oldest ready age, rates and p95 wait and run times of the last 5 minutes, and totals since server start';
 
-CREATE VIEW scribe.cache_status AS
+CREATE OR REPLACE VIEW scribe.cache_status AS
 SELECT c.tier, c.hits, c.misses, c.hit_rate, c.evictions, c.expirations, c.entries,
        c.used_bytes, c.capacity_bytes,
        round(100.0 * c.used_bytes / NULLIF(c.capacity_bytes, 0), 1) AS used_percent,
@@ -34,7 +34,7 @@ SELECT c.tier, c.hits, c.misses, c.hit_rate, c.evictions, c.expirations, c.entri
 FROM scribe.cache_stats() c, scribe.redis_status() r;
 COMMENT ON VIEW scribe.cache_status IS 'Per cache tier (l1 shared memory, l2 Redis): hits, misses, hit rate, evictions, memory used, and the Redis breaker''s state';
 
-CREATE VIEW scribe.worker_jobs AS
+CREATE OR REPLACE VIEW scribe.worker_jobs AS
 SELECT w.pid, w.state, q.name AS queue, w.kind, w.job_id,
        CASE WHEN w.kind = 'ocr' THEN (j.payload->>'document_id')::bigint END AS document_id,
        w.progress, clock_timestamp() - w.job_started AS running_for, w.jobs_done, w.jobs_failed

@@ -1,6 +1,6 @@
--- pg_scribe install script: OCR of an image, synchronously.
+-- pg_scribe functions: OCR of an image, synchronously.
 
-CREATE FUNCTION scribe.ocr(
+CREATE OR REPLACE FUNCTION scribe.ocr(
     image      bytea,
     lang       text DEFAULT 'eng',
     psm        integer DEFAULT 3,
@@ -10,7 +10,7 @@ CREATE FUNCTION scribe.ocr(
     AS 'MODULE_PATHNAME', 'scribe_ocr_text';
 COMMENT ON FUNCTION scribe.ocr(bytea, text, integer, boolean) IS 'The text of an image, recognised by this session''s OCR engine';
 
-CREATE FUNCTION scribe.ocr_detail(
+CREATE OR REPLACE FUNCTION scribe.ocr_detail(
     image      bytea,
     lang       text DEFAULT 'eng',
     psm        integer DEFAULT 3,
@@ -23,7 +23,7 @@ CREATE FUNCTION scribe.ocr_detail(
     AS 'MODULE_PATHNAME', 'scribe_ocr_detail';
 COMMENT ON FUNCTION scribe.ocr_detail(bytea, text, integer, boolean, boolean, boolean, boolean) IS 'The full OCR result of an image: text, confidence, skew, completeness, and per page its words with boxes (and hOCR, TSV on request)';
 
-CREATE FUNCTION scribe.ocr_words(
+CREATE OR REPLACE FUNCTION scribe.ocr_words(
     image      bytea,
     lang       text DEFAULT 'eng',
     psm        integer DEFAULT 3,
@@ -41,7 +41,7 @@ CREATE FUNCTION scribe.ocr_words(
 $$;
 COMMENT ON FUNCTION scribe.ocr_words(bytea, text, integer, boolean) IS 'The words of an image, one row each, with confidence and bounding box (pixels of the page as preprocessed)';
 
-CREATE FUNCTION scribe.ocr_hocr(
+CREATE OR REPLACE FUNCTION scribe.ocr_hocr(
     image      bytea,
     lang       text DEFAULT 'eng',
     psm        integer DEFAULT 3,
@@ -63,7 +63,7 @@ CREATE FUNCTION scribe.ocr_hocr(
 $$;
 COMMENT ON FUNCTION scribe.ocr_hocr(bytea, text, integer, boolean) IS 'The OCR result of an image as an hOCR (XHTML) document';
 
-CREATE FUNCTION scribe.ocr_tsv(
+CREATE OR REPLACE FUNCTION scribe.ocr_tsv(
     image      bytea,
     lang       text DEFAULT 'eng',
     psm        integer DEFAULT 3,
@@ -78,7 +78,7 @@ CREATE FUNCTION scribe.ocr_tsv(
 $$;
 COMMENT ON FUNCTION scribe.ocr_tsv(bytea, text, integer, boolean) IS 'The OCR result of an image as tesseract''s TSV';
 
-CREATE FUNCTION scribe.image_info(
+CREATE OR REPLACE FUNCTION scribe.image_info(
     image bytea,
     OUT format text, OUT width integer, OUT height integer, OUT pages integer,
     OUT bits_per_pixel integer, OUT dpi integer, OUT bytes bigint)
@@ -87,22 +87,14 @@ CREATE FUNCTION scribe.image_info(
     AS 'MODULE_PATHNAME', 'scribe_image_info';
 COMMENT ON FUNCTION scribe.image_info(bytea) IS 'Format, size, pages and resolution of an image, read from its header; ERROR if OCR would refuse it';
 
-CREATE FUNCTION scribe.ocr_languages()
+CREATE OR REPLACE FUNCTION scribe.ocr_languages()
     RETURNS SETOF text
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_ocr_languages';
 COMMENT ON FUNCTION scribe.ocr_languages() IS 'The OCR languages installed (models in scribe.tessdata_dir)';
 
-CREATE FUNCTION scribe._ocr_engine_pid()
+CREATE OR REPLACE FUNCTION scribe._ocr_engine_pid()
     RETURNS integer
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_ocr_engine_pid_sql';
 COMMENT ON FUNCTION scribe._ocr_engine_pid() IS 'Internal: the pid of this session''s OCR engine, NULL if none runs';
-
--- Fold the typographic quotes and dashes of LSTM output, for search and comparison
-CREATE FUNCTION scribe.normalize_text(t text)
-    RETURNS text
-    LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
-    SET search_path = pg_catalog, pg_temp
-    RETURN pg_catalog.translate(t, '‘’‚‛′“”„‟″–—‐‑', '''''''''''"""""----');
-COMMENT ON FUNCTION scribe.normalize_text(text) IS 'Text with typographic quotes and dashes folded to ASCII, as search indexes it';

@@ -1,6 +1,6 @@
--- pg_scribe install script: the worker pool.
+-- pg_scribe functions: the worker pool.
 
-CREATE FUNCTION scribe._worker_slots(
+CREATE OR REPLACE FUNCTION scribe._worker_slots(
     OUT slot integer, OUT pid integer, OUT state text, OUT state_since timestamptz,
     OUT started_at timestamptz, OUT jobs_done bigint, OUT jobs_failed bigint,
     OUT job_id bigint, OUT queue_id integer, OUT kind text, OUT job_started timestamptz,
@@ -10,7 +10,7 @@ CREATE FUNCTION scribe._worker_slots(
     AS 'MODULE_PATHNAME', 'scribe_worker_slots';
 COMMENT ON FUNCTION scribe._worker_slots() IS 'Internal: the worker pool''s slots in shared memory';
 
-CREATE FUNCTION scribe.worker_status(
+CREATE OR REPLACE FUNCTION scribe.worker_status(
     OUT pid integer, OUT state text, OUT state_since timestamptz, OUT started_at timestamptz,
     OUT jobs_done bigint, OUT jobs_failed bigint, OUT job_id bigint, OUT queue text,
     OUT kind text, OUT job_started timestamptz, OUT progress integer)
@@ -25,7 +25,7 @@ CREATE FUNCTION scribe.worker_status(
 $$;
 COMMENT ON FUNCTION scribe.worker_status() IS 'The workers of the pool: state, jobs done and failed, and the job each runs now';
 
-CREATE FUNCTION scribe._pool_start_status(
+CREATE OR REPLACE FUNCTION scribe._pool_start_status(
     OUT short_since timestamptz, OUT last_short_at timestamptz, OUT wanted integer,
     OUT running integer, OUT shortfalls bigint, OUT max_worker_processes integer)
     RETURNS record

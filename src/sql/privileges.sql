@@ -1,4 +1,4 @@
--- pg_scribe install script, last part: privileges.
+-- pg_scribe functions, last part: privileges.
 --
 -- Functions reach other roles' jobs, the network (http jobs) or shared
 -- state: none is for PUBLIC but scribe.version() and read-your-writes (at

@@ -1,4 +1,4 @@
--- pg_scribe install script: the queue (the broker) and its jobs.
+-- pg_scribe functions: the queue (the broker) and its jobs.
 --
 -- A queue is a named policy; a job is one unit of work in a queue.  Unfinished
 -- jobs live in scribe.jobs (the hot table); a job leaves it when it is acked
@@ -6,129 +6,14 @@
 -- scribe.jobs_dead).  The hot paths (send, claim, ack, nack) are C with saved
 -- plans; the administrative functions are SQL.
 
-CREATE TABLE scribe.queues (
-    queue_id     integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    name         text NOT NULL UNIQUE
-                 CHECK (octet_length(name) BETWEEN 1 AND 63 AND name !~ '[[:cntrl:]]'),
-    consumer     text NOT NULL DEFAULT 'workers' CHECK (consumer IN ('workers', 'clients')),
-    lease        interval NOT NULL DEFAULT '5 minutes' CHECK (lease > '0'),
-    max_attempts integer NOT NULL DEFAULT 5 CHECK (max_attempts BETWEEN 1 AND 1000),
-    backoff_base interval NOT NULL DEFAULT '10 seconds' CHECK (backoff_base >= '0'),
-    backoff_cap  interval NOT NULL DEFAULT '1 hour' CHECK (backoff_cap >= backoff_base),
-    retention    interval NOT NULL DEFAULT '7 days' CHECK (retention >= '0'),
-    created_at   timestamptz NOT NULL DEFAULT now()
-);
+-- Comments of the tables in schema/queue.sql
 COMMENT ON TABLE scribe.queues IS 'Named queues and their policies (change them with scribe.create_queue / alter_queue / drop_queue)';
-
--- Unfinished jobs: ready, delayed (run_at in the future, including retries
--- after a nack) and in flight (leased).  Claiming only sets columns that no
--- index covers, so a claim is a HOT update.  lease is the unguessable token
--- of the current (or last) claim: ack, nack and extend_lease need it.  The
--- times are finite: ages and waits are differences of them.
-CREATE TABLE scribe.jobs (
-    job_id          bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    run_at          timestamptz NOT NULL,
-    enqueued_at     timestamptz NOT NULL,
-    lease_until     timestamptz,
-    claimed_at      timestamptz,
-    queue_id        integer NOT NULL,
-    attempts        integer NOT NULL DEFAULT 0,
-    max_attempts    integer NOT NULL,
-    claimed_by      integer,
-    enqueued_by     regrole NOT NULL,
-    priority        smallint NOT NULL DEFAULT 0,
-    lease           uuid,
-    kind            text,
-    idempotency_key text,
-    payload         jsonb NOT NULL,
-    errors          jsonb,
-    CONSTRAINT jobs_times_finite CHECK (run_at > '-infinity' AND run_at < 'infinity'
-                                        AND enqueued_at > '-infinity' AND enqueued_at < 'infinity')
-) WITH (fillfactor = 80,
-        autovacuum_vacuum_scale_factor = 0.01,
-        autovacuum_vacuum_threshold = 1000,
-        autovacuum_vacuum_insert_scale_factor = 0.05,
-        autovacuum_vacuum_cost_delay = 0);
 COMMENT ON TABLE scribe.jobs IS 'Unfinished jobs: ready, delayed and in flight';
-
--- claim: highest priority first, then oldest
-CREATE INDEX jobs_claim ON scribe.jobs (queue_id, priority DESC, run_at, job_id);
--- next due time, delayed counts, oldest ready job
-CREATE INDEX jobs_due ON scribe.jobs (queue_id, run_at);
--- an idempotency key is unique per queue and sending role
-CREATE UNIQUE INDEX jobs_idempotency ON scribe.jobs (queue_id, enqueued_by, idempotency_key)
-    WHERE idempotency_key IS NOT NULL;
-
--- Finished jobs, one partition per day (UTC); retention drops partitions.
-CREATE TABLE scribe.jobs_archive (
-    job_id          bigint NOT NULL,
-    finished_at     timestamptz NOT NULL,
-    run_at          timestamptz NOT NULL,
-    enqueued_at     timestamptz NOT NULL,
-    claimed_at      timestamptz,
-    queue_id        integer NOT NULL,
-    attempts        integer NOT NULL,
-    enqueued_by     regrole NOT NULL,
-    priority        smallint NOT NULL,
-    kind            text,
-    idempotency_key text,
-    payload         jsonb NOT NULL,
-    result          jsonb,
-    errors          jsonb
-) PARTITION BY RANGE (finished_at);
 COMMENT ON TABLE scribe.jobs_archive IS 'Acked jobs with their results, partitioned by day of finished_at';
-CREATE INDEX jobs_archive_job_id ON scribe.jobs_archive (job_id);
--- catches rows outside the partitions the launcher keeps ahead (clock jumps)
-CREATE TABLE scribe.jobs_archive_default PARTITION OF scribe.jobs_archive DEFAULT;
-
--- Dead letters: jobs out of attempts (or failed for good), with every error.
-CREATE TABLE scribe.jobs_dead (
-    job_id          bigint PRIMARY KEY,
-    died_at         timestamptz NOT NULL,
-    run_at          timestamptz NOT NULL,
-    enqueued_at     timestamptz NOT NULL,
-    claimed_at      timestamptz,
-    queue_id        integer NOT NULL,
-    attempts        integer NOT NULL,
-    max_attempts    integer NOT NULL,
-    enqueued_by     regrole NOT NULL,
-    priority        smallint NOT NULL,
-    kind            text,
-    idempotency_key text,
-    payload         jsonb NOT NULL,
-    errors          jsonb
-);
 COMMENT ON TABLE scribe.jobs_dead IS 'Dead letters: jobs that ran out of attempts, with every attempt''s error';
-CREATE INDEX jobs_dead_queue ON scribe.jobs_dead (queue_id, died_at);
-
--- pg_dump keeps the unfinished jobs and the dead letters (extension tables
--- are skipped otherwise), and the sequence, so that job ids keep growing
--- after a restore.  A job in flight when the dump ran is restored with its
--- lease, and is claimed again once the lease has passed.  The archive's
--- default partition is kept; its daily partitions are not yet (the ones
--- created with the extension are members of it, those the launcher makes
--- later are dumped as plain tables and race the launcher on restore): the
--- lifecycle work on partitions settles that.
-SELECT pg_catalog.pg_extension_config_dump('scribe.jobs', '');
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.jobs', 'job_id'), '');
-SELECT pg_catalog.pg_extension_config_dump('scribe.jobs_archive_default', '');
-SELECT pg_catalog.pg_extension_config_dump('scribe.jobs_dead', '');
-
--- A job as scribe.claim() hands it to a consumer
-CREATE TYPE scribe.claimed_job AS (
-    job_id       bigint,
-    lease        uuid,
-    attempt      integer,
-    max_attempts integer,
-    kind         text,
-    payload      jsonb,
-    priority     integer,
-    enqueued_at  timestamptz,
-    lease_until  timestamptz
-);
 
 -- Create the archive partitions for the days from today to today + ahead
-CREATE FUNCTION scribe._archive_partitions_ensure(ahead integer DEFAULT 3) RETURNS integer
+CREATE OR REPLACE FUNCTION scribe._archive_partitions_ensure(ahead integer DEFAULT 3) RETURNS integer
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -152,10 +37,9 @@ BEGIN
 END
 $$;
 COMMENT ON FUNCTION scribe._archive_partitions_ensure(integer) IS 'Internal: create the archive partitions of the coming days (run by the launcher)';
-SELECT scribe._archive_partitions_ensure();
 
 -- Drop the archive partitions that every queue's retention has passed
-CREATE FUNCTION scribe._archive_partitions_expire() RETURNS integer
+CREATE OR REPLACE FUNCTION scribe._archive_partitions_expire() RETURNS integer
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     SET lock_timeout = '1s'
@@ -183,7 +67,7 @@ $$;
 COMMENT ON FUNCTION scribe._archive_partitions_expire() IS 'Internal: drop the archive partitions older than every queue''s retention (run by the launcher)';
 
 -- Raise the usual error for an unknown queue
-CREATE FUNCTION scribe._queue_not_found(queue text) RETURNS void
+CREATE OR REPLACE FUNCTION scribe._queue_not_found(queue text) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -196,7 +80,7 @@ $$;
 COMMENT ON FUNCTION scribe._queue_not_found(text) IS 'Internal: raise the error for an unknown queue';
 
 -- Check the policy values of create_queue and alter_queue
-CREATE FUNCTION scribe._queue_check_policy(q scribe.queues) RETURNS void
+CREATE OR REPLACE FUNCTION scribe._queue_check_policy(q scribe.queues) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -235,7 +119,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe._queue_check_policy(scribe.queues) IS 'Internal: validate a queue''s policy';
 
-CREATE FUNCTION scribe.create_queue(
+CREATE OR REPLACE FUNCTION scribe.create_queue(
     name         text,
     consumer     text DEFAULT 'workers',
     lease        interval DEFAULT '5 minutes',
@@ -268,7 +152,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe.create_queue(text, text, interval, integer, interval, interval, interval) IS 'Create a queue with its policy: consumer (workers or clients), lease, max attempts, backoff, retention';
 
-CREATE FUNCTION scribe.alter_queue(
+CREATE OR REPLACE FUNCTION scribe.alter_queue(
     name         text,
     consumer     text DEFAULT NULL,
     lease        interval DEFAULT NULL,
@@ -305,7 +189,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe.alter_queue(text, text, interval, integer, interval, interval, interval) IS 'Change a queue''s policy; NULL leaves a setting as it is (jobs already queued keep their max_attempts)';
 
-CREATE FUNCTION scribe.drop_queue(name text, force boolean DEFAULT false) RETURNS void
+CREATE OR REPLACE FUNCTION scribe.drop_queue(name text, force boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -335,19 +219,19 @@ END
 $$;
 COMMENT ON FUNCTION scribe.drop_queue(text, boolean) IS 'Drop a queue; refused while it has unfinished jobs unless force => true, which deletes them with its dead letters and archive';
 
-CREATE FUNCTION scribe.list_queues() RETURNS SETOF scribe.queues
+CREATE OR REPLACE FUNCTION scribe.list_queues() RETURNS SETOF scribe.queues
     LANGUAGE sql STABLE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT * FROM scribe.queues ORDER BY name $$;
 COMMENT ON FUNCTION scribe.list_queues() IS 'Every queue with its policy';
 
-CREATE FUNCTION scribe._queues_changed() RETURNS void
+CREATE OR REPLACE FUNCTION scribe._queues_changed() RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_queues_changed';
 COMMENT ON FUNCTION scribe._queues_changed() IS 'Internal: tell the workers and the statistics that queues changed, when the transaction commits';
 
-CREATE FUNCTION scribe.send(
+CREATE OR REPLACE FUNCTION scribe.send(
     queue           text,
     payload         jsonb DEFAULT '{}',
     kind            text DEFAULT NULL,
@@ -361,7 +245,7 @@ CREATE FUNCTION scribe.send(
     AS 'MODULE_PATHNAME', 'scribe_send';
 COMMENT ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer) IS 'Enqueue a job in the caller''s transaction; returns its id (the existing job''s id for a repeated idempotency key)';
 
-CREATE FUNCTION scribe.send_batch(
+CREATE OR REPLACE FUNCTION scribe.send_batch(
     queue            text,
     payloads         jsonb[],
     kind             text DEFAULT NULL,
@@ -375,31 +259,31 @@ CREATE FUNCTION scribe.send_batch(
     AS 'MODULE_PATHNAME', 'scribe_send_batch';
 COMMENT ON FUNCTION scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer) IS 'Enqueue many jobs in one statement; returns their ids in the order of payloads';
 
-CREATE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease_for interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease_for interval DEFAULT NULL)
     RETURNS SETOF scribe.claimed_job
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_claim';
 COMMENT ON FUNCTION scribe.claim(text, integer, interval) IS 'Claim up to n ready jobs (highest priority, then oldest) for lease_for (the queue''s lease by default); ack, nack or extend each with its job_id and the lease token returned with it';
 
-CREATE FUNCTION scribe.ack(job_id bigint, lease uuid, result jsonb DEFAULT NULL) RETURNS boolean
+CREATE OR REPLACE FUNCTION scribe.ack(job_id bigint, lease uuid, result jsonb DEFAULT NULL) RETURNS boolean
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_ack';
 COMMENT ON FUNCTION scribe.ack(bigint, uuid, jsonb) IS 'Finish a claimed job (true), keeping result in the archive; false when it was already acked; lease is the token scribe.claim() returned';
 
-CREATE FUNCTION scribe.nack(job_id bigint, lease uuid, error text,
+CREATE OR REPLACE FUNCTION scribe.nack(job_id bigint, lease uuid, error text,
                             retry_in interval DEFAULT NULL, retry boolean DEFAULT true)
     RETURNS text
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_nack';
 COMMENT ON FUNCTION scribe.nack(bigint, uuid, text, interval, boolean) IS 'Fail a claimed job''s attempt: retry after backoff (''retry''), or move it to the dead letters (''dead'') when out of attempts or retry => false; the error is kept, cut at 8 kB';
 
-CREATE FUNCTION scribe.extend_lease(job_id bigint, lease uuid, lease_for interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.extend_lease(job_id bigint, lease uuid, lease_for interval DEFAULT NULL)
     RETURNS timestamptz
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_extend_lease';
 COMMENT ON FUNCTION scribe.extend_lease(bigint, uuid, interval) IS 'Extend the lease of a claimed job to lease_for from now (the queue''s lease by default); returns the new lease end';
 
-CREATE FUNCTION scribe.requeue(queue text, job_ids bigint[] DEFAULT NULL) RETURNS bigint
+CREATE OR REPLACE FUNCTION scribe.requeue(queue text, job_ids bigint[] DEFAULT NULL) RETURNS bigint
     LANGUAGE plpgsql
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -440,7 +324,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe.requeue(text, bigint[]) IS 'Move dead letters (all of the queue''s, or those listed) back to ready, with a fresh allowance of attempts; returns how many';
 
-CREATE FUNCTION scribe.purge(queue text, what text DEFAULT 'dead') RETURNS bigint
+CREATE OR REPLACE FUNCTION scribe.purge(queue text, what text DEFAULT 'dead') RETURNS bigint
     LANGUAGE plpgsql
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -482,12 +366,12 @@ END
 $$;
 COMMENT ON FUNCTION scribe.purge(text, text) IS 'Delete a queue''s ready jobs, dead letters, archive, or all of them; returns how many rows';
 
-CREATE FUNCTION scribe._queue_jobs_changed(queue_id integer, ready boolean) RETURNS void
+CREATE OR REPLACE FUNCTION scribe._queue_jobs_changed(queue_id integer, ready boolean) RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_queue_jobs_changed';
 COMMENT ON FUNCTION scribe._queue_jobs_changed(integer, boolean) IS 'Internal: at commit, recount a queue whose jobs changed in bulk, and wake a worker when jobs became ready';
 
-CREATE FUNCTION scribe.queue_stats(
+CREATE OR REPLACE FUNCTION scribe.queue_stats(
     queue              text DEFAULT NULL,
     "window"           interval DEFAULT '5 minutes',
     OUT queue          text,
@@ -510,7 +394,7 @@ CREATE FUNCTION scribe.queue_stats(
     AS 'MODULE_PATHNAME', 'scribe_queue_stats';
 COMMENT ON FUNCTION scribe.queue_stats(text, interval) IS 'Per queue: ready, delayed, in flight and dead jobs, oldest ready age, throughput and p50/p95/p99 wait and run times over the window (at most 30 minutes)';
 
-CREATE FUNCTION scribe.job_status(
+CREATE OR REPLACE FUNCTION scribe.job_status(
     id                bigint,
     OUT job_id        bigint,
     OUT queue         text,

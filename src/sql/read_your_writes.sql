@@ -1,4 +1,4 @@
--- pg_scribe install script: read-your-writes across logical replication.
+-- pg_scribe functions: read-your-writes across logical replication.
 --
 -- The primary hands a session the end of its last commit; a replica waits
 -- until its subscription has made everything up to there visible.  Both
@@ -6,13 +6,13 @@
 -- pg_stat_subscription) and every application role needs them, so they are
 -- granted to PUBLIC in privileges.sql.
 
-CREATE FUNCTION scribe.commit_lsn() RETURNS pg_lsn
+CREATE OR REPLACE FUNCTION scribe.commit_lsn() RETURNS pg_lsn
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_commit_lsn';
 COMMENT ON FUNCTION scribe.commit_lsn() IS
     'On the primary: the end LSN of this session''s last commit (NULL before its first write), for scribe.wait_for_lsn() on a replica';
 
-CREATE FUNCTION scribe.wait_for_lsn(lsn pg_lsn,
+CREATE OR REPLACE FUNCTION scribe.wait_for_lsn(lsn pg_lsn,
                                     timeout interval DEFAULT '10 seconds',
                                     subscription name DEFAULT 'scribe',
                                     throw boolean DEFAULT true)

@@ -1,7 +1,7 @@
--- pg_scribe install script: recompression of an image by the OCR engine
+-- pg_scribe functions: recompression of an image by the OCR engine
 -- (the archive's smaller copy of a processed scan).
 
-CREATE FUNCTION scribe.recompress_image(
+CREATE OR REPLACE FUNCTION scribe.recompress_image(
     image   bytea,
     format  text DEFAULT 'png',
     mode    text DEFAULT 'gray',

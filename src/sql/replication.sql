@@ -1,32 +1,14 @@
--- pg_scribe install script: replication: heartbeats, the publication replicas
+-- pg_scribe functions: replication: heartbeats, the publication replicas
 -- read, the replica role, and the state of replication on either side.
 
--- One row per node, kept fresh by that node's launcher.  Published to
--- replicas, it tells them how fresh their copy of each node's data is.
-CREATE TABLE scribe.heartbeat (
-    node_name       text PRIMARY KEY,
-    beat_at         timestamptz NOT NULL,
-    library_version text NOT NULL
-);
+-- Comments and grants of the tables in schema/replication.sql
 COMMENT ON TABLE scribe.heartbeat IS 'Last heartbeat of each pg_scribe node (written by its launcher every scribe.heartbeat_interval)';
 GRANT SELECT ON scribe.heartbeat TO pg_monitor;
-
--- The subscription that makes this node a read replica (at most one row;
--- scribe.subscribe() adds it, scribe.unsubscribe() removes it).  Not
--- published: each node has its own.
-CREATE TABLE scribe.subscriptions (
-    subscription  name PRIMARY KEY,
-    publication   name NOT NULL,
-    slot_name     text NOT NULL,
-    subscribed_at timestamptz NOT NULL DEFAULT now(),
-    one_row       boolean NOT NULL DEFAULT true UNIQUE CHECK (one_row)
-);
 COMMENT ON TABLE scribe.subscriptions IS 'The subscription through which this node is a read replica (scribe.subscribe); empty on a primary';
-SELECT pg_catalog.pg_extension_config_dump('scribe.subscriptions', '');
 GRANT SELECT ON scribe.subscriptions TO pg_monitor;
 
 -- This node's role, for health() and metrics(): one definition of it
-CREATE FUNCTION scribe._node_role() RETURNS text
+CREATE OR REPLACE FUNCTION scribe._node_role() RETURNS text
     LANGUAGE sql STABLE
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -36,14 +18,14 @@ CREATE FUNCTION scribe._node_role() RETURNS text
 $$;
 COMMENT ON FUNCTION scribe._node_role() IS 'Internal: primary, replica (scribe.subscribe) or worker node (scribe.queue_conninfo)';
 
-CREATE FUNCTION scribe._replica_tables() RETURNS regclass[]
+CREATE OR REPLACE FUNCTION scribe._replica_tables() RETURNS regclass[]
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT ARRAY['scribe.heartbeat', 'scribe.documents', 'scribe.document_pages',
                        'scribe.ocr_ledger', 'scribe.cache_events']::regclass[] $$;
 COMMENT ON FUNCTION scribe._replica_tables() IS 'Internal: the tables of pg_scribe that scribe.publish() publishes';
 
-CREATE FUNCTION scribe.publish(tables regclass[] DEFAULT '{}', publication name DEFAULT 'scribe')
+CREATE OR REPLACE FUNCTION scribe.publish(tables regclass[] DEFAULT '{}', publication name DEFAULT 'scribe')
     RETURNS SETOF regclass
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -103,7 +85,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe.publish(regclass[], name) IS 'Create or update the publication replicas subscribe to: pg_scribe''s documents, pages, ledger, heartbeats and cache events, plus the tables given';
 
-CREATE FUNCTION scribe.subscribe(conninfo text, publication name DEFAULT 'scribe',
+CREATE OR REPLACE FUNCTION scribe.subscribe(conninfo text, publication name DEFAULT 'scribe',
                                  subscription name DEFAULT 'scribe',
                                  disable_on_error boolean DEFAULT true)
     RETURNS text
@@ -111,12 +93,12 @@ CREATE FUNCTION scribe.subscribe(conninfo text, publication name DEFAULT 'scribe
     AS 'MODULE_PATHNAME', 'scribe_subscribe';
 COMMENT ON FUNCTION scribe.subscribe(text, name, name, boolean) IS 'Make this node a read replica: subscribe to the primary''s publication (the slot is made on the primary); returns the slot''s name';
 
-CREATE FUNCTION scribe.unsubscribe() RETURNS void
+CREATE OR REPLACE FUNCTION scribe.unsubscribe() RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_unsubscribe';
 COMMENT ON FUNCTION scribe.unsubscribe() IS 'Drop the replica''s subscription and its slot on the primary: this node is a primary again, with the data it had';
 
-CREATE FUNCTION scribe.replication_status(
+CREATE OR REPLACE FUNCTION scribe.replication_status(
     OUT side text, OUT name text, OUT state text, OUT pid integer, OUT tables_syncing integer,
     OUT lag_bytes numeric, OUT lag interval, OUT last_message_at timestamptz,
     OUT errors bigint, OUT problem text)

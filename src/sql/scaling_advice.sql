@@ -1,8 +1,8 @@
--- pg_scribe install script: scaling_advice(), findings from the live
+-- pg_scribe functions: scaling_advice(), findings from the live
 -- statistics and the history, each with its evidence and what to do.
 
 -- Refuse a threshold of scaling_advice() that is NULL or out of range
-CREATE FUNCTION scribe._advice_check(ok boolean, argument text, must text)
+CREATE OR REPLACE FUNCTION scribe._advice_check(ok boolean, argument text, must text)
     RETURNS void
     LANGUAGE plpgsql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -17,7 +17,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe._advice_check(boolean, text, text) IS 'Internal: refuse a threshold of scaling_advice() that is NULL or out of range';
 
-CREATE FUNCTION scribe.scaling_advice(
+CREATE OR REPLACE FUNCTION scribe.scaling_advice(
     ocr_p95               interval DEFAULT '30 seconds',
     ocr_backlog_age       interval DEFAULT '5 minutes',
     cache_hit_rate_target real DEFAULT 0.8,

@@ -16,7 +16,7 @@ use Time::HiRes qw(time usleep);
 our @EXPORT = qw(scribe_node scribe_session wait_until wait_for_count launcher_activity
   wait_for_launcher wait_for_launcher_asleep launcher_restarted workers_alive wait_for_workers
   wait_until_drained reload_settings start_http_server http_requests ocr_engine_of ocr_cer
-  start_redis start_s3rver rss_anon backend_memory_growth);
+  start_redis start_s3rver rss_anon backend_memory_growth describe_scribe);
 
 # Tests wait for events, never for durations: each wait below gives up only
 # after $PostgreSQL::Test::Utils::timeout_default seconds (PG_TEST_TIMEOUT_DEFAULT)
@@ -178,6 +178,17 @@ sub reload_settings
 	  map { "current_setting('scribe.$_') = '$settings{$_}'" } sort keys %settings;
 	$node->poll_query_until('postgres', "SELECT $check")
 	  or die "settings not applied: $check";
+}
+
+# A normalised description of the installed pg_scribe in database $dbname
+# of $node (default postgres), one fact per line, sorted: the schema and
+# its objects, the extension's members and grants, the built-in rows (see
+# test/perl/describe_scribe.sql)
+sub describe_scribe
+{
+	my ($node, $dbname) = @_;
+	my $source = $ENV{SCRIBE_SOURCE_DIR} // "$FindBin::Bin/../..";
+	return $node->safe_psql($dbname // 'postgres', slurp_file("$source/test/perl/describe_scribe.sql"));
 }
 
 # The pid of the OCR engine of backend or worker $pid (its child), or undef

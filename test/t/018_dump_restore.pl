@@ -1,7 +1,7 @@
 # One backup: pg_dump and pg_restore of scribe.database keep the queues, the
 # unfinished and dead jobs, the documents and the ledger, the lifecycle
 # policies; job ids keep growing; the restored jobs run.  (The archive's daily partitions are not
-# dumped yet: see src/sql/queue.sql.)
+# dumped yet: see src/sql/schema/queue.sql.)
 use strict;
 use warnings;
 
