@@ -9,8 +9,8 @@ SELECT scribe.cache_clear();
 
 -- values keep their type
 SELECT scribe.cache_set('user:1:name', 'Alice') AS text_stored,
-       scribe.cache_set('user:1:profile', '{"age": 42, "tags": ["a"]}'::jsonb) AS jsonb_stored,
-       scribe.cache_set('img:1', '\x00ff00'::bytea, '1 hour') AS bytea_stored;
+       scribe.cache_set_jsonb('user:1:profile', '{"age": 42, "tags": ["a"]}'::jsonb) AS jsonb_stored,
+       scribe.cache_set_bytea('img:1', '\x00ff00'::bytea, '1 hour') AS bytea_stored;
 SELECT scribe.cache_get('user:1:name') AS name, scribe.cache_get_jsonb('user:1:profile') -> 'tags' AS tags,
        scribe.cache_get('user:1:profile') AS profile_as_text, scribe.cache_get_bytea('img:1') AS img;
 SELECT scribe.cache_get_bytea('user:1:name');
@@ -97,14 +97,14 @@ SELECT namespace, entries, bytes, hits, misses, sets FROM scribe.cache_namespace
 WHERE namespace = 'stats';
 
 -- multi-get: the keys found, in the order asked
-SELECT scribe.cache_set('m:1', 'one'), scribe.cache_set('m:3', '{"three": 3}'::jsonb);
+SELECT scribe.cache_set('m:1', 'one'), scribe.cache_set_jsonb('m:3', '{"three": 3}'::jsonb);
 SELECT * FROM scribe.cache_get_many(ARRAY['m:3', 'm:2', 'm:1', 'm:3']);
 SELECT count(*) FROM scribe.cache_get_many('{}');
 SELECT * FROM scribe.cache_get_many(ARRAY['m:1', NULL]);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT * FROM scribe.cache_get_many(NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.cache_set('m:bytes', '\x01'::bytea);
+SELECT scribe.cache_set_bytea('m:bytes', '\x01'::bytea);
 SELECT * FROM scribe.cache_get_many(ARRAY['m:1', 'm:bytes']);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 

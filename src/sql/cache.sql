@@ -6,17 +6,17 @@ CREATE OR REPLACE FUNCTION scribe.cache_set(key text, value text, ttl interval D
     AS 'MODULE_PATHNAME', 'scribe_cache_set_text';
 COMMENT ON FUNCTION scribe.cache_set(text, text, interval) IS 'Cache a text value under key, for ttl (NULL: until evicted); false if the cache cannot keep it';
 
-CREATE OR REPLACE FUNCTION scribe.cache_set(key text, value bytea, ttl interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.cache_set_bytea(key text, value bytea, ttl interval DEFAULT NULL)
     RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_set_bytea';
-COMMENT ON FUNCTION scribe.cache_set(text, bytea, interval) IS 'Cache a bytea value under key, for ttl (NULL: until evicted); false if the cache cannot keep it';
+COMMENT ON FUNCTION scribe.cache_set_bytea(text, bytea, interval) IS 'Cache a bytea value under key, for ttl (NULL: until evicted); false if the cache cannot keep it';
 
-CREATE OR REPLACE FUNCTION scribe.cache_set(key text, value jsonb, ttl interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.cache_set_jsonb(key text, value jsonb, ttl interval DEFAULT NULL)
     RETURNS boolean
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_set_jsonb';
-COMMENT ON FUNCTION scribe.cache_set(text, jsonb, interval) IS 'Cache a jsonb value under key, for ttl (NULL: until evicted); false if the cache cannot keep it';
+COMMENT ON FUNCTION scribe.cache_set_jsonb(text, jsonb, interval) IS 'Cache a jsonb value under key, for ttl (NULL: until evicted); false if the cache cannot keep it';
 
 CREATE OR REPLACE FUNCTION scribe.cache_get(key text)
     RETURNS text

@@ -21,5 +21,3 @@ COMMENT ON FUNCTION scribe._launcher_status() IS 'Internal: the launcher''s pid 
 
 REVOKE ALL ON FUNCTION scribe._library_status() FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe._launcher_status() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe._library_status() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe._launcher_status() TO pg_monitor;

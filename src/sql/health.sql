@@ -151,7 +151,7 @@ $$;
 COMMENT ON FUNCTION scribe._health_reasons() IS 'Internal: why this node is not ok, one row per reason (code, severity degraded or failing, message, evidence, hint), for health()';
 
 CREATE OR REPLACE FUNCTION scribe.health() RETURNS jsonb
-    LANGUAGE sql VOLATILE
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
     WITH reasons AS (
@@ -196,6 +196,4 @@ COMMENT ON FUNCTION scribe.health() IS 'This node''s verdict (status: ok, degrad
 REVOKE ALL ON FUNCTION scribe.health() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION scribe.health() TO pg_monitor;
 REVOKE ALL ON FUNCTION scribe._health_reasons() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe._health_reasons() TO pg_monitor;
 REVOKE ALL ON FUNCTION scribe._partition_runway() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe._partition_runway() TO pg_monitor;

@@ -234,25 +234,33 @@ END
 $$;
 COMMENT ON FUNCTION scribe._policy_alert(bigint, timestamptz, bigint) IS 'Internal: what needs a DBA''s eye about a policy, or NULL: too few partitions ahead, a default partition holding rows, failures in a row, no success for too long';
 
-CREATE OR REPLACE VIEW scribe.policy_status AS
-SELECT p.policy_id, p.name, p.kind, p.target, p.schedule, p.enabled, p.owner, p.next_run_at,
-       last.status AS last_status, last.finished_at AS last_finished_at, last.error AS last_error,
-       ok.finished_at AS last_success_at, fails.n AS consecutive_failures, current.run_id AS running_run_id,
-       scribe._policy_alert(p.policy_id, ok.finished_at, fails.n) AS alert
-FROM scribe.policies p
-LEFT JOIN LATERAL (SELECT r.status, r.finished_at, r.error FROM scribe.policy_runs r
-                   WHERE r.policy_id = p.policy_id AND r.status IN ('succeeded', 'failed')
-                   ORDER BY r.run_id DESC LIMIT 1) last ON true
-LEFT JOIN LATERAL (SELECT r.run_id, r.finished_at FROM scribe.policy_runs r
-                   WHERE r.policy_id = p.policy_id AND r.status = 'succeeded'
-                   ORDER BY r.run_id DESC LIMIT 1) ok ON true
-LEFT JOIN LATERAL (SELECT count(*) AS n FROM scribe.policy_runs r
-                   WHERE r.policy_id = p.policy_id AND r.status = 'failed'
-                     AND r.run_id > COALESCE(ok.run_id, 0)) fails ON true
-LEFT JOIN LATERAL (SELECT r.run_id FROM scribe.policy_runs r
-                   WHERE r.policy_id = p.policy_id AND r.status IN ('queued', 'running')
-                   ORDER BY r.run_id DESC LIMIT 1) current ON true;
-COMMENT ON VIEW scribe.policy_status IS 'Each policy: next run, last run and its error, last success, failed runs in a row, the run under way, and what needs attention (alert)';
+CREATE OR REPLACE FUNCTION scribe.policy_status()
+    RETURNS TABLE(policy_id bigint, name text, kind text, target text, schedule text,
+                  enabled boolean, owner regrole, next_run_at timestamptz, last_status text,
+                  last_finished_at timestamptz, last_error text, last_success_at timestamptz,
+                  consecutive_failures bigint, running_run_id bigint, alert text)
+    LANGUAGE sql VOLATILE SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT p.policy_id, p.name, p.kind, p.target, p.schedule, p.enabled, p.owner, p.next_run_at,
+           last.status AS last_status, last.finished_at AS last_finished_at, last.error AS last_error,
+           ok.finished_at AS last_success_at, fails.n AS consecutive_failures, current.run_id AS running_run_id,
+           scribe._policy_alert(p.policy_id, ok.finished_at, fails.n) AS alert
+    FROM scribe.policies p
+    LEFT JOIN LATERAL (SELECT r.status, r.finished_at, r.error FROM scribe.policy_runs r
+                       WHERE r.policy_id = p.policy_id AND r.status IN ('succeeded', 'failed')
+                       ORDER BY r.run_id DESC LIMIT 1) last ON true
+    LEFT JOIN LATERAL (SELECT r.run_id, r.finished_at FROM scribe.policy_runs r
+                       WHERE r.policy_id = p.policy_id AND r.status = 'succeeded'
+                       ORDER BY r.run_id DESC LIMIT 1) ok ON true
+    LEFT JOIN LATERAL (SELECT count(*) AS n FROM scribe.policy_runs r
+                       WHERE r.policy_id = p.policy_id AND r.status = 'failed'
+                         AND r.run_id > COALESCE(ok.run_id, 0)) fails ON true
+    LEFT JOIN LATERAL (SELECT r.run_id FROM scribe.policy_runs r
+                       WHERE r.policy_id = p.policy_id AND r.status IN ('queued', 'running')
+                       ORDER BY r.run_id DESC LIMIT 1) current ON true
+$$;
+COMMENT ON FUNCTION scribe.policy_status() IS 'Each policy: next run, last run and its error, last success, failed runs in a row, the run under way, and what needs attention (alert)';
 
 -- The built-in policy's work: forget finished runs older than max_age, and beyond the last keep of each policy
 CREATE OR REPLACE PROCEDURE scribe.prune_policy_runs(args jsonb)

@@ -10,20 +10,24 @@ CREATE OR REPLACE FUNCTION scribe._worker_slots(
     AS 'MODULE_PATHNAME', 'scribe_worker_slots';
 COMMENT ON FUNCTION scribe._worker_slots() IS 'Internal: the worker pool''s slots in shared memory';
 
-CREATE OR REPLACE FUNCTION scribe.worker_status(
-    OUT pid integer, OUT state text, OUT state_since timestamptz, OUT started_at timestamptz,
-    OUT jobs_done bigint, OUT jobs_failed bigint, OUT job_id bigint, OUT queue text,
-    OUT kind text, OUT job_started timestamptz, OUT progress integer)
-    RETURNS SETOF record
-    LANGUAGE sql VOLATILE
+CREATE OR REPLACE FUNCTION scribe.worker_status()
+    RETURNS TABLE(pid integer, state text, state_since timestamptz, started_at timestamptz,
+                  queue text, kind text, job_id bigint, document_id bigint,
+                  job_started timestamptz, running_for interval, progress integer,
+                  jobs_done bigint, jobs_failed bigint)
+    LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
-    SELECT s.pid, s.state, s.state_since, s.started_at, s.jobs_done, s.jobs_failed,
-           s.job_id, q.name, s.kind, s.job_started, s.progress
-    FROM scribe._worker_slots() s LEFT JOIN scribe.queues q ON q.queue_id = s.queue_id
+    SELECT s.pid, s.state, s.state_since, s.started_at, q.name, s.kind, s.job_id,
+           CASE WHEN s.kind = 'ocr' THEN (j.payload->>'document_id')::bigint END,
+           s.job_started, clock_timestamp() - s.job_started, s.progress,
+           s.jobs_done, s.jobs_failed
+    FROM scribe._worker_slots() s
+    LEFT JOIN scribe.queues q ON q.queue_id = s.queue_id
+    LEFT JOIN scribe.jobs j ON j.job_id = s.job_id
     ORDER BY s.slot
 $$;
-COMMENT ON FUNCTION scribe.worker_status() IS 'The workers of the pool: state, jobs done and failed, and the job each runs now';
+COMMENT ON FUNCTION scribe.worker_status() IS 'The workers of this node''s pool: state, jobs done and failed, and the job each runs now (queue, kind, the document of an ocr job, progress percent, time running)';
 
 CREATE OR REPLACE FUNCTION scribe._pool_start_status(
     OUT short_since timestamptz, OUT last_short_at timestamptz, OUT wanted integer,

@@ -21,16 +21,12 @@ $$;
 -- monitoring roles may watch
 GRANT EXECUTE ON FUNCTION scribe.queue_stats(text, interval) TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.worker_status() TO pg_monitor;
--- worker_status() names each worker's queue
-GRANT SELECT ON scribe.queues TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe._worker_slots() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.list_queues() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.rate_limit_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.redis_status() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_namespace_stats() TO pg_monitor;
-GRANT SELECT ON scribe.policy_status TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe._policy_alert(bigint, timestamptz, bigint) TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.policy_status() TO pg_monitor;
 
 -- read-your-writes: every application role needs them, and they reveal no
 -- more than PUBLIC reads already (pg_current_wal_insert_lsn(),

@@ -161,7 +161,6 @@ COMMENT ON FUNCTION scribe.replication_status() IS 'Logical replication as this 
 
 REVOKE ALL ON FUNCTION scribe._replica_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe._node_role() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe._node_role() TO pg_monitor;
 REVOKE ALL ON FUNCTION scribe.publish(regclass[], name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.subscribe(text, name, name, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.unsubscribe() FROM PUBLIC;

@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(47);
+SELECT plan(48);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -21,7 +21,7 @@ SELECT functions_are('scribe', ARRAY[
     'normalize_text', 'recompress_image', 'submit_document', 'document_status', 'search_documents', 'ocr_costs',
     '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config',
     'rate_limit', 'rate_limit_reset', 'rate_limit_status',
-    'cache_set', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
+    'cache_set', 'cache_set_bytea', 'cache_set_jsonb', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
     'cache_stats', 'cache_clear', 'cache_fetch', 'cache_get_many', 'cache_warm',
     'cache_namespace_stats', 'cache_invalidate_on', 'cache_invalidate_trigger', '_cache_event_trigger',
     'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many',
@@ -43,7 +43,7 @@ SELECT functions_are('scribe', ARRAY[
     -- capacity planning
     'plan_capacity', 'capacity_inputs', '_capacity_check', '_capacity_round',
     -- monitoring
-    'metrics', '_queue_totals',
+    'metrics', '_queue_totals', 'queue_status', 'cache_status', 'policy_status',
     -- health's verdict and scaling advice
     'scaling_advice', '_health_reasons', '_partition_runway', '_pool_start_status', '_advice_check'],
     'the scribe schema holds exactly the documented functions');
@@ -154,8 +154,8 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_namespace_stats()',
           'pg_monitor may call cache_namespace_stats()');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.replication_status()', 'EXECUTE'),
           'pg_monitor may call replication_status()');
-SELECT ok(has_table_privilege('pg_monitor', 'scribe.policy_status', 'SELECT'),
-          'pg_monitor may read scribe.policy_status');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.policy_status()', 'EXECUTE'),
+          'pg_monitor may call policy_status()');
 -- capacity planning reads every owner's documents: monitoring roles, not PUBLIC
 SELECT ok(has_function_privilege('pg_monitor',
               'scribe.plan_capacity(integer, numeric, numeric, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, boolean)',
@@ -169,16 +169,22 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.metrics()', 'EXECUTE'),
           'pg_monitor may scrape scribe.metrics()');
 SELECT ok(NOT has_function_privilege('public', 'scribe.metrics()', 'EXECUTE'),
           'PUBLIC may not scrape scribe.metrics()');
+SELECT is(ARRAY(SELECT p.proname::text FROM pg_proc p
+                WHERE p.pronamespace = 'scribe'::regnamespace
+                  AND p.proname IN ('queue_status', 'cache_status', 'worker_status', 'policy_status')
+                  AND has_function_privilege('pg_monitor', p.oid, 'EXECUTE')
+                  AND NOT has_function_privilege('public', p.oid, 'EXECUTE') ORDER BY 1),
+          ARRAY['cache_status', 'policy_status', 'queue_status', 'worker_status'],
+          'pg_monitor, not PUBLIC, may call the status functions');
 SELECT is(ARRAY(SELECT c.relname::text FROM pg_class c
-                WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind = 'v'
-                  AND c.relname IN ('queue_status', 'cache_status', 'worker_jobs')
-                  AND has_table_privilege('pg_monitor', c.oid, 'SELECT')
-                  AND NOT has_table_privilege('public', c.oid, 'SELECT') ORDER BY 1),
-          ARRAY['cache_status', 'queue_status', 'worker_jobs'],
-          'pg_monitor, not PUBLIC, may read the monitoring views');
+                WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind IN ('v', 'm') ORDER BY 1),
+          ARRAY[]::text[], 'no views: every answer is a function, its rights its own');
 SELECT function_returns('scribe', 'metrics', ARRAY[]::text[], 'text');
-SELECT ok(has_function_privilege('pg_monitor', 'scribe._queue_totals()', 'EXECUTE'),
-          'pg_monitor may call _queue_totals() (queue_status calls it)');
+SELECT is(ARRAY(SELECT p.oid::regprocedure::text || ' to ' || a.grantee::regrole::text
+                FROM pg_proc p, aclexplode(p.proacl) a
+                WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname LIKE '\_%'
+                  AND a.grantee <> p.proowner ORDER BY 1),
+          ARRAY[]::text[], 'internal functions are granted to nobody');
 SELECT ok(has_function_privilege('pg_monitor',
           'scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval)',
           'EXECUTE'), 'pg_monitor may call scaling_advice()');

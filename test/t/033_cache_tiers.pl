@@ -44,7 +44,7 @@ is(sql(q{SELECT count(*) FROM generate_series(1, 3000) i WHERE scribe.cache_get(
 	3000, 'every value comes back, the evicted ones from Redis');
 is(sql(q{SELECT scribe.cache_set('big:1', repeat('x', 2000000)), length(scribe.cache_get('big:1'))}), 't|2000000',
 	'a value too large for shared memory lives in Redis');
-is(sql(q{SELECT scribe.cache_set('doc:1', '{"a": 1}'::jsonb), scribe.cache_clear(), scribe.cache_get_jsonb('doc:1')}),
+is(sql(q{SELECT scribe.cache_set_jsonb('doc:1', '{"a": 1}'::jsonb), scribe.cache_clear(), scribe.cache_get_jsonb('doc:1')}),
 	't||{"a": 1}', 'the type comes back from Redis too');
 
 # invalidation reaches Redis
