@@ -161,7 +161,7 @@ SELECT scribe.run_policy_now('turned', dry_run => true);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- the status view: one row a policy; the built-in ones cannot be dropped
-SELECT name, kind, enabled, alert FROM scribe.policy_status ORDER BY policy_id;
+SELECT name, kind, enabled, alert FROM scribe.policy_status() ORDER BY policy_id;
 SELECT scribe.drop_policy('scribe.history');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.drop_policy('own');

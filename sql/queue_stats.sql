@@ -56,7 +56,7 @@ SELECT wait_p99 >= interval '3 days' AS wait_saturated, run_p99 >= interval '3 d
 FROM scribe.queue_stats('stats_q');
 SELECT queue, delayed, oldest_ready_age IS NULL AS none_ready, wait_p95 >= interval '3 days' AS wait_saturated,
        run_p95 >= interval '3 days' AS run_saturated
-FROM scribe.queue_status WHERE queue = 'stats_q';
+FROM scribe.queue_status() WHERE queue = 'stats_q';
 SELECT split_part(line, ' ', 1) AS sample,
        CASE WHEN line LIKE 'scribe_job_%_seconds_sum%' THEN split_part(line, ' ', 2)::float8 > 1e11
             ELSE split_part(line, ' ', 2)::float8 >= 0 END AS sane
@@ -69,7 +69,7 @@ ALTER TABLE scribe.jobs DROP CONSTRAINT jobs_times_finite;
 INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, payload)
 VALUES ('-infinity', '-infinity', :stats_q_id, 5, current_user::regrole, '{"n": "-infinity"}');
 SELECT oldest_ready_age > interval '290000 years' AS saturated_oldest FROM scribe.queue_stats('stats_q');
-SELECT oldest_ready_age > interval '290000 years' AS saturated_oldest FROM scribe.queue_status WHERE queue = 'stats_q';
+SELECT oldest_ready_age > interval '290000 years' AS saturated_oldest FROM scribe.queue_status() WHERE queue = 'stats_q';
 SELECT split_part(line, ' ', 2)::float8 > 9e12 AS saturated_seconds
 FROM regexp_split_to_table(scribe.metrics(), E'\n') AS line
 WHERE line LIKE 'scribe_queue_oldest_ready_seconds{queue="stats_q"}%';

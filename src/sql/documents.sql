@@ -73,12 +73,13 @@ BEGIN
     PERFORM scribe._ocr_check_options(lang, 3);
     info := scribe.image_info(image);
 
-    INSERT INTO scribe.documents (owner, metadata, tier, lang, image, image_format, image_bytes, pages, search_config)
-    VALUES (owner, metadata, tier, lang, image, info.format, info.bytes, info.pages, scribe._search_config(lang))
-    RETURNING document_id INTO doc;
-    UPDATE scribe.documents
-    SET job_id = scribe.send('ocr', jsonb_build_object('document_id', doc), kind => 'ocr', priority => priority)
-    WHERE document_id = doc;
+    -- the id first, so that the row is written once, with its job
+    doc := nextval(pg_get_serial_sequence('scribe.documents', 'document_id'));
+    INSERT INTO scribe.documents (document_id, job_id, owner, metadata, tier, lang, image, image_format,
+                                  image_bytes, pages, search_config)
+    OVERRIDING SYSTEM VALUE
+    VALUES (doc, scribe.send('ocr', jsonb_build_object('document_id', doc), kind => 'ocr', priority => priority),
+            owner, metadata, tier, lang, image, info.format, info.bytes, info.pages, scribe._search_config(lang));
     RETURN doc;
 END
 $$;
@@ -105,13 +106,11 @@ CREATE OR REPLACE FUNCTION scribe.document_status(
     SELECT CASE WHEN d.status = 'queued' AND (w.pid IS NOT NULL OR j.lease_until IS NOT NULL) THEN 'processing' ELSE d.status END,
            CASE WHEN d.status = 'done' THEN 100 WHEN d.status = 'queued' THEN coalesce(w.progress, 0) END,
            d.owner, d.pages, d.confidence, d.method, d.fallback, d.cost, d.seconds,
-           coalesce(j.attempts, a.attempts, dl.attempts),
+           j.attempts,
            d.error, d.submitted_at, d.finished_at
     FROM scribe.documents d
     LEFT JOIN scribe.worker_status() w ON w.job_id = d.job_id
-    LEFT JOIN scribe.jobs j ON j.job_id = d.job_id
-    LEFT JOIN scribe.jobs_archive a ON a.job_id = d.job_id AND j.job_id IS NULL
-    LEFT JOIN scribe.jobs_dead dl ON dl.job_id = d.job_id AND j.job_id IS NULL
+    LEFT JOIN LATERAL scribe._job_state(d.job_id) j ON true
     WHERE d.document_id = document_status.document_id
 $$;
 COMMENT ON FUNCTION scribe.document_status(bigint) IS 'A document''s status (queued, processing, done, failed), live progress percent, attempts and results';

@@ -13,7 +13,7 @@ CREATE OR REPLACE FUNCTION scribe._partition_runway(
     SELECT p.name, p.target, (p.settings->>'premake')::integer, b.newest_end,
            b.newest_end - (scribe._policy_clock() AT TIME ZONE 'UTC'), s.alert
     FROM scribe.policies p
-    JOIN scribe.policy_status s USING (policy_id)
+    JOIN scribe.policy_status() s USING (policy_id)
     CROSS JOIN LATERAL (SELECT max(x.hi) AS newest_end
                         FROM scribe._partition_bounds(to_regclass(p.target)) x
                         WHERE NOT x.is_default) b
@@ -79,12 +79,9 @@ BEGIN
     END IF;
 
     FOR r IN
-        SELECT q.name, d.n, d.last_died
-        FROM scribe.queues q
-        CROSS JOIN LATERAL (SELECT count(*) AS n, max(j.died_at) AS last_died FROM scribe.jobs_dead j
-                            WHERE j.queue_id = q.queue_id AND j.died_at > now() - dead_window::interval) d
-        WHERE d.n > 0
-        ORDER BY q.name
+        SELECT d.queue AS name, d.dead AS n, d.last_died_at AS last_died
+        FROM scribe._queue_dead_letters(dead_window::interval) d
+        ORDER BY d.queue
     LOOP
         RETURN QUERY SELECT 'dead_letters_rising', 'degraded',
             format('%s job(s) of queue %s died in the last %s', r.n, r.name, dead_window),
@@ -120,17 +117,17 @@ BEGIN
                  ELSE format('the newest partition of %s ends in %s', r.target, justify_interval(date_trunc('minute', r.runway))) END,
             jsonb_build_object('policy', r.policy, 'target', r.target, 'newest_partition_ends', r.newest_end,
                                'runway', r.runway, 'premake', r.premake),
-            format('Run it now (SELECT scribe.run_policy_now(%L)) and look at its runs in scribe.policy_status; '
+            format('Run it now (SELECT scribe.run_policy_now(%L)) and look at its runs in scribe.policy_status(); '
                    'raise its premake to keep more partitions ahead.', r.policy);
     END LOOP;
 
     FOR r IN SELECT s.name, s.alert, s.last_error, s.consecutive_failures, s.last_success_at
-             FROM scribe.policy_status s WHERE s.alert IS NOT NULL ORDER BY s.name LOOP
+             FROM scribe.policy_status() s WHERE s.alert IS NOT NULL ORDER BY s.name LOOP
         RETURN QUERY SELECT 'policy_failing', 'degraded',
             format('policy %s: %s', r.name, r.alert),
             jsonb_build_object('policy', r.name, 'alert', r.alert, 'consecutive_failures', r.consecutive_failures,
                                'last_success_at', r.last_success_at, 'last_error', r.last_error),
-            'SELECT * FROM scribe.policy_status shows its last error; fix it, then scribe.run_policy_now().';
+            'SELECT * FROM scribe.policy_status() shows its last error; fix it, then scribe.run_policy_now().';
     END LOOP;
 
     -- the launcher writes this node's row every scribe.heartbeat_interval (0: never)

@@ -18,7 +18,7 @@ BEGIN
     IF NOT FOUND THEN
         RAISE EXCEPTION 'policy "%" does not exist', name
             USING ERRCODE = 'undefined_object',
-                  HINT = 'See the policies in scribe.policy_status.';
+                  HINT = 'See the policies in scribe.policy_status().';
     END IF;
     IF NOT pg_has_role(caller, p.owner, 'USAGE') THEN
         RAISE EXCEPTION 'must be a member of % to change policy "%"', p.owner, name

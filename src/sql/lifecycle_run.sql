@@ -455,7 +455,7 @@ BEGIN
     -- a run whose job ended without finishing it (dead-lettered after crashes, purged) failed
     UPDATE scribe.policy_runs r SET status = 'failed', finished_at = clock_timestamp(),
            error = COALESCE(r.error, 'its job ended without finishing the run')
-    WHERE r.status IN ('queued', 'running') AND NOT EXISTS (SELECT FROM scribe.jobs j WHERE j.job_id = r.job_id);
+    WHERE r.status IN ('queued', 'running') AND NOT coalesce((scribe._job_state(r.job_id)).unfinished, false);
 
     FOR p IN SELECT * FROM scribe.policies
              WHERE enabled AND (next_run_at IS NULL OR next_run_at <= now())

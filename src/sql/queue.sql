@@ -119,6 +119,56 @@ END
 $$;
 COMMENT ON FUNCTION scribe._queue_check_policy(scribe.queues) IS 'Internal: validate a queue''s policy';
 
+-- The queue's answers to the other capabilities, which never read its tables
+
+-- One job wherever it is, for SECURITY DEFINER callers (scribe.job_status()
+-- is the one for applications: it checks the caller's right to the job)
+CREATE OR REPLACE FUNCTION scribe._job_state(
+    job_id bigint,
+    OUT queue text, OUT state text, OUT unfinished boolean, OUT attempts integer,
+    OUT lease_until timestamptz, OUT payload jsonb)
+    RETURNS record
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT s.queue, s.state, s.state IN ('ready', 'delayed', 'running'), s.attempts, s.lease_until, s.payload
+    FROM (SELECT q.name AS queue,
+                 CASE WHEN j.lease_until IS NOT NULL THEN 'running'
+                      WHEN j.run_at > now() THEN 'delayed' ELSE 'ready' END AS state,
+                 j.attempts, j.lease_until, j.payload
+          FROM scribe.jobs j JOIN scribe.queues q USING (queue_id) WHERE j.job_id = _job_state.job_id
+          UNION ALL
+          SELECT q.name, 'done', a.attempts, NULL, a.payload
+          FROM scribe.jobs_archive a JOIN scribe.queues q USING (queue_id) WHERE a.job_id = _job_state.job_id
+          UNION ALL
+          SELECT q.name, 'dead', d.attempts, NULL, d.payload
+          FROM scribe.jobs_dead d JOIN scribe.queues q USING (queue_id) WHERE d.job_id = _job_state.job_id
+          LIMIT 1) s
+$$;
+COMMENT ON FUNCTION scribe._job_state(bigint) IS 'Internal: a job''s queue, state (ready, delayed, running, done, dead), attempts, lease and payload wherever it is; NULL when it is gone';
+
+-- The dead letters of each queue since a while ago, and their commonest error
+CREATE OR REPLACE FUNCTION scribe._queue_dead_letters(
+    since interval,
+    OUT queue text, OUT dead bigint, OUT last_died_at timestamptz,
+    OUT commonest_error text, OUT commonest_error_count bigint)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT q.name, d.n, d.last_died, e.error, e.n
+    FROM scribe.queues q
+    CROSS JOIN LATERAL (SELECT count(*) AS n, max(j.died_at) AS last_died FROM scribe.jobs_dead j
+                        WHERE j.queue_id = q.queue_id AND j.died_at > now() - since) d
+    LEFT JOIN LATERAL (SELECT left(j.errors->-1->>'error', 200) AS error, count(*) AS n
+                       FROM scribe.jobs_dead j
+                       WHERE j.queue_id = q.queue_id AND j.died_at > now() - since
+                       GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1) e ON true
+    WHERE d.n > 0
+    ORDER BY q.name
+$$;
+COMMENT ON FUNCTION scribe._queue_dead_letters(interval) IS 'Internal: per queue with dead letters since the interval ago, how many, the last death, and the commonest last error (first 200 characters) with its count';
+
 CREATE OR REPLACE FUNCTION scribe.create_queue(
     name         text,
     consumer     text DEFAULT 'workers',

@@ -144,16 +144,10 @@ BEGIN
     END LOOP;
 
     FOR r IN
-        SELECT q.name, d.n, e.error, e.n AS error_count
-        FROM scribe.queues q
-        CROSS JOIN LATERAL (SELECT count(*) AS n FROM scribe.jobs_dead j
-                            WHERE j.queue_id = q.queue_id AND j.died_at > now() - dead_letter_window) d
-        LEFT JOIN LATERAL (SELECT left(j.errors->-1->>'error', 200) AS error, count(*) AS n
-                           FROM scribe.jobs_dead j
-                           WHERE j.queue_id = q.queue_id AND j.died_at > now() - dead_letter_window
-                           GROUP BY 1 ORDER BY 2 DESC, 1 LIMIT 1) e ON true
-        WHERE d.n >= dead_letters
-        ORDER BY q.name
+        SELECT d.queue AS name, d.dead AS n, d.commonest_error AS error, d.commonest_error_count AS error_count
+        FROM scribe._queue_dead_letters(dead_letter_window) d
+        WHERE d.dead >= dead_letters
+        ORDER BY d.queue
     LOOP
         RETURN QUERY SELECT 'dead_letters_growing', 'warning',
             jsonb_build_object('queue', r.name, 'dead', r.n, 'window', dead_letter_window,
@@ -191,7 +185,7 @@ BEGIN
                                'runway', r.runway, 'threshold', partition_runway, 'premake', r.premake,
                                'alert', r.alert),
             format('The partitions of %s run out %s. Raise the policy''s premake '
-                   '(scribe.alter_policy(%L, settings => ''{"premake": %s}'')), and check in scribe.policy_status '
+                   '(scribe.alter_policy(%L, settings => ''{"premake": %s}'')), and check in scribe.policy_status() '
                    'that its runs succeed.',
                    r.target, CASE WHEN r.runway IS NULL THEN 'now (there are none)'
                                   WHEN r.runway <= interval '0' THEN 'already'

@@ -80,18 +80,18 @@ ok(wait_for_run('events', 'succeeded'), 'the launcher ran the new policy at once
 like(partitions('events'), qr/^[45]: /, 'the current month, two ahead, and the months of the rows already there');
 is(sql(q{SELECT count(*) FROM events_default}), 0, 'the default partition was emptied into them');
 is(sql(q{SELECT count(*) FROM events}), 41, 'no row lost');
-is(sql(q{SELECT alert IS NULL FROM scribe.policy_status WHERE name = 'events'}), 't', 'nothing to report');
+is(sql(q{SELECT alert IS NULL FROM scribe.policy_status() WHERE name = 'events'}), 't', 'nothing to report');
 
 my $before = partitions('events');
 move_clock('150d');
-is(sql(q{SELECT alert FROM scribe.policy_status WHERE name = 'events'}), '0 future partitions of the 2 asked',
+is(sql(q{SELECT alert FROM scribe.policy_status() WHERE name = 'events'}), '0 future partitions of the 2 asked',
 	'five months later the status view sees the premade partitions ran out');
 run_now('events');
 ok(wait_for_run('events', 'succeeded'), 'a run on the moved clock');
 is(sql(q{SELECT count(*) > 0 FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
          WHERE n.nspname = 'public' AND c.relname LIKE 'events_p%' AND NOT c.relispartition}), 't',
 	'partitions older than three months were detached, kept as tables');
-is(sql(q{SELECT alert IS NULL FROM scribe.policy_status WHERE name = 'events'}), 't', 'two months ahead again');
+is(sql(q{SELECT alert IS NULL FROM scribe.policy_status() WHERE name = 'events'}), 't', 'two months ahead again');
 is(sql(q{SELECT done->0->>'action', done->-1->>'action' FROM scribe.policy_runs r
          JOIN scribe.policies p USING (policy_id) WHERE p.name = 'events' ORDER BY run_id DESC LIMIT 1}),
 	'create_partition|detach_partition', 'the run made partitions first, then retired the old ones');
@@ -171,7 +171,7 @@ is(sql(q{SELECT attempts, error FROM scribe.policy_runs r JOIN scribe.policies p
          WHERE p.name = 'failing'}), '3|the backup disk is full', 'after the queue\'s three attempts');
 is(sql(q{SELECT count(*) FROM scribe.jobs_dead d JOIN scribe.queues q USING (queue_id)
          WHERE q.name = 'lifecycle'}), 1, 'its job went to the dead letters');
-is(sql(q{SELECT last_status, consecutive_failures FROM scribe.policy_status WHERE name = 'failing'}), 'failed|1',
+is(sql(q{SELECT last_status, consecutive_failures FROM scribe.policy_status() WHERE name = 'failing'}), 'failed|1',
 	'the status view shows the failure');
 ok(wait_for_run('pinger', 'succeeded'), 'the other policies ran');
 is(sql(q{SELECT count(*) FROM pings}), 1, 'the procedure was called once');

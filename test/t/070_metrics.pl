@@ -157,7 +157,7 @@ is(metric('scribe_job_wait_seconds_bucket', queue => 'app', le => '+Inf'), 4, 't
 cmp_ok(metric('scribe_job_run_seconds_bucket', queue => 'work', le => '0.0001'), '<=',
 	metric('scribe_job_run_seconds_bucket', queue => 'work', le => '214748.3648'), 'buckets are cumulative');
 is(sql(q{SELECT completed_since_start || ' ' || failed_since_start || ' ' || dead_lettered_since_start
-	FROM scribe.queue_status WHERE queue = 'app'}), '4 3 2', 'queue_status shows the same totals');
+	FROM scribe.queue_status() WHERE queue = 'app'}), '4 3 2', 'queue_status shows the same totals');
 
 # OCR against the ledger
 for my $row (split /\n/, sql(q{
@@ -207,8 +207,8 @@ is(metric('scribe_policy_consecutive_failures', policy => 'scribe.history', kind
 sql(q{CREATE ROLE watcher LOGIN IN ROLE pg_monitor; CREATE ROLE nobody LOGIN});
 like($node->safe_psql('postgres', 'SELECT scribe.metrics()', extra_params => [ '-U', 'watcher' ]),
 	qr/^# TYPE scribe_queue_jobs gauge$/m, 'pg_monitor scrapes');
-is($node->safe_psql('postgres', q{SELECT (SELECT count(*) FROM scribe.queue_status) > 0,
-	(SELECT count(*) FROM scribe.cache_status), (SELECT count(*) >= 0 FROM scribe.worker_jobs)},
+is($node->safe_psql('postgres', q{SELECT (SELECT count(*) FROM scribe.queue_status()) > 0,
+	(SELECT count(*) FROM scribe.cache_status()), (SELECT count(*) >= 0 FROM scribe.worker_status())},
 	extra_params => [ '-U', 'watcher' ]), 't|2|t', 'and reads the views');
 my ($rc, $out, $err) = $node->psql('postgres', 'SELECT scribe.metrics()', extra_params => [ '-U', 'nobody' ]);
 like($err, qr/permission denied for function metrics/, 'other roles may not');

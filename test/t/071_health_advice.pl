@@ -184,7 +184,7 @@ sql(q{
 	CREATE TABLE events (at timestamptz NOT NULL) PARTITION BY RANGE (at);
 	SELECT scribe.create_policy('events', 'partitions', 'events', '{"interval": "day", "premake": 1}', '1 day');
 });
-ok($node->poll_query_until('postgres', q{SELECT last_status = 'succeeded' FROM scribe.policy_status WHERE name = 'events'}),
+ok($node->poll_query_until('postgres', q{SELECT last_status = 'succeeded' FROM scribe.policy_status() WHERE name = 'events'}),
 	'the policy made its partitions');
 is(findings(q{cache_min_lookups => 1000000}), '', 'a day ahead: no finding');
 move_clock('3d');

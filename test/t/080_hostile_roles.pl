@@ -110,7 +110,7 @@ $world = world_snapshot($node, $db, @victim_tables);
 my ($out, $err) = attack('mon', 'pg_monitor',
 	join("\n", @monitor_calls, @monitor_views,
 		# called by the views, and with a policy the attacker builds
-		q{SELECT scribe._policy_alert(policy_id, NULL, 5) FROM scribe.policy_status;},
+		q{SELECT scribe._policy_alert(policy_id, NULL, 5) FROM scribe.policy_status();},
 		q{SELECT scribe.health()->>'status' AS health_status;}));
 like($out, qr/^(ok|degraded|failing)$/m, 'pg_monitor: health() answered through the arsenal');
 assert_harmless($node, $db, 'pg_monitor', $world, @victim_tables);

@@ -1,13 +1,5 @@
--- pg_scribe schema: the document pipeline's tables and its built-in queue (run
+-- pg_scribe schema: the document pipeline's tables (run
 -- once, by CREATE EXTENSION; the functions are in src/sql/documents.sql).
-
-INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
-VALUES ('ocr', 'workers', '10 minutes', 3, '5 seconds', '1 minute', '1 day');
-
--- pg_dump keeps the users' queues; the built-in ones (ocr, and lifecycle in
--- schema/lifecycle.sql) come back with the extension
-SELECT pg_catalog.pg_extension_config_dump('scribe.queues', 'WHERE name NOT IN (''ocr'', ''lifecycle'')');
-SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.queues', 'queue_id'), '');
 
 CREATE TABLE scribe.documents (
     document_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

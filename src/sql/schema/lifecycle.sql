@@ -1,9 +1,6 @@
--- pg_scribe schema: lifecycle policies' tables and their built-in queue and
--- policy (run once, by CREATE EXTENSION; the functions are in
--- src/sql/lifecycle*.sql).
-
-INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
-VALUES ('lifecycle', 'workers', '1 hour', 5, '10 seconds', '10 minutes', '1 day');
+-- pg_scribe schema: lifecycle policies' tables and their built-in policy
+-- (run once, by CREATE EXTENSION; the functions are in
+-- src/sql/lifecycle*.sql; the lifecycle queue is made in schema/post_install.sql).
 
 CREATE TABLE scribe.policies (
     policy_id   bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,

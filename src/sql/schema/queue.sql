@@ -117,3 +117,8 @@ CREATE TYPE scribe.claimed_job AS (
     enqueued_at  timestamptz,
     lease_until  timestamptz
 );
+
+-- pg_dump keeps the users' queues; the built-in ones (ocr, lifecycle: made by
+-- schema/post_install.sql) come back with the extension
+SELECT pg_catalog.pg_extension_config_dump('scribe.queues', 'WHERE name NOT IN (''ocr'', ''lifecycle'')');
+SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.queues', 'queue_id'), '');
