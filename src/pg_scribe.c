@@ -11,18 +11,18 @@
 #include "utils/guc.h"
 
 #include "cache/cache.h"
-#include "cache/cache_redis.h"
-#include "cache/rate_limit.h"
+#include "client/redis.h"
+#include "rate_limit/rate_limit.h"
 #include "lifecycle/lifecycle.h"
 #include "jobs/job_kind.h"
 #include "launcher/launcher.h"
-#include "lifecycle/s3.h"
+#include "client/s3.h"
 #include "ocr/ocr.h"
 #include "pool/pool.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
 #include "replication/heartbeat.h"
-#include "shmem.h"
+#include "base/shmem.h"
 
 PG_MODULE_MAGIC;
 

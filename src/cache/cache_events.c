@@ -30,7 +30,7 @@
 
 #include "cache/cache.h"
 #include "jobs/job_kind.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 #define CACHE_EVENTS_TABLE "cache_events"
 

@@ -23,7 +23,7 @@
 #include "utils/memutils.h"
 #include "utils/jsonb.h"
 
-#include "jobs/http_client.h"
+#include "client/http_client.h"
 #include "jobs/job_kind.h"
 
 char	   *scribe_http_allowed_hosts = NULL;

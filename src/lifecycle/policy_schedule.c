@@ -16,7 +16,7 @@
 #include "launcher/launcher.h"
 #include "lifecycle/lifecycle.h"
 #include "replication/replica.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 PG_FUNCTION_INFO_V1(scribe_policies_changed);
 

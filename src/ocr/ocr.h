@@ -20,8 +20,8 @@
 #include "nodes/pg_list.h"
 #include "utils/jsonb.h"
 
-#include "ocr/image_probe.h"
-#include "ocr/ocr_protocol.h"
+#include "client/image_probe.h"
+#include "client/ocr_protocol.h"
 
 /* Where Debian's tesseract-ocr-* packages put the language models */
 #define SCRIBE_DEFAULT_TESSDATA_DIR "/usr/share/tesseract-ocr/5/tessdata"

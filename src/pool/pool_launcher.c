@@ -18,7 +18,7 @@
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
 #include "replication/replica.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 /* The launcher looks at the pool's size at most this often when asked */
 #define SCALE_CHECK_MS 100

@@ -34,7 +34,7 @@
 #include "launcher/launcher.h"
 #include "pool/pool.h"
 #include "queue/queue.h"
-#include "shmem.h"
+#include "base/shmem.h"
 
 /* A transaction of a batch commits after this many jobs or milliseconds */
 #define BATCH_COMMIT_JOBS 32

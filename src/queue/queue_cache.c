@@ -16,7 +16,7 @@
 
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 static HTAB *queue_cache = NULL;
 static uint64 queue_cache_version = 0;

@@ -27,7 +27,7 @@
 #include "launcher/launcher.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 /* Bytes kept free at the end of a cut error for the note that says so */
 #define ERROR_CUT_NOTE 64

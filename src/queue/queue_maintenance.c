@@ -19,7 +19,7 @@
 #include "launcher/launcher.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 /* How often the launcher looks at the archive partitions */
 #define PARTITIONS_INTERVAL_MS (60 * 60 * 1000)

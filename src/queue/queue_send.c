@@ -27,7 +27,7 @@
 #include "launcher/launcher.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 int			scribe_max_payload_size = 1024 * 1024;
 

@@ -28,8 +28,8 @@
 #include "launcher/launcher.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "shmem.h"
-#include "spi_plans.h"
+#include "base/shmem.h"
+#include "base/spi_plans.h"
 
 /* How often the launcher recounts every queue */
 #define RECONCILE_INTERVAL_MS (5 * 60 * 1000)

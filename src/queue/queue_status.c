@@ -13,7 +13,7 @@
 
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 static SPIPlanPtr plan_delayed = NULL;
 static SPIPlanPtr plan_dead = NULL;

@@ -23,7 +23,7 @@
 
 #include "launcher/launcher.h"
 #include "replication/replica.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 PG_FUNCTION_INFO_V1(scribe_subscribe);
 PG_FUNCTION_INFO_V1(scribe_unsubscribe);

@@ -25,7 +25,7 @@
 #include "storage/spin.h"
 #include "utils/timestamp.h"
 
-#include "cache/cache_redis_internal.h"
+#include "client/redis_internal.h"
 
 typedef struct RedisBreakerShared
 {

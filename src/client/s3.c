@@ -18,9 +18,9 @@
 #include "mb/pg_wchar.h"
 #include "utils/memutils.h"
 
-#include "jobs/http_client.h"
-#include "lifecycle/s3.h"
-#include "lifecycle/s3_request.h"
+#include "client/http_client.h"
+#include "client/s3.h"
+#include "client/s3_request.h"
 
 /* S3's longest key, in bytes of UTF-8 */
 #define S3_MAX_KEY_BYTES 1024

@@ -14,8 +14,8 @@
 #include "storage/shmem.h"
 #include "utils/guc.h"
 
-#include "cache/rate_limit.h"
-#include "shmem.h"
+#include "rate_limit/rate_limit.h"
+#include "base/shmem.h"
 
 #define NO_ENTRY (-1)
 

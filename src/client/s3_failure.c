@@ -13,7 +13,7 @@
 
 #include "mb/pg_wchar.h"
 
-#include "lifecycle/s3_request.h"
+#include "client/s3_request.h"
 
 /* Longest Code or Message kept from an error document */
 #define S3_MAX_ERROR_TEXT 256

@@ -10,8 +10,8 @@
 #include "executor/spi.h"
 #include "utils/builtins.h"
 
-#include "metrics/metrics.h"
-#include "spi_plans.h"
+#include "ops/metrics.h"
+#include "base/spi_plans.h"
 
 typedef struct SqlFamily
 {

@@ -15,7 +15,7 @@
 #include "utils/guc.h"
 #include "utils/uuid.h"
 
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 /* search_path = pg_catalog, for the duration of one statement */
 static OverrideSearchPath pinned_search_path = {NIL, true, false, 0};

@@ -6,7 +6,7 @@
 
 #include <math.h>
 
-#include "metrics/metrics.h"
+#include "ops/metrics.h"
 
 /* Append s with backslash and newline escaped, and double quotes too if quotes is set */
 static void

@@ -14,7 +14,7 @@
 
 #include "utils/guc.h"
 
-#include "lifecycle/s3.h"
+#include "client/s3.h"
 
 char	   *scribe_s3_endpoint = NULL;
 char	   *scribe_s3_bucket = NULL;

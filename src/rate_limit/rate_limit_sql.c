@@ -15,7 +15,7 @@
 #include "utils/builtins.h"
 #include "utils/timestamp.h"
 
-#include "cache/rate_limit.h"
+#include "rate_limit/rate_limit.h"
 
 /* The longest period: a year of 366 days */
 #define MAX_PERIOD_US (INT64CONST(366) * USECS_PER_DAY)

@@ -29,7 +29,7 @@
 #include "miscadmin.h"
 #include "utils/memutils.h"
 
-#include "cache/cache_redis_internal.h"
+#include "client/redis_internal.h"
 
 char	   *scribe_redis_url = NULL;
 int			scribe_redis_connect_timeout = 50;

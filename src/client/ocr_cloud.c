@@ -15,7 +15,7 @@
 #include "utils/json.h"
 #include "utils/jsonb.h"
 
-#include "jobs/http_client.h"
+#include "client/http_client.h"
 #include "ocr/ocr.h"
 
 /* Vision takes at most this many images per request */

@@ -5,8 +5,8 @@
 #ifndef SCRIBE_S3_REQUEST_H
 #define SCRIBE_S3_REQUEST_H
 
-#include "jobs/http_client.h"
-#include "lifecycle/s3.h"
+#include "client/http_client.h"
+#include "client/s3.h"
 
 /* One request about an object (or the bucket) */
 typedef struct S3Call

@@ -12,14 +12,14 @@
 #include "storage/shmem.h"
 
 #include "cache/cache.h"
-#include "cache/cache_redis.h"
-#include "cache/rate_limit.h"
+#include "client/redis.h"
+#include "rate_limit/rate_limit.h"
 #include "lifecycle/lifecycle.h"
 #include "ocr/ocr.h"
 #include "launcher/launcher.h"
 #include "pool/pool.h"
 #include "queue/queue_stats.h"
-#include "shmem.h"
+#include "base/shmem.h"
 
 #define SCRIBE_LWLOCK_TRANCHE "pg_scribe"
 

@@ -7,7 +7,7 @@
 
 #include "storage/lwlock.h"
 
-#include "cache/rate_limit.h"
+#include "rate_limit/rate_limit.h"
 
 /* The LWLocks of pg_scribe, one named tranche */
 typedef enum ScribeLWLockId

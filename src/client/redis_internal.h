@@ -7,7 +7,7 @@
 
 #include "utils/guc.h"
 
-#include "cache/cache_redis.h"
+#include "client/redis.h"
 
 /* Limits of the parts of scribe.redis_url, terminators included */
 #define REDIS_HOST_MAX 256

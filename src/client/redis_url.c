@@ -15,7 +15,7 @@
 #include <ctype.h>
 #include <limits.h>
 
-#include "cache/cache_redis_internal.h"
+#include "client/redis_internal.h"
 
 #define REDIS_DEFAULT_PORT 6379
 

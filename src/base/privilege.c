@@ -17,7 +17,7 @@
 #include "utils/portal.h"
 #include "utils/varlena.h"
 
-#include "privilege.h"
+#include "base/privilege.h"
 
 char	   *scribe_job_search_path = NULL;
 

@@ -9,7 +9,7 @@
 #include "mb/pg_wchar.h"
 #include "utils/json.h"
 
-#include "jobs/http_client.h"
+#include "client/http_client.h"
 
 /* One handle per process, reset between requests, so that connections are reused */
 static CURL *http_handle = NULL;

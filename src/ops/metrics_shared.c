@@ -7,10 +7,10 @@
 
 #include "executor/spi.h"
 
-#include "metrics/metrics.h"
+#include "ops/metrics.h"
 #include "ocr/ocr.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 /* Histogram bounds exposed: every other bucket of the queue statistics, 0.1 ms to 2.5 days */
 #define QUEUE_BOUNDS (SCRIBE_HIST_BUCKETS / 2)
