@@ -15,6 +15,8 @@ OBJS = \
 	src/replication/replica_watch.o \
 	src/replication/read_your_writes.o \
 	src/base/spi_plans.o \
+	src/base/xact.o \
+	src/base/tasks.o \
 	src/base/privilege.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
@@ -24,6 +26,7 @@ OBJS = \
 	src/queue/queue_send.o \
 	src/queue/queue_stats.o \
 	src/queue/queue_status.o \
+	src/queue/queue_ready.o \
 	src/pool/pool.o \
 	src/pool/pool_launcher.o \
 	src/pool/pool_worker.o \

@@ -11,9 +11,26 @@
 #include "utils/guc.h"
 #include "utils/varlena.h"
 
-#include "launcher/launcher.h"
+#include "base/install.h"
+#include "base/wakeup.h"
 
 PG_FUNCTION_INFO_V1(scribe_check_install);
+
+char	   *scribe_database = NULL;
+
+/* Define scribe.database, which the install check and the launcher read */
+void
+scribe_install_define_gucs(void)
+{
+	DefineCustomStringVariable("scribe.database",
+							   "Database in which the pg_scribe launcher runs and the extension is installed.",
+							   NULL,
+							   &scribe_database,
+							   "postgres",
+							   PGC_POSTMASTER,
+							   GUC_SUPERUSER_ONLY,
+							   NULL, NULL, NULL);
+}
 
 /* Whether shared_preload_libraries names pg_scribe */
 static bool

@@ -1,8 +1,9 @@
 /*
  * Shared memory of pg_scribe.
  *
- * Each capability that keeps state in shared memory adds its size and its
- * initialisation here; the server reserves the total once, at start.
+ * Each capability that keeps state in shared memory registers its size and
+ * its initialisation (from _PG_init); the server reserves the total once,
+ * at start, and initialises them in the order registered.
  */
 #include "pg_scribe.h"
 
@@ -11,14 +12,6 @@
 #include "storage/lwlock.h"
 #include "storage/shmem.h"
 
-#include "cache/cache.h"
-#include "client/redis.h"
-#include "rate_limit/rate_limit.h"
-#include "lifecycle/lifecycle.h"
-#include "ocr/ocr.h"
-#include "launcher/launcher.h"
-#include "pool/pool.h"
-#include "queue/queue_stats.h"
 #include "base/shmem.h"
 
 #define SCRIBE_LWLOCK_TRANCHE "pg_scribe"
@@ -27,22 +20,32 @@ static shmem_request_hook_type prev_shmem_request_hook = NULL;
 static shmem_startup_hook_type prev_shmem_startup_hook = NULL;
 static LWLockPadded *scribe_lwlocks = NULL;
 
-/* Add up what every capability needs */
+/* Users of shared memory: a fixed few */
+#define SHMEM_MAX_USERS 16
+
+static ScribeShmemSizeFn shmem_sizes[SHMEM_MAX_USERS];
+static ScribeShmemInitFn shmem_inits[SHMEM_MAX_USERS];
+static int	shmem_nusers = 0;
+
+/* Add a user of shared memory (server start only) */
+void
+scribe_shmem_register(ScribeShmemSizeFn size, ScribeShmemInitFn init)
+{
+	if (shmem_nusers == SHMEM_MAX_USERS)
+		elog(ERROR, "pg_scribe: too many users of shared memory");
+	shmem_sizes[shmem_nusers] = size;
+	shmem_inits[shmem_nusers] = init;
+	shmem_nusers++;
+}
+
+/* Add up what every user registered needs */
 static Size
 scribe_shmem_size(void)
 {
 	Size		size = 0;
 
-	size = add_size(size, scribe_launcher_shmem_size());
-	size = add_size(size, scribe_queue_stats_shmem_size());
-	size = add_size(size, scribe_pool_shmem_size());
-	size = add_size(size, scribe_cache_shmem_size());
-	size = add_size(size, scribe_cache_flight_shmem_size());
-	size = add_size(size, scribe_cache_stats_shmem_size());
-	size = add_size(size, scribe_redis_shmem_size());
-	size = add_size(size, scribe_rate_limit_shmem_size());
-	size = add_size(size, scribe_policy_shmem_size());
-	size = add_size(size, scribe_ocr_stats_shmem_size());
+	for (int i = 0; i < shmem_nusers; i++)
+		size = add_size(size, shmem_sizes[i]());
 	return size;
 }
 
@@ -66,16 +69,8 @@ scribe_shmem_startup(void)
 
 	LWLockAcquire(AddinShmemInitLock, LW_EXCLUSIVE);
 	scribe_lwlocks = GetNamedLWLockTranche(SCRIBE_LWLOCK_TRANCHE);
-	scribe_launcher_shmem_init();
-	scribe_queue_stats_shmem_init();
-	scribe_pool_shmem_init();
-	scribe_cache_shmem_init();
-	scribe_cache_flight_shmem_init();
-	scribe_cache_stats_shmem_init();
-	scribe_redis_shmem_init();
-	scribe_rate_limit_shmem_init();
-	scribe_policy_shmem_init();
-	scribe_ocr_stats_shmem_init();
+	for (int i = 0; i < shmem_nusers; i++)
+		shmem_inits[i]();
 	LWLockRelease(AddinShmemInitLock);
 }
 

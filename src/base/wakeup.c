@@ -1,29 +1,85 @@
 /*
- * Commit-time wake-ups of the launcher and the workers.
+ * The launcher's latch, and commit-time wake-ups of the launcher.
  *
- * A change that the launcher or a worker must act on (CREATE or DROP
- * EXTENSION, an enqueue, a retry scheduled) asks for a wake-up; latches are
- * set when the transaction commits, never before, so nobody looks for work
- * that it cannot see yet, and a transaction that asks many times (a batch of
- * 100,000 jobs) wakes once.
+ * A change that the launcher must act on (CREATE or DROP EXTENSION, a
+ * policy changed, a replica's setting) asks for a wake-up; the latch is set
+ * when the transaction commits, never before, so the launcher never looks
+ * for work that it cannot see yet, and a transaction that asks many times
+ * wakes it once.  The latch lives here, below every capability, so that
+ * any of them can wake the launcher without knowing its code.
  */
 #include "pg_scribe.h"
 
-#include "access/xact.h"
 #include "catalog/objectaccess.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
+#include "storage/latch.h"
+#include "storage/shmem.h"
+#include "storage/spin.h"
 
-#include "launcher/launcher.h"
-#include "pool/pool.h"
-#include "queue/queue_stats.h"
+#include "base/wakeup.h"
+#include "base/xact.h"
 
+/* Whose latch to set: the running launcher's, NULL when none runs */
+typedef struct LauncherLatch
+{
+	slock_t		mutex;
+	PGPROC	   *proc;
+} LauncherLatch;
+
+static LauncherLatch *launcher_latch = NULL;
 static bool wake_registered = false;
 static bool wake_pending = false;
 static pg_atomic_uint32 *wake_flag = NULL;
-static int64 wake_ready_jobs = 0;
-static TimestampTz wake_due = 0;
 static object_access_hook_type prev_object_access_hook = NULL;
+
+/* Shared memory of the latch pointer */
+Size
+scribe_launcher_latch_shmem_size(void)
+{
+	return MAXALIGN(sizeof(LauncherLatch));
+}
+
+/* Create or attach to the latch pointer */
+void
+scribe_launcher_latch_shmem_init(void)
+{
+	bool		found;
+
+	launcher_latch = ShmemInitStruct("pg_scribe launcher latch", sizeof(LauncherLatch), &found);
+	if (!found)
+	{
+		SpinLockInit(&launcher_latch->mutex);
+		launcher_latch->proc = NULL;
+	}
+}
+
+/* The launcher publishes its process (NULL as it exits) */
+void
+scribe_launcher_latch_attach(PGPROC *proc)
+{
+	SpinLockAcquire(&launcher_latch->mutex);
+	launcher_latch->proc = proc;
+	SpinLockRelease(&launcher_latch->mutex);
+}
+
+/* Set the latch of the running launcher, if any */
+void
+scribe_launcher_wake(void)
+{
+	PGPROC	   *proc;
+
+	if (launcher_latch == NULL)
+		return;
+
+	SpinLockAcquire(&launcher_latch->mutex);
+	proc = launcher_latch->proc;
+	SpinLockRelease(&launcher_latch->mutex);
+
+	/* a stale PGPROC only costs its new owner a spurious wake-up */
+	if (proc != NULL)
+		SetLatch(&proc->procLatch);
+}
 
 /* Set the launcher's latch once the transaction that asked has committed */
 static void
@@ -33,19 +89,6 @@ launcher_wakeup_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			/* whoever we wake must see the counts of the jobs it is woken for */
-			scribe_queue_stats_at_commit();
-
-			/*
-			 * An idle worker takes ready jobs; with none, or more jobs than
-			 * one worker's share, the launcher may add workers.
-			 */
-			if (wake_ready_jobs > 0 &&
-				(!scribe_pool_wake_idle_worker() || wake_ready_jobs > scribe_jobs_per_worker))
-				scribe_pool_want_launcher();
-			/* the launcher sleeps until the earliest delayed job falls due */
-			if (wake_due != 0 && scribe_queue_next_due_lower(wake_due))
-				wake_pending = true;
 			/* the flag first: a launcher woken must find it set */
 			if (wake_flag != NULL)
 				pg_atomic_write_u32(wake_flag, 1);
@@ -53,8 +96,6 @@ launcher_wakeup_xact_callback(XactEvent event, void *arg)
 				scribe_launcher_wake();
 			wake_pending = false;
 			wake_flag = NULL;
-			wake_ready_jobs = 0;
-			wake_due = 0;
 			break;
 
 		case XACT_EVENT_ABORT:
@@ -67,8 +108,6 @@ launcher_wakeup_xact_callback(XactEvent event, void *arg)
 		case XACT_EVENT_PREPARE:
 			wake_pending = false;
 			wake_flag = NULL;
-			wake_ready_jobs = 0;
-			wake_due = 0;
 			break;
 
 		default:
@@ -82,7 +121,7 @@ wakeup_register(void)
 {
 	if (!wake_registered)
 	{
-		RegisterXactCallback(launcher_wakeup_xact_callback, NULL);
+		scribe_xact_register(SCRIBE_XACT_PHASE_WAKE, launcher_wakeup_xact_callback, NULL);
 		wake_registered = true;
 	}
 }
@@ -109,19 +148,6 @@ scribe_launcher_wake_at_commit_flag(pg_atomic_uint32 *flag)
 {
 	scribe_launcher_wake_at_commit();
 	wake_flag = flag;
-}
-
-/*
- * Ask for a worker when the current transaction commits: ready_jobs became
- * ready in a workers queue, or a delayed job falls due at due (0: none).
- */
-void
-scribe_workers_wake_at_commit(int64 ready_jobs, TimestampTz due)
-{
-	wakeup_register();
-	wake_ready_jobs += ready_jobs;
-	if (due != 0 && (wake_due == 0 || due < wake_due))
-		wake_due = due;
 }
 
 /* Wake the launcher when a DROP EXTENSION pg_scribe commits */

@@ -7,9 +7,25 @@
 #include "pg_scribe.h"
 
 #include "mb/pg_wchar.h"
+#include "utils/guc.h"
 #include "utils/json.h"
 
 #include "client/http_client.h"
+
+/* scribe.http_connect_timeout: every HTTP request of pg_scribe (http jobs, S3, cloud OCR) */
+int			scribe_http_connect_timeout = 5000;
+
+/* Define the client's own settings */
+void
+scribe_http_client_define_gucs(void)
+{
+	DefineCustomIntVariable("scribe.http_connect_timeout",
+							"Time an http request may take to connect.",
+							NULL,
+							&scribe_http_connect_timeout,
+							5000, 1, INT_MAX,
+							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
+}
 
 /* One handle per process, reset between requests, so that connections are reused */
 static CURL *http_handle = NULL;

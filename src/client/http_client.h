@@ -49,7 +49,8 @@ extern bool scribe_http_post_json(const char *url, const char *body, int64 timeo
 								  char **error);
 extern char *scribe_mask_secret(const char *message, const char *secret);
 
-/* kind_http.c */
+/* the client's settings: scribe.http_connect_timeout (for S3 and cloud OCR too) */
 extern int	scribe_http_connect_timeout;
+extern void scribe_http_client_define_gucs(void);
 
 #endif							/* SCRIBE_HTTP_CLIENT_H */

@@ -16,7 +16,7 @@
 #include "utils/jsonb.h"
 
 #include "client/http_client.h"
-#include "ocr/ocr.h"
+#include "client/ocr_client.h"
 
 /* Vision takes at most this many images per request */
 #define CLOUD_MAX_IMAGES 16

@@ -30,7 +30,7 @@
 #include "utils/timestamp.h"
 #include "utils/wait_event.h"
 
-#include "ocr/ocr.h"
+#include "client/ocr_client.h"
 
 #define ENGINE_PROGRAM "pg_scribe_ocr"
 #define STDERR_TAIL 2048

@@ -10,7 +10,7 @@
 #include "utils/guc.h"
 #include "utils/memutils.h"
 
-#include "ocr/ocr.h"
+#include "client/ocr_client.h"
 
 int			scribe_max_image_bytes = 50 * 1024 * 1024;
 int			scribe_max_image_pixels = 100 * 1000 * 1000;

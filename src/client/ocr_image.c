@@ -4,7 +4,7 @@
  */
 #include "pg_scribe.h"
 
-#include "ocr/ocr.h"
+#include "client/ocr_client.h"
 
 #define IMAGE_FORMATS_HINT "Send a PNG, JPEG, TIFF, BMP, PNM, GIF or WebP image."
 

@@ -11,7 +11,7 @@
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
 
-#include "ocr/ocr.h"
+#include "client/ocr_client.h"
 
 #define FORMATS_HINT "Use 'png', 'tiff_g4' (1-bit, multi-page) or 'jpeg'."
 #define MODES_HINT "Use 'gray' (8-bit grayscale), 'bw' (1-bit) or 'keep' (the image's own depth)."

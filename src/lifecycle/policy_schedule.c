@@ -13,7 +13,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "launcher/launcher.h"
+#include "base/wakeup.h"
 #include "lifecycle/lifecycle.h"
 #include "replication/replica.h"
 #include "base/spi_plans.h"

@@ -9,13 +9,13 @@
 
 #include "ops/metrics.h"
 #include "ocr/ocr.h"
+#include "queue/queue.h"
 #include "queue/queue_stats.h"
 #include "base/spi_plans.h"
 
 /* Histogram bounds exposed: every other bucket of the queue statistics, 0.1 ms to 2.5 days */
 #define QUEUE_BOUNDS (SCRIBE_HIST_BUCKETS / 2)
 
-static SPIPlanPtr plan_queues = NULL;
 
 /* Cumulative counts at every other bucket bound of a queue histogram; returns the total */
 static uint64
@@ -48,24 +48,14 @@ scribe_metrics_queues(StringInfo out)
 	static const char *const kind_labels[] = {"queue", "kind"};
 	static const char *const queue_label[] = {"queue"};
 	uint64		nqueues;
-	SPITupleTable *queues;
+	int32	   *ids;
 	ScribeQueueTotals *totals;
 	char	  **names;
 
-	scribe_plan_execute(&plan_queues, "SELECT queue_id, name FROM scribe.queues ORDER BY name",
-						0, NULL, NULL, NULL, true, 0);
-	nqueues = SPI_processed;
-	queues = SPI_tuptable;
+	nqueues = scribe_queue_list_all(&ids, &names);
 	totals = palloc0(sizeof(ScribeQueueTotals) * Max(nqueues, 1));
-	names = palloc(sizeof(char *) * Max(nqueues, 1));
 	for (uint64 q = 0; q < nqueues; q++)
-	{
-		bool		isnull;
-
-		names[q] = SPI_getvalue(queues->vals[q], queues->tupdesc, 2);
-		(void) scribe_queue_stats_totals(DatumGetInt32(SPI_getbinval(queues->vals[q], queues->tupdesc, 1, &isnull)),
-										 &totals[q]);
-	}
+		(void) scribe_queue_stats_totals(ids[q], &totals[q]);
 
 	for (int c = 0; c < 3; c++)
 	{

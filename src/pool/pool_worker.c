@@ -31,7 +31,6 @@
 #include "utils/timestamp.h"
 
 #include "jobs/job_kind.h"
-#include "launcher/launcher.h"
 #include "pool/pool.h"
 #include "queue/queue.h"
 #include "base/shmem.h"

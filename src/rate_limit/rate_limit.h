@@ -21,10 +21,12 @@
 
 #include "datatype/timestamp.h"
 
+#include "base/shmem.h"
+
 /* Longest key, in bytes: keys are stored inline */
 #define SCRIBE_RATE_LIMIT_MAX_KEY 200
 /* Partitions of the table, one LWLock each */
-#define SCRIBE_RATE_LIMIT_PARTITIONS 16
+#define SCRIBE_RATE_LIMIT_PARTITIONS SCRIBE_LWLOCK_RATE_LIMIT_PARTITIONS
 
 /* GUCs */
 extern int	scribe_rate_limit_keys;

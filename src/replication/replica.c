@@ -21,7 +21,7 @@
 #include "replication/walreceiver.h"
 #include "utils/builtins.h"
 
-#include "launcher/launcher.h"
+#include "base/wakeup.h"
 #include "replication/replica.h"
 #include "base/spi_plans.h"
 
