@@ -46,6 +46,7 @@ OBJS = \
 	src/client/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
 	src/ocr/ocr_stats.o \
+	src/cache/cache_key.o \
 	src/cache/cache_l1.o \
 	src/cache/cache_l1_memory.o \
 	src/cache/cache_sql.o \
