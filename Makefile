@@ -5,17 +5,19 @@ EXTVERSION = $(shell sed -n "s/^default_version = '\(.*\)'/\1/p" $(EXTENSION).co
 MODULE_big = pg_scribe
 OBJS = \
 	src/pg_scribe.o \
-	src/shmem.o \
-	src/install.o \
-	src/health.o \
+	src/base/shmem.o \
+	src/base/install.o \
+	src/ops/health.o \
 	src/launcher/launcher.o \
-	src/launcher/launcher_wakeup.o \
+	src/base/wakeup.o \
 	src/replication/heartbeat.o \
 	src/replication/replica.o \
 	src/replication/replica_watch.o \
 	src/replication/read_your_writes.o \
-	src/spi_plans.o \
-	src/privilege.o \
+	src/base/spi_plans.o \
+	src/base/xact.o \
+	src/base/tasks.o \
+	src/base/privilege.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
 	src/queue/queue_consume_sql.o \
@@ -24,25 +26,27 @@ OBJS = \
 	src/queue/queue_send.o \
 	src/queue/queue_stats.o \
 	src/queue/queue_status.o \
+	src/queue/queue_ready.o \
 	src/pool/pool.o \
 	src/pool/pool_launcher.o \
 	src/pool/pool_worker.o \
 	src/jobs/job_kind.o \
 	src/jobs/kind_sql.o \
-	src/jobs/http_client.o \
+	src/client/http_client.o \
 	src/jobs/kind_http.o \
 	src/jobs/kind_ocr.o \
 	src/jobs/kind_ocr_remote.o \
 	src/pool/pool_remote.o \
-	src/ocr/image_probe.o \
-	src/ocr/image_probe_tiff.o \
-	src/ocr/ocr_cloud.o \
-	src/ocr/ocr_engine.o \
-	src/ocr/ocr_gucs.o \
-	src/ocr/ocr_image.o \
-	src/ocr/ocr_recompress.o \
+	src/client/image_probe.o \
+	src/client/image_probe_tiff.o \
+	src/client/ocr_cloud.o \
+	src/client/ocr_engine.o \
+	src/client/ocr_gucs.o \
+	src/client/ocr_image.o \
+	src/client/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
 	src/ocr/ocr_stats.o \
+	src/cache/cache_key.o \
 	src/cache/cache_l1.o \
 	src/cache/cache_l1_memory.o \
 	src/cache/cache_sql.o \
@@ -54,25 +58,25 @@ OBJS = \
 	src/cache/cache_stats.o \
 	src/cache/cache_trigger.o \
 	src/cache/cache_warm.o \
-	src/cache/cache_redis.o \
-	src/cache/cache_redis_breaker.o \
+	src/client/redis.o \
+	src/client/redis_breaker.o \
 	src/cache/cache_redis_sql.o \
-	src/cache/cache_redis_url.o \
-	src/cache/rate_limit.o \
-	src/cache/rate_limit_sql.o \
+	src/client/redis_url.o \
+	src/rate_limit/rate_limit.o \
+	src/rate_limit/rate_limit_sql.o \
 	src/jobs/kind_policy.o \
-	src/lifecycle/cron.o \
-	src/lifecycle/cron_next.o \
+	src/client/cron.o \
+	src/client/cron_next.o \
 	src/lifecycle/cron_sql.o \
 	src/lifecycle/policy_schedule.o \
 	src/lifecycle/policy_sql.o \
-	src/lifecycle/s3.o \
-	src/lifecycle/s3_failure.o \
-	src/lifecycle/s3_gucs.o \
+	src/client/s3.o \
+	src/client/s3_failure.o \
+	src/client/s3_gucs.o \
 	src/lifecycle/s3_sql.o \
-	src/metrics/metrics_format.o \
-	src/metrics/metrics_shared.o \
-	src/metrics/metrics_sql.o
+	src/ops/metrics_format.o \
+	src/ops/metrics_shared.o \
+	src/ops/metrics_sql.o
 
 # The OCR engine: a program of its own, so that tesseract and leptonica never
 # run inside a server process (see src/engine/engine.h).
@@ -151,7 +155,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPDATE_SCRIPTS)
 REGRESS_NOPRELOAD = preload_missing
 REGRESS = $(filter-out $(REGRESS_NOPRELOAD),$(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql))))
 
-PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -DSCRIBE_VERSION='"$(EXTVERSION)"'
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -I$(srcdir)/src/compat -DSCRIBE_VERSION='"$(EXTVERSION)"'
 # -Bsymbolic: a library installed over a running server's binds to its own
 # variables, never to those of the copy the server preloaded
 SHLIB_LINK = -lcurl -lhiredis -lpq -Wl,-Bsymbolic

@@ -10,19 +10,23 @@
 #include "miscadmin.h"
 #include "utils/guc.h"
 
+#include "base/install.h"
+#include "base/shmem.h"
+#include "base/wakeup.h"
 #include "cache/cache.h"
-#include "cache/cache_redis.h"
-#include "cache/rate_limit.h"
-#include "lifecycle/lifecycle.h"
+#include "client/http_client.h"
+#include "client/redis.h"
+#include "client/s3.h"
 #include "jobs/job_kind.h"
 #include "launcher/launcher.h"
-#include "lifecycle/s3.h"
+#include "lifecycle/lifecycle.h"
 #include "ocr/ocr.h"
 #include "pool/pool.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
+#include "rate_limit/rate_limit.h"
 #include "replication/heartbeat.h"
-#include "shmem.h"
+#include "replication/replica.h"
 
 PG_MODULE_MAGIC;
 
@@ -30,13 +34,72 @@ bool		scribe_preloaded = false;
 
 void		_PG_init(void);
 
-/* At server start: define the GUCs, request shared memory, register the launcher */
+/* Define every setting of pg_scribe */
+static void
+scribe_define_gucs(void)
+{
+	scribe_privilege_define_gucs();
+	scribe_install_define_gucs();
+	scribe_heartbeat_define_gucs();
+	scribe_queue_define_gucs();
+	scribe_queue_stats_define_gucs();
+	scribe_pool_define_gucs();
+	scribe_http_client_define_gucs();
+	scribe_http_define_gucs();
+	scribe_ocr_define_gucs();
+	scribe_cache_define_gucs();
+	scribe_redis_define_gucs();
+	scribe_rate_limit_define_gucs();
+	scribe_policy_define_gucs();
+	scribe_s3_define_gucs();
+	MarkGUCPrefixReserved("scribe");
+}
+
+/* Register every user of shared memory, initialised in this order */
+static void
+scribe_register_shmem(void)
+{
+	scribe_shmem_register(scribe_launcher_latch_shmem_size, scribe_launcher_latch_shmem_init);
+	scribe_shmem_register(scribe_launcher_shmem_size, scribe_launcher_shmem_init);
+	scribe_shmem_register(scribe_queue_stats_shmem_size, scribe_queue_stats_shmem_init);
+	scribe_shmem_register(scribe_pool_shmem_size, scribe_pool_shmem_init);
+	scribe_shmem_register(scribe_cache_shmem_size, scribe_cache_shmem_init);
+	scribe_shmem_register(scribe_cache_flight_shmem_size, scribe_cache_flight_shmem_init);
+	scribe_shmem_register(scribe_cache_stats_shmem_size, scribe_cache_stats_shmem_init);
+	scribe_shmem_register(scribe_redis_shmem_size, scribe_redis_shmem_init);
+	scribe_shmem_register(scribe_rate_limit_shmem_size, scribe_rate_limit_shmem_init);
+	scribe_shmem_register(scribe_policy_shmem_size, scribe_policy_shmem_init);
+	scribe_shmem_register(scribe_ocr_stats_shmem_size, scribe_ocr_stats_shmem_init);
+}
+
+/* Register the launcher's tasks; it runs those of a kind in this order */
+static void
+scribe_register_launcher_tasks(void)
+{
+	scribe_launcher_task_register("heartbeat", scribe_heartbeat_task, SCRIBE_TASK_WHEN_DUE);
+	/* before the pool and the policies: on a replica they stand still */
+	scribe_launcher_task_register("replica watch", scribe_replica_watch_task, SCRIBE_TASK_EVERY_WAKEUP);
+	scribe_launcher_task_register("worker pool", scribe_pool_task, SCRIBE_TASK_EVERY_WAKEUP);
+	scribe_launcher_task_register("queue maintenance", scribe_queue_maintenance_task, SCRIBE_TASK_EVERY_WAKEUP);
+	scribe_launcher_task_register("lifecycle policies", scribe_policy_schedule_task, SCRIBE_TASK_EVERY_WAKEUP);
+	scribe_launcher_task_register("queue vacuum", scribe_queue_vacuum_if_needed, SCRIBE_TASK_AFTER_OTHERS);
+	scribe_launcher_task_register("worker pool database", scribe_pool_at_connect, SCRIBE_TASK_AT_CONNECT);
+	scribe_launcher_task_register("worker pool stop", scribe_pool_uninstalled, SCRIBE_TASK_UNINSTALLED);
+}
+
+/*
+ * At load: wire the layers together; at server start also define the GUCs,
+ * request shared memory and register the launcher and its tasks
+ */
 void
 _PG_init(void)
 {
 	/* pg_upgrade's server must not start workers or touch our tables */
 	if (IsBinaryUpgrade)
 		return;
+
+	/* the queue checks a job's kind through the registry of kinds */
+	scribe_queue_set_kind_check(scribe_job_kind_validate);
 
 	/*
 	 * Loaded on demand by a backend, the library only serves the functions
@@ -48,21 +111,11 @@ _PG_init(void)
 		return;
 
 	scribe_preloaded = true;
-	scribe_privilege_define_gucs();
-	scribe_launcher_define_gucs();
-	scribe_heartbeat_define_gucs();
-	scribe_queue_define_gucs();
-	scribe_queue_stats_define_gucs();
-	scribe_pool_define_gucs();
-	scribe_http_define_gucs();
-	scribe_ocr_define_gucs();
-	scribe_cache_define_gucs();
-	scribe_redis_define_gucs();
-	scribe_rate_limit_define_gucs();
-	scribe_policy_define_gucs();
-	scribe_s3_define_gucs();
-	MarkGUCPrefixReserved("scribe");
-
+	scribe_define_gucs();
+	/* jobs that became ready at a commit: the pool wakes a worker */
+	scribe_queue_on_ready(scribe_pool_jobs_ready);
+	scribe_register_shmem();
+	scribe_register_launcher_tasks();
 	scribe_shmem_install_hooks();
 	scribe_launcher_register();
 	scribe_launcher_watch_drops();

@@ -30,6 +30,6 @@ extern bool scribe_preloaded;
 extern void scribe_require_preload(const char *what);
 
 /* Going up to the superuser, down to a role, cleaning a session */
-#include "privilege.h"
+#include "base/privilege.h"
 
 #endif							/* PG_SCRIBE_H */

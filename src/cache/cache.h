@@ -148,7 +148,6 @@ extern void scribe_cache_l1_clear(void);
 extern uint64 scribe_cache_l2_uncovered(void);
 extern void scribe_cache_l2_mark_lost(void);
 extern void scribe_cache_l2_covered(uint64 lost);
-extern int	scribe_cache_namespace_len(const char *key, int key_len);
 extern void scribe_cache_token(const char *key, int key_len, ScribeCacheToken *token);
 extern bool scribe_cache_token_current(const char *key, int key_len, const ScribeCacheToken *token);
 
@@ -180,8 +179,9 @@ extern bool scribe_cache_delete(const char *key, int key_len);
 extern int	scribe_cache_delete_many(int n, const char *const *keys, const int *key_lens);
 extern void scribe_cache_invalidate(const char *ns, int ns_len);
 
-/* cache_sql.c: argument checks shared by the SQL functions */
+/* cache_key.c: the shape of a key, its namespace */
 extern void scribe_cache_check_key(const text *key);
+extern int	scribe_cache_namespace_len(const char *key, int key_len);
 extern int64 scribe_cache_ttl_arg(FunctionCallInfo fcinfo, int argno);
 extern text *scribe_cache_value_text(StringInfo value, ScribeCacheType type);
 

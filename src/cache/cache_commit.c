@@ -19,6 +19,7 @@
 #include "nodes/pg_list.h"
 #include "utils/memutils.h"
 
+#include "base/xact.h"
 #include "cache/cache.h"
 
 #define CACHE_COMMIT_MAX_KEYS 10000
@@ -121,7 +122,7 @@ cache_commit_register(void)
 {
 	if (!callback_registered)
 	{
-		RegisterXactCallback(cache_commit_callback, NULL);
+		scribe_xact_register(SCRIBE_XACT_PHASE_CACHE, cache_commit_callback, NULL);
 		callback_registered = true;
 	}
 }

@@ -29,8 +29,8 @@
 #include "utils/relcache.h"
 
 #include "cache/cache.h"
-#include "jobs/job_kind.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
+#include "base/xact.h"
 
 #define CACHE_EVENTS_TABLE "cache_events"
 

@@ -191,15 +191,6 @@ cache_bucket_lock(uint32 bucket)
 	return &cache->locks[bucket % CACHE_PARTITIONS].lock;
 }
 
-/* The length of key's namespace: up to its first ':', or all of it */
-int
-scribe_cache_namespace_len(const char *key, int key_len)
-{
-	const char *colon = memchr(key, ':', key_len);
-
-	return colon ? (int) (colon - key) : key_len;
-}
-
 /* The version slot of a namespace */
 static pg_atomic_uint64 *
 cache_namespace_version(const char *ns, int ns_len)

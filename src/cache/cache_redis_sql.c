@@ -18,7 +18,7 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "cache/cache_redis.h"
+#include "client/redis.h"
 
 PG_FUNCTION_INFO_V1(scribe_redis_status_sql);
 PG_FUNCTION_INFO_V1(scribe_redis_get_sql);

@@ -31,26 +31,6 @@ PG_FUNCTION_INFO_V1(scribe_cache_clear);
 
 static const char *const type_names[] = {"bytea", "text", "jsonb"};
 
-/* ERROR unless key (NULL: a NULL argument) can be a cache key */
-void
-scribe_cache_check_key(const text *key)
-{
-	if (key == NULL)
-		ereport(ERROR,
-				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("a cache key must not be NULL")));
-	if (VARSIZE_ANY_EXHDR(key) == 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("a cache key must not be empty")));
-	if (VARSIZE_ANY_EXHDR(key) > SCRIBE_CACHE_KEY_MAX)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("a cache key is at most %d bytes, not %zu", SCRIBE_CACHE_KEY_MAX,
-						(size_t) VARSIZE_ANY_EXHDR(key)),
-				 errhint("Hash long keys, for example with md5(), and keep a readable prefix for the namespace.")));
-}
-
 /* The key argument, checked: not NULL, not empty, not too long */
 static text *
 cache_key_arg(FunctionCallInfo fcinfo)

@@ -27,7 +27,7 @@
 #include "utils/timestamp.h"
 
 #include "cache/cache.h"
-#include "cache/cache_redis.h"
+#include "client/redis.h"
 
 #define L2_KEY_PREFIX "scribe:c:"
 #define L2_NAMESPACE_PREFIX "scribe:ns:"

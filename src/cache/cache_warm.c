@@ -13,7 +13,7 @@
 #include "utils/timestamp.h"
 
 #include "cache/cache.h"
-#include "cache/cache_redis.h"
+#include "client/redis.h"
 
 PG_FUNCTION_INFO_V1(scribe_cache_warm);
 

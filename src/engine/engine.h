@@ -21,7 +21,7 @@
 
 #include <leptonica/allheaders.h>
 
-#include "ocr/ocr_protocol.h"
+#include "client/ocr_protocol.h"
 
 /* Text whose median character height is under this (pixels) is small: OCR upscales it */
 #define SMALL_TEXT_HEIGHT 14

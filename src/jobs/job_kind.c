@@ -3,10 +3,6 @@
  */
 #include "pg_scribe.h"
 
-#include "access/xact.h"
-#include "utils/memutils.h"
-#include "utils/resowner.h"
-
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -159,47 +155,4 @@ scribe_jsonb_check_keys(Jsonb *object, const char *const *allowed, const char *k
 			}
 		}
 	}
-}
-
-/*
- * Run fn(arg) in a subtransaction of the job's, so that a kind can still
- * record a failure after it: NULL when fn returned, else the ERROR's
- * message (with its hint) after rolling the subtransaction back, and its
- * code in *sqlerrcode.  Cancels and shutdowns are rethrown: the worker's
- * to handle.  What fn allocates in the caller's memory context stays.
- */
-char *
-scribe_job_try(void (*fn) (void *arg), void *arg, int *sqlerrcode)
-{
-	MemoryContext callercxt = CurrentMemoryContext;
-	ResourceOwner callerowner = CurrentResourceOwner;
-	char	   *volatile failure = NULL;
-
-	BeginInternalSubTransaction(NULL);
-	MemoryContextSwitchTo(callercxt);
-	PG_TRY();
-	{
-		fn(arg);
-		ReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(callercxt);
-		CurrentResourceOwner = callerowner;
-	}
-	PG_CATCH();
-	{
-		ErrorData  *edata;
-
-		MemoryContextSwitchTo(callercxt);
-		edata = CopyErrorData();
-		FlushErrorState();
-		RollbackAndReleaseCurrentSubTransaction();
-		MemoryContextSwitchTo(callercxt);
-		CurrentResourceOwner = callerowner;
-		if (edata->sqlerrcode == ERRCODE_QUERY_CANCELED || edata->sqlerrcode == ERRCODE_ADMIN_SHUTDOWN)
-			ReThrowError(edata);
-		failure = edata->hint ? psprintf("%s (%s)", edata->message, edata->hint) : pstrdup(edata->message);
-		*sqlerrcode = edata->sqlerrcode;
-		FreeErrorData(edata);
-	}
-	PG_END_TRY();
-	return failure;
 }

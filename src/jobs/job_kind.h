@@ -9,6 +9,7 @@
 #define SCRIBE_JOB_KIND_H
 
 #include "lib/stringinfo.h"
+#include "base/xact.h"
 #include "queue/queue.h"
 
 typedef enum ScribeJobOutcome
@@ -59,7 +60,6 @@ extern void scribe_ocr_record_failure(int64 document_id, const char *message, bo
 extern Jsonb *scribe_ocr_job_result(int64 document_id, const char *method, bool fallback, const char *node);
 extern Jsonb *scribe_ocr_job_skipped(const char *why);
 
-/* job_kind.c: run part of a job in a subtransaction; the ERROR as text, or NULL */
-extern char *scribe_job_try(void (*fn) (void *arg), void *arg, int *sqlerrcode);
+/* scribe_job_try(): run part of a job in a subtransaction (base/xact.h) */
 
 #endif							/* SCRIBE_JOB_KIND_H */

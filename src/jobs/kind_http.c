@@ -23,14 +23,13 @@
 #include "utils/memutils.h"
 #include "utils/jsonb.h"
 
-#include "jobs/http_client.h"
+#include "client/http_client.h"
 #include "jobs/job_kind.h"
 
 char	   *scribe_http_allowed_hosts = NULL;
 int			scribe_http_max_response_size = 1024 * 1024;
 int			scribe_http_max_redirects = 5;
 int			scribe_http_timeout = 30000;
-int			scribe_http_connect_timeout = 5000;
 
 static const char *const http_fields[] = {"url", "method", "headers", "body", "timeout_ms", NULL};
 static const char *const http_methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", NULL};
@@ -64,12 +63,6 @@ scribe_http_define_gucs(void)
 							"The job's queue lease bounds it too.",
 							&scribe_http_timeout,
 							30000, 1, INT_MAX,
-							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
-	DefineCustomIntVariable("scribe.http_connect_timeout",
-							"Time an http request may take to connect.",
-							NULL,
-							&scribe_http_connect_timeout,
-							5000, 1, INT_MAX,
 							PGC_SIGHUP, GUC_UNIT_MS, NULL, NULL, NULL);
 }
 

@@ -16,7 +16,7 @@
 #include "utils/memutils.h"
 
 #include "jobs/job_kind.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 static const char *const policy_fields[] = {"run_id", NULL};
 

@@ -36,13 +36,9 @@
 #include "utils/timestamp.h"
 
 #include "executor/spi.h"
+#include "base/install.h"
+#include "base/wakeup.h"
 #include "launcher/launcher.h"
-#include "lifecycle/lifecycle.h"
-#include "pool/pool.h"
-#include "queue/queue.h"
-#include "queue/queue_stats.h"
-#include "replication/heartbeat.h"
-#include "replication/replica.h"
 
 /* Seconds before the postmaster restarts a launcher that exited with an error */
 #define LAUNCHER_RESTART_SECONDS 5
@@ -71,7 +67,6 @@ typedef struct LauncherShared
 {
 	slock_t		mutex;
 	int			pid;
-	PGPROC	   *proc;			/* whose latch to set; NULL when none runs */
 	ScribeLauncherState state;
 	TimestampTz started_at;
 	TimestampTz state_since;
@@ -80,23 +75,7 @@ typedef struct LauncherShared
 	bool		database_missing;
 } LauncherShared;
 
-char	   *scribe_database = NULL;
-
 static LauncherShared *launcher_shared = NULL;
-
-/* Define the GUCs the launcher reads */
-void
-scribe_launcher_define_gucs(void)
-{
-	DefineCustomStringVariable("scribe.database",
-							   "Database in which the pg_scribe launcher runs and the extension is installed.",
-							   NULL,
-							   &scribe_database,
-							   "postgres",
-							   PGC_POSTMASTER,
-							   GUC_SUPERUSER_ONLY,
-							   NULL, NULL, NULL);
-}
 
 /* Register the launcher with the postmaster (server start only) */
 void
@@ -175,24 +154,6 @@ scribe_launcher_get_status(ScribeLauncherStatus *status)
 	SpinLockRelease(&launcher_shared->mutex);
 }
 
-/* Set the latch of the running launcher, if any */
-void
-scribe_launcher_wake(void)
-{
-	PGPROC	   *proc;
-
-	if (launcher_shared == NULL)
-		return;
-
-	SpinLockAcquire(&launcher_shared->mutex);
-	proc = launcher_shared->proc;
-	SpinLockRelease(&launcher_shared->mutex);
-
-	/* a stale PGPROC only costs its new owner a spurious wake-up */
-	if (proc != NULL)
-		SetLatch(&proc->procLatch);
-}
-
 /* Publish a new state in shared memory and pg_stat_activity */
 static void
 launcher_set_state(ScribeLauncherState state)
@@ -233,10 +194,10 @@ launcher_detach(int code, Datum arg)
 {
 	SpinLockAcquire(&launcher_shared->mutex);
 	launcher_shared->pid = 0;
-	launcher_shared->proc = NULL;
 	launcher_shared->state = LAUNCHER_STOPPED;
 	launcher_shared->state_since = GetCurrentTimestamp();
 	SpinLockRelease(&launcher_shared->mutex);
+	scribe_launcher_latch_attach(NULL);
 }
 
 /* Record our process in shared memory; return whether the database went missing */
@@ -248,13 +209,13 @@ launcher_attach(void)
 
 	SpinLockAcquire(&launcher_shared->mutex);
 	launcher_shared->pid = MyProcPid;
-	launcher_shared->proc = MyProc;
 	launcher_shared->state = LAUNCHER_STARTING;
 	launcher_shared->started_at = now;
 	launcher_shared->state_since = now;
 	launcher_shared->starts++;
 	database_missing = launcher_shared->database_missing;
 	SpinLockRelease(&launcher_shared->mutex);
+	scribe_launcher_latch_attach(MyProc);
 
 	before_shmem_exit(launcher_detach, (Datum) 0);
 	return database_missing;
@@ -363,36 +324,15 @@ launcher_wait_for_database(void)
 }
 
 /*
- * The launcher's tasks.  Each runs in its own transaction, with SPI, when
- * due (or on every wake-up if "always"); it returns when it next wants to
+ * The launcher's tasks are those the modules registered (base/wakeup.h):
+ * a task in a transaction runs with SPI; it returns when it next wants to
  * run (0: no wish).  A task that fails is logged and retried later, and
  * never stops the others.
  */
-typedef TimestampTz (*LauncherTaskFn) (TimestampTz now);
-
-typedef struct LauncherTask
-{
-	const char *name;
-	LauncherTaskFn run;
-	bool		always;			/* run at every wake-up: committers wake us for it */
-	TimestampTz due;			/* 0: at the next cycle */
-	bool		failing;		/* the last run failed: repeats are DEBUG1 */
-} LauncherTask;
-
-static LauncherTask launcher_tasks[] = {
-	{.name = "heartbeat", .run = scribe_heartbeat_task, .always = false},
-	/* before the pool and the policies: on a replica they stand still */
-	{.name = "replica watch", .run = scribe_replica_watch_task, .always = true},
-	{.name = "worker pool", .run = scribe_pool_task, .always = true},
-	{.name = "queue maintenance", .run = scribe_queue_maintenance_task, .always = true},
-	{.name = "lifecycle policies", .run = scribe_policy_schedule_task, .always = true},
-};
-
-#define LAUNCHER_NTASKS ((int) lengthof(launcher_tasks))
 
 /* Run one task in its own transaction; an ERROR is logged and retried later */
 static void
-launcher_run_task(LauncherTask *task, TimestampTz now)
+launcher_run_task(ScribeLauncherTask *task, TimestampTz now)
 {
 	MemoryContext task_context = CurrentMemoryContext;
 
@@ -445,18 +385,18 @@ launcher_run_task(LauncherTask *task, TimestampTz now)
 }
 
 /*
- * Vacuum the hot table when due; an ERROR is logged and the launcher goes
- * on.  Returns when to look again (0: when woken).
+ * Run a task outside any transaction (a VACUUM, say); an ERROR is logged
+ * and the launcher goes on.  Returns when to run it again (0: when woken).
  */
 static TimestampTz
-launcher_vacuum_guarded(TimestampTz now)
+launcher_run_guarded(ScribeLauncherTask *task, TimestampTz now)
 {
 	MemoryContext context = CurrentMemoryContext;
 	volatile TimestampTz again = 0;
 
 	PG_TRY();
 	{
-		again = scribe_queue_vacuum_if_needed(now);
+		again = task->run(now);
 	}
 	PG_CATCH();
 	{
@@ -468,6 +408,50 @@ launcher_vacuum_guarded(TimestampTz now)
 	}
 	PG_END_TRY();
 	return again;
+}
+
+/*
+ * Run the tasks registered for one of the whens in mask (bits 1 << when), in
+ * the order registered, those WHEN_DUE only when due; lower *wake to the
+ * earliest time one wants to run again.
+ */
+static void
+launcher_run_tasks(int mask, TimestampTz now, TimestampTz *wake)
+{
+	for (int i = 0; i < scribe_launcher_task_count(); i++)
+	{
+		ScribeLauncherTask *task = scribe_launcher_task(i);
+
+		if ((mask & (1 << task->when)) == 0)
+			continue;
+		switch (task->when)
+		{
+			case SCRIBE_TASK_WHEN_DUE:
+				if (task->due <= now)
+					launcher_run_task(task, now);
+				break;
+			case SCRIBE_TASK_EVERY_WAKEUP:
+				launcher_run_task(task, now);
+				break;
+			case SCRIBE_TASK_AFTER_OTHERS:
+				task->due = launcher_run_guarded(task, now);
+				break;
+			case SCRIBE_TASK_AT_CONNECT:
+			case SCRIBE_TASK_UNINSTALLED:
+				(void) task->run(now);
+				break;
+		}
+		if (wake != NULL && task->due != 0 && task->due < *wake)
+			*wake = task->due;
+	}
+}
+
+/* Forget when each task wanted to run: all run at the next cycle */
+static void
+launcher_tasks_due_now(void)
+{
+	for (int i = 0; i < scribe_launcher_task_count(); i++)
+		scribe_launcher_task(i)->due = 0;
 }
 
 /* Whether the extension is installed, in a transaction of its own */
@@ -501,27 +485,14 @@ launcher_cycle(void)
 	{
 		case LAUNCHER_WAITING_FOR_EXTENSION:
 			/* CREATE EXTENSION wakes us when it commits; workers have nothing to do */
-			scribe_pool_stop_all();
-			for (int i = 0; i < LAUNCHER_NTASKS; i++)
-				launcher_tasks[i].due = 0;
+			launcher_run_tasks(1 << SCRIBE_TASK_UNINSTALLED, now, NULL);
+			launcher_tasks_due_now();
 			break;
 
 		case LAUNCHER_RUNNING:
-			for (int i = 0; i < LAUNCHER_NTASKS; i++)
-			{
-				LauncherTask *task = &launcher_tasks[i];
-
-				if (task->always || task->due <= now)
-					launcher_run_task(task, now);
-				if (task->due != 0 && task->due < wake)
-					wake = task->due;
-			}
-			{
-				TimestampTz vacuum_again = launcher_vacuum_guarded(now);
-
-				if (vacuum_again != 0 && vacuum_again < wake)
-					wake = vacuum_again;
-			}
+			/* in the order registered: the replica watch before the pool and the policies */
+			launcher_run_tasks((1 << SCRIBE_TASK_WHEN_DUE) | (1 << SCRIBE_TASK_EVERY_WAKEUP), now, &wake);
+			launcher_run_tasks(1 << SCRIBE_TASK_AFTER_OTHERS, now, &wake);
 			break;
 
 		default:
@@ -552,8 +523,7 @@ launcher_supervise(void)
 		if (launcher_absorb_signals())
 		{
 			launcher_set_lock_timeout();
-			for (int i = 0; i < LAUNCHER_NTASKS; i++)
-				launcher_tasks[i].due = 0;
+			launcher_tasks_due_now();
 		}
 
 		sleep_ms = launcher_cycle();
@@ -580,7 +550,7 @@ scribe_launcher_main(Datum main_arg)
 	launcher_set_database_missing(true);
 	BackgroundWorkerInitializeConnection(scribe_database, NULL, 0);
 	launcher_set_database_missing(false);
-	scribe_pool_set_database(MyDatabaseId);
+	launcher_run_tasks(1 << SCRIBE_TASK_AT_CONNECT, GetCurrentTimestamp(), NULL);
 
 	launcher_supervise();
 }

@@ -1,11 +1,11 @@
 /*
  * The launcher: the static background worker that supervises pg_scribe.
+ * It runs the tasks that modules register (base/wakeup.h) and names none.
  */
 #ifndef SCRIBE_LAUNCHER_H
 #define SCRIBE_LAUNCHER_H
 
 #include "datatype/timestamp.h"
-#include "port/atomics.h"
 
 /*
  * The launcher's life.  Transitions:
@@ -39,23 +39,12 @@ typedef struct ScribeLauncherStatus
 	int			restarts;		/* launcher starts since server start, minus one */
 } ScribeLauncherStatus;
 
-/* GUCs */
-extern char *scribe_database;
-
-extern void scribe_launcher_define_gucs(void);
 extern void scribe_launcher_register(void);
 extern Size scribe_launcher_shmem_size(void);
 extern void scribe_launcher_shmem_init(void);
 
 extern void scribe_launcher_get_status(ScribeLauncherStatus *status);
 extern const char *scribe_launcher_state_name(ScribeLauncherState state);
-
-/* launcher_wakeup.c */
-extern void scribe_launcher_wake(void);
-extern void scribe_launcher_wake_at_commit(void);
-extern void scribe_launcher_wake_at_commit_flag(pg_atomic_uint32 *flag);
-extern void scribe_workers_wake_at_commit(int64 ready_jobs, TimestampTz due);
-extern void scribe_launcher_watch_drops(void);
 
 /* Entry point named in the worker registration; must be exported. */
 extern PGDLLEXPORT void scribe_launcher_main(Datum main_arg);

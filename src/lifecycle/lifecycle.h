@@ -22,7 +22,7 @@
 
 #include "datatype/timestamp.h"
 
-#include "lifecycle/cron.h"
+#include "client/cron.h"
 
 /* GUCs */
 extern int	scribe_policy_clock_offset;

@@ -13,10 +13,10 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "launcher/launcher.h"
+#include "base/wakeup.h"
 #include "lifecycle/lifecycle.h"
 #include "replication/replica.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 PG_FUNCTION_INFO_V1(scribe_policies_changed);
 

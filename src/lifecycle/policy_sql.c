@@ -22,7 +22,7 @@
 #include "utils/syscache.h"
 
 #include "lifecycle/lifecycle.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 PG_FUNCTION_INFO_V1(scribe_create_policy);
 PG_FUNCTION_INFO_V1(scribe_alter_policy);

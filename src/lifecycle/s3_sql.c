@@ -9,7 +9,7 @@
 #include "utils/builtins.h"
 #include "utils/memutils.h"
 
-#include "lifecycle/s3.h"
+#include "client/s3.h"
 
 PG_FUNCTION_INFO_V1(scribe_s3_put_sql);
 PG_FUNCTION_INFO_V1(scribe_s3_get_sql);

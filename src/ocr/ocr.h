@@ -1,71 +1,16 @@
 /*
- * OCR: recognition of scanned pages by an engine process per backend.
+ * OCR as a capability: the synchronous functions (ocr_sql.c) over the
+ * client (client/ocr_client.h, whose glossary applies), and the counters of
+ * the ledger's writer.
  *
- * Glossary:
- *   engine     the pg_scribe_ocr process a backend or worker starts on its
- *              first OCR and keeps; tesseract and leptonica run only there
- *   probe      the header check of an image's bytes, in the backend, before
- *              anything decodes them
- *   tier       where a document is recognised: 'local' (the engine) or
- *              'cloud' (a Google Vision images:annotate-compatible service)
- *   ledger     scribe.ocr_ledger: one row per page recognised by the
- *              pipeline, with its method and cost
- *   recompress converting an image's pages (gray, 1-bit, or as they are)
- *              and encoding them anew (PNG, TIFF G4, JPEG), in the engine:
- *              the archive's smaller copy of a scan
+ * TODO(lead): ocr_stats.c moves to src/documents/; its declarations below
+ * go with it into a header there (shmem registration in src/pg_scribe.c and
+ * src/ops/metrics_shared.c then include that header).
  */
 #ifndef SCRIBE_OCR_H
 #define SCRIBE_OCR_H
 
-#include "nodes/pg_list.h"
-#include "utils/jsonb.h"
-
-#include "ocr/image_probe.h"
-#include "ocr/ocr_protocol.h"
-
-/* Where Debian's tesseract-ocr-* packages put the language models */
-#define SCRIBE_DEFAULT_TESSDATA_DIR "/usr/share/tesseract-ocr/5/tessdata"
-
-typedef struct ScribeOcrOptions
-{
-	const char *lang;
-	int			psm;
-	uint32		flags;			/* OCR_PREPROCESS, OCR_WANT_* of ocr_protocol.h */
-} ScribeOcrOptions;
-
-/* Called with the percent done as the engine reports it */
-typedef void (*ScribeOcrProgress) (int percent);
-
-/* GUCs */
-extern int	scribe_max_image_bytes;
-extern int	scribe_max_image_pixels;
-extern int	scribe_max_image_pages;
-extern int	scribe_ocr_timeout;
-extern int	scribe_ocr_cpu_limit;
-extern int	scribe_ocr_memory_limit;
-extern int	scribe_ocr_threads;
-extern char *scribe_tessdata_dir;
-extern char *scribe_ocr_cloud_url;
-extern char *scribe_ocr_cloud_key;
-extern int	scribe_ocr_cloud_timeout;
-extern double scribe_ocr_cost_local;
-extern double scribe_ocr_cost_cloud;
-
-/* ocr_gucs.c */
-extern void scribe_ocr_define_gucs(void);
-
-/* ocr_image.c */
-extern void scribe_ocr_check_image(const char *data, size_t len, ScribeImageInfo *info);
-
-/* ocr_engine.c */
-extern Jsonb *scribe_ocr_engine_call(OcrRequest *request, const char *image, size_t len,
-									ScribeOcrProgress progress);
-extern Jsonb *scribe_ocr_run(const char *image, size_t len, const ScribeOcrOptions *options,
-							 ScribeOcrProgress progress);
-extern void scribe_ocr_check_options(const char *lang, int psm);
-extern List *scribe_ocr_installed_languages(void);
-extern int	scribe_ocr_engine_pid(void);
-
+#include "client/ocr_client.h"
 
 /* ocr_stats.c: counters of the ledger's writer since server start, by method */
 #define SCRIBE_OCR_METHODS 2	/* local, cloud */
@@ -86,9 +31,5 @@ extern void scribe_ocr_stats_shmem_init(void);
 extern const char *scribe_ocr_method_name(int i);
 extern void scribe_ocr_stats_record(const char *method, double price, int npages, const double *seconds);
 extern void scribe_ocr_stats_read(ScribeOcrTotals *totals);
-
-/* ocr_cloud.c */
-extern Jsonb *scribe_ocr_cloud_run(const char *image, size_t len, const ScribeImageInfo *info,
-								   const char *lang, char **error);
 
 #endif							/* SCRIBE_OCR_H */

@@ -9,7 +9,6 @@
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
-#include "jobs/job_kind.h"
 #include "ocr/ocr.h"
 
 PG_FUNCTION_INFO_V1(scribe_ocr_text);
@@ -35,13 +34,25 @@ ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags)
 	return scribe_ocr_run(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &options, NULL);
 }
 
+/* The "text" member of the engine's result */
+static text *
+ocr_result_text(Jsonb *result)
+{
+	JsonbValue	v;
+
+	if (getKeyJsonValueFromContainer(&result->root, "text", strlen("text"), &v) == NULL ||
+		v.type != jbvString)
+		elog(ERROR, "the OCR engine returned no text");
+	return cstring_to_text_with_len(v.val.string.val, v.val.string.len);
+}
+
 /* scribe.ocr(image, lang, psm, preprocess): the text of the image */
 Datum
 scribe_ocr_text(PG_FUNCTION_ARGS)
 {
 	Jsonb	   *result = ocr_from_args(fcinfo, OCR_TEXT_ONLY);
 
-	PG_RETURN_TEXT_P(cstring_to_text(scribe_jsonb_get_string(result, "text", true, "ocr")));
+	PG_RETURN_TEXT_P(ocr_result_text(result));
 }
 
 /* scribe.ocr_detail(image, lang, psm, preprocess, words, hocr, tsv): the engine's full result */

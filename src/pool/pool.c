@@ -14,7 +14,7 @@
 #include "utils/guc.h"
 #include "utils/timestamp.h"
 
-#include "launcher/launcher.h"
+#include "base/wakeup.h"
 #include "pool/pool.h"
 
 typedef struct PoolShared
@@ -264,6 +264,18 @@ scribe_pool_note_start(TimestampTz now, int wanted, int running)
 	else
 		pool->short_since = 0;
 	SpinLockRelease(&pool->mutex);
+}
+
+/*
+ * The queue's announcement (queue/queue.h): jobs became ready at a commit.
+ * An idle worker takes them; with none, or more jobs than one worker's
+ * share, the launcher may add workers.
+ */
+void
+scribe_pool_jobs_ready(int64 ready_jobs)
+{
+	if (!scribe_pool_wake_idle_worker() || ready_jobs > scribe_jobs_per_worker)
+		scribe_pool_want_launcher();
 }
 
 /* Record the database the workers connect to (the launcher's) */

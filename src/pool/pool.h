@@ -82,6 +82,7 @@ extern int	scribe_pool_slot_count(void);
 extern ScribeWorkerSlot *scribe_pool_slot(int slotno);
 extern bool scribe_pool_wake_idle_worker(void);
 extern void scribe_pool_want_launcher(void);
+extern void scribe_pool_jobs_ready(int64 ready_jobs);
 extern int	scribe_pool_alive(int32 *pids);
 extern void scribe_pool_set_database(Oid dboid);
 extern Oid	scribe_pool_database(void);
@@ -90,8 +91,10 @@ extern void scribe_pool_set_remote_backlog(int64 backlog);
 extern int64 scribe_pool_remote_backlog(void);
 extern void scribe_pool_note_start(TimestampTz now, int wanted, int running);
 
-/* pool_launcher.c: the launcher's part */
+/* pool_launcher.c: the launcher's tasks (base/wakeup.h) */
 extern TimestampTz scribe_pool_task(TimestampTz now);
+extern TimestampTz scribe_pool_at_connect(TimestampTz now);
+extern TimestampTz scribe_pool_uninstalled(TimestampTz now);
 extern void scribe_pool_stop_all(void);
 
 /* pool_worker.c */

@@ -18,7 +18,7 @@
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
 #include "replication/replica.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 /* The launcher looks at the pool's size at most this often when asked */
 #define SCALE_CHECK_MS 100
@@ -36,8 +36,6 @@ static TimestampTz start_retry_at = 0;
 static TimestampTz scale_looked_at = 0;
 static TimestampTz slots_warned_at = 0;
 
-static SPIPlanPtr plan_next_due = NULL;
-static SPIPlanPtr plan_delayed = NULL;
 
 /* Start a worker in a free slot; false if there is none or the server refused */
 static bool
@@ -147,65 +145,6 @@ pool_reap(void)
 	}
 }
 
-/* Ready jobs of the workers queues, as the pool sees them (inside SPI) */
-static int64
-pool_ready_jobs(int64 cap)
-{
-	List	   *queues = scribe_queue_worker_queues();
-	ListCell   *lc;
-	int64		queued = 0;
-	int32	   *ids;
-	int			n = 0;
-	Oid			argtypes[2] = {INT4ARRAYOID, INT8OID};
-	Datum		values[2];
-	bool		isnull;
-	int64		delayed;
-
-	if (queues == NIL)
-		return 0;
-	ids = palloc(sizeof(int32) * list_length(queues));
-	foreach(lc, queues)
-	{
-		ScribeQueue *q = lfirst(lc);
-		int64		jobs,
-					in_flight;
-
-		/* a count waiting for its recount still tells the order of magnitude */
-		(void) scribe_queue_stats_counters(q->queue_id, &jobs, &in_flight);
-		queued += Max(jobs - in_flight, 0);
-		ids[n++] = q->queue_id;
-	}
-	if (queued == 0)
-		return 0;
-
-	/* delayed jobs are not ready: count them, but never more than matters */
-	values[0] = scribe_int4_array(ids, n);
-	values[1] = Int64GetDatum(Min(queued, cap));
-	scribe_plan_execute(&plan_delayed,
-						"SELECT count(*) FROM (SELECT FROM scribe.jobs "
-						"  WHERE queue_id = ANY ($1) AND run_at > now() AND lease_until IS NULL LIMIT $2) d",
-						2, argtypes, values, NULL, true, 1);
-	delayed = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	return Max(queued - delayed, 0);
-}
-
-/* Look up when the next delayed job of a workers queue falls due (inside SPI) */
-static TimestampTz
-pool_lookup_next_due(void)
-{
-	bool		isnull;
-	Datum		d;
-
-	scribe_plan_execute(&plan_next_due,
-						"SELECT min(x.run_at) FROM scribe.queues q CROSS JOIN LATERAL "
-						"  (SELECT run_at FROM scribe.jobs j WHERE j.queue_id = q.queue_id AND j.run_at > now() "
-						"   AND j.lease_until IS NULL ORDER BY j.run_at LIMIT 1) x "
-						"WHERE q.consumer = 'workers'",
-						0, NULL, NULL, NULL, true, 1);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	return isnull ? 0 : DatumGetTimestampTz(d);
-}
-
 /* Ask every worker to stop (the extension is gone) */
 void
 scribe_pool_stop_all(void)
@@ -225,6 +164,22 @@ scribe_pool_stop_all(void)
 		if (proc != NULL)
 			SetLatch(&proc->procLatch);
 	}
+}
+
+/* The launcher connected to scribe.database: the workers will connect there too */
+TimestampTz
+scribe_pool_at_connect(TimestampTz now)
+{
+	scribe_pool_set_database(MyDatabaseId);
+	return 0;
+}
+
+/* The extension is not installed: workers have nothing to do */
+TimestampTz
+scribe_pool_uninstalled(TimestampTz now)
+{
+	scribe_pool_stop_all();
+	return 0;
 }
 
 /*
@@ -261,7 +216,7 @@ scribe_pool_task(TimestampTz now)
 					(errmsg("pg_scribe released " INT64_FORMAT " job(s) that workers held before a restart",
 							released)));
 		orphans_released = true;
-		scribe_queue_next_due_set(pool_lookup_next_due());
+		scribe_queue_next_due_set(scribe_queue_lookup_next_due());
 	}
 
 	/* a replica runs no jobs: the primary's workers do, and replication brings their results */
@@ -277,7 +232,7 @@ scribe_pool_task(TimestampTz now)
 	if (due != 0 && due <= now)
 	{
 		(void) scribe_pool_wake_idle_worker();
-		due = pool_lookup_next_due();
+		due = scribe_queue_lookup_next_due();
 		scribe_queue_next_due_set(due);
 	}
 	if (due != 0 && due < next)
@@ -295,7 +250,7 @@ scribe_pool_task(TimestampTz now)
 
 	/* scale: ceil(ready / jobs_per_worker), between min and max */
 	alive = scribe_pool_alive(NULL);
-	ready = pool_ready_jobs((int64) scribe_jobs_per_worker * Max(scribe_max_workers, 1));
+	ready = scribe_queue_ready_jobs((int64) scribe_jobs_per_worker * Max(scribe_max_workers, 1));
 	/*
 	 * A worker node counts the primary's waiting ocr jobs too, as its
 	 * workers last saw them, and keeps one worker to poll the primary.

@@ -31,10 +31,9 @@
 #include "utils/timestamp.h"
 
 #include "jobs/job_kind.h"
-#include "launcher/launcher.h"
 #include "pool/pool.h"
 #include "queue/queue.h"
-#include "shmem.h"
+#include "base/shmem.h"
 
 /* A transaction of a batch commits after this many jobs or milliseconds */
 #define BATCH_COMMIT_JOBS 32

@@ -67,6 +67,27 @@ extern List *scribe_queue_worker_queues(void);
 extern void scribe_queue_changed_at_commit(void);
 extern void scribe_queue_cache_forget(void);
 
+/*
+ * queue_ready.c: the queue's announcement, at commit, that jobs became
+ * ready in a workers queue (base/xact.h, phase ANNOUNCE); the listener
+ * (the pool) wakes a worker or asks the launcher for more
+ */
+typedef void (*ScribeQueueReadyHook) (int64 ready_jobs);
+extern void scribe_queue_on_ready(ScribeQueueReadyHook hook);
+extern void scribe_queue_ready_at_commit(int64 ready_jobs, TimestampTz due);
+extern int64 scribe_queue_ready_jobs(int64 cap);
+extern TimestampTz scribe_queue_lookup_next_due(void);
+
+/*
+ * queue_send.c: the check of a job's kind and payload at send, which the
+ * job kinds' registry provides (jobs/job_kind.c); ERROR on a bad one
+ */
+typedef void (*ScribeQueueKindCheck) (const char *kind, Jsonb *payload, Oid role);
+extern void scribe_queue_set_kind_check(ScribeQueueKindCheck check);
+
+/* queue_status.c: every queue, ordered by name (inside SPI) */
+extern uint64 scribe_queue_list_all(int32 **ids, char ***names);
+
 /* queue_maintenance.c: the launcher's task */
 extern TimestampTz scribe_queue_maintenance_task(TimestampTz now);
 extern TimestampTz scribe_queue_vacuum_if_needed(TimestampTz now);

@@ -16,7 +16,8 @@
 
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
+#include "base/xact.h"
 
 static HTAB *queue_cache = NULL;
 static uint64 queue_cache_version = 0;
@@ -83,7 +84,7 @@ scribe_queue_cache_forget(void)
 {
 	if (!cache_callback_registered)
 	{
-		RegisterXactCallback(queue_cache_xact_callback, NULL);
+		scribe_xact_register(SCRIBE_XACT_PHASE_LOCAL, queue_cache_xact_callback, NULL);
 		cache_callback_registered = true;
 	}
 	queue_cache_version = 0;

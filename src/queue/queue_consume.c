@@ -24,10 +24,9 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
-#include "launcher/launcher.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 /* Bytes kept free at the end of a cut error for the note that says so */
 #define ERROR_CUT_NOTE 64
@@ -425,7 +424,7 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 		scribe_queue_stats_count(queue_id, 0, -1);
 		scribe_queue_stats_failed(queue_id, result_text(0, 4), false);
 		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
-			scribe_workers_wake_at_commit(0, run_at);
+			scribe_queue_ready_at_commit(0, run_at);
 		return "retry";
 	}
 
@@ -535,7 +534,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 		scribe_queue_stats_count(queue_id, 0, -1);
 	}
 	if (SPI_processed > 0)
-		scribe_workers_wake_at_commit(SPI_processed, 0);
+		scribe_queue_ready_at_commit(SPI_processed, 0);
 	if (reason == NULL)
 		return;
 

@@ -16,10 +16,9 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "launcher/launcher.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 /* How often the launcher looks at the archive partitions */
 #define PARTITIONS_INTERVAL_MS (60 * 60 * 1000)
@@ -131,6 +130,6 @@ scribe_queue_jobs_changed(PG_FUNCTION_ARGS)
 	scribe_require_preload("changing jobs in bulk");
 	scribe_queue_stats_recount_at_commit(queue_id);
 	if (PG_GETARG_BOOL(1))
-		scribe_workers_wake_at_commit(1, 0);
+		scribe_queue_ready_at_commit(1, 0);
 	PG_RETURN_VOID();
 }

@@ -23,11 +23,9 @@
 #include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
-#include "jobs/job_kind.h"
-#include "launcher/launcher.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 int			scribe_max_payload_size = 1024 * 1024;
 
@@ -169,6 +167,25 @@ send_options(FunctionCallInfo fcinfo, SendOptions *opts, const char *function)
 				 errhint("Leave it NULL to use the queue's max_attempts.")));
 }
 
+/* The job kinds' check of a payload (jobs/job_kind.c registers it) */
+static ScribeQueueKindCheck kind_check_hook = NULL;
+
+/* Set the check of a kind and its payload (at load) */
+void
+scribe_queue_set_kind_check(ScribeQueueKindCheck check)
+{
+	kind_check_hook = check;
+}
+
+/* ERROR unless kind exists and accepts payload from role */
+static void
+kind_check(const char *kind, Jsonb *payload, Oid role)
+{
+	if (kind_check_hook == NULL)
+		elog(ERROR, "pg_scribe: no job kinds are registered");
+	kind_check_hook(kind, payload, role);
+}
+
 /* Check one payload: not NULL, not too large, runnable by its kind */
 static void
 send_check_payload(Jsonb *payload, const SendOptions *opts)
@@ -185,7 +202,7 @@ send_check_payload(Jsonb *payload, const SendOptions *opts)
 						(size_t) VARSIZE(payload), scribe_max_payload_size),
 				 errhint("Store bulky data in a table and send its key, or raise scribe.max_payload_size.")));
 	if (opts->kind != NULL)
-		scribe_job_kind_validate(text_to_cstring(opts->kind), payload, opts->role);
+		kind_check(text_to_cstring(opts->kind), payload, opts->role);
 }
 
 /* Check an idempotency key */
@@ -261,9 +278,9 @@ send_account(int32 queue_id, bool workers, int64 n, TimestampTz run_at)
 	if (!workers)
 		return;
 	if (run_at <= GetCurrentTransactionStartTimestamp())
-		scribe_workers_wake_at_commit(n, 0);
+		scribe_queue_ready_at_commit(n, 0);
 	else
-		scribe_workers_wake_at_commit(0, run_at);
+		scribe_queue_ready_at_commit(0, run_at);
 }
 
 PG_FUNCTION_INFO_V1(scribe_send);

@@ -25,11 +25,12 @@
 #include "utils/memutils.h"
 #include "utils/timestamp.h"
 
-#include "launcher/launcher.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "shmem.h"
-#include "spi_plans.h"
+#include "base/shmem.h"
+#include "base/wakeup.h"
+#include "base/xact.h"
+#include "base/spi_plans.h"
 
 /* How often the launcher recounts every queue */
 #define RECONCILE_INTERVAL_MS (5 * 60 * 1000)
@@ -325,12 +326,13 @@ entry_apply(PendingStats *p, int64 minute)
 }
 
 /*
- * Apply a committed transaction's pending changes to shared memory, once.
- * The wake-up callback calls this first, so that a woken launcher or worker
- * sees the counts of the jobs it was woken for.
+ * Apply a committed transaction's pending changes to shared memory.  It runs
+ * in the dispatcher's STATS phase, before the ANNOUNCE and WAKE phases, so
+ * that a woken launcher or worker sees the counts of the jobs it was woken
+ * for.
  */
-void
-scribe_queue_stats_at_commit(void)
+static void
+queue_stats_at_commit(void)
 {
 	ListCell   *lc;
 	bool		recount = false;
@@ -376,7 +378,7 @@ stats_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			scribe_queue_stats_at_commit();
+			queue_stats_at_commit();
 			break;
 
 		case XACT_EVENT_PREPARE:
@@ -442,8 +444,7 @@ pending_for(int32 queue_id)
 
 	if (!stats_callbacks_registered)
 	{
-		RegisterXactCallback(stats_xact_callback, NULL);
-		RegisterSubXactCallback(stats_subxact_callback, NULL);
+		scribe_xact_register(SCRIBE_XACT_PHASE_STATS, stats_xact_callback, stats_subxact_callback);
 		stats_callbacks_registered = true;
 	}
 

@@ -38,7 +38,6 @@ extern void scribe_queue_stats_finished(int32 queue_id, const char *kind, Timest
 										TimestampTz claimed_at, TimestampTz finished_at);
 extern void scribe_queue_stats_failed(int32 queue_id, const char *kind, bool dead);
 extern void scribe_queue_stats_recount_at_commit(int32 queue_id);
-extern void scribe_queue_stats_at_commit(void);
 
 /* Reading: counters (false when stale), recounts, windows, percentiles */
 extern bool scribe_queue_stats_counters(int32 queue_id, int64 *jobs, int64 *in_flight);

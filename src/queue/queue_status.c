@@ -13,11 +13,12 @@
 
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 static SPIPlanPtr plan_delayed = NULL;
 static SPIPlanPtr plan_dead = NULL;
 static SPIPlanPtr plan_oldest = NULL;
+static SPIPlanPtr plan_all = NULL;
 static SPIPlanPtr plan_list = NULL;
 static SPIPlanPtr plan_job_status = NULL;
 
@@ -287,4 +288,25 @@ scribe_queue_totals(PG_FUNCTION_ARGS)
 	scribe_run_as_caller(&saved);
 	SPI_finish();
 	return (Datum) 0;
+}
+
+/* Every queue, ordered by name (inside SPI): their ids and names, and how many */
+uint64
+scribe_queue_list_all(int32 **ids, char ***names)
+{
+	uint64		n;
+
+	scribe_plan_execute(&plan_all, "SELECT queue_id, name FROM scribe.queues ORDER BY name",
+						0, NULL, NULL, NULL, true, 0);
+	n = SPI_processed;
+	*ids = palloc(sizeof(int32) * Max(n, 1));
+	*names = palloc(sizeof(char *) * Max(n, 1));
+	for (uint64 i = 0; i < n; i++)
+	{
+		bool		isnull;
+
+		(*ids)[i] = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull));
+		(*names)[i] = SPI_getvalue(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 2);
+	}
+	return n;
 }

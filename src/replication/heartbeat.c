@@ -12,7 +12,7 @@
 #include "utils/timestamp.h"
 
 #include "replication/heartbeat.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 int			scribe_heartbeat_interval = 10;
 char	   *scribe_node_name = NULL;

@@ -21,9 +21,9 @@
 #include "replication/walreceiver.h"
 #include "utils/builtins.h"
 
-#include "launcher/launcher.h"
+#include "base/wakeup.h"
 #include "replication/replica.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 PG_FUNCTION_INFO_V1(scribe_subscribe);
 PG_FUNCTION_INFO_V1(scribe_unsubscribe);

@@ -12,7 +12,7 @@
 #include "utils/timestamp.h"
 
 #include "replication/replica.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
 /* How often the subscription is looked at when nothing else wakes the launcher */
 #define REPLICA_WATCH_MS 2000

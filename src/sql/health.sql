@@ -86,7 +86,7 @@ BEGIN
         RETURN QUERY SELECT 'dead_letters_rising', 'degraded',
             format('%s job(s) of queue %s died in the last %s', r.n, r.name, dead_window),
             jsonb_build_object('queue', r.name, 'dead', r.n, 'window', dead_window, 'last_died_at', r.last_died),
-            format('Read their errors (SELECT errors FROM scribe.jobs_dead), fix the cause, then scribe.requeue(%L).', r.name);
+            format('Read their errors (scribe.scaling_advice() names the commonest), fix the cause, then scribe.requeue(%L).', r.name);
     END LOOP;
 
     SELECT * INTO r FROM scribe.redis_status();

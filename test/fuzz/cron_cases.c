@@ -1,6 +1,6 @@
 /*
  * cron_cases.c — table-driven regression test for the cron parser and the
- * next-run search, src/lifecycle/cron.c and cron_next.c.
+ * next-run search, src/client/cron.c and cron_next.c.
  *
  *   cron_cases
  *

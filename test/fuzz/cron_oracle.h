@@ -1,7 +1,7 @@
 /*
  * cron_oracle.h — a slow, obviously right reading of a parsed cron
  * schedule, on the C library's calendar (gmtime_r) instead of
- * src/lifecycle/cron_next.c's arithmetic, for the unit cases and the fuzzer
+ * src/client/cron_next.c's arithmetic, for the unit cases and the fuzzer
  * to check scribe_cron_find_next() against.
  */
 #ifndef CRON_ORACLE_H
