@@ -275,7 +275,7 @@ scribe_send(PG_FUNCTION_ARGS)
 	SendOptions opts;
 	Jsonb	   *payload = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	text	   *key = PG_ARGISNULL(6) ? NULL : PG_GETARG_TEXT_PP(6);
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	int64		job_id = 0;
 
 	send_options(fcinfo, &opts, "scribe.send()");
@@ -283,8 +283,7 @@ scribe_send(PG_FUNCTION_ARGS)
 	send_check_payload(payload, &opts);
 	send_check_key(key);
 
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 
 	for (int attempt = 0; attempt < SEND_RETRIES && job_id == 0; attempt++)
 	{
@@ -339,8 +338,7 @@ scribe_send(PG_FUNCTION_ARGS)
 				 errdetail("Jobs with this key kept finishing while this one was enqueued."),
 				 errhint("Retry the transaction.")));
 
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 	PG_RETURN_INT64(job_id);
 }
 
@@ -359,7 +357,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 	Datum	   *keys = NULL;
 	bool	   *key_nulls = NULL;
 	int			nkeys = 0;
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			argtypes[SEND_NPARAMS] = {TEXTOID, JSONBARRAYOID, TIMESTAMPTZOID, TEXTOID,
 	INT2OID, TEXTARRAYOID, INT4OID, OIDOID};
@@ -412,8 +410,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 
 	/* the ids outlive SPI: allocate them before connecting */
 	ids = palloc0(sizeof(int64) * n);
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 
 	send_params(&opts, PointerGetDatum(payload_array), PointerGetDatum(key_array), key_array == NULL,
 				values, nulls);
@@ -482,8 +479,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 	if (inserted > 0)
 		send_account(queue_id, workers, inserted, run_at);
 
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 
 	for (int i = 0; i < n; i++)
 	{
