@@ -453,6 +453,37 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 }
 
 /*
+ * Copy the ids and lease tokens of the claimed jobs that keep marks (all of
+ * them when keep is NULL) into job_ids and leases, side by side, as
+ * scribe_queue_release_jobs() takes them; returns how many.  No allocation
+ * and no ERROR: a caller may hold a spinlock.
+ */
+int
+scribe_queue_job_leases(int n, const ScribeJob *jobs, const bool *keep,
+						int64 *job_ids, pg_uuid_t *leases)
+{
+	int			count = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (keep != NULL && !keep[i])
+			continue;
+		job_ids[count] = jobs[i].job_id;
+		leases[count] = jobs[i].lease;
+		count++;
+	}
+	return count;
+}
+
+/* The parameters $1 and $2 of a statement on leased jobs: bigint[] of ids, uuid[] of their tokens */
+static void
+lease_array_params(int n, const int64 *job_ids, const pg_uuid_t *leases, Datum *values)
+{
+	values[0] = scribe_int8_array(job_ids, n);
+	values[1] = scribe_uuid_array(leases, n);
+}
+
+/*
  * Lock the rows of claimed jobs whose lease is still theirs (inside SPI), so
  * that nobody else can take them before the transaction that runs and acks
  * them commits.  Sets locked[i]; returns how many.
@@ -466,14 +497,8 @@ scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
 	pg_uuid_t  *leases = palloc(sizeof(pg_uuid_t) * Max(n, 1));
 	int			count = 0;
 
-	for (int i = 0; i < n; i++)
-	{
-		ids[i] = jobs[i].job_id;
-		leases[i] = jobs[i].lease;
-		locked[i] = false;
-	}
-	values[0] = scribe_int8_array(ids, n);
-	values[1] = scribe_uuid_array(leases, n);
+	memset(locked, 0, sizeof(bool) * n);
+	lease_array_params(scribe_queue_job_leases(n, jobs, NULL, ids, leases), ids, leases, values);
 	scribe_plan_execute_indexed(&plan_lock,
 						"SELECT job_id FROM scribe.jobs "
 						"WHERE job_id = ANY ($1) AND lease = ($2)[array_position($1, job_id)] "
@@ -512,8 +537,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 
 	if (n == 0)
 		return;
-	values[0] = scribe_int8_array(job_ids, n);
-	values[1] = scribe_uuid_array(leases, n);
+	lease_array_params(n, job_ids, leases, values);
 	values[2] = reason ? CStringGetTextDatum(scribe_queue_error_text(reason)) : (Datum) 0;
 	nulls[2] = reason ? ' ' : 'n';
 
