@@ -259,14 +259,23 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 	return count;
 }
 
+/* The parameters $1 and $2 of a statement on one leased job: its id and its lease token */
+static void
+lease_params(int64 job_id, const pg_uuid_t *lease, Datum *values)
+{
+	values[0] = Int64GetDatum(job_id);
+	values[1] = UUIDPGetDatum(lease);
+}
+
 /* What the row of a job says of a lease token (inside SPI) */
 static LeaseState
 lease_state(int64 job_id, const pg_uuid_t *lease)
 {
 	Oid			argtypes[2] = {INT8OID, UUIDOID};
-	Datum		values[2] = {Int64GetDatum(job_id), UUIDPGetDatum(lease)};
+	Datum		values[2];
 	bool		isnull;
 
+	lease_params(job_id, lease, values);
 	scribe_plan_execute(&plan_lookup_job,
 						"SELECT COALESCE(lease = $2, false), lease_until IS NOT NULL "
 						"FROM scribe.jobs WHERE job_id = $1",
@@ -315,8 +324,7 @@ scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
 	char		nulls[3] = "   ";
 	LeaseState	state;
 
-	values[0] = Int64GetDatum(job_id);
-	values[1] = UUIDPGetDatum(lease);
+	lease_params(job_id, lease, values);
 	values[2] = PointerGetDatum(result);
 	nulls[2] = result ? ' ' : 'n';
 	scribe_plan_execute(&plan_ack,
@@ -399,8 +407,7 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 	TimestampTz run_at;
 	LeaseState	state;
 
-	values[0] = Int64GetDatum(job_id);
-	values[1] = UUIDPGetDatum(lease);
+	lease_params(job_id, lease, values);
 	values[2] = CStringGetTextDatum(scribe_queue_error_text(error));
 	values[3] = PointerGetDatum(retry_in);
 	nulls[3] = retry_in ? ' ' : 'n';
@@ -631,8 +638,7 @@ scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us)
 	char		nulls[3] = "   ";
 	bool		isnull;
 
-	values[0] = Int64GetDatum(job_id);
-	values[1] = UUIDPGetDatum(lease);
+	lease_params(job_id, lease, values);
 	values[2] = Int64GetDatum(lease_us);
 	nulls[2] = lease_us > 0 ? ' ' : 'n';
 	scribe_plan_execute(&plan_extend,

@@ -206,6 +206,17 @@ send_check_key(text *key)
  */
 #define SEND_NPARAMS 8
 
+/*
+ * The parts the two send statements share: the queue by name ($1), the
+ * insert's columns, and what a key already taken by an unfinished job of
+ * the role does (nothing: the caller finds that job)
+ */
+#define SEND_QUEUE "WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
+#define SEND_INSERT "INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, " \
+	"priority, kind, idempotency_key, payload) "
+#define SEND_ON_CONFLICT "ON CONFLICT (queue_id, enqueued_by, idempotency_key) WHERE idempotency_key IS NOT NULL " \
+	"DO NOTHING "
+
 /* Fill the parameters of a send statement */
 static void
 send_params(const SendOptions *opts, Datum payload, Datum key, bool key_null,
@@ -300,13 +311,11 @@ scribe_send(PG_FUNCTION_ARGS)
 		send_params(&opts, JsonbPGetDatum(payload), PointerGetDatum(key), key == NULL, values, nulls);
 
 		scribe_plan_execute(&plan_send,
-							"WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
-							"ins AS (INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, "
-							"                                 priority, kind, idempotency_key, payload) "
+							SEND_QUEUE
+							"ins AS (" SEND_INSERT
 							"        SELECT $3, now(), q.queue_id, COALESCE($7, q.max_attempts), $8, $5, $4, $6, $2 "
 							"        FROM q WHERE q.consumer = 'clients' OR $4 IS NOT NULL "
-							"        ON CONFLICT (queue_id, enqueued_by, idempotency_key) WHERE idempotency_key IS NOT NULL "
-							"        DO NOTHING "
+							"        " SEND_ON_CONFLICT
 							"        RETURNING job_id, run_at) "
 							"SELECT ins.job_id, ins.run_at, q.queue_id, q.consumer = 'workers' FROM q LEFT JOIN ins ON true",
 							SEND_NPARAMS, argtypes, values, nulls, false, 0);
@@ -417,15 +426,13 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 
 	/* RETURNING comes in the order of unnest(): the order of payloads */
 	scribe_plan_execute(&plan_send_batch,
-						"WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
-						"ins AS (INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, "
-						"                                 priority, kind, idempotency_key, payload) "
+						SEND_QUEUE
+						"ins AS (" SEND_INSERT
 						"        SELECT $3, now(), q.queue_id, COALESCE($7, q.max_attempts), $8, $5, $4, "
 						"               p.idempotency_key, p.payload "
 						"        FROM q, unnest($2, $6) AS p(payload, idempotency_key) "
 						"        WHERE q.consumer = 'clients' OR $4 IS NOT NULL "
-						"        ON CONFLICT (queue_id, enqueued_by, idempotency_key) WHERE idempotency_key IS NOT NULL "
-						"        DO NOTHING "
+						"        " SEND_ON_CONFLICT
 						"        RETURNING job_id, idempotency_key, run_at) "
 						"SELECT ins.job_id, ins.idempotency_key, ins.run_at, q.queue_id, q.consumer = 'workers' "
 						"FROM q LEFT JOIN ins ON true",
