@@ -63,6 +63,15 @@ static SPIPlanPtr plan_orphans = NULL;
 	"'error', " error ", 'consumer', " r ".claimed_by)"
 
 /*
+ * The rows of jobs that a lease token still holds, in a table aliased t
+ * (with its dot, or "" unaliased): one job, $1 its id and $2 the token; or
+ * many, $1 their ids and $2 their tokens side by side
+ */
+#define HELD_BY_LEASE(t) t "job_id = $1 AND " t "lease = $2 AND " t "lease_until IS NOT NULL"
+#define HELD_BY_LEASES(t) t "job_id = ANY ($1) AND " t "lease = ($2)[array_position($1, " t "job_id)] " \
+	"AND " t "lease_until IS NOT NULL"
+
+/*
  * The error text to record for an attempt: the error itself, or, longer than
  * SCRIBE_MAX_ERROR_BYTES, its beginning cut on a character boundary with a
  * note of its length.  A cut text is short enough to come back unchanged.
@@ -329,7 +338,7 @@ scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
 	nulls[2] = result ? ' ' : 'n';
 	scribe_plan_execute(&plan_ack,
 						"WITH d AS (DELETE FROM scribe.jobs "
-						"           WHERE job_id = $1 AND lease = $2 AND lease_until IS NOT NULL RETURNING *), "
+						"           WHERE " HELD_BY_LEASE("") " RETURNING *), "
 						"a AS (INSERT INTO scribe.jobs_archive (job_id, finished_at, run_at, enqueued_at, claimed_at, "
 						"          queue_id, attempts, enqueued_by, priority, kind, idempotency_key, payload, result, errors) "
 						"      SELECT d.job_id, clock_timestamp(), d.run_at, d.enqueued_at, d.claimed_at, d.queue_id, "
@@ -421,7 +430,7 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 						"             q.backoff_base * power(2, least(j.attempts - 1, 40))) * (0.5 + random() / 2)), "
 						"    errors = COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " "
 						"FROM scribe.queues q "
-						"WHERE j.job_id = $1 AND j.lease = $2 AND j.lease_until IS NOT NULL "
+						"WHERE " HELD_BY_LEASE("j.") " "
 						"  AND j.attempts < j.max_attempts AND $5 AND q.queue_id = j.queue_id "
 						"RETURNING j.queue_id, j.run_at, q.consumer = 'workers', j.kind",
 						5, argtypes, values, nulls, false, 0);
@@ -438,7 +447,7 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 
 	scribe_plan_execute(&plan_dead,
 						"WITH d AS (DELETE FROM scribe.jobs "
-						"           WHERE job_id = $1 AND lease = $2 AND lease_until IS NOT NULL RETURNING *) "
+						"           WHERE " HELD_BY_LEASE("") " RETURNING *) "
 						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
 						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
@@ -508,8 +517,7 @@ scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
 	lease_array_params(scribe_queue_job_leases(n, jobs, NULL, ids, leases), ids, leases, values);
 	scribe_plan_execute_indexed(&plan_lock,
 						"SELECT job_id FROM scribe.jobs "
-						"WHERE job_id = ANY ($1) AND lease = ($2)[array_position($1, job_id)] "
-						"  AND lease_until IS NOT NULL FOR UPDATE",
+						"WHERE " HELD_BY_LEASES("") " FOR UPDATE",
 						2, argtypes, values, NULL, false, 0);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -554,8 +562,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 						"    attempts = CASE WHEN $3 IS NULL THEN j.attempts - 1 ELSE j.attempts END, "
 						"    errors = CASE WHEN $3 IS NULL THEN j.errors "
 						"             ELSE COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " END "
-						"WHERE j.job_id = ANY ($1) AND j.lease = ($2)[array_position($1, j.job_id)] "
-						"  AND j.lease_until IS NOT NULL AND ($3 IS NULL OR j.attempts < j.max_attempts) "
+						"WHERE " HELD_BY_LEASES("j.") " AND ($3 IS NULL OR j.attempts < j.max_attempts) "
 						"RETURNING j.queue_id",
 						3, argtypes, values, nulls, false, 0);
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -573,8 +580,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 	/* the jobs on their last attempt go to the dead letters, with the reason */
 	scribe_plan_execute_indexed(&plan_release_failed,
 						"WITH d AS (DELETE FROM scribe.jobs j "
-						"           WHERE j.job_id = ANY ($1) AND j.lease = ($2)[array_position($1, j.job_id)] "
-						"             AND j.lease_until IS NOT NULL RETURNING *) "
+						"           WHERE " HELD_BY_LEASES("j.") " RETURNING *) "
 						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
 						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
@@ -645,7 +651,7 @@ scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us)
 						"UPDATE scribe.jobs j "
 						"SET lease_until = clock_timestamp() + COALESCE($3 * interval '1 microsecond', q.lease) "
 						"FROM scribe.queues q "
-						"WHERE j.job_id = $1 AND j.lease = $2 AND j.lease_until IS NOT NULL "
+						"WHERE " HELD_BY_LEASE("j.") " "
 						"  AND q.queue_id = j.queue_id "
 						"RETURNING j.lease_until",
 						3, argtypes, values, nulls, false, 0);
