@@ -11,6 +11,7 @@
 #include "commands/prepare.h"
 #include "commands/sequence.h"
 #include "commands/trigger.h"
+#include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
 #include "utils/guc.h"
@@ -72,6 +73,43 @@ void
 scribe_run_as_caller(const ScribeSavedUser *saved)
 {
 	SetUserIdAndSecContext(saved->userid, saved->sec_context);
+}
+
+/*
+ * Connect to SPI and go up to the bootstrap superuser: the start of an
+ * entry point that runs our own fixed statements (each through
+ * scribe_plan_execute()); returns the caller's role.  What is allocated
+ * before this call outlives scribe_spi_end(); what SPI returns does not.
+ * An ERROR in between disconnects SPI and restores the caller with the
+ * (sub)transaction's abort.
+ */
+Oid
+scribe_spi_begin_as_owner(ScribeSpiScope *scope)
+{
+	SPI_connect();
+	scope->elevated = true;
+	return scribe_run_as_owner(&scope->saved);
+}
+
+/*
+ * Come back down to the caller while SPI stays connected: to check the
+ * caller's rights on what the statements returned, or to hand it rows
+ */
+void
+scribe_spi_as_caller(ScribeSpiScope *scope)
+{
+	if (!scope->elevated)
+		return;
+	scribe_run_as_caller(&scope->saved);
+	scope->elevated = false;
+}
+
+/* End what scribe_spi_begin_as_owner() began: back to the caller, SPI disconnected */
+void
+scribe_spi_end(ScribeSpiScope *scope)
+{
+	scribe_spi_as_caller(scope);
+	SPI_finish();
 }
 
 /*

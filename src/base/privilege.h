@@ -3,9 +3,11 @@
  * each (docs/architecture.md, "The privilege model", says why and where).
  *
  *   up     an entry point runs its own fixed statements as the bootstrap
- *          superuser: scribe_run_as_owner() ... scribe_run_as_caller(),
- *          the statements through scribe_plan_execute() (search_path
- *          pinned to pg_catalog, no temporary schema)
+ *          superuser: scribe_spi_begin_as_owner() ... scribe_spi_end()
+ *          (SPI connected and the role changed together; underneath,
+ *          scribe_run_as_owner() ... scribe_run_as_caller()), the
+ *          statements through scribe_plan_execute() (search_path pinned
+ *          to pg_catalog, no temporary schema)
  *   down   code of a role runs on that role's behalf (an sql job as its
  *          sender, a policy's actions as its owner): scribe_role_begin()
  *          ... scribe_role_end(); the role, scribe.job_search_path, and
@@ -35,6 +37,16 @@ typedef struct ScribeRoleScope
 	int			guc_nest_level;
 } ScribeRoleScope;
 
+/*
+ * What scribe_spi_begin_as_owner() changed, for scribe_spi_as_caller()
+ * and scribe_spi_end()
+ */
+typedef struct ScribeSpiScope
+{
+	ScribeSavedUser saved;
+	bool		elevated;		/* still the bootstrap superuser */
+} ScribeSpiScope;
+
 /* scribe.job_search_path: the search_path of code run on a role's behalf */
 extern char *scribe_job_search_path;
 
@@ -42,6 +54,10 @@ extern void scribe_privilege_define_gucs(void);
 
 extern Oid	scribe_run_as_owner(ScribeSavedUser *saved);
 extern void scribe_run_as_caller(const ScribeSavedUser *saved);
+
+extern Oid	scribe_spi_begin_as_owner(ScribeSpiScope *scope);
+extern void scribe_spi_as_caller(ScribeSpiScope *scope);
+extern void scribe_spi_end(ScribeSpiScope *scope);
 
 extern void scribe_role_begin(Oid role, bool restricted, ScribeRoleScope *scope);
 extern void scribe_role_end(ScribeRoleScope *scope);

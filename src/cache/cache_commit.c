@@ -127,14 +127,23 @@ cache_commit_register(void)
 	}
 }
 
+/*
+ * Register the callback and switch to the transaction's memory, where the
+ * lists it reads live; returns the context to switch back to
+ */
+static MemoryContext
+cache_commit_remember(void)
+{
+	cache_commit_register();
+	return MemoryContextSwitchTo(TopTransactionContext);
+}
+
 /* Delete key again when the current transaction commits */
 void
 scribe_cache_delete_at_commit(const char *key, int key_len)
 {
-	MemoryContext old;
+	MemoryContext old = cache_commit_remember();
 
-	cache_commit_register();
-	old = MemoryContextSwitchTo(TopTransactionContext);
 	if (list_length(commit_keys) < CACHE_COMMIT_MAX_KEYS)
 		commit_keys = lappend(commit_keys, pnstrdup(key, key_len));
 	else
@@ -147,10 +156,8 @@ scribe_cache_delete_at_commit(const char *key, int key_len)
 void
 scribe_cache_invalidate_at_commit(const char *ns, int ns_len)
 {
-	MemoryContext old;
+	MemoryContext old = cache_commit_remember();
 
-	cache_commit_register();
-	old = MemoryContextSwitchTo(TopTransactionContext);
 	commit_namespaces = cache_commit_add_once(commit_namespaces, ns, ns_len);
 	MemoryContextSwitchTo(old);
 }
@@ -163,10 +170,8 @@ scribe_cache_invalidate_at_commit(const char *ns, int ns_len)
 void
 scribe_cache_fixed_at_commit(const char *template, int len)
 {
-	MemoryContext old;
+	MemoryContext old = cache_commit_remember();
 
-	cache_commit_register();
-	old = MemoryContextSwitchTo(TopTransactionContext);
 	if (memchr(template, ':', len) != NULL)
 		commit_fixed_keys = cache_commit_add_once(commit_fixed_keys, template, len);
 	else

@@ -76,7 +76,7 @@ scribe_cache_event_record(ScribeCacheOp op, const char *arg, int len)
 	Oid			types[2] = {TEXTOID, TEXTOID};
 	Datum		values[2];
 	char		nulls[2] = {' ', ' '};
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 
 	if (!cache_events_published())
 		return;
@@ -85,13 +85,11 @@ scribe_cache_event_record(ScribeCacheOp op, const char *arg, int len)
 		values[1] = PointerGetDatum(cstring_to_text_with_len(arg, len));
 	else
 		nulls[1] = 'n';
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 	scribe_plan_execute(&plan_record,
 						"INSERT INTO scribe.cache_events (operation, argument) VALUES ($1, $2)",
 						2, types, values, nulls, false, 0);
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 }
 
 /* An applied event: its operation and argument */

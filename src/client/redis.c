@@ -354,11 +354,135 @@ string_reply_fits(const redisReply *reply)
 }
 
 /*
- * A GET's reply: a HIT (the value in *value), a MISS, or a rejection; a
- * failure ends the call (*failed).
+ * How a call reads one reply (and frees it): the result for its command;
+ * *failed when the reply ended the call (Redis failed, the connection is
+ * gone).  out is where the reader puts what the reply carries, if anything.
+ */
+typedef ScribeRedisResult (*RedisReplyReader) (RedisCall *call, redisReply *reply, void *out,
+											   bool *failed);
+
+/* The words of one command of a fixed shape (SET key value PX ttl at most) */
+#define REDIS_MAX_ARGS 5
+typedef struct RedisArgs
+{
+	int			argc;
+	const char *argv[REDIS_MAX_ARGS];
+	size_t		argvlen[REDIS_MAX_ARGS];
+	char		ttl[32];		/* SET's PX, in text */
+} RedisArgs;
+
+/* Add a word of len bytes to args */
+static void
+add_arg(RedisArgs *args, const char *word, size_t len)
+{
+	Assert(args->argc < REDIS_MAX_ARGS);
+	args->argv[args->argc] = word;
+	args->argvlen[args->argc] = len;
+	args->argc++;
+}
+
+/* GET key, in args */
+static void
+get_args(RedisArgs *args, const char *key, int key_len)
+{
+	args->argc = 0;
+	add_arg(args, "GET", 3);
+	add_arg(args, key, (size_t) key_len);
+}
+
+/* SET key value [PX ttl_ms], in args (ttl_ms 0: no expiry) */
+static void
+set_args(RedisArgs *args, const char *key, int key_len, const char *value, int value_len, int64 ttl_ms)
+{
+	args->argc = 0;
+	add_arg(args, "SET", 3);
+	add_arg(args, key, (size_t) key_len);
+	add_arg(args, value, (size_t) value_len);
+	if (ttl_ms <= 0)
+		return;
+	snprintf(args->ttl, sizeof(args->ttl), INT64_FORMAT, ttl_ms);
+	add_arg(args, "PX", 2);
+	add_arg(args, args->ttl, strlen(args->ttl));
+}
+
+/*
+ * One call of one command: admitted by the breaker, sent, its reply read by
+ * read_reply into out, and the breaker told how Redis did.  UNAVAILABLE when
+ * the call could not be made or failed; else what read_reply says.
  */
 static ScribeRedisResult
-get_reply(RedisCall *call, redisReply *reply, StringInfo value, bool *failed)
+redis_command(const char *command, int argc, const char **argv, const size_t *argvlen,
+			  RedisReplyReader read_reply, void *out)
+{
+	RedisCall	call;
+	redisReply *reply;
+	ScribeRedisResult result;
+	bool		failed;
+
+	if (!call_begin(&call, command))
+		return SCRIBE_REDIS_UNAVAILABLE;
+	if (redisAppendCommandArgv(redis_conn, argc, argv, argvlen) != REDIS_OK ||
+		redisGetReply(redis_conn, (void **) &reply) != REDIS_OK)
+		return call_failed_in_transport(&call, redis_conn, errno);
+	result = read_reply(&call, reply, out, &failed);
+	if (!failed)
+		call_succeeded(&call);
+	return result;
+}
+
+/* Entry i of a pipelined call: the words of its command, in args */
+typedef void (*RedisPipelineArgs) (void *entries, int i, RedisArgs *args);
+/* Entry i of a pipelined call: read its reply (as a RedisReplyReader does) */
+typedef ScribeRedisResult (*RedisPipelineReader) (RedisCall *call, redisReply *reply, void *entries,
+												  int i, bool *failed);
+
+/*
+ * One call of n commands of one kind, pipelined: SCRIBE_REDIS_PIPELINE_BATCH
+ * commands written at once, then their replies read in order, each by
+ * read_reply.  OK (each entry's own result is read_reply's business), or
+ * UNAVAILABLE for the whole call.
+ */
+static ScribeRedisResult
+redis_pipeline(const char *command, int n, RedisPipelineArgs command_args,
+			   RedisPipelineReader read_reply, void *entries)
+{
+	RedisCall	call;
+	RedisArgs	args;
+
+	if (!call_begin(&call, command))
+		return SCRIBE_REDIS_UNAVAILABLE;
+	for (int start = 0; start < n; start += SCRIBE_REDIS_PIPELINE_BATCH)
+	{
+		int			end = Min(start + SCRIBE_REDIS_PIPELINE_BATCH, n);
+
+		for (int i = start; i < end; i++)
+		{
+			command_args(entries, i, &args);
+			if (redisAppendCommandArgv(redis_conn, args.argc, args.argv, args.argvlen) != REDIS_OK)
+				return call_failed_in_transport(&call, redis_conn, errno);
+		}
+		for (int i = start; i < end; i++)
+		{
+			redisReply *reply;
+			bool		failed;
+
+			if (redisGetReply(redis_conn, (void **) &reply) != REDIS_OK)
+				return call_failed_in_transport(&call, redis_conn, errno);
+			(void) read_reply(&call, reply, entries, i, &failed);
+			if (failed)
+				return SCRIBE_REDIS_UNAVAILABLE;
+		}
+	}
+	call_succeeded(&call);
+	return SCRIBE_REDIS_OK;
+}
+
+/*
+ * A GET's reply: a HIT (the value in the StringInfo out), a MISS, or a
+ * rejection; a failure ends the call (*failed).
+ */
+static ScribeRedisResult
+get_reply(RedisCall *call, redisReply *reply, void *out, bool *failed)
 {
 	*failed = false;
 	if (reply->type == REDIS_REPLY_NIL)
@@ -378,7 +502,7 @@ get_reply(RedisCall *call, redisReply *reply, StringInfo value, bool *failed)
 	}
 	if (reply->type == REDIS_REPLY_STRING)
 	{
-		copy_string_reply(reply, value);
+		copy_string_reply(reply, (StringInfo) out);
 		return SCRIBE_REDIS_HIT;
 	}
 	return unexpected_reply(call, reply, failed);
@@ -388,34 +512,10 @@ get_reply(RedisCall *call, redisReply *reply, StringInfo value, bool *failed)
 ScribeRedisResult
 scribe_redis_get(const char *key, int key_len, StringInfo value)
 {
-	RedisCall	call;
-	redisReply *reply;
-	ScribeRedisResult result;
-	bool		failed;
+	RedisArgs	args;
 
-	if (!call_begin(&call, "GET"))
-		return SCRIBE_REDIS_UNAVAILABLE;
-	reply = redisCommand(redis_conn, "GET %b", key, (size_t) key_len);
-	if (reply == NULL)
-		return call_failed_in_transport(&call, redis_conn, errno);
-	result = get_reply(&call, reply, value, &failed);
-	if (!failed)
-		call_succeeded(&call);
-	return result;
-}
-
-/* Append the SET command of one entry to the connection's output buffer */
-static int
-append_set(const char *key, int key_len, const char *value, int value_len, int64 ttl_ms)
-{
-	char		ttl[32];
-
-	if (ttl_ms <= 0)
-		return redisAppendCommand(redis_conn, "SET %b %b", key, (size_t) key_len,
-								  value, (size_t) value_len);
-	snprintf(ttl, sizeof(ttl), INT64_FORMAT, ttl_ms);
-	return redisAppendCommand(redis_conn, "SET %b %b PX %s", key, (size_t) key_len,
-							  value, (size_t) value_len, ttl);
+	get_args(&args, key, key_len);
+	return redis_command("GET", args.argc, args.argv, args.argvlen, get_reply, value);
 }
 
 /* Refuse a negative TTL: a mistake of the caller, not of Redis */
@@ -431,7 +531,7 @@ check_ttl(int64 ttl_ms)
 
 /* A SET's reply: OK or a rejection; a failure ends the call (*failed) */
 static ScribeRedisResult
-set_reply(RedisCall *call, redisReply *reply, bool *failed)
+set_reply(RedisCall *call, redisReply *reply, void *out, bool *failed)
 {
 	*failed = false;
 	if (reply->type == REDIS_REPLY_STATUS)
@@ -446,31 +546,21 @@ set_reply(RedisCall *call, redisReply *reply, bool *failed)
 ScribeRedisResult
 scribe_redis_set(const char *key, int key_len, const char *value, int value_len, int64 ttl_ms)
 {
-	RedisCall	call;
-	redisReply *reply;
-	ScribeRedisResult result;
-	bool		failed;
+	RedisArgs	args;
 
 	check_ttl(ttl_ms);
-	if (!call_begin(&call, "SET"))
-		return SCRIBE_REDIS_UNAVAILABLE;
-	if (append_set(key, key_len, value, value_len, ttl_ms) != REDIS_OK ||
-		redisGetReply(redis_conn, (void **) &reply) != REDIS_OK)
-		return call_failed_in_transport(&call, redis_conn, errno);
-	result = set_reply(&call, reply, &failed);
-	if (!failed)
-		call_succeeded(&call);
-	return result;
+	set_args(&args, key, key_len, value, value_len, ttl_ms);
+	return redis_command("SET", args.argc, args.argv, args.argvlen, set_reply, NULL);
 }
 
-/* An INTEGER reply's value (DEL, INCR), or a rejection; a failure ends the call */
+/* An INTEGER reply's value (DEL, INCR) in the int64 out, or a rejection; a failure ends the call */
 static ScribeRedisResult
-integer_reply(RedisCall *call, redisReply *reply, int64 *value, bool *failed)
+integer_reply(RedisCall *call, redisReply *reply, void *out, bool *failed)
 {
 	*failed = false;
 	if (reply->type == REDIS_REPLY_INTEGER)
 	{
-		*value = (int64) reply->integer;
+		*(int64 *) out = (int64) reply->integer;
 		freeReplyObject(reply);
 		return SCRIBE_REDIS_OK;
 	}
@@ -481,12 +571,9 @@ integer_reply(RedisCall *call, redisReply *reply, int64 *value, bool *failed)
 ScribeRedisResult
 scribe_redis_delete(int nkeys, const ScribeRedisKey *keys, int64 *deleted)
 {
-	RedisCall	call;
-	redisReply *reply;
 	ScribeRedisResult result;
 	const char **argv;
 	size_t	   *argvlen;
-	bool		failed;
 
 	*deleted = 0;
 	if (nkeys <= 0)
@@ -500,14 +587,7 @@ scribe_redis_delete(int nkeys, const ScribeRedisKey *keys, int64 *deleted)
 		argv[i + 1] = keys[i].data;
 		argvlen[i + 1] = (size_t) keys[i].len;
 	}
-	if (!call_begin(&call, "DEL"))
-		return SCRIBE_REDIS_UNAVAILABLE;
-	reply = redisCommandArgv(redis_conn, nkeys + 1, argv, argvlen);
-	if (reply == NULL)
-		return call_failed_in_transport(&call, redis_conn, errno);
-	result = integer_reply(&call, reply, deleted, &failed);
-	if (!failed)
-		call_succeeded(&call);
+	result = redis_command("DEL", nkeys + 1, argv, argvlen, integer_reply, deleted);
 	pfree(argv);
 	pfree(argvlen);
 	return result;
@@ -517,68 +597,89 @@ scribe_redis_delete(int nkeys, const ScribeRedisKey *keys, int64 *deleted)
 ScribeRedisResult
 scribe_redis_incr(const char *key, int key_len, int64 *value)
 {
-	RedisCall	call;
-	redisReply *reply;
-	ScribeRedisResult result;
-	bool		failed;
+	const char *argv[2] = {"INCR", key};
+	size_t		argvlen[2] = {4, (size_t) key_len};
 
 	*value = 0;
-	if (!call_begin(&call, "INCR"))
-		return SCRIBE_REDIS_UNAVAILABLE;
-	reply = redisCommand(redis_conn, "INCR %b", key, (size_t) key_len);
-	if (reply == NULL)
-		return call_failed_in_transport(&call, redis_conn, errno);
-	result = integer_reply(&call, reply, value, &failed);
-	if (!failed)
-		call_succeeded(&call);
-	return result;
+	return redis_command("INCR", 2, argv, argvlen, integer_reply, value);
+}
+
+/* A multi-get: its keys, each key's answer, and the buffer a value is read into */
+typedef struct MultiGet
+{
+	const ScribeRedisKey *keys;
+	ScribeRedisFetched *fetched;
+	StringInfoData value;
+} MultiGet;
+
+/* GET of a multi-get's key i */
+static void
+multi_get_args(void *entries, int i, RedisArgs *args)
+{
+	MultiGet   *mget = (MultiGet *) entries;
+
+	get_args(args, mget->keys[i].data, mget->keys[i].len);
+}
+
+/* The reply to a multi-get's GET of key i, into fetched[i] (a value copied out) */
+static ScribeRedisResult
+multi_get_reply(RedisCall *call, redisReply *reply, void *entries, int i, bool *failed)
+{
+	MultiGet   *mget = (MultiGet *) entries;
+	ScribeRedisFetched *fetched = &mget->fetched[i];
+
+	fetched->result = get_reply(call, reply, &mget->value, failed);
+	if (fetched->result == SCRIBE_REDIS_HIT)
+	{
+		fetched->value = palloc(mget->value.len + 1);
+		memcpy(fetched->value, mget->value.data, mget->value.len);
+		fetched->value_len = mget->value.len;
+	}
+	return fetched->result;
 }
 
 /*
- * GET of many keys, pipelined: SCRIBE_REDIS_PIPELINE_BATCH commands written
- * at once, then their replies read in order.  OK with each key's HIT, MISS
- * or REJECTED in fetched[i] (values palloc'd), or UNAVAILABLE for the whole
- * call, when fetched[] means nothing.
+ * GET of many keys, pipelined.  OK with each key's HIT, MISS or REJECTED in
+ * fetched[i] (values palloc'd), or UNAVAILABLE for the whole call, when
+ * fetched[] means nothing.
  */
 ScribeRedisResult
 scribe_redis_multi_get(int nkeys, const ScribeRedisKey *keys, ScribeRedisFetched *fetched)
 {
-	RedisCall	call;
-	StringInfoData value;
+	MultiGet	mget = {.keys = keys,.fetched = fetched};
+	ScribeRedisResult result;
 
 	memset(fetched, 0, sizeof(ScribeRedisFetched) * Max(nkeys, 0));
-	if (!call_begin(&call, "GET"))
-		return SCRIBE_REDIS_UNAVAILABLE;
+	initStringInfo(&mget.value);
+	result = redis_pipeline("GET", nkeys, multi_get_args, multi_get_reply, &mget);
+	pfree(mget.value.data);
+	return result;
+}
 
-	initStringInfo(&value);
-	for (int start = 0; start < nkeys; start += SCRIBE_REDIS_PIPELINE_BATCH)
-	{
-		int			end = Min(start + SCRIBE_REDIS_PIPELINE_BATCH, nkeys);
+/* A set-many: its entries and each one's result */
+typedef struct SetMany
+{
+	const ScribeRedisEntry *entries;
+	ScribeRedisResult *results;
+} SetMany;
 
-		for (int i = start; i < end; i++)
-			if (redisAppendCommand(redis_conn, "GET %b", keys[i].data, (size_t) keys[i].len) != REDIS_OK)
-				return call_failed_in_transport(&call, redis_conn, errno);
-		for (int i = start; i < end; i++)
-		{
-			redisReply *reply;
-			bool		failed;
+/* SET of a set-many's entry i */
+static void
+set_many_args(void *entries, int i, RedisArgs *args)
+{
+	const ScribeRedisEntry *entry = &((SetMany *) entries)->entries[i];
 
-			if (redisGetReply(redis_conn, (void **) &reply) != REDIS_OK)
-				return call_failed_in_transport(&call, redis_conn, errno);
-			fetched[i].result = get_reply(&call, reply, &value, &failed);
-			if (failed)
-				return SCRIBE_REDIS_UNAVAILABLE;
-			if (fetched[i].result == SCRIBE_REDIS_HIT)
-			{
-				fetched[i].value = palloc(value.len + 1);
-				memcpy(fetched[i].value, value.data, value.len);
-				fetched[i].value_len = value.len;
-			}
-		}
-	}
-	pfree(value.data);
-	call_succeeded(&call);
-	return SCRIBE_REDIS_OK;
+	set_args(args, entry->key, entry->key_len, entry->value, entry->value_len, entry->ttl_ms);
+}
+
+/* The reply to a set-many's SET of entry i, into results[i] */
+static ScribeRedisResult
+set_many_reply(RedisCall *call, redisReply *reply, void *entries, int i, bool *failed)
+{
+	SetMany    *many = (SetMany *) entries;
+
+	many->results[i] = set_reply(call, reply, NULL, failed);
+	return many->results[i];
 }
 
 /*
@@ -589,33 +690,9 @@ scribe_redis_multi_get(int nkeys, const ScribeRedisKey *keys, ScribeRedisFetched
 ScribeRedisResult
 scribe_redis_set_many(int nentries, const ScribeRedisEntry *entries, ScribeRedisResult *results)
 {
-	RedisCall	call;
+	SetMany		many = {.entries = entries,.results = results};
 
 	for (int i = 0; i < nentries; i++)
 		check_ttl(entries[i].ttl_ms);
-	if (!call_begin(&call, "SET"))
-		return SCRIBE_REDIS_UNAVAILABLE;
-
-	for (int start = 0; start < nentries; start += SCRIBE_REDIS_PIPELINE_BATCH)
-	{
-		int			end = Min(start + SCRIBE_REDIS_PIPELINE_BATCH, nentries);
-
-		for (int i = start; i < end; i++)
-			if (append_set(entries[i].key, entries[i].key_len, entries[i].value,
-						   entries[i].value_len, entries[i].ttl_ms) != REDIS_OK)
-				return call_failed_in_transport(&call, redis_conn, errno);
-		for (int i = start; i < end; i++)
-		{
-			redisReply *reply;
-			bool		failed;
-
-			if (redisGetReply(redis_conn, (void **) &reply) != REDIS_OK)
-				return call_failed_in_transport(&call, redis_conn, errno);
-			results[i] = set_reply(&call, reply, &failed);
-			if (failed)
-				return SCRIBE_REDIS_UNAVAILABLE;
-		}
-	}
-	call_succeeded(&call);
-	return SCRIBE_REDIS_OK;
+	return redis_pipeline("SET", nentries, set_many_args, set_many_reply, &many);
 }

@@ -127,15 +127,14 @@ static Datum
 policy_call(FunctionCallInfo fcinfo, SPIPlanPtr *plan, const char *sql, int nargs, Oid *argtypes,
 			Datum *values, char *nulls)
 {
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	bool		isnull;
 	Datum		result;
 	int			rc;
 
 	Assert(nargs <= POLICY_MAX_ARGS);
-	values[0] = ObjectIdGetDatum(scribe_run_as_owner(&saved));
+	values[0] = ObjectIdGetDatum(scribe_spi_begin_as_owner(&scope));
 	nulls[0] = ' ';
-	SPI_connect();
 	rc = scribe_plan_call(plan, sql, nargs, argtypes, values, nulls, 1);
 	if (rc != SPI_OK_SELECT || SPI_processed != 1)
 		elog(ERROR, "%s failed: %s", sql, SPI_result_code_string(rc));
@@ -145,8 +144,7 @@ policy_call(FunctionCallInfo fcinfo, SPIPlanPtr *plan, const char *sql, int narg
 		isnull = true;
 	else if (!isnull)
 		result = SPI_datumTransfer(result, false, -1);
-	SPI_finish();
-	scribe_run_as_caller(&saved);
+	scribe_spi_end(&scope);
 	if (isnull)
 		PG_RETURN_NULL();
 	return result;

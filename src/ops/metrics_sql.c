@@ -177,19 +177,17 @@ Datum
 scribe_metrics(PG_FUNCTION_ARGS)
 {
 	StringInfoData out;
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	text	   *result;
 
 	scribe_require_preload("scribe.metrics()");
 	initStringInfo(&out);
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 	scribe_metrics_from_sql(&out);
 	scribe_metrics_queues(&out);
 	scribe_metrics_ocr(&out);
-	scribe_run_as_caller(&saved);
-	SPI_finish();
-	/* out.data was allocated before SPI_connect: it outlives SPI's memory */
+	scribe_spi_end(&scope);
+	/* out.data was allocated before SPI was connected: it outlives SPI's memory */
 	result = cstring_to_text_with_len(out.data, out.len);
 	PG_RETURN_TEXT_P(result);
 }

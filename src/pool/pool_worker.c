@@ -109,12 +109,8 @@ static void
 worker_set_claimed(int n, const ScribeJob *jobs)
 {
 	SpinLockAcquire(&my_slot->mutex);
-	my_slot->n_claimed = n;
-	for (int i = 0; i < n; i++)
-	{
-		my_slot->claimed_ids[i] = jobs[i].job_id;
-		my_slot->claimed_leases[i] = jobs[i].lease;
-	}
+	my_slot->n_claimed = scribe_queue_job_leases(n, jobs, NULL,
+												 my_slot->claimed_ids, my_slot->claimed_leases);
 	SpinLockRelease(&my_slot->mutex);
 }
 
@@ -498,20 +494,12 @@ worker_run_batch(const ScribeQueue *queue, ScribeJob *jobs, int n)
 
 		if (releasing)
 		{
-			/* give back, attempt and all, the jobs not finished */
-			int			nrel = 0;
+			/* give back, attempt and all, the jobs not finished (those still locked) */
 			int64	   *ids = palloc(sizeof(int64) * (n - next));
 			pg_uuid_t  *leases = palloc(sizeof(pg_uuid_t) * (n - next));
+			int			nrel = scribe_queue_job_leases(n - next, &jobs[next], &locked[next - base],
+													   ids, leases);
 
-			for (int i = next; i < n; i++)
-			{
-				if (locked[i - base])
-				{
-					ids[nrel] = jobs[i].job_id;
-					leases[nrel] = jobs[i].lease;
-					nrel++;
-				}
-			}
 			scribe_queue_release_jobs(nrel, ids, leases, NULL);
 			next = n;
 		}

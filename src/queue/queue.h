@@ -107,4 +107,8 @@ extern const char *scribe_queue_error_text(const char *error);
 extern int64 scribe_queue_release_orphans(int n_alive, const int32 *alive_pids);
 extern TimestampTz scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us);
 
+/* queue_consume.c: no SPI needed */
+extern int	scribe_queue_job_leases(int n, const ScribeJob *jobs, const bool *keep,
+									int64 *job_ids, pg_uuid_t *leases);
+
 #endif							/* SCRIBE_QUEUE_H */

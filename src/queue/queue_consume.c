@@ -62,6 +62,15 @@ static SPIPlanPtr plan_orphans = NULL;
 	"'error', " error ", 'consumer', " r ".claimed_by)"
 
 /*
+ * The rows of jobs that a lease token still holds, in a table aliased t
+ * (with its dot, or "" unaliased): one job, $1 its id and $2 the token; or
+ * many, $1 their ids and $2 their tokens side by side
+ */
+#define HELD_BY_LEASE(t) t "job_id = $1 AND " t "lease = $2 AND " t "lease_until IS NOT NULL"
+#define HELD_BY_LEASES(t) t "job_id = ANY ($1) AND " t "lease = ($2)[array_position($1, " t "job_id)] " \
+	"AND " t "lease_until IS NOT NULL"
+
+/*
  * The error text to record for an attempt: the error itself, or, longer than
  * SCRIBE_MAX_ERROR_BYTES, its beginning cut on a character boundary with a
  * note of its length.  A cut text is short enough to come back unchanged.
@@ -258,14 +267,23 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 	return count;
 }
 
+/* The parameters $1 and $2 of a statement on one leased job: its id and its lease token */
+static void
+lease_params(int64 job_id, const pg_uuid_t *lease, Datum *values)
+{
+	values[0] = Int64GetDatum(job_id);
+	values[1] = UUIDPGetDatum(lease);
+}
+
 /* What the row of a job says of a lease token (inside SPI) */
 static LeaseState
 lease_state(int64 job_id, const pg_uuid_t *lease)
 {
 	Oid			argtypes[2] = {INT8OID, UUIDOID};
-	Datum		values[2] = {Int64GetDatum(job_id), UUIDPGetDatum(lease)};
+	Datum		values[2];
 	bool		isnull;
 
+	lease_params(job_id, lease, values);
 	scribe_plan_execute(&plan_lookup_job,
 						"SELECT COALESCE(lease = $2, false), lease_until IS NOT NULL "
 						"FROM scribe.jobs WHERE job_id = $1",
@@ -314,13 +332,12 @@ scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
 	char		nulls[3] = "   ";
 	LeaseState	state;
 
-	values[0] = Int64GetDatum(job_id);
-	values[1] = UUIDPGetDatum(lease);
+	lease_params(job_id, lease, values);
 	values[2] = PointerGetDatum(result);
 	nulls[2] = result ? ' ' : 'n';
 	scribe_plan_execute(&plan_ack,
 						"WITH d AS (DELETE FROM scribe.jobs "
-						"           WHERE job_id = $1 AND lease = $2 AND lease_until IS NOT NULL RETURNING *), "
+						"           WHERE " HELD_BY_LEASE("") " RETURNING *), "
 						"a AS (INSERT INTO scribe.jobs_archive (job_id, finished_at, run_at, enqueued_at, claimed_at, "
 						"          queue_id, attempts, enqueued_by, priority, kind, idempotency_key, payload, result, errors) "
 						"      SELECT d.job_id, clock_timestamp(), d.run_at, d.enqueued_at, d.claimed_at, d.queue_id, "
@@ -398,8 +415,7 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 	TimestampTz run_at;
 	LeaseState	state;
 
-	values[0] = Int64GetDatum(job_id);
-	values[1] = UUIDPGetDatum(lease);
+	lease_params(job_id, lease, values);
 	values[2] = CStringGetTextDatum(scribe_queue_error_text(error));
 	values[3] = PointerGetDatum(retry_in);
 	nulls[3] = retry_in ? ' ' : 'n';
@@ -413,7 +429,7 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 						"             q.backoff_base * power(2, least(j.attempts - 1, 40))) * (0.5 + random() / 2)), "
 						"    errors = COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " "
 						"FROM scribe.queues q "
-						"WHERE j.job_id = $1 AND j.lease = $2 AND j.lease_until IS NOT NULL "
+						"WHERE " HELD_BY_LEASE("j.") " "
 						"  AND j.attempts < j.max_attempts AND $5 AND q.queue_id = j.queue_id "
 						"RETURNING j.queue_id, j.run_at, q.consumer = 'workers', j.kind",
 						5, argtypes, values, nulls, false, 0);
@@ -430,7 +446,7 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 
 	scribe_plan_execute(&plan_dead,
 						"WITH d AS (DELETE FROM scribe.jobs "
-						"           WHERE job_id = $1 AND lease = $2 AND lease_until IS NOT NULL RETURNING *) "
+						"           WHERE " HELD_BY_LEASE("") " RETURNING *) "
 						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
 						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
@@ -452,6 +468,37 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 }
 
 /*
+ * Copy the ids and lease tokens of the claimed jobs that keep marks (all of
+ * them when keep is NULL) into job_ids and leases, side by side, as
+ * scribe_queue_release_jobs() takes them; returns how many.  No allocation
+ * and no ERROR: a caller may hold a spinlock.
+ */
+int
+scribe_queue_job_leases(int n, const ScribeJob *jobs, const bool *keep,
+						int64 *job_ids, pg_uuid_t *leases)
+{
+	int			count = 0;
+
+	for (int i = 0; i < n; i++)
+	{
+		if (keep != NULL && !keep[i])
+			continue;
+		job_ids[count] = jobs[i].job_id;
+		leases[count] = jobs[i].lease;
+		count++;
+	}
+	return count;
+}
+
+/* The parameters $1 and $2 of a statement on leased jobs: bigint[] of ids, uuid[] of their tokens */
+static void
+lease_array_params(int n, const int64 *job_ids, const pg_uuid_t *leases, Datum *values)
+{
+	values[0] = scribe_int8_array(job_ids, n);
+	values[1] = scribe_uuid_array(leases, n);
+}
+
+/*
  * Lock the rows of claimed jobs whose lease is still theirs (inside SPI), so
  * that nobody else can take them before the transaction that runs and acks
  * them commits.  Sets locked[i]; returns how many.
@@ -465,18 +512,11 @@ scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
 	pg_uuid_t  *leases = palloc(sizeof(pg_uuid_t) * Max(n, 1));
 	int			count = 0;
 
-	for (int i = 0; i < n; i++)
-	{
-		ids[i] = jobs[i].job_id;
-		leases[i] = jobs[i].lease;
-		locked[i] = false;
-	}
-	values[0] = scribe_int8_array(ids, n);
-	values[1] = scribe_uuid_array(leases, n);
+	memset(locked, 0, sizeof(bool) * n);
+	lease_array_params(scribe_queue_job_leases(n, jobs, NULL, ids, leases), ids, leases, values);
 	scribe_plan_execute_indexed(&plan_lock,
 						"SELECT job_id FROM scribe.jobs "
-						"WHERE job_id = ANY ($1) AND lease = ($2)[array_position($1, job_id)] "
-						"  AND lease_until IS NOT NULL FOR UPDATE",
+						"WHERE " HELD_BY_LEASES("") " FOR UPDATE",
 						2, argtypes, values, NULL, false, 0);
 	for (uint64 r = 0; r < SPI_processed; r++)
 	{
@@ -511,8 +551,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 
 	if (n == 0)
 		return;
-	values[0] = scribe_int8_array(job_ids, n);
-	values[1] = scribe_uuid_array(leases, n);
+	lease_array_params(n, job_ids, leases, values);
 	values[2] = reason ? CStringGetTextDatum(scribe_queue_error_text(reason)) : (Datum) 0;
 	nulls[2] = reason ? ' ' : 'n';
 
@@ -522,8 +561,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 						"    attempts = CASE WHEN $3 IS NULL THEN j.attempts - 1 ELSE j.attempts END, "
 						"    errors = CASE WHEN $3 IS NULL THEN j.errors "
 						"             ELSE COALESCE(j.errors, '[]') || " ERROR_ENTRY("j", "$3") " END "
-						"WHERE j.job_id = ANY ($1) AND j.lease = ($2)[array_position($1, j.job_id)] "
-						"  AND j.lease_until IS NOT NULL AND ($3 IS NULL OR j.attempts < j.max_attempts) "
+						"WHERE " HELD_BY_LEASES("j.") " AND ($3 IS NULL OR j.attempts < j.max_attempts) "
 						"RETURNING j.queue_id",
 						3, argtypes, values, nulls, false, 0);
 	for (uint64 r = 0; r < SPI_processed; r++)
@@ -541,8 +579,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 	/* the jobs on their last attempt go to the dead letters, with the reason */
 	scribe_plan_execute_indexed(&plan_release_failed,
 						"WITH d AS (DELETE FROM scribe.jobs j "
-						"           WHERE j.job_id = ANY ($1) AND j.lease = ($2)[array_position($1, j.job_id)] "
-						"             AND j.lease_until IS NOT NULL RETURNING *) "
+						"           WHERE " HELD_BY_LEASES("j.") " RETURNING *) "
 						"INSERT INTO scribe.jobs_dead (" DEAD_COLUMNS ") "
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
 						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
@@ -606,15 +643,14 @@ scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us)
 	char		nulls[3] = "   ";
 	bool		isnull;
 
-	values[0] = Int64GetDatum(job_id);
-	values[1] = UUIDPGetDatum(lease);
+	lease_params(job_id, lease, values);
 	values[2] = Int64GetDatum(lease_us);
 	nulls[2] = lease_us > 0 ? ' ' : 'n';
 	scribe_plan_execute(&plan_extend,
 						"UPDATE scribe.jobs j "
 						"SET lease_until = clock_timestamp() + COALESCE($3 * interval '1 microsecond', q.lease) "
 						"FROM scribe.queues q "
-						"WHERE j.job_id = $1 AND j.lease = $2 AND j.lease_until IS NOT NULL "
+						"WHERE " HELD_BY_LEASE("j.") " "
 						"  AND q.queue_id = j.queue_id "
 						"RETURNING j.lease_until",
 						3, argtypes, values, nulls, false, 0);

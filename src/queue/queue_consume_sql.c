@@ -68,7 +68,7 @@ scribe_claim(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	int32		n = PG_ARGISNULL(1) ? 1 : PG_GETARG_INT32(1);
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	const ScribeQueue *queue;
 	ScribeJob  *jobs;
 	int			count;
@@ -86,13 +86,12 @@ scribe_claim(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 	queue = scribe_queue_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	count = scribe_queue_claim_jobs(queue, n,
 									arg_positive_interval(fcinfo, 2, "lease_for", queue->lease_us),
 									MyProcPid, &jobs);
-	scribe_run_as_caller(&saved);
+	scribe_spi_as_caller(&scope);
 
 	for (int i = 0; i < count; i++)
 	{
@@ -111,7 +110,7 @@ scribe_claim(PG_FUNCTION_ARGS)
 		values[8] = TimestampTzGetDatum(jobs[i].lease_until);
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 	}
-	SPI_finish();
+	scribe_spi_end(&scope);
 	return (Datum) 0;
 }
 
@@ -124,7 +123,7 @@ scribe_ack(PG_FUNCTION_ARGS)
 	int64		job_id = arg_job_id(fcinfo);
 	pg_uuid_t  *lease = arg_lease(fcinfo, 1);
 	Jsonb	   *result = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	bool		acked;
 
 	scribe_require_preload("scribe.ack()");
@@ -135,11 +134,9 @@ scribe_ack(PG_FUNCTION_ARGS)
 						(size_t) VARSIZE(result), scribe_max_payload_size),
 				 errhint("Store bulky results in a table and return their key.")));
 
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 	acked = scribe_queue_ack_job(job_id, lease, result);
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 	PG_RETURN_BOOL(acked);
 }
 
@@ -154,7 +151,7 @@ scribe_nack(PG_FUNCTION_ARGS)
 	char	   *error = PG_ARGISNULL(2) ? pstrdup("(no error given)") : text_to_cstring(PG_GETARG_TEXT_PP(2));
 	Interval   *retry_in = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
 	bool		retry = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	const char *state;
 
 	scribe_require_preload("scribe.nack()");
@@ -164,11 +161,9 @@ scribe_nack(PG_FUNCTION_ARGS)
 				 errmsg("retry_in must not be negative"),
 				 errhint("Leave it NULL for the queue's exponential backoff, or pass interval '0' to retry at once.")));
 
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 	state = scribe_queue_nack_job(job_id, lease, error, retry_in, retry);
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 	PG_RETURN_TEXT_P(cstring_to_text(state));
 }
 
@@ -181,14 +176,12 @@ scribe_extend_lease(PG_FUNCTION_ARGS)
 	int64		job_id = arg_job_id(fcinfo);
 	pg_uuid_t  *lease = arg_lease(fcinfo, 1);
 	int64		lease_us = arg_positive_interval(fcinfo, 2, "lease_for", 0);
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	TimestampTz lease_until;
 
 	scribe_require_preload("scribe.extend_lease()");
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 	lease_until = scribe_queue_extend_lease(job_id, lease, lease_us);
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 	PG_RETURN_TIMESTAMPTZ(lease_until);
 }

@@ -223,6 +223,17 @@ send_check_key(text *key)
  */
 #define SEND_NPARAMS 8
 
+/*
+ * The parts the two send statements share: the queue by name ($1), the
+ * insert's columns, and what a key already taken by an unfinished job of
+ * the role does (nothing: the caller finds that job)
+ */
+#define SEND_QUEUE "WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
+#define SEND_INSERT "INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, " \
+	"priority, kind, idempotency_key, payload) "
+#define SEND_ON_CONFLICT "ON CONFLICT (queue_id, enqueued_by, idempotency_key) WHERE idempotency_key IS NOT NULL " \
+	"DO NOTHING "
+
 /* Fill the parameters of a send statement */
 static void
 send_params(const SendOptions *opts, Datum payload, Datum key, bool key_null,
@@ -292,7 +303,7 @@ scribe_send(PG_FUNCTION_ARGS)
 	SendOptions opts;
 	Jsonb	   *payload = PG_ARGISNULL(1) ? NULL : PG_GETARG_JSONB_P(1);
 	text	   *key = PG_ARGISNULL(6) ? NULL : PG_GETARG_TEXT_PP(6);
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	int64		job_id = 0;
 
 	send_options(fcinfo, &opts, "scribe.send()");
@@ -300,8 +311,7 @@ scribe_send(PG_FUNCTION_ARGS)
 	send_check_payload(payload, &opts);
 	send_check_key(key);
 
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 
 	for (int attempt = 0; attempt < SEND_RETRIES && job_id == 0; attempt++)
 	{
@@ -318,13 +328,11 @@ scribe_send(PG_FUNCTION_ARGS)
 		send_params(&opts, JsonbPGetDatum(payload), PointerGetDatum(key), key == NULL, values, nulls);
 
 		scribe_plan_execute(&plan_send,
-							"WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
-							"ins AS (INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, "
-							"                                 priority, kind, idempotency_key, payload) "
+							SEND_QUEUE
+							"ins AS (" SEND_INSERT
 							"        SELECT $3, now(), q.queue_id, COALESCE($7, q.max_attempts), $8, $5, $4, $6, $2 "
 							"        FROM q WHERE q.consumer = 'clients' OR $4 IS NOT NULL "
-							"        ON CONFLICT (queue_id, enqueued_by, idempotency_key) WHERE idempotency_key IS NOT NULL "
-							"        DO NOTHING "
+							"        " SEND_ON_CONFLICT
 							"        RETURNING job_id, run_at) "
 							"SELECT ins.job_id, ins.run_at, q.queue_id, q.consumer = 'workers' FROM q LEFT JOIN ins ON true",
 							SEND_NPARAMS, argtypes, values, nulls, false, 0);
@@ -356,8 +364,7 @@ scribe_send(PG_FUNCTION_ARGS)
 				 errdetail("Jobs with this key kept finishing while this one was enqueued."),
 				 errhint("Retry the transaction.")));
 
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 	PG_RETURN_INT64(job_id);
 }
 
@@ -376,7 +383,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 	Datum	   *keys = NULL;
 	bool	   *key_nulls = NULL;
 	int			nkeys = 0;
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
 	Oid			argtypes[SEND_NPARAMS] = {TEXTOID, JSONBARRAYOID, TIMESTAMPTZOID, TEXTOID,
 	INT2OID, TEXTARRAYOID, INT4OID, OIDOID};
@@ -429,23 +436,20 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 
 	/* the ids outlive SPI: allocate them before connecting */
 	ids = palloc0(sizeof(int64) * n);
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 
 	send_params(&opts, PointerGetDatum(payload_array), PointerGetDatum(key_array), key_array == NULL,
 				values, nulls);
 
 	/* RETURNING comes in the order of unnest(): the order of payloads */
 	scribe_plan_execute(&plan_send_batch,
-						"WITH q AS (SELECT queue_id, consumer, max_attempts FROM scribe.queues WHERE name = $1), "
-						"ins AS (INSERT INTO scribe.jobs (run_at, enqueued_at, queue_id, max_attempts, enqueued_by, "
-						"                                 priority, kind, idempotency_key, payload) "
+						SEND_QUEUE
+						"ins AS (" SEND_INSERT
 						"        SELECT $3, now(), q.queue_id, COALESCE($7, q.max_attempts), $8, $5, $4, "
 						"               p.idempotency_key, p.payload "
 						"        FROM q, unnest($2, $6) AS p(payload, idempotency_key) "
 						"        WHERE q.consumer = 'clients' OR $4 IS NOT NULL "
-						"        ON CONFLICT (queue_id, enqueued_by, idempotency_key) WHERE idempotency_key IS NOT NULL "
-						"        DO NOTHING "
+						"        " SEND_ON_CONFLICT
 						"        RETURNING job_id, idempotency_key, run_at) "
 						"SELECT ins.job_id, ins.idempotency_key, ins.run_at, q.queue_id, q.consumer = 'workers' "
 						"FROM q LEFT JOIN ins ON true",
@@ -499,8 +503,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 	if (inserted > 0)
 		send_account(queue_id, workers, inserted, run_at);
 
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 
 	for (int i = 0; i < n; i++)
 	{

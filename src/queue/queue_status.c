@@ -91,7 +91,7 @@ scribe_queue_stats(PG_FUNCTION_ARGS)
 	char		nulls[1] = {' '};
 	uint64		nqueues;
 	SPITupleTable *queues;
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 
 	scribe_require_preload("scribe.queue_stats()");
 
@@ -107,8 +107,7 @@ scribe_queue_stats(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 	args[0] = queue_name ? PointerGetDatum(queue_name) : (Datum) 0;
 	nulls[0] = queue_name ? ' ' : 'n';
 	scribe_plan_execute(&plan_list,
@@ -171,8 +170,7 @@ scribe_queue_stats(PG_FUNCTION_ARGS)
 
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, rnulls);
 	}
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 	return (Datum) 0;
 }
 
@@ -184,7 +182,7 @@ scribe_job_status(PG_FUNCTION_ARGS)
 {
 	int64		job_id = PG_GETARG_INT64(0);
 	Oid			caller;
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(job_id)};
 	TupleDesc	tupdesc;
@@ -197,8 +195,7 @@ scribe_job_status(PG_FUNCTION_ARGS)
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 
-	SPI_connect();
-	caller = scribe_run_as_owner(&saved);
+	caller = scribe_spi_begin_as_owner(&scope);
 	/* unfinished, finished or dead: a job is in exactly one of the three */
 	scribe_plan_execute(&plan_job_status,
 						"SELECT j.job_id, q.name, CASE WHEN j.lease_until IS NOT NULL THEN 'running' "
@@ -223,7 +220,7 @@ scribe_job_status(PG_FUNCTION_ARGS)
 				 errhint("It never existed, or it finished longer ago than its queue's retention.")));
 	row = SPI_copytuple(SPI_tuptable->vals[0]);
 	owner = DatumGetObjectId(SPI_getbinval(row, SPI_tuptable->tupdesc, 8, &isnull));
-	scribe_run_as_caller(&saved);
+	scribe_spi_as_caller(&scope);
 
 	/* a job's payload and result belong to the role that enqueued it */
 	if (!has_privs_of_role(caller, owner))
@@ -241,7 +238,7 @@ scribe_job_status(PG_FUNCTION_ARGS)
 		result = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
 		result = SPI_datumTransfer(result, false, -1);
 	}
-	SPI_finish();
+	scribe_spi_end(&scope);
 	PG_RETURN_DATUM(result);
 }
 
@@ -252,13 +249,12 @@ Datum
 scribe_queue_totals(PG_FUNCTION_ARGS)
 {
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
-	ScribeSavedUser saved;
+	ScribeSpiScope scope;
 	ScribeQueueTotals totals;
 
 	scribe_require_preload("scribe._queue_totals()");
 	InitMaterializedSRF(fcinfo, 0);
-	SPI_connect();
-	scribe_run_as_owner(&saved);
+	scribe_spi_begin_as_owner(&scope);
 	scribe_plan_execute(&plan_list,
 						"SELECT queue_id, name, consumer FROM scribe.queues "
 						"WHERE $1 IS NULL OR name = $1 ORDER BY name",
@@ -285,8 +281,7 @@ scribe_queue_totals(PG_FUNCTION_ARGS)
 			tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, values, nulls);
 		}
 	}
-	scribe_run_as_caller(&saved);
-	SPI_finish();
+	scribe_spi_end(&scope);
 	return (Datum) 0;
 }
 
