@@ -31,9 +31,6 @@ OBJS = \
 	src/jobs/kind_sql.o \
 	src/jobs/http_client.o \
 	src/jobs/kind_http.o \
-	src/jobs/kind_ocr.o \
-	src/jobs/kind_ocr_remote.o \
-	src/pool/pool_remote.o \
 	src/ocr/image_probe.o \
 	src/ocr/image_probe_tiff.o \
 	src/ocr/ocr_cloud.o \
@@ -42,7 +39,10 @@ OBJS = \
 	src/ocr/ocr_image.o \
 	src/ocr/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
-	src/ocr/ocr_stats.o \
+	src/documents/kind_ocr.o \
+	src/documents/node_verbs.o \
+	src/documents/ocr_stats.o \
+	src/documents/worker_node.o \
 	src/cache/cache_l1.o \
 	src/cache/cache_l1_memory.o \
 	src/cache/cache_sql.o \

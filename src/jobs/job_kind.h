@@ -48,17 +48,6 @@ extern Jsonb *scribe_jsonb_get(Jsonb *object, const char *key);
 extern int64 scribe_jsonb_get_int64(Jsonb *object, const char *key, const char *kind, const char *hint);
 extern void scribe_jsonb_check_keys(Jsonb *object, const char *const *allowed, const char *kind);
 
-/* kind_ocr.c: the ocr kind's parts, shared with the worker nodes' functions (kind_ocr_remote.c) */
-extern bool scribe_ocr_load_document(int64 document_id, bytea **image, char **lang, char **tier,
-									 const char **skipped);
-extern Jsonb *scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *lang,
-											const char *tier, const char **method, bool *fallback,
-											char **error, ScribeJobOutcome *outcome);
-extern void scribe_ocr_record_result(int64 document_id, Jsonb *result, const char *method, bool fallback);
-extern void scribe_ocr_record_failure(int64 document_id, const char *message, bool final);
-extern Jsonb *scribe_ocr_job_result(int64 document_id, const char *method, bool fallback, const char *node);
-extern Jsonb *scribe_ocr_job_skipped(const char *why);
-
 /* job_kind.c: run part of a job in a subtransaction; the ERROR as text, or NULL */
 extern char *scribe_job_try(void (*fn) (void *arg), void *arg, int *sqlerrcode);
 

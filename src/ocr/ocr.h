@@ -66,27 +66,6 @@ extern void scribe_ocr_check_options(const char *lang, int psm);
 extern List *scribe_ocr_installed_languages(void);
 extern int	scribe_ocr_engine_pid(void);
 
-
-/* ocr_stats.c: counters of the ledger's writer since server start, by method */
-#define SCRIBE_OCR_METHODS 2	/* local, cloud */
-#define SCRIBE_OCR_PAGE_BUCKETS 10	/* finite upper bounds of seconds per page */
-
-typedef struct ScribeOcrTotals
-{
-	uint64		documents[SCRIBE_OCR_METHODS];
-	uint64		pages[SCRIBE_OCR_METHODS];
-	uint64		cost_micro[SCRIBE_OCR_METHODS];	/* USD * 1e6, as the ledger rounds it */
-	double		seconds_sum;
-	uint64		seconds[SCRIBE_OCR_PAGE_BUCKETS + 1];	/* not cumulative; the last: beyond */
-} ScribeOcrTotals;
-
-extern const double scribe_ocr_page_buckets[SCRIBE_OCR_PAGE_BUCKETS];
-extern Size scribe_ocr_stats_shmem_size(void);
-extern void scribe_ocr_stats_shmem_init(void);
-extern const char *scribe_ocr_method_name(int i);
-extern void scribe_ocr_stats_record(const char *method, double price, int npages, const double *seconds);
-extern void scribe_ocr_stats_read(ScribeOcrTotals *totals);
-
 /* ocr_cloud.c */
 extern Jsonb *scribe_ocr_cloud_run(const char *image, size_t len, const ScribeImageInfo *info,
 								   const char *lang, char **error);

@@ -103,7 +103,7 @@ extern void scribe_pool_job_timer_start(int64 timeout_ms);
 extern void scribe_pool_job_timer_stop(void);
 extern bool scribe_pool_worker_stopping(void);
 
-/* pool_remote.c: a worker node's side, jobs of the primary's ocr queue */
+/* documents/worker_node.c: a worker node's side, jobs of the primary's ocr queue */
 extern bool scribe_pool_remote_enabled(void);
 extern int	scribe_pool_remote_turn(void);
 extern void scribe_pool_remote_close(void);

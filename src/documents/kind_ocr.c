@@ -10,7 +10,7 @@
  * in the document's error column.
  *
  * The writers and the recognition are shared with the functions that worker
- * nodes call on the primary (kind_ocr_remote.c): a document is written the
+ * nodes call on the primary (node_verbs.c): a document is written the
  * same way whichever node recognised it.
  */
 #include "pg_scribe.h"
@@ -21,6 +21,7 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "documents/documents.h"
 #include "jobs/job_kind.h"
 #include "ocr/ocr.h"
 #include "pool/pool.h"

@@ -3,7 +3,7 @@
  * job from the primary (scribe.queue_conninfo) over libpq, recognises the
  * document here, with this node's engine and cloud settings, and gives the
  * result back with scribe.finish_ocr(), which writes it and acks the job in
- * one transaction on the primary (kind_ocr_remote.c is the primary's side).
+ * one transaction on the primary (node_verbs.c is the primary's side).
  *
  * One connection per worker, made on first use and kept.  Every wait for
  * the primary is a WaitLatchOrSocket, so that SIGTERM, a reload and the
@@ -28,6 +28,7 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "documents/documents.h"
 #include "jobs/job_kind.h"
 #include "pool/pool.h"
 #include "queue/queue.h"

@@ -1,7 +1,7 @@
 /*
  * The primary's side of worker nodes: the functions that a worker node's
  * pool workers call over libpq to take ocr jobs, and to give them back
- * recognised, failed, or untouched (pool_remote.c is the node's side).
+ * recognised, failed, or untouched (worker_node.c is the node's side).
  *
  * A node claims jobs of the 'ocr' queue with the document's image, runs the
  * engine at home, then calls scribe.finish_ocr(), which writes the text,
@@ -21,6 +21,7 @@
 #include "utils/timestamp.h"
 #include "utils/uuid.h"
 
+#include "documents/documents.h"
 #include "jobs/job_kind.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"

@@ -15,6 +15,7 @@
 #include "storage/spin.h"
 #include "utils/memutils.h"
 
+#include "documents/documents.h"
 #include "ocr/ocr.h"
 
 const double scribe_ocr_page_buckets[SCRIBE_OCR_PAGE_BUCKETS] =
