@@ -20,6 +20,7 @@ OBJS = \
 	src/queue/queue_consume.o \
 	src/queue/queue_consume_sql.o \
 	src/queue/queue_histogram.o \
+	src/queue/queue_hooks.o \
 	src/queue/queue_maintenance.o \
 	src/queue/queue_send.o \
 	src/queue/queue_stats.o \
@@ -94,7 +95,6 @@ INSTALL_SQL = \
 	src/sql/pool.sql \
 	src/sql/ocr.sql \
 	src/sql/documents.sql \
-	src/sql/worker_node.sql \
 	src/sql/recompress.sql \
 	src/sql/cache.sql \
 	src/sql/cache_redis.sql \

@@ -13,6 +13,7 @@
 #include "cache/cache.h"
 #include "cache/cache_redis.h"
 #include "cache/rate_limit.h"
+#include "documents/documents.h"
 #include "lifecycle/lifecycle.h"
 #include "jobs/job_kind.h"
 #include "launcher/launcher.h"
@@ -62,6 +63,9 @@ _PG_init(void)
 	scribe_policy_define_gucs();
 	scribe_s3_define_gucs();
 	MarkGUCPrefixReserved("scribe");
+
+	/* the pipelines register with the queue and the pool */
+	scribe_documents_init();
 
 	scribe_shmem_install_hooks();
 	scribe_launcher_register();

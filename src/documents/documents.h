@@ -21,7 +21,13 @@
 #include "jobs/job_kind.h"
 #include "utils/jsonb.h"
 
-/* kind_ocr.c: the ocr kind's parts, shared with the worker nodes' functions (node_verbs.c) */
+/* node_verbs.c: the ocr kind's queue hooks and the worker node's loop, registered from _PG_init */
+extern void scribe_documents_init(void);
+
+/* worker_node.c: a worker node's remote work, the primary's ocr jobs */
+extern const ScribeJobRemoteWork scribe_worker_node_work;
+
+/* kind_ocr.c: the ocr kind's parts, shared with the worker nodes' side (node_verbs.c, worker_node.c) */
 extern bool scribe_ocr_load_document(int64 document_id, bytea **image, char **lang, char **tier,
 									 const char **skipped);
 extern Jsonb *scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *lang,

@@ -51,4 +51,44 @@ extern void scribe_jsonb_check_keys(Jsonb *object, const char *const *allowed, c
 /* job_kind.c: run part of a job in a subtransaction; the ERROR as text, or NULL */
 extern char *scribe_job_try(void (*fn) (void *arg), void *arg, int *sqlerrcode);
 
+/*
+ * The process that runs jobs, as kinds and remote work see it: the pool's
+ * worker registers itself (scribe_job_set_runner) when it starts; elsewhere
+ * (a backend) every call below does nothing, and stopping is false.
+ */
+typedef struct ScribeJobRunner
+{
+	void		(*report_progress) (int percent);
+	void		(*job_begin) (int64 job_id, int32 attempt, const char *kind, const char *activity);
+	void		(*job_end) (bool done, bool released);
+	void		(*timer_start) (int64 timeout_ms);
+	void		(*timer_stop) (void);
+	bool		(*stopping) (void);
+	/* remote work found jobs waiting behind the one it took (0: none) */
+	void		(*remote_backlog) (int64 backlog);
+} ScribeJobRunner;
+
+extern void scribe_job_set_runner(const ScribeJobRunner *runner);
+extern void scribe_job_report_progress(int percent);
+extern void scribe_job_begin(int64 job_id, int32 attempt, const char *kind, const char *activity);
+extern void scribe_job_end(bool done, bool released);
+extern void scribe_job_timer_start(int64 timeout_ms);
+extern void scribe_job_timer_stop(void);
+extern bool scribe_job_stopping(void);
+extern void scribe_job_remote_backlog(int64 backlog);
+
+/*
+ * Work a worker takes from elsewhere when its node's own queues are empty:
+ * a worker node's jobs of the primary (documents/worker_node.c registers it
+ * from _PG_init).  turn runs at most one job and says how many it ran.
+ */
+typedef struct ScribeJobRemoteWork
+{
+	int			(*turn) (const char *conninfo);
+	void		(*close) (void);
+} ScribeJobRemoteWork;
+
+extern void scribe_job_set_remote_work(const ScribeJobRemoteWork *work);
+extern const ScribeJobRemoteWork *scribe_job_remote_work(void);
+
 #endif							/* SCRIBE_JOB_KIND_H */

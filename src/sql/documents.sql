@@ -1,8 +1,10 @@
 -- pg_scribe install script: the document pipeline.
 --
 -- scribe.submit_document stores a scan and enqueues an ocr job on the
--- 'ocr' queue in the caller's transaction; a worker of the pool recognises
--- it and writes the text, the pages and the ledger back.
+-- 'ocr' queue in the caller's transaction; a worker of the pool, or a worker
+-- node's (with scribe.claim, ack, nack and release on the ocr queue: the
+-- ocr kind's queue hooks write the document), recognises it and writes the
+-- text, the pages and the ledger back.
 
 INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
 VALUES ('ocr', 'workers', '10 minutes', 3, '5 seconds', '1 minute', '1 day');
@@ -155,7 +157,8 @@ BEGIN
     VALUES (owner, metadata, tier, lang, image, info.format, info.bytes, info.pages, scribe._search_config(lang))
     RETURNING document_id INTO doc;
     UPDATE scribe.documents
-    SET job_id = scribe.send('ocr', jsonb_build_object('document_id', doc), kind => 'ocr', priority => priority)
+    SET job_id = scribe.send('ocr', jsonb_build_object('document_id', doc, 'lang', submit_document.lang, 'tier', submit_document.tier),
+                             kind => 'ocr', priority => priority)
     WHERE document_id = doc;
     RETURN doc;
 END
