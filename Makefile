@@ -22,6 +22,7 @@ OBJS = \
 	src/queue/queue_consume.o \
 	src/queue/queue_consume_sql.o \
 	src/queue/queue_histogram.o \
+	src/queue/queue_hooks.o \
 	src/queue/queue_maintenance.o \
 	src/queue/queue_send.o \
 	src/queue/queue_stats.o \
@@ -34,9 +35,6 @@ OBJS = \
 	src/jobs/kind_sql.o \
 	src/client/http_client.o \
 	src/jobs/kind_http.o \
-	src/jobs/kind_ocr.o \
-	src/jobs/kind_ocr_remote.o \
-	src/pool/pool_remote.o \
 	src/client/image_probe.o \
 	src/client/image_probe_tiff.o \
 	src/client/ocr_cloud.o \
@@ -45,7 +43,10 @@ OBJS = \
 	src/client/ocr_image.o \
 	src/client/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
-	src/ocr/ocr_stats.o \
+	src/documents/kind_ocr.o \
+	src/documents/node_verbs.o \
+	src/documents/ocr_stats.o \
+	src/documents/worker_node.o \
 	src/cache/cache_key.o \
 	src/cache/cache_l1.o \
 	src/cache/cache_l1_memory.o \
@@ -114,7 +115,6 @@ FUNCTION_SQL = \
 	src/sql/pool.sql \
 	src/sql/ocr.sql \
 	src/sql/documents.sql \
-	src/sql/worker_node.sql \
 	src/sql/recompress.sql \
 	src/sql/cache.sql \
 	src/sql/cache_redis.sql \
@@ -155,7 +155,7 @@ DATA_built = $(EXTENSION)--$(EXTVERSION).sql $(UPDATE_SCRIPTS)
 REGRESS_NOPRELOAD = preload_missing
 REGRESS = $(filter-out $(REGRESS_NOPRELOAD),$(patsubst sql/%.sql,%,$(sort $(wildcard sql/*.sql))))
 
-PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -I$(srcdir)/src/compat -DSCRIBE_VERSION='"$(EXTVERSION)"'
+PG_CPPFLAGS = -I$(srcdir)/src -I$(libpq_srcdir) -DSCRIBE_VERSION='"$(EXTVERSION)"'
 # -Bsymbolic: a library installed over a running server's binds to its own
 # variables, never to those of the copy the server preloaded
 SHLIB_LINK = -lcurl -lhiredis -lpq -Wl,-Bsymbolic
@@ -232,6 +232,8 @@ all: $(ENGINE)
 # PGXS tracks no header dependencies: a changed struct must rebuild every
 # object that includes it, so each object depends on every header
 $(OBJS) $(ENGINE_OBJS): $(wildcard src/*.h src/*/*.h)
+# the version is compiled in (-DSCRIBE_VERSION): a new version rebuilds everything
+$(OBJS): $(EXTENSION).control
 $(ENGINE): $(ENGINE_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lm
 

@@ -13,7 +13,7 @@ SELECT scribe.submit_document(pg_read_binary_file(:'word'), owner => 'family-1',
                               metadata => '{"box": 3}') AS doc \gset
 SELECT status, image_format, image_bytes, pages, tier, lang, search_config, metadata
 FROM scribe.documents WHERE document_id = :doc;
-SELECT q.name, j.kind, j.payload = jsonb_build_object('document_id', :doc) AS payload_names_document
+SELECT q.name, j.kind, j.payload = jsonb_build_object('document_id', :doc, 'lang', 'eng', 'tier', 'local') AS payload_names_document
 FROM scribe.documents d JOIN scribe.jobs j USING (job_id) JOIN scribe.queues q USING (queue_id)
 WHERE d.document_id = :doc;
 ROLLBACK;

@@ -17,6 +17,7 @@
 #include "client/http_client.h"
 #include "client/redis.h"
 #include "client/s3.h"
+#include "documents/documents.h"
 #include "jobs/job_kind.h"
 #include "launcher/launcher.h"
 #include "lifecycle/lifecycle.h"
@@ -98,7 +99,15 @@ _PG_init(void)
 	if (IsBinaryUpgrade)
 		return;
 
-	/* the queue checks a job's kind through the registry of kinds */
+	/*
+	 * The queue checks a job's kind through the registry of kinds, which
+	 * lists them in this order; the document pipeline registers ocr, and
+	 * its hooks on the queue and the pool
+	 */
+	scribe_job_kind_register(&scribe_kind_sql);
+	scribe_job_kind_register(&scribe_kind_http);
+	scribe_documents_init();
+	scribe_job_kind_register(&scribe_kind_policy);
 	scribe_queue_set_kind_check(scribe_job_kind_validate);
 
 	/*

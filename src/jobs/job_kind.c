@@ -8,14 +8,21 @@
 
 #include "jobs/job_kind.h"
 
-static const ScribeJobKind *const job_kinds[] = {
-	&scribe_kind_sql,
-	&scribe_kind_http,
-	&scribe_kind_ocr,
-	&scribe_kind_policy,
-};
+/* The kinds registered from _PG_init, in the order the hint lists them */
+#define MAX_JOB_KINDS 16
+static const ScribeJobKind *job_kinds[MAX_JOB_KINDS];
+static int	JOB_KINDS = 0;
 
-#define JOB_KINDS ((int) lengthof(job_kinds))
+/* Register a job kind (from _PG_init: the registry names no kind) */
+void
+scribe_job_kind_register(const ScribeJobKind *kind)
+{
+	if (scribe_job_kind_find(kind->name) != NULL)
+		return;					/* loaded again in this process */
+	if (JOB_KINDS >= MAX_JOB_KINDS)
+		elog(ERROR, "too many job kinds");
+	job_kinds[JOB_KINDS++] = kind;
+}
 
 /* The kind of this name, or NULL */
 const ScribeJobKind *
@@ -155,4 +162,82 @@ scribe_jsonb_check_keys(Jsonb *object, const char *const *allowed, const char *k
 			}
 		}
 	}
+}
+static const ScribeJobRunner *job_runner = NULL;
+static const ScribeJobRemoteWork *remote_work = NULL;
+
+/* Register the process that runs jobs (the pool's worker, as it starts) */
+void
+scribe_job_set_runner(const ScribeJobRunner *runner)
+{
+	job_runner = runner;
+}
+
+/* Publish the running job's progress, in percent, where the runner shows it */
+void
+scribe_job_report_progress(int percent)
+{
+	if (job_runner != NULL)
+		job_runner->report_progress(percent);
+}
+
+/* Tell the runner a job from elsewhere starts (kind, and what it does, for its status) */
+void
+scribe_job_begin(int64 job_id, int32 attempt, const char *kind, const char *activity)
+{
+	if (job_runner != NULL)
+		job_runner->job_begin(job_id, attempt, kind, activity);
+}
+
+/* Tell the runner that job ended: done, or failed, or released unrun */
+void
+scribe_job_end(bool done, bool released)
+{
+	if (job_runner != NULL)
+		job_runner->job_end(done, released);
+}
+
+/* Start the runner's time limit of the running job */
+void
+scribe_job_timer_start(int64 timeout_ms)
+{
+	if (job_runner != NULL)
+		job_runner->timer_start(timeout_ms);
+}
+
+/* Stop the runner's time limit of the running job */
+void
+scribe_job_timer_stop(void)
+{
+	if (job_runner != NULL)
+		job_runner->timer_stop();
+}
+
+/* Whether the runner is shutting down (a cancelled job is then given back) */
+bool
+scribe_job_stopping(void)
+{
+	return job_runner != NULL && job_runner->stopping();
+}
+
+/* Tell the runner how many remote jobs wait behind the one taken, so that it can scale */
+void
+scribe_job_remote_backlog(int64 backlog)
+{
+	if (job_runner != NULL)
+		job_runner->remote_backlog(backlog);
+}
+
+/* Register the work a worker takes from elsewhere (from _PG_init) */
+void
+scribe_job_set_remote_work(const ScribeJobRemoteWork *work)
+{
+	remote_work = work;
+}
+
+/* The work a worker takes from elsewhere, or NULL */
+const ScribeJobRemoteWork *
+scribe_job_remote_work(void)
+{
+	return remote_work;
 }

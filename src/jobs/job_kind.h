@@ -31,6 +31,7 @@ typedef struct ScribeJobKind
 	bool		own_transaction;
 } ScribeJobKind;
 
+extern void scribe_job_kind_register(const ScribeJobKind *kind);
 extern const ScribeJobKind *scribe_job_kind_find(const char *name);
 extern void scribe_job_kind_validate(const char *kind, Jsonb *payload, Oid role);
 
@@ -40,7 +41,6 @@ extern void scribe_http_define_gucs(void);
 /* the kinds */
 extern const ScribeJobKind scribe_kind_sql;
 extern const ScribeJobKind scribe_kind_http;
-extern const ScribeJobKind scribe_kind_ocr;
 extern const ScribeJobKind scribe_kind_policy;
 
 /* helpers for kinds: a string member of a jsonb object, or NULL */
@@ -49,17 +49,46 @@ extern Jsonb *scribe_jsonb_get(Jsonb *object, const char *key);
 extern int64 scribe_jsonb_get_int64(Jsonb *object, const char *key, const char *kind, const char *hint);
 extern void scribe_jsonb_check_keys(Jsonb *object, const char *const *allowed, const char *kind);
 
-/* kind_ocr.c: the ocr kind's parts, shared with the worker nodes' functions (kind_ocr_remote.c) */
-extern bool scribe_ocr_load_document(int64 document_id, bytea **image, char **lang, char **tier,
-									 const char **skipped);
-extern Jsonb *scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *lang,
-											const char *tier, const char **method, bool *fallback,
-											char **error, ScribeJobOutcome *outcome);
-extern void scribe_ocr_record_result(int64 document_id, Jsonb *result, const char *method, bool fallback);
-extern void scribe_ocr_record_failure(int64 document_id, const char *message, bool final);
-extern Jsonb *scribe_ocr_job_result(int64 document_id, const char *method, bool fallback, const char *node);
-extern Jsonb *scribe_ocr_job_skipped(const char *why);
-
 /* scribe_job_try(): run part of a job in a subtransaction (base/xact.h) */
+
+/*
+ * The process that runs jobs, as kinds and remote work see it: the pool's
+ * worker registers itself (scribe_job_set_runner) when it starts; elsewhere
+ * (a backend) every call below does nothing, and stopping is false.
+ */
+typedef struct ScribeJobRunner
+{
+	void		(*report_progress) (int percent);
+	void		(*job_begin) (int64 job_id, int32 attempt, const char *kind, const char *activity);
+	void		(*job_end) (bool done, bool released);
+	void		(*timer_start) (int64 timeout_ms);
+	void		(*timer_stop) (void);
+	bool		(*stopping) (void);
+	/* remote work found jobs waiting behind the one it took (0: none) */
+	void		(*remote_backlog) (int64 backlog);
+} ScribeJobRunner;
+
+extern void scribe_job_set_runner(const ScribeJobRunner *runner);
+extern void scribe_job_report_progress(int percent);
+extern void scribe_job_begin(int64 job_id, int32 attempt, const char *kind, const char *activity);
+extern void scribe_job_end(bool done, bool released);
+extern void scribe_job_timer_start(int64 timeout_ms);
+extern void scribe_job_timer_stop(void);
+extern bool scribe_job_stopping(void);
+extern void scribe_job_remote_backlog(int64 backlog);
+
+/*
+ * Work a worker takes from elsewhere when its node's own queues are empty:
+ * a worker node's jobs of the primary (documents/worker_node.c registers it
+ * from _PG_init).  turn runs at most one job and says how many it ran.
+ */
+typedef struct ScribeJobRemoteWork
+{
+	int			(*turn) (const char *conninfo);
+	void		(*close) (void);
+} ScribeJobRemoteWork;
+
+extern void scribe_job_set_remote_work(const ScribeJobRemoteWork *work);
+extern const ScribeJobRemoteWork *scribe_job_remote_work(void);
 
 #endif							/* SCRIBE_JOB_KIND_H */

@@ -1,14 +1,14 @@
 /*
  * The families read from shared memory: the queues' job counters by kind
  * and their wait and run histograms (src/queue/queue_stats.c), and the OCR
- * ledger writer's counters (src/ocr/ocr_stats.c).
+ * ledger writer's counters (src/documents/ocr_stats.c).
  */
 #include "pg_scribe.h"
 
 #include "executor/spi.h"
 
+#include "documents/documents.h"
 #include "ops/metrics.h"
-#include "ocr/ocr.h"
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
 #include "base/spi_plans.h"

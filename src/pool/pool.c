@@ -15,6 +15,7 @@
 #include "utils/timestamp.h"
 
 #include "base/wakeup.h"
+#include "jobs/job_kind.h"
 #include "pool/pool.h"
 
 typedef struct PoolShared
@@ -22,7 +23,7 @@ typedef struct PoolShared
 	slock_t		mutex;
 	Oid			database;		/* where the launcher runs; workers connect there */
 	bool		scale_wanted;	/* someone wants more workers since the launcher's last look */
-	int64		remote_backlog; /* worker node: ocr jobs waiting on the primary, at the last claim */
+	int64		remote_backlog; /* worker node: remote jobs waiting on the primary, at the last claim */
 	/* the pool could not start the workers it wanted (health, scaling advice) */
 	TimestampTz short_since;	/* since when, without a look that had enough; 0: not short now */
 	TimestampTz short_last;		/* the last look that fell short; 0: never */
@@ -37,6 +38,8 @@ int			scribe_min_workers = 1;
 int			scribe_max_workers = 4;
 int			scribe_jobs_per_worker = 10;
 int			scribe_worker_idle_timeout = 60;
+char	   *scribe_queue_conninfo = NULL;
+int			scribe_queue_poll_interval = 1000;
 
 static PoolShared *pool = NULL;
 
@@ -183,7 +186,15 @@ scribe_pool_want_launcher(void)
 		scribe_launcher_wake();
 }
 
-/* Remember how many ocr jobs wait on the primary (worker node), for the launcher's scaling */
+/* Whether this node is a worker node: scribe.queue_conninfo is set and remote work registered */
+bool
+scribe_pool_remote_enabled(void)
+{
+	return scribe_queue_conninfo != NULL && scribe_queue_conninfo[0] != '\0' &&
+		scribe_job_remote_work() != NULL;
+}
+
+/* Remember how many remote jobs wait on the primary (worker node), for the launcher's scaling */
 void
 scribe_pool_set_remote_backlog(int64 backlog)
 {
@@ -194,7 +205,7 @@ scribe_pool_set_remote_backlog(int64 backlog)
 	SpinLockRelease(&pool->mutex);
 }
 
-/* How many ocr jobs waited on the primary at a worker's last claim (worker node) */
+/* How many remote jobs waited on the primary at a worker's last claim (worker node) */
 int64
 scribe_pool_remote_backlog(void)
 {

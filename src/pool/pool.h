@@ -89,6 +89,7 @@ extern Oid	scribe_pool_database(void);
 extern bool scribe_pool_scale_wanted(bool clear);
 extern void scribe_pool_set_remote_backlog(int64 backlog);
 extern int64 scribe_pool_remote_backlog(void);
+extern bool scribe_pool_remote_enabled(void);
 extern void scribe_pool_note_start(TimestampTz now, int wanted, int running);
 
 /* pool_launcher.c: the launcher's tasks (base/wakeup.h) */
@@ -105,10 +106,5 @@ extern void scribe_pool_job_end(bool done, bool released);
 extern void scribe_pool_job_timer_start(int64 timeout_ms);
 extern void scribe_pool_job_timer_stop(void);
 extern bool scribe_pool_worker_stopping(void);
-
-/* pool_remote.c: a worker node's side, jobs of the primary's ocr queue */
-extern bool scribe_pool_remote_enabled(void);
-extern int	scribe_pool_remote_turn(void);
-extern void scribe_pool_remote_close(void);
 
 #endif							/* SCRIBE_POOL_H */

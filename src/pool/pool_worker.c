@@ -299,6 +299,26 @@ scribe_pool_worker_stopping(void)
 	return worker_shutdown || (my_slot != NULL && my_slot->stop);
 }
 
+/* Remote work found jobs waiting behind its own: the launcher sizes the pool by them, and one should start now */
+static void
+worker_remote_backlog(int64 backlog)
+{
+	scribe_pool_set_remote_backlog(backlog);
+	if (backlog > 0 && !scribe_pool_wake_idle_worker())
+		scribe_pool_want_launcher();
+}
+
+/* This worker, as kinds and remote work see the process that runs them */
+static const ScribeJobRunner pool_runner = {
+	.report_progress = scribe_pool_report_progress,
+	.job_begin = scribe_pool_job_begin,
+	.job_end = scribe_pool_job_end,
+	.timer_start = scribe_pool_job_timer_start,
+	.timer_stop = scribe_pool_job_timer_stop,
+	.stopping = scribe_pool_worker_stopping,
+	.remote_backlog = worker_remote_backlog,
+};
+
 /* Run one job in a subtransaction; its effects stay only if it succeeded */
 static WorkerVerdict
 worker_run_job(const ScribeQueue *queue, const ScribeJob *job, Jsonb **result, char **error)
@@ -579,12 +599,12 @@ worker_turn(void)
 	n = worker_claim(&jobs, &queue);
 	if (n > 0)
 		worker_run_batch(&queue, jobs, n);
-	else if (n == 0 && scribe_pool_remote_enabled())
+	else if (n == 0 && scribe_job_remote_work() != NULL)
 	{
-		/* nothing here: on a worker node, a job of the primary's */
+		/* nothing here: on a worker node, a job of the primary's (NULL: not one, or no longer) */
 		MemoryContext old = MemoryContextSwitchTo(batch_context);
 
-		n = scribe_pool_remote_turn();
+		n = scribe_job_remote_work()->turn(scribe_pool_remote_enabled() ? scribe_queue_conninfo : NULL);
 		MemoryContextSwitchTo(old);
 	}
 	return n;
@@ -632,6 +652,7 @@ scribe_worker_main(Datum main_arg)
 	BackgroundWorkerUnblockSignals();
 
 	worker_attach(DatumGetInt32(main_arg));
+	scribe_job_set_runner(&pool_runner);
 	BackgroundWorkerInitializeConnectionByOid(scribe_pool_database(), InvalidOid, 0);
 	batch_context = AllocSetContextCreate(TopMemoryContext, "pg_scribe batch", ALLOCSET_DEFAULT_SIZES);
 	worker_set_lock_timeout();
@@ -681,7 +702,8 @@ scribe_worker_main(Datum main_arg)
 			worker_retire())
 			break;
 	}
-	scribe_pool_remote_close();
+	if (scribe_job_remote_work() != NULL)
+		scribe_job_remote_work()->close();
 	proc_exit(0);
 }
 

@@ -95,13 +95,12 @@ extern TimestampTz scribe_queue_vacuum_if_needed(TimestampTz now);
 /* queue_consume.c: inside SPI, in the caller's transaction */
 extern int	scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us,
 									int32 claimed_by, ScribeJob **jobs);
-extern bool scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result);
 extern void scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results,
 								  const TimestampTz *finished);
 extern const char *scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 										 const Interval *retry_in, bool retry);
 extern int	scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked);
-extern void scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases,
+extern int	scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases,
 									  const char *reason);
 extern const char *scribe_queue_error_text(const char *error);
 extern int64 scribe_queue_release_orphans(int n_alive, const int32 *alive_pids);
@@ -110,5 +109,41 @@ extern TimestampTz scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *leas
 /* queue_consume.c: no SPI needed */
 extern int	scribe_queue_job_leases(int n, const ScribeJob *jobs, const bool *keep,
 									int64 *job_ids, pg_uuid_t *leases);
+
+/*
+ * queue_consume.c: a consumer's verbs on one job, named by its lease (inside
+ * SPI, as the owner).  They run the hooks of the job's kind; the pool's own
+ * acks and nacks (scribe_queue_ack_jobs, scribe_queue_nack_job) do not: the
+ * kind's execute did that work in the worker.
+ */
+extern bool scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result);
+extern const char *scribe_queue_consumer_nack(int64 job_id, const pg_uuid_t *lease, const char *error,
+											  const Interval *retry_in, bool retry);
+extern bool scribe_queue_release_job(int64 job_id, const pg_uuid_t *lease);
+
+/*
+ * What a pipeline does when a consumer acks or nacks a job of its kind over
+ * SQL (a worker node's result, say), in the same transaction.  Registered
+ * from _PG_init; the queue names no kind itself.
+ */
+typedef struct ScribeQueueKindHooks
+{
+	const char *kind;
+	/* the job's row is locked: write what result says; returns the result to archive */
+	Jsonb	   *(*on_ack) (const ScribeJob *job, Jsonb *result);
+	/* the attempt failed with error (cut); dead: the job went to the dead letters */
+	void		(*on_nack) (const ScribeJob *job, const char *error, bool dead);
+	/* whether role may claim jobs of this kind over SQL (superusers always may) */
+	bool		(*may_claim) (Oid role);
+	/* the hint of the ERROR when it may not */
+	const char *claim_hint;
+} ScribeQueueKindHooks;
+
+/* queue_hooks.c */
+extern void scribe_queue_register_kind_hooks(const ScribeQueueKindHooks *hooks);
+extern const ScribeQueueKindHooks *scribe_queue_kind_hooks(const char *kind);
+extern Datum scribe_queue_hooked_kinds(void);
+extern Datum scribe_queue_no_kinds(void);
+extern void scribe_queue_check_claim(const ScribeJob *jobs, int n, Oid role);
 
 #endif							/* SCRIBE_QUEUE_H */

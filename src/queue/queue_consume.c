@@ -320,40 +320,110 @@ refuse(int64 job_id, LeaseState state, const char *action)
 }
 
 /*
+ * Lock a job whose lease (job_id, token) is held, with what its hooks need
+ * (inside SPI); false when the token does not hold it (any more).
+ */
+static bool
+lock_leased_job(int64 job_id, const pg_uuid_t *lease, ScribeJob *job)
+{
+	static SPIPlanPtr plan = NULL;
+	Oid			argtypes[2] = {INT8OID, UUIDOID};
+	Datum		values[2] = {Int64GetDatum(job_id), UUIDPGetDatum(lease)};
+	HeapTuple	row;
+	TupleDesc	desc;
+	bool		isnull;
+	Datum		kind;
+
+	scribe_plan_execute(&plan,
+						"SELECT kind, payload, attempts, max_attempts, queue_id FROM scribe.jobs "
+						"WHERE " HELD_BY_LEASE("") " FOR UPDATE",
+						2, argtypes, values, NULL, false, 1);
+	if (SPI_processed == 0)
+		return false;
+	row = SPI_tuptable->vals[0];
+	desc = SPI_tuptable->tupdesc;
+	memset(job, 0, sizeof(*job));
+	job->job_id = job_id;
+	job->lease = *lease;
+	kind = SPI_getbinval(row, desc, 1, &isnull);
+	job->kind = isnull ? NULL : TextDatumGetCString(kind);
+	job->payload = DatumGetJsonbP(SPI_getbinval(row, desc, 2, &isnull));
+	job->attempt = DatumGetInt32(SPI_getbinval(row, desc, 3, &isnull));
+	job->max_attempts = DatumGetInt32(SPI_getbinval(row, desc, 4, &isnull));
+	job->queue_id = DatumGetInt32(SPI_getbinval(row, desc, 5, &isnull));
+	return true;
+}
+
+/* ERROR when a result to archive is larger than scribe.max_payload_size */
+static void
+check_result_size(Jsonb *result)
+{
+	if (result != NULL && (int64) VARSIZE(result) > scribe_max_payload_size)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+				 errmsg("result of %zu bytes is larger than scribe.max_payload_size (%d bytes)",
+						(size_t) VARSIZE(result), scribe_max_payload_size),
+				 errhint("Store bulky results in a table and return their key.")));
+}
+
+/*
  * Ack a claimed job, archiving it with its result when its queue keeps
- * finished jobs (inside SPI).  True when acked now, false when the job is
- * gone already (acks are idempotent); ERROR when its lease passed on.
+ * finished jobs (inside SPI).  A job of a kind with hooks is locked first
+ * and its kind's on_ack writes what the result says and picks what the
+ * archive keeps; the others take one statement, which leaves hooked kinds
+ * alone ($4).  True when acked now, false when the job is gone already
+ * (acks are idempotent); ERROR when its lease passed on.
  */
 bool
 scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
 {
-	Oid			argtypes[3] = {INT8OID, UUIDOID, JSONBOID};
-	Datum		values[3];
-	char		nulls[3] = "   ";
+	Oid			argtypes[4] = {INT8OID, UUIDOID, JSONBOID, TEXTARRAYOID};
+	Datum		values[4];
+	char		nulls[4] = "    ";
 	LeaseState	state;
+	ScribeJob	job;
+	const ScribeQueueKindHooks *hooks = NULL;
+	bool		oversized = result != NULL && (int64) VARSIZE(result) > scribe_max_payload_size;
 
 	lease_params(job_id, lease, values);
-	values[2] = PointerGetDatum(result);
-	nulls[2] = result ? ' ' : 'n';
-	scribe_plan_execute(&plan_ack,
-						"WITH d AS (DELETE FROM scribe.jobs "
-						"           WHERE " HELD_BY_LEASE("") " RETURNING *), "
-						"a AS (INSERT INTO scribe.jobs_archive (job_id, finished_at, run_at, enqueued_at, claimed_at, "
-						"          queue_id, attempts, enqueued_by, priority, kind, idempotency_key, payload, result, errors) "
-						"      SELECT d.job_id, clock_timestamp(), d.run_at, d.enqueued_at, d.claimed_at, d.queue_id, "
-						"             d.attempts, d.enqueued_by, d.priority, d.kind, d.idempotency_key, d.payload, $3, d.errors "
-						"      FROM d JOIN scribe.queues q ON q.queue_id = d.queue_id WHERE q.retention > '0') "
-						"SELECT queue_id, run_at, claimed_at, clock_timestamp(), kind FROM d",
-						3, argtypes, values, nulls, false, 0);
-	if (SPI_processed == 0)
+	values[3] = scribe_queue_hooked_kinds();
+	/* a hooked kind's result may be large: its hook says what the archive keeps */
+	for (int pass = oversized ? 1 : 0; pass < 2; pass++)
 	{
-		state = lease_state(job_id, lease);
-		if (state == LEASE_GONE)
-			return false;
-		refuse(job_id, state, "ack");
+		if (pass == 1)
+		{
+			if (!lock_leased_job(job_id, lease, &job) || job.kind == NULL ||
+				(hooks = scribe_queue_kind_hooks(job.kind)) == NULL)
+				break;
+			result = hooks->on_ack(&job, result);
+			values[3] = scribe_queue_no_kinds();
+		}
+		check_result_size(result);
+		values[2] = PointerGetDatum(result);
+		nulls[2] = result ? ' ' : 'n';
+		scribe_plan_execute(&plan_ack,
+							"WITH d AS (DELETE FROM scribe.jobs "
+							"           WHERE " HELD_BY_LEASE("") " AND (kind IS NULL OR kind <> ALL ($4)) RETURNING *), "
+							"a AS (INSERT INTO scribe.jobs_archive (job_id, finished_at, run_at, enqueued_at, claimed_at, "
+							"          queue_id, attempts, enqueued_by, priority, kind, idempotency_key, payload, result, errors) "
+							"      SELECT d.job_id, clock_timestamp(), d.run_at, d.enqueued_at, d.claimed_at, d.queue_id, "
+							"             d.attempts, d.enqueued_by, d.priority, d.kind, d.idempotency_key, d.payload, $3, d.errors "
+							"      FROM d JOIN scribe.queues q ON q.queue_id = d.queue_id WHERE q.retention > '0') "
+							"SELECT queue_id, run_at, claimed_at, clock_timestamp(), kind FROM d",
+							4, argtypes, values, nulls, false, 0);
+		if (SPI_processed > 0)
+		{
+			account_acked_rows();
+			return true;
+		}
 	}
-	account_acked_rows();
-	return true;
+	if (hooks == NULL)
+		check_result_size(result);
+	state = lease_state(job_id, lease);
+	if (state == LEASE_GONE)
+		return false;
+	refuse(job_id, state, "ack");
+	return false;				/* not reached */
 }
 
 /*
@@ -399,14 +469,40 @@ scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results, const Times
 }
 
 /*
+ * Run the on_nack hook of a nacked job's kind, if it has one: row of rows
+ * holds kind, payload, attempts, max_attempts from column kindcol on.
+ */
+static void
+nack_hook(int64 job_id, const pg_uuid_t *lease, SPITupleTable *rows, int kindcol, const char *error,
+		  bool dead)
+{
+	HeapTuple	row = rows->vals[0];
+	bool		isnull;
+	Datum		kind = SPI_getbinval(row, rows->tupdesc, kindcol, &isnull);
+	const ScribeQueueKindHooks *hooks;
+	ScribeJob	job = {0};
+
+	if (isnull || (hooks = scribe_queue_kind_hooks(TextDatumGetCString(kind))) == NULL)
+		return;
+	job.job_id = job_id;
+	job.lease = *lease;
+	job.kind = TextDatumGetCString(kind);
+	job.payload = DatumGetJsonbP(SPI_getbinval(row, rows->tupdesc, kindcol + 1, &isnull));
+	job.attempt = DatumGetInt32(SPI_getbinval(row, rows->tupdesc, kindcol + 2, &isnull));
+	job.max_attempts = DatumGetInt32(SPI_getbinval(row, rows->tupdesc, kindcol + 3, &isnull));
+	hooks->on_nack(&job, error, dead);
+}
+
+/*
  * Fail a claimed job's attempt (inside SPI): retry it after backoff (or
  * retry_in), or, out of attempts or with retry false, move it to the dead
  * letters.  Returns "retry" or "dead".
  */
-const char *
-scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
-					  const Interval *retry_in, bool retry)
+static const char *
+nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
+		 const Interval *retry_in, bool retry, bool hooks)
 {
+	const char *cut = scribe_queue_error_text(error);
 	Oid			argtypes[5] = {INT8OID, UUIDOID, TEXTOID, INTERVALOID, BOOLOID};
 	Datum		values[5];
 	char		nulls[5] = "     ";
@@ -416,7 +512,7 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 	LeaseState	state;
 
 	lease_params(job_id, lease, values);
-	values[2] = CStringGetTextDatum(scribe_queue_error_text(error));
+	values[2] = CStringGetTextDatum(cut);
 	values[3] = PointerGetDatum(retry_in);
 	nulls[3] = retry_in ? ' ' : 'n';
 	values[4] = BoolGetDatum(retry);
@@ -431,7 +527,7 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 						"FROM scribe.queues q "
 						"WHERE " HELD_BY_LEASE("j.") " "
 						"  AND j.attempts < j.max_attempts AND $5 AND q.queue_id = j.queue_id "
-						"RETURNING j.queue_id, j.run_at, q.consumer = 'workers', j.kind",
+						"RETURNING j.queue_id, j.run_at, q.consumer = 'workers', j.kind, j.payload, j.attempts, j.max_attempts",
 						5, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 1)
 	{
@@ -441,6 +537,8 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 		scribe_queue_stats_failed(queue_id, result_text(0, 4), false);
 		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
 			scribe_queue_ready_at_commit(0, run_at);
+		if (hooks)
+			nack_hook(job_id, lease, SPI_tuptable, 4, cut, false);
 		return "retry";
 	}
 
@@ -451,11 +549,13 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 						"SELECT job_id, clock_timestamp(), run_at, enqueued_at, claimed_at, queue_id, attempts, "
 						"       max_attempts, enqueued_by, priority, kind, idempotency_key, payload, "
 						"       COALESCE(errors, '[]') || " ERROR_ENTRY("d", "$3") " "
-						"FROM d RETURNING queue_id, kind",
+						"FROM d RETURNING queue_id, kind, payload, attempts, max_attempts",
 						3, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 1)
 	{
 		account_dead_rows();
+		if (hooks)
+			nack_hook(job_id, lease, SPI_tuptable, 2, cut, true);
 		return "dead";
 	}
 
@@ -465,6 +565,22 @@ scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 		return "retry";
 	refuse(job_id, state, "nack");
 	return NULL;				/* not reached */
+}
+
+/* A worker's nack of the job it ran (the kind recorded what it needed already) */
+const char *
+scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
+					  const Interval *retry_in, bool retry)
+{
+	return nack_job(job_id, lease, error, retry_in, retry, false);
+}
+
+/* A consumer's nack (scribe.nack()): as a worker's, and the hooks of the job's kind run */
+const char *
+scribe_queue_consumer_nack(int64 job_id, const pg_uuid_t *lease, const char *error,
+						   const Interval *retry_in, bool retry)
+{
+	return nack_job(job_id, lease, error, retry_in, retry, true);
 }
 
 /*
@@ -541,16 +657,18 @@ scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
  * a reason (a graceful stop) the attempt is given back; with one (the
  * consumer died) it counts, the reason is recorded, and a job on its last
  * attempt goes to the dead letters.  The token is void from then on.
+ * Returns how many went back to ready.
  */
-void
+int
 scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, const char *reason)
 {
 	Oid			argtypes[3] = {INT8ARRAYOID, UUIDARRAYOID, TEXTOID};
 	Datum		values[3];
 	char		nulls[3] = "   ";
+	int			released;
 
 	if (n == 0)
-		return;
+		return 0;
 	lease_array_params(n, job_ids, leases, values);
 	values[2] = reason ? CStringGetTextDatum(scribe_queue_error_text(reason)) : (Datum) 0;
 	nulls[2] = reason ? ' ' : 'n';
@@ -571,10 +689,11 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 
 		scribe_queue_stats_count(queue_id, 0, -1);
 	}
-	if (SPI_processed > 0)
-		scribe_queue_ready_at_commit(SPI_processed, 0);
+	released = (int) SPI_processed;
+	if (released > 0)
+		scribe_queue_ready_at_commit(released, 0);
 	if (reason == NULL)
-		return;
+		return released;
 
 	/* the jobs on their last attempt go to the dead letters, with the reason */
 	scribe_plan_execute_indexed(&plan_release_failed,
@@ -587,6 +706,26 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 						"FROM d RETURNING queue_id, kind",
 						3, argtypes, values, nulls, false, 0);
 	account_dead_rows();
+	return released;
+}
+
+/*
+ * Give back a claimed job unrun (scribe.release()), the attempt not counted
+ * (inside SPI).  True when released, false when the job is gone; ERROR when
+ * the token does not hold it.
+ */
+bool
+scribe_queue_release_job(int64 job_id, const pg_uuid_t *lease)
+{
+	LeaseState	state;
+
+	if (scribe_queue_release_jobs(1, &job_id, lease, NULL) == 1)
+		return true;
+	state = lease_state(job_id, lease);
+	if (state == LEASE_GONE)
+		return false;
+	refuse(job_id, state, "release");
+	return false;				/* not reached */
 }
 
 /*

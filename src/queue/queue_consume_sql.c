@@ -1,6 +1,6 @@
 /*
- * The SQL functions of consumers: scribe.claim(), ack(), nack() and
- * extend_lease(), over the C API of queue_consume.c.  A consumer names a
+ * The SQL functions of consumers: scribe.claim(), ack(), nack(), release()
+ * and extend_lease(), over the C API of queue_consume.c.  A consumer names a
  * lease by the job's id and the token that claim() returned with it.
  */
 #include "pg_scribe.h"
@@ -17,7 +17,7 @@
 /* Most jobs one claim may take */
 #define MAX_CLAIM 10000
 
-/* Check a lease token passed to ack, nack or extend_lease */
+/* Check a lease token passed to ack, nack, release or extend_lease */
 static pg_uuid_t *
 arg_lease(FunctionCallInfo fcinfo, int argno)
 {
@@ -29,7 +29,7 @@ arg_lease(FunctionCallInfo fcinfo, int argno)
 	return PG_GETARG_UUID_P(argno);
 }
 
-/* Check a job id passed to ack, nack or extend_lease */
+/* Check a job id passed to ack, nack, release or extend_lease */
 static int64
 arg_job_id(FunctionCallInfo fcinfo)
 {
@@ -72,6 +72,7 @@ scribe_claim(PG_FUNCTION_ARGS)
 	const ScribeQueue *queue;
 	ScribeJob  *jobs;
 	int			count;
+	Oid			caller;
 
 	scribe_require_preload("scribe.claim()");
 	if (PG_ARGISNULL(0))
@@ -86,11 +87,13 @@ scribe_claim(PG_FUNCTION_ARGS)
 
 	InitMaterializedSRF(fcinfo, 0);
 
-	scribe_spi_begin_as_owner(&scope);
+	caller = scribe_spi_begin_as_owner(&scope);
 	queue = scribe_queue_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
 	count = scribe_queue_claim_jobs(queue, n,
 									arg_positive_interval(fcinfo, 2, "lease_for", queue->lease_us),
 									MyProcPid, &jobs);
+	/* the jobs of some kinds are other users' data: their pipeline says who may hold them */
+	scribe_queue_check_claim(jobs, count, caller);
 	scribe_spi_as_caller(&scope);
 
 	for (int i = 0; i < count; i++)
@@ -127,13 +130,6 @@ scribe_ack(PG_FUNCTION_ARGS)
 	bool		acked;
 
 	scribe_require_preload("scribe.ack()");
-	if (result != NULL && (int64) VARSIZE(result) > scribe_max_payload_size)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
-				 errmsg("result of %zu bytes is larger than scribe.max_payload_size (%d bytes)",
-						(size_t) VARSIZE(result), scribe_max_payload_size),
-				 errhint("Store bulky results in a table and return their key.")));
-
 	scribe_spi_begin_as_owner(&scope);
 	acked = scribe_queue_ack_job(job_id, lease, result);
 	scribe_spi_end(&scope);
@@ -162,9 +158,27 @@ scribe_nack(PG_FUNCTION_ARGS)
 				 errhint("Leave it NULL for the queue's exponential backoff, or pass interval '0' to retry at once.")));
 
 	scribe_spi_begin_as_owner(&scope);
-	state = scribe_queue_nack_job(job_id, lease, error, retry_in, retry);
+	state = scribe_queue_consumer_nack(job_id, lease, error, retry_in, retry);
 	scribe_spi_end(&scope);
 	PG_RETURN_TEXT_P(cstring_to_text(state));
+}
+
+PG_FUNCTION_INFO_V1(scribe_release);
+
+/* scribe.release(job_id, lease): give a claimed job back unrun, the attempt not counted */
+Datum
+scribe_release(PG_FUNCTION_ARGS)
+{
+	int64		job_id = arg_job_id(fcinfo);
+	pg_uuid_t  *lease = arg_lease(fcinfo, 1);
+	ScribeSpiScope scope;
+	bool		released;
+
+	scribe_require_preload("scribe.release()");
+	scribe_spi_begin_as_owner(&scope);
+	released = scribe_queue_release_job(job_id, lease);
+	scribe_spi_end(&scope);
+	PG_RETURN_BOOL(released);
 }
 
 PG_FUNCTION_INFO_V1(scribe_extend_lease);

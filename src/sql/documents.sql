@@ -1,8 +1,10 @@
 -- pg_scribe functions: the document pipeline.
 --
 -- scribe.submit_document stores a scan and enqueues an ocr job on the
--- 'ocr' queue in the caller's transaction; a worker of the pool recognises
--- it and writes the text, the pages and the ledger back.
+-- 'ocr' queue in the caller's transaction; a worker of the pool, or a worker
+-- node's (with scribe.claim, ack, nack and release on the ocr queue: the
+-- ocr kind's queue hooks write the document), recognises it and writes the
+-- text, the pages and the ledger back.
 
 -- Comments of the tables in schema/documents.sql
 COMMENT ON TABLE scribe.documents IS 'Scanned documents, their recognised text and status (add with scribe.submit_document)';
@@ -78,7 +80,8 @@ BEGIN
     INSERT INTO scribe.documents (document_id, job_id, owner, metadata, tier, lang, image, image_format,
                                   image_bytes, pages, search_config)
     OVERRIDING SYSTEM VALUE
-    VALUES (doc, scribe.send('ocr', jsonb_build_object('document_id', doc), kind => 'ocr', priority => priority),
+    VALUES (doc, scribe.send('ocr', jsonb_build_object('document_id', doc, 'lang', lang, 'tier', tier),
+                        kind => 'ocr', priority => priority),
             owner, metadata, tier, lang, image, info.format, info.bytes, info.pages, scribe._search_config(lang));
     RETURN doc;
 END

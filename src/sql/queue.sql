@@ -327,6 +327,11 @@ CREATE OR REPLACE FUNCTION scribe.nack(job_id bigint, lease uuid, error text,
     AS 'MODULE_PATHNAME', 'scribe_nack';
 COMMENT ON FUNCTION scribe.nack(bigint, uuid, text, interval, boolean) IS 'Fail a claimed job''s attempt: retry after backoff (''retry''), or move it to the dead letters (''dead'') when out of attempts or retry => false; the error is kept, cut at 8 kB';
 
+CREATE OR REPLACE FUNCTION scribe.release(job_id bigint, lease uuid) RETURNS boolean
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_release';
+COMMENT ON FUNCTION scribe.release(bigint, uuid) IS 'Give a claimed job back unrun (the consumer is stopping): ready again at once, the attempt not counted, the lease token void; false when it was already acked';
+
 CREATE OR REPLACE FUNCTION scribe.extend_lease(job_id bigint, lease uuid, lease_for interval DEFAULT NULL)
     RETURNS timestamptz
     LANGUAGE c VOLATILE

@@ -12,7 +12,7 @@ SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
     'version', 'health',
     'create_queue', 'alter_queue', 'drop_queue', 'list_queues',
-    'send', 'send_batch', 'claim', 'ack', 'nack', 'extend_lease',
+    'send', 'send_batch', 'claim', 'ack', 'nack', 'release', 'extend_lease',
     'requeue', 'purge', 'queue_stats', 'job_status', 'worker_status',
     '_library_status', '_launcher_status', '_worker_slots',
     '_queues_changed', '_queue_jobs_changed', '_queue_not_found', '_queue_check_policy',
@@ -38,8 +38,6 @@ SELECT functions_are('scribe', ARRAY[
     '_s3_put', '_s3_get', '_s3_delete', '_s3_exists',
     'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables', '_node_role',
     'commit_lsn', 'wait_for_lsn',
-    -- worker nodes
-    'claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr',
     -- capacity planning
     'plan_capacity', 'capacity_inputs', '_capacity_check', '_capacity_round',
     -- monitoring
@@ -62,13 +60,14 @@ SELECT function_returns('scribe', 'claim', ARRAY['text', 'integer', 'interval'],
 -- a lease is named by its token, never by an attempt number
 SELECT function_returns('scribe', 'ack', ARRAY['bigint', 'uuid', 'jsonb'], 'boolean');
 SELECT function_returns('scribe', 'nack', ARRAY['bigint', 'uuid', 'text', 'interval', 'boolean'], 'text');
+SELECT function_returns('scribe', 'release', ARRAY['bigint', 'uuid'], 'boolean');
 SELECT function_returns('scribe', 'extend_lease', ARRAY['bigint', 'uuid', 'interval'], 'timestamp with time zone');
 SELECT is_empty($$
     SELECT p.oid::regprocedure::text FROM pg_proc p
     WHERE p.pronamespace = 'scribe'::regnamespace
-      AND p.proname IN ('ack', 'nack', 'extend_lease', 'finish_ocr', 'fail_ocr', 'release_ocr')
+      AND p.proname IN ('ack', 'nack', 'release', 'extend_lease')
       AND p.proargtypes[1] <> 'uuid'::regtype
-$$, 'ack, nack, extend_lease and the worker nodes'' finish, fail and release take the lease token second');
+$$, 'ack, nack, release and extend_lease take the lease token second');
 SELECT function_returns('scribe', 'wait_for_lsn', ARRAY['pg_lsn', 'interval', 'name', 'boolean'], 'boolean');
 
 CREATE ROLE regress_scribe_nobody_yet;

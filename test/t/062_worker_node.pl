@@ -1,5 +1,6 @@
 # Worker nodes: a second server whose pool workers claim the primary's ocr
-# jobs over libpq, recognise the documents at home and write them back.
+# jobs over libpq with the queue's verbs (claim, ack, nack, release),
+# recognise the documents at home and write them back.
 # (a) with the primary's own pool off, the node recognises every document,
 #     each page once in the ledger, and the jobs' results name the node;
 # (b) a node killed mid-job holds the job only until the ocr queue's lease
@@ -32,10 +33,11 @@ $primary->start;
 $primary->safe_psql('postgres', q{
 	CREATE EXTENSION pg_scribe;
 	SELECT scribe.alter_queue('ocr', backoff_base => '0', backoff_cap => '0');
-	-- the node's role: EXECUTE on the four functions it calls, nothing else
+	-- the node's role: EXECUTE on the functions it calls, nothing else
 	CREATE ROLE scribe_node LOGIN;
-	GRANT EXECUTE ON FUNCTION scribe.claim_ocr(integer), scribe.finish_ocr(bigint, uuid, jsonb, text, boolean, text),
-		scribe.fail_ocr(bigint, uuid, text, boolean), scribe.release_ocr(bigint, uuid) TO scribe_node;
+	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval), scribe.ack(bigint, uuid, jsonb),
+		scribe.nack(bigint, uuid, text, interval, boolean), scribe.release(bigint, uuid),
+		scribe.document_image(bigint), scribe.queue_stats(text, interval) TO scribe_node;
 });
 my $conninfo = 'host=' . $primary->host . ' port=' . $primary->port . ' dbname=postgres user=scribe_node';
 
@@ -135,11 +137,23 @@ is($primary->safe_psql('postgres', q{
 	'the pages are written on the primary');
 
 # a role without the grants cannot take jobs
-my ($rc, $out, $err) = $primary->psql('postgres', 'SET ROLE scribe_node; SELECT scribe.claim_ocr(1)');
+my ($rc, $out, $err) = $primary->psql('postgres', q{SET ROLE scribe_node; SELECT scribe.claim('ocr', 1)});
 is($rc, 0, 'the node\'s role may claim');
 $primary->safe_psql('postgres', 'CREATE ROLE stranger LOGIN');
-($rc, $out, $err) = $primary->psql('postgres', 'SET ROLE stranger; SELECT scribe.claim_ocr(1)');
-like($err, qr/permission denied for function claim_ocr/, 'another role may not');
+($rc, $out, $err) = $primary->psql('postgres', q{SET ROLE stranger; SELECT scribe.claim('ocr', 1)});
+like($err, qr/permission denied for function claim/, 'another role may not');
+# nor a consumer granted claim for its own queues: an ocr job is another user's scan
+$primary->safe_psql('postgres', q{
+	CREATE ROLE consumer LOGIN;
+	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval) TO consumer});
+# (the document is submitted in the consumer's transaction, so that the node cannot take it first)
+($rc, $out, $err) = $primary->psql('postgres', qq{
+	BEGIN;
+	SELECT scribe.submit_document(pg_read_binary_file('$scans/note-clean.jpg'), owner => 'family');
+	SET ROLE consumer;
+	SELECT scribe.claim('ocr', 1);
+	ROLLBACK;});
+like($err, qr/permission denied to claim jobs of kind ocr/, 'a consumer of other queues may not claim ocr jobs');
 
 # --- (b) the node dies mid-job; the lease runs out; another consumer finishes
 $primary->safe_psql('postgres', q{SELECT scribe.alter_queue('ocr', lease => '15 seconds')});

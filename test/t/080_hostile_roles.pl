@@ -223,9 +223,11 @@ $world = world_snapshot($node, $db, @victim_tables);
 	SELECT scribe.nack(c.job_id, c.lease, 'x') FROM scribe.claim('inbox', 1) c;
 	SELECT scribe.extend_lease(c.job_id, c.lease) FROM scribe.claim('inbox', 1) c;
 	SELECT scribe.ack($bob_job, c.lease) FROM scribe.claim('inbox', 1) c;
+	SELECT scribe.release($bob_job, gen_random_uuid());
+	SELECT scribe.release(c.job_id, c.lease) FROM scribe.claim('inbox', 1) c;
 });
 my @refused = ($err =~ /ERROR:  55000: /g);
-is(scalar @refused, 4, "the consumer's guesses at bob's lease were refused with 55000 (and its own lease does not fit bob's job)");
+is(scalar @refused, 5, "the consumer's guesses at bob's lease were refused with 55000 (and its own lease does not fit bob's job)");
 is($node->safe_psql($db, "SET ROLE bob; SELECT scribe.ack($bob_job, '$bob_lease')"), 't',
 	'bob acks his job: nobody touched his lease');
 assert_harmless($node, $db, 'consumer', $world, @victim_tables);
@@ -245,27 +247,48 @@ is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE owner = '
 	'the documents application submitted through the arsenal');
 assert_harmless($node, $db, 'documents', $world, @victim_tables);
 
-# --- the worker node's role: claim, finish, fail, release; nobody else's lease
+# --- the worker node's role: the queue's verbs on the ocr queue; nobody else's lease
 my ($node_job, $node_lease) = split /\|/, $node->safe_psql($db,
-	q{SET ROLE worker_node; SELECT job_id, lease FROM scribe.claim_ocr(1)});
+	q{SET ROLE worker_node; SELECT job_id, lease FROM scribe.claim('ocr', 1)});
 ok($node_job, 'a worker node holds an ocr job');
 $world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('worker_node', 'worker node', qq{
-	SELECT scribe.finish_ocr($node_job, gen_random_uuid(), '{"pages": []}', 'local');
-	SELECT scribe.fail_ocr($node_job, gen_random_uuid(), 'x');
-	SELECT scribe.release_ocr($node_job, gen_random_uuid());
-	SELECT scribe.release_ocr(c.job_id, c.lease) FROM scribe.claim_ocr(1) c;
-	SELECT scribe.fail_ocr(c.job_id, c.lease, 'failed on the node') FROM scribe.claim_ocr(1) c;
-	SELECT scribe.finish_ocr(c.job_id, c.lease,
+	SELECT scribe.ack($node_job, gen_random_uuid(), '{"pages": [], "method": "local"}');
+	SELECT scribe.nack($node_job, gen_random_uuid(), 'x');
+	SELECT scribe.release($node_job, gen_random_uuid());
+	SELECT length(scribe.document_image(1)), (SELECT ready FROM scribe.queue_stats('ocr'));
+	SELECT scribe.release(c.job_id, c.lease) FROM scribe.claim('ocr', 1) c;
+	SELECT scribe.nack(c.job_id, c.lease, 'failed on the node') FROM scribe.claim('ocr', 1) c;
+	SELECT scribe.ack(c.job_id, c.lease,
 	    '{"text": "hello node", "confidence": 91.5, "engine": "tesseract test", "seconds": 0.5,
-	      "pages": [{"page": 1, "text": "hello node", "confidence": 91.5}]}', 'local', node => 'n1')
-	FROM scribe.claim_ocr(1) c;
+	      "pages": [{"page": 1, "text": "hello node", "confidence": 91.5}], "method": "local", "node": "n1"}')
+	FROM scribe.claim('ocr', 1) c;
 });
+my @refused_node = ($err =~ /ERROR:  55000: /g);
+is(scalar @refused_node, 3, "the worker node's guesses at the held job's lease were refused with 55000");
 is($node->safe_psql($db, "SELECT lease = '$node_lease' FROM scribe.jobs WHERE job_id = $node_job"), 't',
 	'the lease of the job in flight is untouched');
 is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE text = 'hello node'}), '1',
 	'the worker node finished a document through the arsenal');
 assert_harmless($node, $db, 'worker node', $world, @victim_tables);
+
+# --- a consumer of its own queues may not take other users' scans: it claims no ocr job
+my $ocr_claimed = q{SELECT count(*) FROM scribe.jobs j JOIN scribe.queues q USING (queue_id)
+	WHERE q.name = 'ocr' AND j.lease_until IS NOT NULL};
+my $held_before = $node->safe_psql($db, $ocr_claimed);
+cmp_ok($node->safe_psql($db, q{SELECT ready FROM scribe.queue_stats('ocr')}), '>', 0, 'ocr jobs are ready');
+$world = world_snapshot($node, $db, @victim_tables);
+($out, $err) = attack('app_consumer', 'consumer on the ocr queue', q{
+	SELECT c.job_id, c.payload FROM scribe.claim('ocr', 1) c;
+	SELECT scribe.release(c.job_id, c.lease) FROM scribe.claim('ocr', 10) c;
+	SELECT scribe.nack(c.job_id, c.lease, 'x', retry => false) FROM scribe.claim('ocr', 10) c;
+});
+my @denied = ($err =~ /ERROR:  42501: permission denied to claim jobs of kind ocr/g);
+is(scalar @denied, 3, 'the consumer may not claim ocr jobs (42501)');
+is($node->safe_psql($db, $ocr_claimed), $held_before, 'and it holds none');
+is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE status = 'failed'}), '0',
+	'no document failed');
+assert_harmless($node, $db, 'consumer on the ocr queue', $world, @victim_tables);
 
 # --- the cache's users: deletes are recorded elevated (the table is published)
 $world = world_snapshot($node, $db, @victim_tables);

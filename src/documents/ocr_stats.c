@@ -15,6 +15,8 @@
 #include "storage/spin.h"
 #include "utils/memutils.h"
 
+#include "base/xact.h"
+#include "documents/documents.h"
 #include "ocr/ocr.h"
 
 const double scribe_ocr_page_buckets[SCRIBE_OCR_PAGE_BUCKETS] =
@@ -140,8 +142,7 @@ scribe_ocr_stats_record(const char *method, double price, int npages, const doub
 
 	if (!callbacks_registered)
 	{
-		RegisterXactCallback(ocr_stats_xact_callback, NULL);
-		RegisterSubXactCallback(ocr_stats_subxact_callback, NULL);
+		scribe_xact_register(SCRIBE_XACT_PHASE_STATS, ocr_stats_xact_callback, ocr_stats_subxact_callback);
 		callbacks_registered = true;
 	}
 	old = MemoryContextSwitchTo(TopTransactionContext);

@@ -1,7 +1,8 @@
 /*
  * The ocr job kind: recognise a document of scribe.documents and write its
  * text, pages and ledger entries back.  scribe.submit_document enqueues
- * these jobs; the payload is {"document_id": n}.
+ * these jobs; the payload is {"document_id": n, "lang": ..., "tier": ...}
+ * (the document's own, which worker nodes need before they recognise it).
  *
  * A document's tier picks the cloud service or the local engine.  A cloud
  * failure is retried with the queue's backoff; on the job's last attempt the
@@ -9,9 +10,11 @@
  * cannot read (bad image, unknown language) fails at once, with the reason
  * in the document's error column.
  *
- * The writers and the recognition are shared with the functions that worker
- * nodes call on the primary (kind_ocr_remote.c): a document is written the
- * same way whichever node recognised it.
+ * The writers and the recognition are shared with the worker nodes: their
+ * loop (worker_node.c) recognises with scribe_ocr_recognize_document(), and
+ * the ocr kind's queue hooks (node_verbs.c) write what they send back with
+ * the same writers: a document is written the same way whichever node
+ * recognised it.
  */
 #include "pg_scribe.h"
 
@@ -21,13 +24,13 @@
 #include "utils/jsonb.h"
 #include "utils/memutils.h"
 
+#include "documents/documents.h"
 #include "jobs/job_kind.h"
 #include "ocr/ocr.h"
-#include "pool/pool.h"
 #include "replication/heartbeat.h"
-#include "spi_plans.h"
+#include "base/spi_plans.h"
 
-static const char *const ocr_fields[] = {"document_id", NULL};
+static const char *const ocr_fields[] = {"document_id", "lang", "tier", NULL};
 
 /* The document_id of an ocr job's payload, or ERROR */
 static int64
@@ -164,7 +167,7 @@ ocr_recognize(const ScribeJob *job, bytea *image, const char *lang, bool cloud,
 		*fallback = true;
 	}
 	return scribe_ocr_run(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &options,
-						  scribe_pool_report_progress);
+						  scribe_job_report_progress);
 }
 
 /* One recognition of a document, for scribe_job_try */

@@ -1,9 +1,18 @@
 /*
  * A worker node's side: a pool worker that found no local job claims an ocr
- * job from the primary (scribe.queue_conninfo) over libpq, recognises the
- * document here, with this node's engine and cloud settings, and gives the
- * result back with scribe.finish_ocr(), which writes it and acks the job in
- * one transaction on the primary (kind_ocr_remote.c is the primary's side).
+ * job from the primary (scribe.queue_conninfo) over libpq with the queue's
+ * verbs, recognises the document here, with this node's engine and cloud
+ * settings, and gives the result back with scribe.ack(), whose hook for the
+ * ocr kind writes it on the primary in the ack's transaction (node_verbs.c
+ * is the primary's side).  The pool reaches this loop through the remote
+ * work registered in jobs/job_kind.h, and this loop the pool through the
+ * job runner declared there.
+ *
+ * A claim is one round trip: scribe.claim('ocr', 1) with, in the same
+ * statement, the document's image (scribe.document_image()) and how many
+ * jobs wait behind it (scribe.queue_stats()); the payload carries the
+ * document's language and tier.  The outcome is a second one: ack, nack, or
+ * release.
  *
  * One connection per worker, made on first use and kept.  Every wait for
  * the primary is a WaitLatchOrSocket, so that SIGTERM, a reload and the
@@ -12,7 +21,7 @@
  * the worker.  A node that disappears keeps its jobs leased on the primary
  * until the ocr queue's lease runs out; then any consumer claims them again.
  * A worker stopped mid-job (SIGTERM) gives the job back with
- * scribe.release_ocr(): the attempt does not count.
+ * scribe.release(): the attempt does not count.
  */
 #include "pg_scribe.h"
 
@@ -28,9 +37,8 @@
 #include "utils/timeout.h"
 #include "utils/timestamp.h"
 
+#include "documents/documents.h"
 #include "jobs/job_kind.h"
-#include "pool/pool.h"
-#include "queue/queue.h"
 #include "replication/heartbeat.h"
 
 /* After the primary could not be reached, do not try again before this */
@@ -42,9 +50,12 @@
 /* While the primary stays unreachable, say so in the log at most this often */
 #define REMOTE_LOG_MS (60 * 1000)
 
-char	   *scribe_queue_conninfo = NULL;
-int			scribe_queue_poll_interval = 1000;
+/* The queue whose jobs worker nodes run */
+#define REMOTE_QUEUE "ocr"
+/* The SQLSTATE of a lease that is not the job's current one (any more) */
+#define LEASE_REFUSED_SQLSTATE "55000"
 
+static const char *remote_conninfo = NULL;	/* scribe.queue_conninfo, as the pool passed it */
 static PGconn *remote_conn = NULL;
 static char *remote_conn_info = NULL;	/* the conninfo remote_conn was made with */
 static TimestampTz remote_retry_at = 0;
@@ -52,26 +63,20 @@ static TimestampTz remote_logged_at = 0;
 static bool remote_down = false;	/* the last attempt to reach the primary failed */
 static bool remote_woken = false;	/* our latch was set while we waited for the primary */
 
-/* An ocr job claimed from the primary */
+/* A job claimed from the primary's ocr queue */
 typedef struct RemoteJob
 {
 	int64		job_id;
 	char	   *lease;			/* the claim's token, as text */
 	int32		attempt;
 	int32		max_attempts;
+	char	   *kind;			/* NULL: a plain message */
 	int64		document_id;
-	bytea	   *image;
+	bytea	   *image;			/* NULL: the document is gone */
 	char	   *lang;
 	char	   *tier;
 	int64		lease_ms;
 } RemoteJob;
-
-/* Whether this node is a worker node: scribe.queue_conninfo is set */
-bool
-scribe_pool_remote_enabled(void)
-{
-	return scribe_queue_conninfo != NULL && scribe_queue_conninfo[0] != '\0';
-}
 
 /* Close the connection to the primary, if there is one */
 static void
@@ -134,12 +139,12 @@ static bool
 remote_connect(void)
 {
 	const char *keys[] = {"dbname", "fallback_application_name", NULL};
-	const char *values[] = {scribe_queue_conninfo, "pg_scribe worker node", NULL};
+	const char *values[] = {remote_conninfo, "pg_scribe worker node", NULL};
 	TimestampTz deadline;
 	PostgresPollingStatusType status = PGRES_POLLING_WRITING;
 
 	/* a reload changed scribe.queue_conninfo: connect anew */
-	if (remote_conn != NULL && strcmp(remote_conn_info, scribe_queue_conninfo) != 0)
+	if (remote_conn != NULL && strcmp(remote_conn_info, remote_conninfo) != 0)
 		remote_disconnect();
 	if (remote_conn != NULL && PQstatus(remote_conn) == CONNECTION_OK)
 		return true;
@@ -151,7 +156,7 @@ remote_connect(void)
 		remote_failed("connecting to the primary", "out of memory");
 		return false;
 	}
-	remote_conn_info = MemoryContextStrdup(TopMemoryContext, scribe_queue_conninfo);
+	remote_conn_info = MemoryContextStrdup(TopMemoryContext, remote_conninfo);
 	deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), REMOTE_CONNECT_TIMEOUT_MS);
 	while (PQstatus(remote_conn) != CONNECTION_BAD &&
 		   status != PGRES_POLLING_OK && status != PGRES_POLLING_FAILED)
@@ -245,11 +250,13 @@ remote_call_unguarded(const char *what, const char *sql, int nparams, const char
 /*
  * Run a statement on the primary: its result (the caller PQclears it), or
  * NULL when the primary could not be reached or the statement failed
- * (logged).  An interrupt while waiting closes the connection and is
- * rethrown.
+ * (logged).  With lease_refused, a refusal of the job's lease (it passed to
+ * another consumer) is not a failure: NULL, and *lease_refused is set.  An
+ * interrupt while waiting closes the connection and is rethrown.
  */
 static PGresult *
-remote_call(const char *what, const char *sql, int nparams, const char *const *params)
+remote_call(const char *what, const char *sql, int nparams, const char *const *params,
+			bool *lease_refused)
 {
 	PGresult   *volatile last = NULL;
 	PGresult   *res = NULL;
@@ -273,13 +280,21 @@ remote_call(const char *what, const char *sql, int nparams, const char *const *p
 		PQclear(last);
 		return NULL;
 	}
+	if (lease_refused != NULL && PQresultStatus(res) == PGRES_FATAL_ERROR &&
+		PQresultErrorField(res, PG_DIAG_SQLSTATE) != NULL &&
+		strcmp(PQresultErrorField(res, PG_DIAG_SQLSTATE), LEASE_REFUSED_SQLSTATE) == 0)
+	{
+		*lease_refused = true;
+		PQclear(res);
+		return NULL;
+	}
 	if (PQresultStatus(res) != PGRES_TUPLES_OK)
 	{
 		/* the primary is there but refused: say why, and pause as for a failure */
 		ereport(LOG,
 				(errmsg("pg_scribe worker node: %s failed on the primary: %s", what,
 						pchomp(PQresultErrorMessage(res))),
-				 errhint("The role of scribe.queue_conninfo needs EXECUTE on scribe.claim_ocr, finish_ocr, fail_ocr and release_ocr, and pg_scribe installed on the primary.")));
+				 errhint("The role of scribe.queue_conninfo needs EXECUTE on scribe.claim, ack, nack, release, document_image and queue_stats, and pg_scribe installed on the primary.")));
 		PQclear(res);
 		remote_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), REMOTE_RETRY_MS);
 		return NULL;
@@ -287,7 +302,18 @@ remote_call(const char *what, const char *sql, int nparams, const char *const *p
 	return res;
 }
 
-/* Claim one ocr job from the primary into job (in the current memory context); false if none */
+/* A text column of a row, or NULL */
+static char *
+remote_text(PGresult *res, int col)
+{
+	return PQgetisnull(res, 0, col) ? NULL : pstrdup(PQgetvalue(res, 0, col));
+}
+
+/*
+ * Claim one job of the primary's ocr queue into job (in the current memory
+ * context), with its document's image, in one statement; false if none.
+ * The jobs waiting behind it go to the runner, which scales the pool.
+ */
 static bool
 remote_claim(RemoteJob *job)
 {
@@ -296,56 +322,73 @@ remote_claim(RemoteJob *job)
 	unsigned char *image;
 	int64		backlog;
 
+	/* the counters learn of this claim at commit: ready counts our job still */
 	res = remote_call("claiming an ocr job",
-					  "SELECT job_id, lease, attempt, max_attempts, document_id, image, lang, tier, "
-					  "  (extract(epoch FROM lease_for) * 1000)::bigint, backlog "
-					  "FROM scribe.claim_ocr(1)", 0, NULL);
+					  "SELECT c.job_id, c.lease, c.attempt, c.max_attempts, c.kind, "
+					  "  c.payload->>'document_id', c.payload->>'lang', c.payload->>'tier', "
+					  "  CASE WHEN c.kind = 'ocr' THEN scribe.document_image((c.payload->>'document_id')::bigint) END, "
+					  "  (extract(epoch FROM c.lease_until - clock_timestamp()) * 1000)::bigint, "
+					  "  greatest((SELECT s.ready FROM scribe.queue_stats('" REMOTE_QUEUE "') s) - 1, 0) "
+					  "FROM scribe.claim('" REMOTE_QUEUE "', 1) c", 0, NULL, NULL);
 	if (res == NULL)
 		return false;
 	if (PQntuples(res) == 0)
 	{
 		PQclear(res);
-		scribe_pool_set_remote_backlog(0);
+		scribe_job_remote_backlog(0);
 		return false;
 	}
+	memset(job, 0, sizeof(*job));
 	job->job_id = pg_strtoint64(PQgetvalue(res, 0, 0));
 	job->lease = pstrdup(PQgetvalue(res, 0, 1));
 	job->attempt = pg_strtoint32(PQgetvalue(res, 0, 2));
 	job->max_attempts = pg_strtoint32(PQgetvalue(res, 0, 3));
-	job->document_id = pg_strtoint64(PQgetvalue(res, 0, 4));
-	image = PQunescapeBytea((const unsigned char *) PQgetvalue(res, 0, 5), &len);
-	job->lang = pstrdup(PQgetvalue(res, 0, 6));
-	job->tier = pstrdup(PQgetvalue(res, 0, 7));
-	job->lease_ms = pg_strtoint64(PQgetvalue(res, 0, 8));
-	backlog = pg_strtoint64(PQgetvalue(res, 0, 9));
+	job->kind = remote_text(res, 4);
+	job->document_id = PQgetisnull(res, 0, 5) ? 0 : pg_strtoint64(PQgetvalue(res, 0, 5));
+	job->lang = remote_text(res, 6);
+	job->tier = remote_text(res, 7);
+	job->lease_ms = Max(pg_strtoint64(PQgetvalue(res, 0, 9)), 1);
+	backlog = PQgetisnull(res, 0, 10) ? 0 : pg_strtoint64(PQgetvalue(res, 0, 10));
+	if (!PQgetisnull(res, 0, 8))
+	{
+		image = PQunescapeBytea((const unsigned char *) PQgetvalue(res, 0, 8), &len);
+		if (image == NULL)
+		{
+			PQclear(res);
+			elog(ERROR, "out of memory decoding the image of ocr job " INT64_FORMAT, job->job_id);
+		}
+		job->image = palloc(VARHDRSZ + len);
+		SET_VARSIZE(job->image, VARHDRSZ + len);
+		memcpy(VARDATA(job->image), image, len);
+		PQfreemem(image);
+	}
 	PQclear(res);
-	if (image == NULL)
-		elog(ERROR, "out of memory decoding the image of ocr job " INT64_FORMAT, job->job_id);
-	job->image = palloc(VARHDRSZ + len);
-	SET_VARSIZE(job->image, VARHDRSZ + len);
-	memcpy(VARDATA(job->image), image, len);
-	PQfreemem(image);
 
 	/* more wait on the primary: another idle worker, or a new one, should look */
-	scribe_pool_set_remote_backlog(backlog);
-	if (backlog > 0 && !scribe_pool_wake_idle_worker())
-		scribe_pool_want_launcher();
+	scribe_job_remote_backlog(backlog);
 	return true;
 }
 
-/* Run a statement about a job on the primary and say what came back (NULL: nothing) */
+/*
+ * Run a statement about a job on the primary and say what came back (NULL:
+ * nothing); *lease_refused when the job's lease had passed on.
+ */
 static char *
-remote_job_call(const RemoteJob *job, const char *what, const char *sql, int nparams, const char *const *params)
+remote_job_call(const RemoteJob *job, const char *what, const char *sql, int nparams, const char *const *params,
+				bool *lease_refused)
 {
-	PGresult   *res = remote_call(what, sql, nparams, params);
+	PGresult   *res;
 	char	   *answer = NULL;
 
+	*lease_refused = false;
+	res = remote_call(what, sql, nparams, params, lease_refused);
 	if (res == NULL)
 	{
-		ereport(LOG,
-				(errmsg("pg_scribe worker node: ocr job " INT64_FORMAT " (attempt %d) is left to its lease on the primary",
-						job->job_id, job->attempt),
-				 errdetail("The node could not tell the primary the job's outcome; another consumer runs it again once the lease ends.")));
+		if (!*lease_refused)
+			ereport(LOG,
+					(errmsg("pg_scribe worker node: ocr job " INT64_FORMAT " (attempt %d) is left to its lease on the primary",
+							job->job_id, job->attempt),
+					 errdetail("The node could not tell the primary the job's outcome; another consumer runs it again once the lease ends.")));
 		return NULL;
 	}
 	if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 0))
@@ -381,10 +424,10 @@ remote_recognize(const RemoteJob *job, const char **method, bool *fallback, char
 	{
 		Jsonb	   *ocr;
 
-		scribe_pool_job_timer_start(Max(job->lease_ms, 1));
+		scribe_job_timer_start(job->lease_ms);
 		ocr = scribe_ocr_recognize_document(&claimed, job->image, job->lang, job->tier,
 											method, fallback, error, outcome);
-		scribe_pool_job_timer_stop();
+		scribe_job_timer_stop();
 		MemoryContextSwitchTo(jobcxt);
 		if (ocr != NULL)
 			text = JsonbToCString(NULL, &ocr->root, VARSIZE(ocr));
@@ -397,7 +440,7 @@ remote_recognize(const RemoteJob *job, const char **method, bool *fallback, char
 	{
 		ErrorData  *edata;
 
-		scribe_pool_job_timer_stop();
+		scribe_job_timer_stop();
 		MemoryContextSwitchTo(jobcxt);
 		edata = CopyErrorData();
 		FlushErrorState();
@@ -405,7 +448,7 @@ remote_recognize(const RemoteJob *job, const char **method, bool *fallback, char
 		MemoryContextSwitchTo(jobcxt);
 		*error = edata->detail ? psprintf("%s (%s)", edata->message, edata->detail) : pstrdup(edata->message);
 		*outcome = JOB_RETRY;
-		*released = scribe_pool_worker_stopping();
+		*released = scribe_job_stopping();
 		FreeErrorData(edata);
 		text = NULL;
 	}
@@ -413,7 +456,10 @@ remote_recognize(const RemoteJob *job, const char **method, bool *fallback, char
 	return text;
 }
 
-/* Run an ocr job claimed from the primary, and tell the primary how it went */
+/*
+ * Run an ocr job claimed from the primary, and tell the primary how it went:
+ * ack with the result, nack with the error, or release when stopping.
+ */
 static void
 remote_run_job(const RemoteJob *job)
 {
@@ -421,62 +467,95 @@ remote_run_job(const RemoteJob *job)
 	bool		fallback = false;
 	char	   *error = NULL;
 	ScribeJobOutcome outcome = JOB_DONE;
-	bool		released;
-	char	   *result;
+	bool		released = false;
+	char	   *result = NULL;
 	char		id[32];
+	const char *node = scribe_heartbeat_node_name();
+	bool		refused;
 
 	snprintf(id, sizeof(id), INT64_FORMAT, job->job_id);
-	scribe_pool_job_begin(job->job_id, job->attempt, "ocr",
-						  psprintf("running ocr job %s of the primary", id));
-	result = remote_recognize(job, &method, &fallback, &error, &outcome, &released);
+	if (job->kind == NULL || strcmp(job->kind, "ocr") != 0)
+	{
+		/* what a pool worker does with a job it has no kind for */
+		const char *params[3] = {id, job->lease,
+		psprintf("job kind %s cannot run in the worker pool", job->kind ? job->kind : "NULL")};
+
+		(void) remote_job_call(job, "failing a job", "SELECT scribe.nack($1, $2, $3, retry => false)",
+							   3, params, &refused);
+		return;
+	}
+	if (job->image == NULL)
+	{
+		/* the document was deleted: the ack records that there was nothing to do */
+		const char *params[2] = {id, job->lease};
+
+		(void) remote_job_call(job, "acking an ocr job", "SELECT scribe.ack($1, $2)", 2, params, &refused);
+		return;
+	}
+
+	scribe_job_begin(job->job_id, job->attempt, "ocr",
+					 psprintf("running ocr job %s of the primary", id));
+	if (job->lang == NULL || job->tier == NULL)
+	{
+		error = pstrdup("the payload of the ocr job has no lang and tier: submitted before pg_scribe 0.2.0?");
+		outcome = JOB_RETRY;
+	}
+	else
+	{
+		result = remote_recognize(job, &method, &fallback, &error, &outcome, &released);
+	}
 
 	if (result != NULL)
 	{
-		const char *params[6] = {id, job->lease, result, method, fallback ? "true" : "false",
-		scribe_heartbeat_node_name()};
-		char	   *finished = remote_job_call(job, "finishing an ocr job",
-											   "SELECT scribe.finish_ocr($1, $2, $3, $4, $5, $6)",
-											   6, params);
+		/* the engine's result, and how and where it was recognised */
+		const char *params[6] = {id, job->lease, result, method, fallback ? "true" : "false", node};
+		char	   *acked = remote_job_call(job, "finishing an ocr job",
+											"SELECT scribe.ack($1, $2, $3::jsonb || jsonb_build_object("
+											"'method', $4::text, 'fallback', $5::boolean, 'node', $6::text))",
+											6, params, &refused);
 
-		if (finished != NULL && strcmp(finished, "f") == 0)
+		if (refused || (acked != NULL && strcmp(acked, "f") == 0))
 			ereport(LOG,
 					(errmsg("pg_scribe worker node: the result of ocr job " INT64_FORMAT " was dropped: its lease had passed to another consumer",
 							job->job_id),
 					 errhint("Raise the lease of the ocr queue (scribe.alter_queue) above the longest recognition.")));
-		scribe_pool_job_end(finished != NULL && strcmp(finished, "t") == 0, false);
+		scribe_job_end(acked != NULL && strcmp(acked, "t") == 0, false);
 	}
 	else if (released)
 	{
 		const char *params[2] = {id, job->lease};
 
 		(void) remote_job_call(job, "giving an ocr job back",
-							   "SELECT scribe.release_ocr($1, $2)", 2, params);
-		scribe_pool_job_end(false, true);
+							   "SELECT scribe.release($1, $2)", 2, params, &refused);
+		scribe_job_end(false, true);
 	}
 	else
 	{
 		const char *params[4] = {id, job->lease, error, outcome == JOB_FAILED ? "false" : "true"};
 
 		(void) remote_job_call(job, "failing an ocr job",
-							   "SELECT scribe.fail_ocr($1, $2, $3, $4)", 4, params);
-		scribe_pool_job_end(false, false);
+							   "SELECT scribe.nack($1, $2, $3, retry => $4::boolean)", 4, params, &refused);
+		scribe_job_end(false, false);
 	}
 }
 
 /*
  * A worker node's turn, when the node's own queues had nothing: claim one
- * ocr job from the primary and run it.  Returns how many jobs ran (0 or 1).
+ * ocr job from the primary (conninfo) and run it.  Returns how many jobs ran
+ * (0 or 1).
  */
-int
-scribe_pool_remote_turn(void)
+static int
+remote_turn(const char *conninfo)
 {
 	RemoteJob	job;
 
-	if (!scribe_pool_remote_enabled())
+	/* no longer a worker node (a reload emptied scribe.queue_conninfo) */
+	if (conninfo == NULL || conninfo[0] == '\0')
 	{
 		remote_disconnect();
 		return 0;
 	}
+	remote_conninfo = conninfo;
 	if (GetCurrentTimestamp() < remote_retry_at)
 		return 0;
 
@@ -495,8 +574,14 @@ scribe_pool_remote_turn(void)
 }
 
 /* Close the connection to the primary as the worker exits */
-void
-scribe_pool_remote_close(void)
+static void
+remote_close(void)
 {
 	remote_disconnect();
 }
+
+/* What a pool worker runs when its node's queues are empty, on a worker node */
+const ScribeJobRemoteWork scribe_worker_node_work = {
+	.turn = remote_turn,
+	.close = remote_close,
+};
