@@ -18,6 +18,7 @@ OBJS = \
 	src/base/xact.o \
 	src/base/tasks.o \
 	src/base/privilege.o \
+	src/base/removed.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
 	src/queue/queue_consume_sql.o \
@@ -130,7 +131,7 @@ FUNCTION_SQL = \
 	src/sql/health.sql \
 	src/sql/capacity.sql \
 	src/sql/metrics.sql \
-	src/sql/scaling_advice.sql \
+	src/sql/capacity_advice.sql \
 	src/sql/privileges.sql
 # Made once too, after the functions: the built-in rows that need them.
 POST_INSTALL_SQL = src/sql/schema/post_install.sql

@@ -88,6 +88,6 @@ TRUNCATE scribe.cache_events;
 SELECT name, kind, target, schedule, enabled, settings->>'column' AS col, settings->>'older_than' AS older_than,
        next_run_at = created_at + interval '1 hour' AS hour_after_create
 FROM scribe.policies WHERE name = 'scribe.cache_events';
-SELECT scribe.drop_policy('scribe.cache_events');
+SELECT scribe.policy_drop('scribe.cache_events');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT jsonb_array_length(scribe.run_policy_now('scribe.cache_events', dry_run => true) -> 'actions') AS actions;
+SELECT jsonb_array_length(scribe.policy_run('scribe.cache_events', dry_run => true) -> 'actions') AS actions;

@@ -1,4 +1,4 @@
--- Capacity planning: scribe.plan_capacity() reproduces the planner it
+-- Capacity planning: scribe.capacity_plan() reproduces the planner it
 -- replaces (FamilyTales' CapacityPlanner) for given parameters, refuses
 -- nonsense, and with measured => true starts from this installation's own
 -- rates, which scribe.capacity_inputs() shows with their source.
@@ -11,7 +11,7 @@ RESET client_min_messages;
 
 -- the default plan: 1000 users growing 15 % a month, 10 documents of 2.5 MB
 -- each per user and month
-SELECT * FROM scribe.plan_capacity();
+SELECT * FROM scribe.capacity_plan();
 
 -- the seed's output for three parameter sets, computed by its Python formulas
 -- (users = int(start * (1 + growth) ** month), documents = int(users * docs),
@@ -46,14 +46,14 @@ INSERT INTO seed_expected VALUES
     ('shrinking', 2, 3200, 11200, 8.75, 9.6, 6, 1, 105.0),
     ('shrinking', 3, 2560, 8960, 7.0, 7.68, 5, 1, 104.0);
 WITH planned AS (
-    SELECT 'defaults' AS plan, p.* FROM scribe.plan_capacity() p
+    SELECT 'defaults' AS plan, p.* FROM scribe.capacity_plan() p
     UNION ALL
-    SELECT 'changed', p.* FROM scribe.plan_capacity(months => 6, start_users => 250, user_growth => 0.4,
+    SELECT 'changed', p.* FROM scribe.capacity_plan(months => 6, start_users => 250, user_growth => 0.4,
         docs_per_user => 120, mb_per_document => 4, derived_ratio => 0.25, active_fraction => 0.02,
         connection_fraction => 0.05, max_connections => 60, docs_per_minute_per_worker => 0.5,
         usd_per_gb => 0.1, usd_per_100_rps => 40, usd_per_worker => 80) p
     UNION ALL
-    SELECT 'shrinking', p.* FROM scribe.plan_capacity(4, 5000, -0.2, 3.5, 0.8, 0, 0.003, 0.002, 1000, 1) p
+    SELECT 'shrinking', p.* FROM scribe.capacity_plan(4, 5000, -0.2, 3.5, 0.8, 0, 0.003, 0.002, 1000, 1) p
 )
 SELECT coalesce(e.plan, p.plan) AS plan, count(e.month) AS seed_months, count(p.month) AS planned_months,
        count(*) FILTER (WHERE (p.users, p.documents, p.storage_gb, p.peak_rps, p.connections, p.workers, p.cost_usd)
@@ -64,27 +64,27 @@ GROUP BY 1 ORDER BY 1;
 
 -- the changed plan: more workers than one, connections capped at 60
 SELECT month, users, documents, documents_total, storage_gb_total, connections, workers, cost_usd
-FROM scribe.plan_capacity(months => 6, start_users => 250, user_growth => 0.4,
+FROM scribe.capacity_plan(months => 6, start_users => 250, user_growth => 0.4,
     docs_per_user => 120, mb_per_document => 4, derived_ratio => 0.25, active_fraction => 0.02,
     connection_fraction => 0.05, max_connections => 60, docs_per_minute_per_worker => 0.5,
     usd_per_gb => 0.1, usd_per_100_rps => 40, usd_per_worker => 80);
 
 -- OCR cost per document, which the seed did not count, adds documents * price
-SELECT month, documents, cost_usd FROM scribe.plan_capacity(months => 2, ocr_usd_per_document => 0.0001);
+SELECT month, documents, cost_usd FROM scribe.capacity_plan(months => 2, ocr_usd_per_document => 0.0001);
 
 -- nonsense is refused, naming the argument
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(months => NULL)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(months => 0)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(start_users => -1)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(user_growth => -1)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(user_growth => 15)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(docs_per_user => NULL)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(active_fraction => 2)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(max_connections => 0)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(docs_per_minute_per_worker => 0)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(usd_per_worker => -5)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(measured => NULL)$$);
-SELECT pg_temp.outcome($$SELECT scribe.plan_capacity(months => 600, user_growth => 1)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(months => NULL)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(months => 0)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(start_users => -1)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(user_growth => -1)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(user_growth => 15)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(docs_per_user => NULL)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(active_fraction => 2)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(max_connections => 0)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(docs_per_minute_per_worker => 0)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(usd_per_worker => -5)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(measured => NULL)$$);
+SELECT pg_temp.outcome($$SELECT scribe.capacity_plan(months => 600, user_growth => 1)$$);
 
 -- measured: in a transaction (now() stands still) on tables emptied for it
 BEGIN;
@@ -96,11 +96,11 @@ DELETE FROM scribe.ocr_ledger;
 SELECT input, value, source, evidence FROM scribe.capacity_inputs();
 SELECT count(*) AS months_differing FROM (
     SELECT month, users, documents, storage_gb, peak_rps, connections, workers, cost_usd
-    FROM scribe.plan_capacity(measured => true)
+    FROM scribe.capacity_plan(measured => true)
     EXCEPT
     SELECT month, users, documents, storage_gb, peak_rps, connections, workers, cost_usd
-    FROM scribe.plan_capacity()) d;
-SELECT DISTINCT basis FROM scribe.plan_capacity(measured => true);
+    FROM scribe.capacity_plan()) d;
+SELECT DISTINCT basis FROM scribe.capacity_plan(measured => true);
 
 -- three days of history: users are measured, monthly rates not yet
 INSERT INTO scribe.documents (owner, image, image_format, image_bytes, pages, submitted_at)
@@ -136,24 +136,24 @@ VALUES (now() - interval '1 day', 'family-a', 101, 1, 'cloud', 0.0015),
 SELECT input, value, source, evidence FROM scribe.capacity_inputs();
 
 -- the measured plan is the plan of those values
-SELECT * FROM scribe.plan_capacity(months => 3, measured => true);
+SELECT * FROM scribe.capacity_plan(months => 3, measured => true);
 SELECT count(*) AS months_differing FROM (
     SELECT month, users, documents, storage_gb, peak_rps, connections, workers, cost_usd
-    FROM scribe.plan_capacity(months => 3, measured => true)
+    FROM scribe.capacity_plan(months => 3, measured => true)
     EXCEPT
     SELECT month, users, documents, storage_gb, peak_rps, connections, workers, cost_usd
-    FROM scribe.plan_capacity(months => 3, start_users => 3, user_growth => 0.5, docs_per_user => 4,
+    FROM scribe.capacity_plan(months => 3, start_users => 3, user_growth => 0.5, docs_per_user => 4,
         mb_per_document => 2, derived_ratio => (SELECT value FROM scribe.capacity_inputs() WHERE input = 'derived_ratio'),
         docs_per_minute_per_worker => 20, ocr_usd_per_document => 0.00155)) d;
 -- parameters that are not measured still apply
 SELECT month, connections, cost_usd
-FROM scribe.plan_capacity(months => 2, measured => true, connection_fraction => 1, usd_per_worker => 0);
+FROM scribe.capacity_plan(months => 2, measured => true, connection_fraction => 1, usd_per_worker => 0);
 
 -- monitoring roles may plan: it reads every owner's documents as the owner of the extension
 CREATE ROLE regress_capacity_monitor IN ROLE pg_monitor;
 SET ROLE regress_capacity_monitor;
 SELECT count(*) AS inputs_measured FROM scribe.capacity_inputs() WHERE source = 'measured';
-SELECT count(*) AS months FROM scribe.plan_capacity(measured => true);
+SELECT count(*) AS months FROM scribe.capacity_plan(measured => true);
 SELECT pg_temp.outcome($$SELECT count(*) FROM scribe.documents$$);
 RESET ROLE;
 ROLLBACK;

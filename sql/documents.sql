@@ -9,7 +9,7 @@ RESET client_min_messages;
 
 -- a document and its job exist together, in the submitter's transaction
 BEGIN;
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), owner => 'family-1',
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => 'family-1',
                               metadata => '{"box": 3}') AS doc \gset
 SELECT status, image_format, image_bytes, pages, tier, lang, search_config, metadata
 FROM scribe.documents WHERE document_id = :doc;
@@ -20,27 +20,27 @@ ROLLBACK;
 SELECT count(*) AS documents_after_rollback FROM scribe.documents;
 SELECT count(*) AS jobs_after_rollback FROM scribe.jobs;
 
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), owner => 'family-1') AS doc \gset
-SELECT status, progress, owner, pages, attempts, error FROM scribe.document_status(:doc);
-SELECT count(*) AS unknown_document FROM scribe.document_status(-1) WHERE status IS NOT NULL;
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => 'family-1') AS doc \gset
+SELECT status, progress, owner, pages, attempts, error FROM scribe.document_get(:doc);
+SELECT count(*) AS unknown_document FROM scribe.document_get(-1) WHERE status IS NOT NULL;
 
 -- errors reach the submitter, not a dead letter later
-SELECT scribe.submit_document('\x89504e47'::bytea);
+SELECT scribe.document_submit('\x89504e47'::bytea);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), tier => 'express');
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), tier => 'express');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), tier => 'cloud');
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), tier => 'cloud');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), lang => 'klingon');
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), lang => 'klingon');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), metadata => '[1]');
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), metadata => '[1]');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.submit_document(NULL);
+SELECT scribe.document_submit(NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), owner => NULL);
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
--- ocr jobs come from submit_document only
+-- ocr jobs come from document_submit only
 CREATE ROLE regress_scribe_clerk;
 GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer)
     TO regress_scribe_clerk;
@@ -52,7 +52,7 @@ SELECT scribe.send('ocr', '{"document": 1}', kind => 'ocr');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 -- and the functions are not for PUBLIC
 SET ROLE regress_scribe_clerk;
-SELECT scribe.submit_document(pg_read_binary_file(:'word'));
+SELECT scribe.document_submit(pg_read_binary_file(:'word'));
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.ocr('\x00'::bytea);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -63,11 +63,11 @@ DROP ROLE regress_scribe_clerk;
 -- search and costs on recognised text (written here as a worker would)
 UPDATE scribe.documents SET status = 'done', text = E'The ‘garden’ letters of Arthur\nand the harbour boats'
 WHERE document_id = :doc;
-SELECT document_id = :doc AS found, owner, headline FROM scribe.search_documents('garden letter');
-SELECT count(*) AS folded_quote_found FROM scribe.search_documents('''garden''');
-SELECT count(*) AS other_owner FROM scribe.search_documents('garden', owner => 'family-2');
-SELECT count(*) AS other_config FROM scribe.search_documents('garden', config => 'simple');
-SELECT count(*) AS no_match FROM scribe.search_documents('submarine');
+SELECT document_id = :doc AS found, owner, headline FROM scribe.document_search('garden letter');
+SELECT count(*) AS folded_quote_found FROM scribe.document_search('''garden''');
+SELECT count(*) AS other_owner FROM scribe.document_search('garden', owner => 'family-2');
+SELECT count(*) AS other_config FROM scribe.document_search('garden', config => 'simple');
+SELECT count(*) AS no_match FROM scribe.document_search('submarine');
 INSERT INTO scribe.ocr_ledger (recorded_at, owner, document_id, page, method, cost, fallback) VALUES
     ('2026-10-03', 'family-1', :doc, 1, 'local', 0.0001, false),
     ('2026-10-04', 'family-1', :doc, 1, 'cloud', 0.0015, false),

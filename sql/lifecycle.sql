@@ -24,105 +24,105 @@ CREATE PROCEDURE regress_noop() LANGUAGE sql AS $$ SELECT 1 $$;
 -- schedule runs at once, a cron one at its next time
 SELECT (c).name, (c).kind, (c).target, (c).settings, (c).schedule, (c).next_run_at <= now() AS runs_at_once
 FROM (VALUES
-    (scribe.create_policy('events', 'partitions', 'regress_events', '{"interval": "month", "retention": "6 months"}', '1 day', false)),
-    (scribe.create_policy('logs-purge', 'purge', 'regress_logs', '{"column": "at", "older_than": "90 days"}', '1 hour', false)),
-    (scribe.create_policy('logs-archive', 'archive', 'regress_logs', '{"column": "at", "older_than": "30 days", "archive_table": "regress_logs_archive"}', enabled => false)),
-    (scribe.create_policy('logs-orphans', 'orphans', 'regress_logs', '{"column": "user_id", "parent": "regress_users", "parent_column": "id"}', enabled => false)),
-    (scribe.create_policy('stats', 'refresh', 'regress_stats', schedule => '15 minutes', enabled => false)),
-    (scribe.create_policy('stats-keyed', 'refresh', 'regress_stats_keyed', schedule => '@hourly', enabled => false)),
-    (scribe.create_policy('noop', 'sql', 'regress_noop', schedule => '30 3 * * *', enabled => false))
+    (scribe.policy_create('events', 'partitions', 'regress_events', '{"interval": "month", "retention": "6 months"}', '1 day', false)),
+    (scribe.policy_create('logs-purge', 'purge', 'regress_logs', '{"column": "at", "older_than": "90 days"}', '1 hour', false)),
+    (scribe.policy_create('logs-archive', 'archive', 'regress_logs', '{"column": "at", "older_than": "30 days", "archive_table": "regress_logs_archive"}', enabled => false)),
+    (scribe.policy_create('logs-orphans', 'orphans', 'regress_logs', '{"column": "user_id", "parent": "regress_users", "parent_column": "id"}', enabled => false)),
+    (scribe.policy_create('stats', 'refresh', 'regress_stats', schedule => '15 minutes', enabled => false)),
+    (scribe.policy_create('stats-keyed', 'refresh', 'regress_stats_keyed', schedule => '@hourly', enabled => false)),
+    (scribe.policy_create('noop', 'sql', 'regress_noop', schedule => '30 3 * * *', enabled => false))
 ) v(c) ORDER BY (c).policy_id;
 
 -- dry runs: what a run would do now
 SELECT r->>'dry_run' AS dry_run, jsonb_array_length(r->'actions') AS actions,
        (SELECT count(*) FROM jsonb_array_elements(r->'actions') a WHERE a->>'action' = 'create_partition') AS creations
-FROM scribe.run_policy_now('events', dry_run => true) r;
+FROM scribe.policy_run('events', dry_run => true) r;
 -- half a day off the thresholds, so that the counts do not depend on the clock
 INSERT INTO regress_logs (at, msg, user_id) SELECT now() - (i - 0.5) * interval '1 day', 'm', i % 3 FROM generate_series(1, 200) i;
 INSERT INTO regress_users VALUES (1);
 SELECT a->>'action' AS action, a->>'rows' AS rows
 FROM (VALUES ('logs-purge'), ('logs-archive'), ('logs-orphans'), ('stats'), ('noop')) n(name),
-     LATERAL jsonb_array_elements(scribe.run_policy_now(n.name, dry_run => true)->'actions') a;
+     LATERAL jsonb_array_elements(scribe.policy_run(n.name, dry_run => true)->'actions') a;
 -- the clock a policy sees can be moved, for tests and rehearsals
 SET scribe.policy_clock_offset = '400d';
 SELECT (SELECT count(*) FROM jsonb_array_elements(r->'actions') a WHERE a->>'action' = 'create_partition') AS creations,
        (r->>'clock')::timestamptz > now() + interval '399 days' AS moved
-FROM scribe.run_policy_now('events', dry_run => true) r;
+FROM scribe.policy_run('events', dry_run => true) r;
 RESET scribe.policy_clock_offset;
 
 -- alter: settings merge and are checked again; schedule and enabled
-SELECT (scribe.alter_policy('logs-purge', settings => '{"batch_size": 500}')).settings;
-SELECT (scribe.alter_policy('logs-purge', schedule => '5 minutes')).schedule;
-SELECT scribe.alter_policy('logs-purge', settings => '{"older_than": "soon"}');
+SELECT (scribe.policy_alter('logs-purge', settings => '{"batch_size": 500}')).settings;
+SELECT (scribe.policy_alter('logs-purge', schedule => '5 minutes')).schedule;
+SELECT scribe.policy_alter('logs-purge', settings => '{"older_than": "soon"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.alter_policy('nope', enabled => false);
+SELECT scribe.policy_alter('nope', enabled => false);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- the errors at creation
-SELECT scribe.create_policy('events', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day"}');
+SELECT scribe.policy_create('events', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'shred', 'regress_logs');
+SELECT scribe.policy_create('x', 'shred', 'regress_logs');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'purge', 'regress_missing', '{"column": "at", "older_than": "1 day"}');
+SELECT scribe.policy_create('x', 'purge', 'regress_missing', '{"column": "at", "older_than": "1 day"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'partitions', 'regress_logs');
+SELECT scribe.policy_create('x', 'partitions', 'regress_logs');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'partitions', 'regress_events', '{"interval": "year"}');
+SELECT scribe.policy_create('x', 'partitions', 'regress_events', '{"interval": "year"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'partitions', 'regress_events', '{"interval": "month", "retention": "10 days"}');
+SELECT scribe.policy_create('x', 'partitions', 'regress_events', '{"interval": "month", "retention": "10 days"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'partitions', 'regress_events', '{"retention_mode": "archive", "retention": "1 year", "archive_schema": "nowhere"}');
+SELECT scribe.policy_create('x', 'partitions', 'regress_events', '{"retention_mode": "archive", "retention": "1 year", "archive_schema": "nowhere"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'partitions', 'regress_events', '{"premake": 0}');
+SELECT scribe.policy_create('x', 'partitions', 'regress_events', '{"premake": 0}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "msg", "older_than": "1 day"}');
+SELECT scribe.policy_create('x', 'purge', 'regress_logs', '{"column": "msg", "older_than": "1 day"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "nope", "older_than": "1 day"}');
+SELECT scribe.policy_create('x', 'purge', 'regress_logs', '{"column": "nope", "older_than": "1 day"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "at"}');
+SELECT scribe.policy_create('x', 'purge', 'regress_logs', '{"column": "at"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day", "colour": "red"}');
+SELECT scribe.policy_create('x', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day", "colour": "red"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day", "batch_size": -5}');
+SELECT scribe.policy_create('x', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day", "batch_size": -5}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'archive', 'regress_logs', '{"column": "at", "older_than": "1 day"}');
+SELECT scribe.policy_create('x', 'archive', 'regress_logs', '{"column": "at", "older_than": "1 day"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'archive', 'regress_logs', '{"column": "at", "older_than": "1 day", "archive_table": "regress_users"}');
+SELECT scribe.policy_create('x', 'archive', 'regress_logs', '{"column": "at", "older_than": "1 day", "archive_table": "regress_users"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'orphans', 'regress_logs', '{"column": "msg", "parent": "regress_users", "parent_column": "id"}');
+SELECT scribe.policy_create('x', 'orphans', 'regress_logs', '{"column": "msg", "parent": "regress_users", "parent_column": "id"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'refresh', 'regress_stats', '{"concurrently": true}');
+SELECT scribe.policy_create('x', 'refresh', 'regress_stats', '{"concurrently": true}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'refresh', 'regress_logs');
+SELECT scribe.policy_create('x', 'refresh', 'regress_logs');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'sql', 'regress_missing_proc');
+SELECT scribe.policy_create('x', 'sql', 'regress_missing_proc');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => 'every tuesday');
+SELECT scribe.policy_create('x', 'refresh', 'regress_stats', schedule => 'every tuesday');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => '0 seconds');
+SELECT scribe.policy_create('x', 'refresh', 'regress_stats', schedule => '0 seconds');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => '61 * * * *');
+SELECT scribe.policy_create('x', 'refresh', 'regress_stats', schedule => '61 * * * *');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'refresh', 'regress_stats', schedule => '0 0 30 2 *');
+SELECT scribe.policy_create('x', 'refresh', 'regress_stats', schedule => '0 0 30 2 *');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy(NULL, 'refresh', 'regress_stats');
+SELECT scribe.policy_create(NULL, 'refresh', 'regress_stats');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- a role can only create policies on what it owns, and only change its own
 CREATE ROLE regress_policy_user;
 GRANT USAGE ON SCHEMA scribe TO regress_policy_user;
-GRANT EXECUTE ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean),
-    scribe.alter_policy(text, jsonb, text, boolean),
-    scribe.drop_policy(text), scribe.run_policy_now(text, boolean) TO regress_policy_user;
+GRANT EXECUTE ON FUNCTION scribe.policy_create(text, text, text, jsonb, text, boolean),
+    scribe.policy_alter(text, jsonb, text, boolean),
+    scribe.policy_drop(text), scribe.policy_run(text, boolean) TO regress_policy_user;
 CREATE TABLE regress_own (at timestamptz);
 ALTER TABLE regress_own OWNER TO regress_policy_user;
 SET ROLE regress_policy_user;
-SELECT scribe.create_policy('x', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day"}');
+SELECT scribe.policy_create('x', 'purge', 'regress_logs', '{"column": "at", "older_than": "1 day"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT (scribe.create_policy('own', 'purge', 'regress_own', '{"column": "at", "older_than": "1 day"}', enabled => false)).owner;
-SELECT scribe.drop_policy('logs-purge');
+SELECT (scribe.policy_create('own', 'purge', 'regress_own', '{"column": "at", "older_than": "1 day"}', enabled => false)).owner;
+SELECT scribe.policy_drop('logs-purge');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.run_policy_now('logs-purge', dry_run => true);
+SELECT scribe.policy_run('logs-purge', dry_run => true);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM scribe.policies;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -130,49 +130,49 @@ RESET ROLE;
 
 -- a policy on a table belongs to the table's owner, whoever makes it, and runs
 -- as that role; the owner's members manage it
-SELECT (scribe.create_policy('own-by-su', 'purge', 'regress_own', '{"column": "at", "older_than": "1 day"}',
+SELECT (scribe.policy_create('own-by-su', 'purge', 'regress_own', '{"column": "at", "older_than": "1 day"}',
                              enabled => false)).owner;
 SET ROLE regress_policy_user;
-SELECT (scribe.alter_policy('own-by-su', enabled => false)).owner;
-SELECT scribe.run_policy_now('own-by-su', dry_run => true)->'actions'->0->>'rows' AS rows;
+SELECT (scribe.policy_alter('own-by-su', enabled => false)).owner;
+SELECT scribe.policy_run('own-by-su', dry_run => true)->'actions'->0->>'rows' AS rows;
 RESET ROLE;
 -- temporary relations are refused: no other session, the workers', can read them
 CREATE TEMP TABLE regress_temp (at timestamptz);
-SELECT scribe.create_policy('x', 'purge', 'regress_temp', '{"column": "at", "older_than": "1 day"}');
+SELECT scribe.policy_create('x', 'purge', 'regress_temp', '{"column": "at", "older_than": "1 day"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_policy('x', 'orphans', 'regress_logs', '{"column": "user_id", "parent": "pg_temp.regress_temp"}');
+SELECT scribe.policy_create('x', 'orphans', 'regress_logs', '{"column": "user_id", "parent": "pg_temp.regress_temp"}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 DROP TABLE regress_temp;
 -- the target is checked again at each run: a table turned into a view by a
 -- rule is never read, one given to another owner is refused
 CREATE TABLE regress_turned (at timestamptz);
-SELECT (scribe.create_policy('turned', 'purge', 'regress_turned', '{"column": "at", "older_than": "1 day"}',
+SELECT (scribe.policy_create('turned', 'purge', 'regress_turned', '{"column": "at", "older_than": "1 day"}',
                              enabled => false)).target;
 CREATE RULE "_RETURN" AS ON SELECT TO regress_turned DO INSTEAD SELECT now() AS at;
-SELECT scribe.run_policy_now('turned', dry_run => true);
+SELECT scribe.policy_run('turned', dry_run => true);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 DROP VIEW regress_turned;
 CREATE TABLE regress_turned (at timestamptz);
 ALTER TABLE regress_turned OWNER TO regress_policy_user;
-SELECT scribe.run_policy_now('turned', dry_run => true);
+SELECT scribe.policy_run('turned', dry_run => true);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 DROP TABLE regress_turned;
-SELECT scribe.run_policy_now('turned', dry_run => true);
+SELECT scribe.policy_run('turned', dry_run => true);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- the status view: one row a policy; the built-in ones cannot be dropped
 SELECT name, kind, enabled, alert FROM scribe.policy_status() ORDER BY policy_id;
-SELECT scribe.drop_policy('scribe.history');
+SELECT scribe.policy_drop('scribe.history');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.drop_policy('own');
-SELECT scribe.drop_policy('own');
+SELECT scribe.policy_drop('own');
+SELECT scribe.policy_drop('own');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT count(*) AS dropped FROM scribe.policies p, LATERAL scribe.drop_policy(p.name) WHERE p.name NOT LIKE 'scribe.%';
+SELECT count(*) AS dropped FROM scribe.policies p, LATERAL scribe.policy_drop(p.name) WHERE p.name NOT LIKE 'scribe.%';
 DROP MATERIALIZED VIEW regress_stats, regress_stats_keyed;
 DROP TABLE regress_events, regress_logs, regress_logs_archive, regress_users, regress_own;
 DROP PROCEDURE regress_noop();
 REVOKE ALL ON SCHEMA scribe FROM regress_policy_user;
-REVOKE ALL ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean),
-    scribe.alter_policy(text, jsonb, text, boolean),
-    scribe.drop_policy(text), scribe.run_policy_now(text, boolean) FROM regress_policy_user;
+REVOKE ALL ON FUNCTION scribe.policy_create(text, text, text, jsonb, text, boolean),
+    scribe.policy_alter(text, jsonb, text, boolean),
+    scribe.policy_drop(text), scribe.policy_run(text, boolean) FROM regress_policy_user;
 DROP ROLE regress_policy_user;

@@ -60,4 +60,4 @@ SELECT scribe.ocr_detail(pg_read_binary_file(:'abs_srcdir' || '/test/fixtures/de
 RESET statement_timeout;
 
 -- typographic quotes and dashes fold for search
-SELECT scribe.normalize_text('‘Come soon,’ she wrote — “today”.');
+SELECT scribe.text_normalize('‘Come soon,’ she wrote — “today”.');

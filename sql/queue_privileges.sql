@@ -4,14 +4,14 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 \set SHOW_CONTEXT never
-SELECT count(*) FROM scribe.create_queue('priv_w');
-SELECT count(*) FROM scribe.create_queue('priv_c', consumer => 'clients');
+SELECT count(*) FROM scribe.queue_create('priv_w');
+SELECT count(*) FROM scribe.queue_create('priv_c', consumer => 'clients');
 
 CREATE ROLE regress_scribe_producer;
 CREATE ROLE regress_scribe_other;
 GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer)
     TO regress_scribe_producer, regress_scribe_other;
-GRANT EXECUTE ON FUNCTION scribe.job_status(bigint) TO regress_scribe_producer, regress_scribe_other;
+GRANT EXECUTE ON FUNCTION scribe.job_get(bigint) TO regress_scribe_producer, regress_scribe_other;
 CREATE FUNCTION public.priv_private(args jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT args $$;
 REVOKE ALL ON FUNCTION public.priv_private(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.priv_private(jsonb) TO regress_scribe_other;
@@ -21,32 +21,32 @@ SET ROLE regress_scribe_producer;
 SELECT scribe.send('priv_w', '{"function": "public.priv_private"}', kind => 'sql');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.send('priv_c', '{"secret": "mine"}') AS mine \gset
-SELECT payload FROM scribe.job_status(:mine);
+SELECT payload FROM scribe.job_get(:mine);
 -- not granted: claiming, the tables, the queue admin
 SELECT * FROM scribe.claim('priv_c');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT count(*) FROM scribe.jobs;
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.create_queue('priv_mine');
+SELECT scribe.queue_create('priv_mine');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 RESET ROLE;
 
 SET ROLE regress_scribe_other;
 -- another role cannot read the job
-SELECT payload FROM scribe.job_status(:mine);
+SELECT payload FROM scribe.job_get(:mine);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.send('priv_w', '{"function": "public.priv_private"}', kind => 'sql') AS theirs \gset
 RESET ROLE;
 -- the job records who enqueued it: the worker runs it as that role
-SELECT enqueued_by FROM scribe.job_status(:theirs);
-SELECT enqueued_by FROM scribe.job_status(:mine);
+SELECT enqueued_by FROM scribe.job_get(:theirs);
+SELECT enqueued_by FROM scribe.job_get(:mine);
 
-SELECT scribe.drop_queue('priv_w', force => true);
-SELECT scribe.drop_queue('priv_c', force => true);
+SELECT scribe.queue_drop('priv_w', force => true);
+SELECT scribe.queue_drop('priv_c', force => true);
 DROP FUNCTION public.priv_private(jsonb);
 REVOKE ALL ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer)
     FROM regress_scribe_producer, regress_scribe_other;
-REVOKE ALL ON FUNCTION scribe.job_status(bigint) FROM regress_scribe_producer, regress_scribe_other;
+REVOKE ALL ON FUNCTION scribe.job_get(bigint) FROM regress_scribe_producer, regress_scribe_other;
 DROP ROLE regress_scribe_producer, regress_scribe_other;
 
 -- a monitoring role sees the workers (worker_status() names their queues)

@@ -6,38 +6,38 @@ RESET client_min_messages;
 \set SHOW_CONTEXT never
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/outcome.sql
-SELECT count(*) FROM scribe.create_queue('send_q', consumer => 'clients');
-SELECT count(*) FROM scribe.create_queue('send_w');
+SELECT count(*) FROM scribe.queue_create('send_q', consumer => 'clients');
+SELECT count(*) FROM scribe.queue_create('send_w');
 
 -- a job is ready at once, or later with delay or run_at
 SELECT scribe.send('send_q', '{"n": 1}') AS first \gset
-SELECT state, attempts, priority, payload FROM scribe.job_status(:first);
-SELECT state, priority FROM scribe.job_status(scribe.send('send_q', '{"n": 2}', delay => '1 hour', priority => 5));
+SELECT state, attempts, priority, payload FROM scribe.job_get(:first);
+SELECT state, priority FROM scribe.job_get(scribe.send('send_q', '{"n": 2}', delay => '1 hour', priority => 5));
 SELECT state, run_at = '2100-01-01 00:00+00' AS at_given_time
-FROM scribe.job_status(scribe.send('send_q', '{"n": 3}', run_at => '2100-01-01 00:00+00'));
-SELECT state FROM scribe.job_status(scribe.send('send_q'));
+FROM scribe.job_get(scribe.send('send_q', '{"n": 3}', run_at => '2100-01-01 00:00+00'));
+SELECT state FROM scribe.job_get(scribe.send('send_q'));
 
 -- an idempotency key returns the unfinished job's id
 SELECT scribe.send('send_q', '{"n": 4}', idempotency_key => 'order-42') AS keyed \gset
 SELECT scribe.send('send_q', '{"n": 5}', idempotency_key => 'order-42') = :keyed AS same_job;
-SELECT payload FROM scribe.job_status(:keyed);
+SELECT payload FROM scribe.job_get(:keyed);
 -- the same key in another queue is another job
 SELECT scribe.send('send_q', '{}', idempotency_key => 'order-43')
      <> scribe.send('send_w', '{"function": "pg_catalog.jsonb_typeof"}', kind => 'sql', idempotency_key => 'order-43') AS other_queue_other_job;
 
 -- run_at: a time in the past means ready now, behind the jobs already
 -- ready; an infinite time, or one more than 100 years ahead, is refused
-SELECT count(*) FROM scribe.create_queue('send_when', consumer => 'clients');
+SELECT count(*) FROM scribe.queue_create('send_when', consumer => 'clients');
 SELECT scribe.send('send_when', '{"n": "older"}') > 0 AS sent;
 BEGIN;
 SELECT state, run_at = now() AS ready_now
-FROM scribe.job_status(scribe.send('send_when', '{"n": "past"}', run_at => '1970-01-01 00:00+00'));
+FROM scribe.job_get(scribe.send('send_when', '{"n": "past"}', run_at => '1970-01-01 00:00+00'));
 SELECT id AS past_batch FROM scribe.send_batch('send_when', ARRAY['{"n": "past batch"}']::jsonb[],
                                                run_at => '4000-01-01 00:00+00 BC') AS b(id) \gset
-SELECT state, run_at = now() AS ready_now FROM scribe.job_status(:past_batch);
+SELECT state, run_at = now() AS ready_now FROM scribe.job_get(:past_batch);
 COMMIT;
 SELECT payload FROM scribe.claim('send_when', 3);
-SELECT state FROM scribe.job_status(scribe.send('send_when', delay => '99 years'));
+SELECT state FROM scribe.job_get(scribe.send('send_when', delay => '99 years'));
 SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', run_at => ''-infinity'')');
 SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', run_at => ''infinity'')');
 SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', run_at => now() + interval ''100 years 1 day'')');
@@ -45,7 +45,7 @@ SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', delay => ''100 years 1
 SELECT pg_temp.outcome('SELECT scribe.send(''send_when'', delay => ''2000000 days'')');
 SELECT pg_temp.outcome('SELECT scribe.send_batch(''send_when'', ARRAY[''{}''::jsonb], run_at => ''-infinity'')');
 SELECT pg_temp.outcome('SELECT scribe.send_batch(''send_when'', ARRAY[''{}''::jsonb], delay => ''1000 years'')');
-SELECT scribe.drop_queue('send_when', force => true);
+SELECT scribe.queue_drop('send_when', force => true);
 
 -- an idempotency key is unique per queue and sending role: another role's
 -- key neither finds nor blocks one's own job
@@ -53,7 +53,7 @@ CREATE ROLE regress_scribe_alice;
 CREATE ROLE regress_scribe_bob;
 GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer),
                           scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer),
-                          scribe.job_status(bigint)
+                          scribe.job_get(bigint)
     TO regress_scribe_alice, regress_scribe_bob;
 SET ROLE regress_scribe_alice;
 SELECT scribe.send('send_q', '{"from": "alice"}', idempotency_key => 'shared') AS alice_job \gset
@@ -61,7 +61,7 @@ RESET ROLE;
 SET ROLE regress_scribe_bob;
 SELECT scribe.send('send_q', '{"from": "bob"}', idempotency_key => 'shared') AS bob_job \gset
 SELECT :bob_job <> :alice_job AS his_own_job;
-SELECT payload, enqueued_by FROM scribe.job_status(:bob_job);
+SELECT payload, enqueued_by FROM scribe.job_get(:bob_job);
 SELECT scribe.send('send_q', '{"from": "bob, again"}', idempotency_key => 'shared') = :bob_job AS his_key_finds_his_job;
 SELECT array_agg(id = :bob_job ORDER BY ord) AS his_job, count(DISTINCT id) AS jobs
 FROM scribe.send_batch('send_q', ARRAY['{"from": "bob"}', '{"from": "bob"}']::jsonb[],
@@ -69,7 +69,7 @@ FROM scribe.send_batch('send_q', ARRAY['{"from": "bob"}', '{"from": "bob"}']::js
 RESET ROLE;
 SET ROLE regress_scribe_alice;
 SELECT scribe.send('send_q', '{"from": "alice, again"}', idempotency_key => 'shared') = :alice_job AS her_key_finds_her_job;
-SELECT payload FROM scribe.job_status(:alice_job);
+SELECT payload FROM scribe.job_get(:alice_job);
 RESET ROLE;
 -- requeue keeps a dead letter's key while only another role's job has it,
 -- and gives it to the newest of the role's dead letters that share it
@@ -85,11 +85,11 @@ SELECT job_id = :alice_next AS newest, idempotency_key FROM scribe.jobs
 WHERE job_id IN (:alice_job, :alice_next) ORDER BY job_id;
 REVOKE ALL ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer),
                        scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer),
-                       scribe.job_status(bigint)
+                       scribe.job_get(bigint)
     FROM regress_scribe_alice, regress_scribe_bob;
 
 -- send_batch returns ids in the order of the payloads; keys deduplicate
-SELECT scribe.purge('send_q', 'all') AS purged;
+SELECT scribe.queue_purge('send_q', 'all') AS purged;
 SELECT array_agg(id ORDER BY ord) = array_agg(id ORDER BY id) AS in_order, count(*)
 FROM scribe.send_batch('send_q', ARRAY['{"i": 1}', '{"i": 2}', '{"i": 3}']::jsonb[])
      WITH ORDINALITY AS b(id, ord);
@@ -169,6 +169,6 @@ SELECT scribe.send_batch('send_q', ARRAY['{}', NULL]::jsonb[]);
 SELECT scribe.send_batch('send_q', ARRAY['{}', '{}']::jsonb[], idempotency_keys => ARRAY['one']);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
-SELECT scribe.drop_queue('send_q', force => true);
-SELECT scribe.drop_queue('send_w', force => true);
+SELECT scribe.queue_drop('send_q', force => true);
+SELECT scribe.queue_drop('send_w', force => true);
 DROP ROLE regress_scribe_alice, regress_scribe_bob;

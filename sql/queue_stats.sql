@@ -5,7 +5,7 @@ RESET client_min_messages;
 \set SHOW_CONTEXT never
 \getenv abs_srcdir PG_ABS_SRCDIR
 \i :abs_srcdir/sql/include/outcome.sql
-SELECT count(*) FROM scribe.create_queue('stats_q', consumer => 'clients');
+SELECT count(*) FROM scribe.queue_create('stats_q', consumer => 'clients');
 
 SELECT queue, consumer, ready, delayed, in_flight, dead, oldest_ready_age IS NULL AS no_oldest,
        completed_per_minute, wait_p50 IS NULL AS no_percentiles
@@ -29,7 +29,7 @@ SELECT count(*) FROM (SELECT scribe.ack(job_id, lease) FROM scribe.jobs WHERE le
 ROLLBACK;
 SELECT in_flight, completed_per_minute * 5 AS completed_in_window FROM scribe.queue_stats('stats_q');
 -- a purge is recounted
-SELECT scribe.purge('stats_q', 'all');
+SELECT scribe.queue_purge('stats_q', 'all');
 SELECT ready, delayed, in_flight, dead FROM scribe.queue_stats('stats_q');
 
 -- no job's times can break the statistics: rows with extreme times (restored,
@@ -74,10 +74,10 @@ SELECT split_part(line, ' ', 2)::float8 > 9e12 AS saturated_seconds
 FROM regexp_split_to_table(scribe.metrics(), E'\n') AS line
 WHERE line LIKE 'scribe_queue_oldest_ready_seconds{queue="stats_q"}%';
 ROLLBACK;
-SELECT scribe.purge('stats_q', 'all');
+SELECT scribe.queue_purge('stats_q', 'all');
 
 SELECT * FROM scribe.queue_stats('stats_nowhere');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT * FROM scribe.queue_stats('stats_q', '2 hours');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.drop_queue('stats_q');
+SELECT scribe.queue_drop('stats_q');

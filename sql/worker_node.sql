@@ -22,18 +22,18 @@ SELECT count(*) AS old_verbs FROM pg_proc
 WHERE pronamespace = 'scribe'::regnamespace AND proname IN ('claim_ocr', 'finish_ocr', 'fail_ocr', 'release_ocr');
 
 -- the pool of this server must not take the job: clients consume the ocr queue for now
-SELECT count(*) FROM scribe.alter_queue('ocr', consumer => 'clients', backoff_base => '0', backoff_cap => '0');
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS document_id \gset
+SELECT count(*) FROM scribe.queue_alter('ocr', consumer => 'clients', backoff_base => '0', backoff_cap => '0');
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS document_id \gset
 -- a node's claim: the job, with its document's image, language and tier, in one statement
 SELECT c.job_id, c.lease, c.attempt, c.kind, (c.payload->>'document_id')::bigint = :document_id AS the_document,
-       length(scribe.document_image((c.payload->>'document_id')::bigint)) > 0 AS has_image,
+       length(scribe.document_get_image((c.payload->>'document_id')::bigint)) > 0 AS has_image,
        c.payload->>'lang' AS lang, c.payload->>'tier' AS tier
 FROM scribe.claim('ocr', 1) c \gset claimed_
 SELECT :claimed_attempt AS attempt, :'claimed_kind' AS kind, :'claimed_the_document' AS the_document,
        :'claimed_has_image' AS has_image, :'claimed_lang' AS lang, :'claimed_tier' AS tier,
        (SELECT lease = :'claimed_lease' FROM scribe.jobs WHERE job_id = :claimed_job_id) AS the_jobs_token;
 -- the primary shows the document processing while a node holds it
-SELECT status, progress FROM scribe.document_status(:document_id);
+SELECT status, progress FROM scribe.document_get(:document_id);
 -- a token that is not the job's writes nothing, fails nothing, releases nothing
 SELECT pg_temp.job_outcome(format($$SELECT scribe.ack(%s, gen_random_uuid(), '{"pages": []}')$$, :claimed_job_id));
 SELECT pg_temp.job_outcome(format($$SELECT scribe.nack(%s, '00000000-0000-0000-0000-000000000001', 'guessed')$$,
@@ -83,7 +83,7 @@ SELECT scribe.ack(:claimed_job_id, :'third_lease', '{"pages": [{"page": 1, "text
 SELECT count(*) AS ledger_rows FROM scribe.ocr_ledger WHERE document_id = :document_id;
 
 -- a result larger than scribe.max_payload_size: the archive keeps the summary only
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS big_id \gset
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS big_id \gset
 SELECT job_id, lease FROM scribe.claim('ocr', 1) \gset big_
 SELECT scribe.ack(:big_job_id, :'big_lease',
     jsonb_build_object('text', repeat('word ', 150000), 'seconds', 1, 'engine', 'tesseract test',
@@ -93,9 +93,9 @@ SELECT status, length(text), method FROM scribe.documents WHERE document_id = :b
 SELECT result - 'document_id' AS result FROM scribe.jobs_archive WHERE job_id = :big_job_id;
 
 -- a deleted document's job: the node finds no image and acks it; nothing is written
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS gone_id \gset
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS gone_id \gset
 DELETE FROM scribe.documents WHERE document_id = :gone_id;
-SELECT c.job_id, c.lease, scribe.document_image((c.payload->>'document_id')::bigint) IS NULL AS no_image
+SELECT c.job_id, c.lease, scribe.document_get_image((c.payload->>'document_id')::bigint) IS NULL AS no_image
 FROM scribe.claim('ocr', 1) c \gset gone_
 SELECT :'gone_no_image' AS no_image, scribe.ack(:gone_job_id, :'gone_lease') AS acked;
 SELECT result FROM scribe.jobs_archive WHERE job_id = :gone_job_id;
@@ -107,7 +107,7 @@ SELECT scribe.ack(:plain_job_id, :'plain_lease', '{"anything": 1}');
 
 -- who may claim ocr jobs: not a consumer granted claim for its own queues; a
 -- role that may read every document's image (a worker node's) may
-SELECT scribe.submit_document(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS held_id \gset
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS held_id \gset
 CREATE ROLE regress_scribe_consumer;
 GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval) TO regress_scribe_consumer;
 SET ROLE regress_scribe_consumer;
@@ -115,12 +115,12 @@ SELECT pg_temp.outcome($$SELECT count(*) FROM scribe.claim('ocr', 1)$$);
 RESET ROLE;
 SELECT j.attempts, j.lease_until IS NULL AS not_claimed
 FROM scribe.documents d JOIN scribe.jobs j USING (job_id) WHERE d.document_id = :held_id;
-GRANT EXECUTE ON FUNCTION scribe.document_image(bigint) TO regress_scribe_consumer;
+GRANT EXECUTE ON FUNCTION scribe.document_get_image(bigint) TO regress_scribe_consumer;
 SET ROLE regress_scribe_consumer;
 SELECT kind, attempt FROM scribe.claim('ocr', 1);
 RESET ROLE;
-REVOKE ALL ON FUNCTION scribe.claim(text, integer, interval), scribe.document_image(bigint) FROM regress_scribe_consumer;
+REVOKE ALL ON FUNCTION scribe.claim(text, integer, interval), scribe.document_get_image(bigint) FROM regress_scribe_consumer;
 DROP ROLE regress_scribe_consumer;
 
-SELECT count(*) FROM scribe.alter_queue('ocr', consumer => 'workers', backoff_base => '5 seconds', backoff_cap => '1 minute');
+SELECT count(*) FROM scribe.queue_alter('ocr', consumer => 'workers', backoff_base => '5 seconds', backoff_cap => '1 minute');
 DELETE FROM scribe.documents WHERE owner = 'node-test';

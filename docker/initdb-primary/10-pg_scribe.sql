@@ -1,4 +1,4 @@
 -- Primary: install pg_scribe and publish what replicas read
--- (scribe.publish(ARRAY['my_table']) adds tables of your own).
+-- (scribe.replication_publish(ARRAY['my_table']) adds tables of your own).
 CREATE EXTENSION pg_scribe;
-SELECT scribe.publish();
+SELECT scribe.replication_publish();

@@ -4,5 +4,5 @@
 set -e
 psql -v ON_ERROR_STOP=1 -U postgres -d postgres <<SQL
 CREATE EXTENSION pg_scribe;
-SELECT scribe.subscribe('$PRIMARY_CONNINFO');
+SELECT scribe.replication_subscribe('$PRIMARY_CONNINFO');
 SQL

@@ -1,11 +1,11 @@
 /*
- * The Redis tier in SQL: scribe.redis_status() for monitoring, and the
+ * The Redis tier in SQL: scribe.redis_stats() for monitoring, and the
  * internal scribe._redis_*() functions that tests (and the cache layer's
  * tests) use to drive the tier directly.
  *
  * The internal functions never raise an ERROR because of Redis: a miss, a
  * rejection and an unavailable Redis are NULL (or false), and
- * scribe.redis_status() says which.
+ * scribe.redis_stats() says which.
  */
 #include "pg_scribe.h"
 
@@ -28,7 +28,7 @@ PG_FUNCTION_INFO_V1(scribe_redis_incr_sql);
 PG_FUNCTION_INFO_V1(scribe_redis_mget_sql);
 PG_FUNCTION_INFO_V1(scribe_redis_set_many_sql);
 
-/* The name of a breaker state, as scribe.redis_status() shows it */
+/* The name of a breaker state, as scribe.redis_stats() shows it */
 static const char *
 breaker_state_name(ScribeRedisBreakerState state)
 {
@@ -44,7 +44,7 @@ breaker_state_name(ScribeRedisBreakerState state)
 	return "unknown";
 }
 
-/* scribe.redis_status(): whether Redis is configured, the breaker and its counters */
+/* scribe.redis_stats(): whether Redis is configured, the breaker and its counters */
 Datum
 scribe_redis_status_sql(PG_FUNCTION_ARGS)
 {
@@ -53,7 +53,7 @@ scribe_redis_status_sql(PG_FUNCTION_ARGS)
 	Datum		values[8];
 	bool		nulls[8] = {false};
 
-	scribe_require_preload("scribe.redis_status()");
+	scribe_require_preload("scribe.redis_stats()");
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	scribe_redis_status(&status);

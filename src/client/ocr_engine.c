@@ -584,7 +584,7 @@ compare_names(const ListCell *a, const ListCell *b)
 	return strcmp(lfirst(a), lfirst(b));
 }
 
-/* The languages whose models are in scribe.tessdata_dir, sorted */
+/* The languages whose models are in scribe.ocr_tessdata_dir, sorted */
 List *
 scribe_ocr_installed_languages(void)
 {

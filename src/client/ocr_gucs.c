@@ -73,7 +73,7 @@ scribe_ocr_define_gucs(void)
 							&scribe_ocr_threads,
 							1, 1, 64,
 							PGC_SUSET, 0, NULL, NULL, NULL);
-	DefineCustomStringVariable("scribe.tessdata_dir",
+	DefineCustomStringVariable("scribe.ocr_tessdata_dir",
 							   "Directory of tesseract's language models (*.traineddata).",
 							   NULL,
 							   &scribe_tessdata_dir,

@@ -1,6 +1,6 @@
 /*
  * Recompression of an image by this backend's OCR engine:
- * scribe.recompress_image, which the archive lifecycle policy calls too.  The arguments and the image's header are checked here,
+ * scribe.image_recompress, which the archive lifecycle policy calls too.  The arguments and the image's header are checked here,
  * before any engine starts; the engine decodes, converts and encodes, since
  * leptonica never runs in a server process.
  */
@@ -19,7 +19,7 @@
 PG_FUNCTION_INFO_V1(scribe_recompress_image);
 
 /*
- * The value named by a recompress_image argument: what ("format" or
+ * The value named by a image_recompress argument: what ("format" or
  * "mode") is the argument, name_of the protocol's names of its values
  */
 static uint32
@@ -159,7 +159,7 @@ image_recompress(const char *image, size_t len, const char *format, const char *
 	return out;
 }
 
-/* scribe.recompress_image(image, format, mode, quality): the image encoded anew */
+/* scribe.image_recompress(image, format, mode, quality): the image encoded anew */
 Datum
 scribe_recompress_image(PG_FUNCTION_ARGS)
 {

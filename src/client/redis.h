@@ -100,7 +100,7 @@ typedef struct ScribeRedisEntry
 	int64		ttl_ms;			/* 0: no expiry */
 } ScribeRedisEntry;
 
-/* The breaker and its counters, for scribe.redis_status() */
+/* The breaker and its counters, for scribe.redis_stats() */
 typedef struct ScribeRedisStatus
 {
 	bool		configured;		/* scribe.redis_url is set in this backend */

@@ -232,7 +232,7 @@ redis_breaker_undecided(const RedisBreakerTicket *ticket, const char *error)
 	}
 }
 
-/* The breaker's state and counters, for scribe.redis_status() */
+/* The breaker's state and counters, for scribe.redis_stats() */
 void
 scribe_redis_status(ScribeRedisStatus *status)
 {

@@ -1,7 +1,7 @@
 /*
  * Documents: the pipeline from a scanned image to its recognised text.
  *
- * scribe.submit_document() stores a scan and enqueues an ocr job on the
+ * scribe.document_submit() stores a scan and enqueues an ocr job on the
  * 'ocr' queue; a pool worker (kind_ocr.c) or a worker node's pool worker
  * (worker_node.c, over libpq to the primary, whose side is node_verbs.c)
  * recognises it, and the document, its pages and its ledger rows are

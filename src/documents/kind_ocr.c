@@ -1,6 +1,6 @@
 /*
  * The ocr job kind: recognise a document of scribe.documents and write its
- * text, pages and ledger entries back.  scribe.submit_document enqueues
+ * text, pages and ledger entries back.  scribe.document_submit enqueues
  * these jobs; the payload is {"document_id": n, "lang": ..., "tier": ...}
  * (the document's own, which worker nodes need before they recognise it).
  *
@@ -36,10 +36,10 @@ static const char *const ocr_fields[] = {"document_id", "lang", "tier", NULL};
 static int64
 ocr_document_id(Jsonb *payload)
 {
-	return scribe_jsonb_get_int64(payload, "document_id", "ocr", "Submit documents with scribe.submit_document().");
+	return scribe_jsonb_get_int64(payload, "document_id", "ocr", "Submit documents with scribe.document_submit().");
 }
 
-/* Validate an ocr job at enqueue: only scribe.submit_document makes them */
+/* Validate an ocr job at enqueue: only scribe.document_submit makes them */
 static void
 ocr_validate(Jsonb *payload, Oid role)
 {
@@ -48,8 +48,8 @@ ocr_validate(Jsonb *payload, Oid role)
 	if (!superuser_arg(role))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("ocr jobs are enqueued by scribe.submit_document()"),
-				 errhint("Call scribe.submit_document(image, ...) instead.")));
+				 errmsg("ocr jobs are enqueued by scribe.document_submit()"),
+				 errhint("Call scribe.document_submit(image, ...) instead.")));
 }
 
 /* Whether an OCR error is the document's fault, so that retrying cannot help */

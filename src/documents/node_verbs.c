@@ -11,7 +11,7 @@
  * out; then any consumer claims them again.
  *
  * An ocr job's document is another user's scan: only a role that may read
- * every document's image (EXECUTE on scribe.document_image(bigint), which
+ * every document's image (EXECUTE on scribe.document_get_image(bigint), which
  * the node calls anyway to fetch the image) or a superuser may claim ocr
  * jobs over SQL.  A consumer granted scribe.claim for its own queues cannot
  * take, hold, fail or finish them.
@@ -34,7 +34,7 @@ static int64
 job_document_id(const ScribeJob *job)
 {
 	return scribe_jsonb_get_int64(job->payload, "document_id", "ocr",
-								  "Submit documents with scribe.submit_document().");
+								  "Submit documents with scribe.document_submit().");
 }
 
 /* A string member of the result an ocr job is acked with, or dflt */
@@ -112,12 +112,12 @@ ocr_on_nack(const ScribeJob *job, const char *error, bool dead)
 	scribe_ocr_record_failure(job_document_id(job), error, dead);
 }
 
-/* Whether role may read every document's image: EXECUTE on scribe.document_image(bigint) */
+/* Whether role may read every document's image: EXECUTE on scribe.document_get_image(bigint) */
 static bool
 ocr_may_claim(Oid role)
 {
 	Oid			argtype = INT8OID;
-	Oid			image_fn = LookupFuncName(list_make2(makeString("scribe"), makeString("document_image")),
+	Oid			image_fn = LookupFuncName(list_make2(makeString("scribe"), makeString("document_get_image")),
 										  1, &argtype, true);
 
 	return OidIsValid(image_fn) && pg_proc_aclcheck(image_fn, role, ACL_EXECUTE) == ACLCHECK_OK;
@@ -130,7 +130,7 @@ static const ScribeQueueKindHooks ocr_hooks = {
 	.on_nack = ocr_on_nack,
 	.may_claim = ocr_may_claim,
 	.claim_hint = "An ocr job holds another user's scan: worker nodes claim them, with a role granted "
-	"EXECUTE on scribe.document_image(bigint) (see \"Adding a worker node\" in docs/operations.md).",
+	"EXECUTE on scribe.document_get_image(bigint) (see \"Adding a worker node\" in docs/operations.md).",
 };
 
 /* Register the documents pipeline with the queue and the pool (from _PG_init) */

@@ -9,7 +9,7 @@
  * job runner declared there.
  *
  * A claim is one round trip: scribe.claim('ocr', 1) with, in the same
- * statement, the document's image (scribe.document_image()) and how many
+ * statement, the document's image (scribe.document_get_image()) and how many
  * jobs wait behind it (scribe.queue_stats()); the payload carries the
  * document's language and tier.  The outcome is a second one: ack, nack, or
  * release.
@@ -294,7 +294,7 @@ remote_call(const char *what, const char *sql, int nparams, const char *const *p
 		ereport(LOG,
 				(errmsg("pg_scribe worker node: %s failed on the primary: %s", what,
 						pchomp(PQresultErrorMessage(res))),
-				 errhint("The role of scribe.queue_conninfo needs EXECUTE on scribe.claim, ack, nack, release, document_image and queue_stats, and pg_scribe installed on the primary.")));
+				 errhint("The role of scribe.queue_conninfo needs EXECUTE on scribe.claim, ack, nack, release, document_get_image and queue_stats, and pg_scribe installed on the primary.")));
 		PQclear(res);
 		remote_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), REMOTE_RETRY_MS);
 		return NULL;
@@ -326,7 +326,7 @@ remote_claim(RemoteJob *job)
 	res = remote_call("claiming an ocr job",
 					  "SELECT c.job_id, c.lease, c.attempt, c.max_attempts, c.kind, "
 					  "  c.payload->>'document_id', c.payload->>'lang', c.payload->>'tier', "
-					  "  CASE WHEN c.kind = 'ocr' THEN scribe.document_image((c.payload->>'document_id')::bigint) END, "
+					  "  CASE WHEN c.kind = 'ocr' THEN scribe.document_get_image((c.payload->>'document_id')::bigint) END, "
 					  "  (extract(epoch FROM c.lease_until - clock_timestamp()) * 1000)::bigint, "
 					  "  greatest((SELECT s.ready FROM scribe.queue_stats('" REMOTE_QUEUE "') s) - 1, 0) "
 					  "FROM scribe.claim('" REMOTE_QUEUE "', 1) c", 0, NULL, NULL);
@@ -518,7 +518,7 @@ remote_run_job(const RemoteJob *job)
 			ereport(LOG,
 					(errmsg("pg_scribe worker node: the result of ocr job " INT64_FORMAT " was dropped: its lease had passed to another consumer",
 							job->job_id),
-					 errhint("Raise the lease of the ocr queue (scribe.alter_queue) above the longest recognition.")));
+					 errhint("Raise the lease of the ocr queue (scribe.queue_alter) above the longest recognition.")));
 		scribe_job_end(acked != NULL && strcmp(acked, "t") == 0, false);
 	}
 	else if (released)

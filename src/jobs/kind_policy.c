@@ -1,6 +1,6 @@
 /*
  * The policy job kind: one action of a lifecycle policy's run.  The
- * launcher and scribe.run_policy_now() enqueue these on the lifecycle
+ * launcher and scribe.policy_run() enqueue these on the lifecycle
  * queue; the payload is {"run_id": n}.  scribe._policy_step() takes the
  * run's next action, does it as the policy's owner (scribe._run_as: a
  * security-restricted operation, its settings undone) and queues the job of
@@ -25,10 +25,10 @@ static int64
 policy_run_id(Jsonb *payload)
 {
 	return scribe_jsonb_get_int64(payload, "run_id", "policy",
-								  "Start runs with scribe.run_policy_now(); the launcher starts the scheduled ones.");
+								  "Start runs with scribe.policy_run(); the launcher starts the scheduled ones.");
 }
 
-/* Validate a policy job at enqueue: only the launcher and scribe.run_policy_now make them */
+/* Validate a policy job at enqueue: only the launcher and scribe.policy_run make them */
 static void
 policy_validate(Jsonb *payload, Oid role)
 {
@@ -37,8 +37,8 @@ policy_validate(Jsonb *payload, Oid role)
 	if (!superuser_arg(role))
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-				 errmsg("policy jobs are enqueued by the launcher and scribe.run_policy_now()"),
-				 errhint("Call scribe.run_policy_now(name) instead.")));
+				 errmsg("policy jobs are enqueued by the launcher and scribe.policy_run()"),
+				 errhint("Call scribe.policy_run(name) instead.")));
 }
 
 /*

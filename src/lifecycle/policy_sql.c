@@ -150,7 +150,7 @@ policy_call(FunctionCallInfo fcinfo, SPIPlanPtr *plan, const char *sql, int narg
 	return result;
 }
 
-/* scribe.create_policy(name, kind, target, settings, schedule, enabled) */
+/* scribe.policy_create(name, kind, target, settings, schedule, enabled) */
 Datum
 scribe_create_policy(PG_FUNCTION_ARGS)
 {
@@ -173,7 +173,7 @@ scribe_create_policy(PG_FUNCTION_ARGS)
 					   12, argtypes, values, nulls);
 }
 
-/* scribe.alter_policy(name, settings, schedule, enabled) */
+/* scribe.policy_alter(name, settings, schedule, enabled) */
 Datum
 scribe_alter_policy(PG_FUNCTION_ARGS)
 {
@@ -189,7 +189,7 @@ scribe_alter_policy(PG_FUNCTION_ARGS)
 					   8, argtypes, values, nulls);
 }
 
-/* scribe.drop_policy(name) */
+/* scribe.policy_drop(name) */
 Datum
 scribe_drop_policy(PG_FUNCTION_ARGS)
 {
@@ -203,7 +203,7 @@ scribe_drop_policy(PG_FUNCTION_ARGS)
 	PG_RETURN_VOID();
 }
 
-/* scribe.run_policy_now(name, dry_run) */
+/* scribe.policy_run(name, dry_run) */
 Datum
 scribe_run_policy_now(PG_FUNCTION_ARGS)
 {
@@ -243,7 +243,7 @@ scribe_run_as(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("only a superuser may run SQL as another role"),
-				 errhint("Lifecycle policies call scribe._run_as(); use scribe.run_policy_now().")));
+				 errhint("Lifecycle policies call scribe._run_as(); use scribe.policy_run().")));
 	if (!SearchSysCacheExists1(AUTHOID, ObjectIdGetDatum(role)))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),

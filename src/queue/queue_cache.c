@@ -114,7 +114,7 @@ scribe_queue_not_found(const char *name)
 	ereport(ERROR,
 			(errcode(ERRCODE_UNDEFINED_OBJECT),
 			 errmsg("queue \"%s\" does not exist", name),
-			 errhint("Create it with scribe.create_queue(), or list the queues with scribe.list_queues().")));
+			 errhint("Create it with scribe.queue_create(), or list the queues with scribe.queue_list().")));
 }
 
 /* The policy of a queue by name (inside SPI); ERROR if there is no such queue */

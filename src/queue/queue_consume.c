@@ -307,7 +307,7 @@ refuse(int64 job_id, LeaseState state, const char *action)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("cannot %s job " INT64_FORMAT ": it is not in flight", action, job_id),
-				 errhint("It was acked, moved to the dead letters or purged; scribe.job_status() tells which.")));
+				 errhint("It was acked, moved to the dead letters or purged; scribe.job_get() tells which.")));
 	if (state == LEASE_GIVEN_BACK)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),

@@ -2,7 +2,7 @@
  * Enqueue: scribe.send() and scribe.send_batch().
  *
  * One statement looks the queue up and inserts, so that a queue dropped
- * concurrently (drop_queue locks scribe.jobs) can never get an orphan job.
+ * concurrently (queue_drop locks scribe.jobs) can never get an orphan job.
  * The job becomes visible, and a worker is woken, when the caller commits.
  *
  * run_at is decided here: now() unless a delay or run_at says later, never
@@ -134,7 +134,7 @@ send_options(FunctionCallInfo fcinfo, SendOptions *opts, const char *function)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("queue must not be NULL"),
-				 errhint("Name a queue created with scribe.create_queue().")));
+				 errhint("Name a queue created with scribe.queue_create().")));
 	opts->queue = PG_GETARG_TEXT_PP(0);
 	opts->kind = PG_ARGISNULL(2) ? NULL : PG_GETARG_TEXT_PP(2);
 	delay = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);

@@ -1,5 +1,5 @@
 /*
- * What the queue reports in SQL: scribe.queue_stats() and scribe.job_status().
+ * What the queue reports in SQL: scribe.queue_stats() and scribe.job_get().
  */
 #include "pg_scribe.h"
 
@@ -176,7 +176,7 @@ scribe_queue_stats(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(scribe_job_status);
 
-/* scribe.job_status(id): a job wherever it is, for the role that enqueued it */
+/* scribe.job_get(id): a job wherever it is, for the role that enqueued it */
 Datum
 scribe_job_status(PG_FUNCTION_ARGS)
 {
@@ -191,7 +191,7 @@ scribe_job_status(PG_FUNCTION_ARGS)
 	bool		isnull;
 	Datum		result;
 
-	scribe_require_preload("scribe.job_status()");
+	scribe_require_preload("scribe.job_get()");
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 

@@ -72,7 +72,7 @@ void
 scribe_rate_limit_define_gucs(void)
 {
 	DefineCustomIntVariable("scribe.rate_limit_keys",
-							"Keys the rate limiter keeps in shared memory (0 disables scribe.rate_limit()).",
+							"Keys the rate limiter keeps in shared memory (0 disables scribe.rate_limit_take()).",
 							"About 240 bytes each.  A new key in a full table replaces the least recently used key "
 							"whose limit has run out, else the least recently used key.",
 							&scribe_rate_limit_keys,

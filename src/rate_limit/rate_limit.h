@@ -54,7 +54,7 @@ typedef struct RateLimitDecision
 	int64		reset_after_ns; /* until the bucket is full again */
 } RateLimitDecision;
 
-/* Counters for scribe.rate_limit_status() */
+/* Counters for scribe.rate_limit_stats() */
 typedef struct RateLimitCounters
 {
 	int64		keys;

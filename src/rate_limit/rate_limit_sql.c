@@ -1,8 +1,8 @@
 /*
- * The rate limiter in SQL: scribe.rate_limit(), scribe.rate_limit_reset()
- * and scribe.rate_limit_status().
+ * The rate limiter in SQL: scribe.rate_limit_take(), scribe.rate_limit_reset()
+ * and scribe.rate_limit_stats().
  *
- * scribe.rate_limit() is on the request path of applications: no SPI, no
+ * scribe.rate_limit_take() is on the request path of applications: no SPI, no
  * catalog lookups; the result's tuple descriptor is built once per backend.
  */
 #include "pg_scribe.h"
@@ -84,7 +84,7 @@ require_not_null(FunctionCallInfo fcinfo, int argno, const char *name)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("%s must not be null", name),
-				 errhint("scribe.rate_limit(key, limit, period, burst, cost): only burst may be NULL (it then equals limit).")));
+				 errhint("scribe.rate_limit_take(key, limit, period, burst, cost): only burst may be NULL (it then equals limit).")));
 }
 
 /* The key's bytes; ERROR if it is too long to store */
@@ -132,7 +132,7 @@ interval_from_ns(int64 ns)
 	return IntervalPGetDatum(result);
 }
 
-/* Check the arguments of scribe.rate_limit() and turn them into a request */
+/* Check the arguments of scribe.rate_limit_take() and turn them into a request */
 static void
 request_from_args(FunctionCallInfo fcinfo, RateLimitRequest *request)
 {
@@ -180,7 +180,7 @@ request_from_args(FunctionCallInfo fcinfo, RateLimitRequest *request)
 }
 
 /*
- * scribe.rate_limit(key, limit, period, burst, cost)
+ * scribe.rate_limit_take(key, limit, period, burst, cost)
  *   -> (allowed, remaining, retry_after, reset_after)
  */
 Datum
@@ -192,7 +192,7 @@ scribe_rate_limit(PG_FUNCTION_ARGS)
 	Datum		values[4];
 	bool		nulls[4] = {false, false, false, false};
 
-	require_table("scribe.rate_limit()");
+	require_table("scribe.rate_limit_take()");
 	request_from_args(fcinfo, &request);
 	tupdesc = result_tupdesc(fcinfo, &rate_limit_shape);
 
@@ -218,12 +218,12 @@ scribe_rate_limit_reset(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
 				 errmsg("key must not be null"),
-				 errhint("Pass the key given to scribe.rate_limit().")));
+				 errhint("Pass the key given to scribe.rate_limit_take().")));
 	key = key_bytes(PG_GETARG_TEXT_PP(0), &keylen);
 	PG_RETURN_BOOL(scribe_rate_limit_forget(key, keylen));
 }
 
-/* scribe.rate_limit_status() -> the table's counters since the server started */
+/* scribe.rate_limit_stats() -> the table's counters since the server started */
 Datum
 scribe_rate_limit_status(PG_FUNCTION_ARGS)
 {
@@ -231,7 +231,7 @@ scribe_rate_limit_status(PG_FUNCTION_ARGS)
 	Datum		values[6];
 	bool		nulls[6] = {false, false, false, false, false, false};
 
-	scribe_require_preload("scribe.rate_limit_status()");
+	scribe_require_preload("scribe.rate_limit_stats()");
 	scribe_rate_limit_counters(&counters);
 	values[0] = Int64GetDatum(counters.keys);
 	values[1] = Int64GetDatum(counters.capacity);

@@ -1,8 +1,8 @@
 /*
  * Read-your-writes across logical replication.
  *
- * On the primary, scribe.commit_lsn() hands a session the end of its last
- * commit record.  On a replica, scribe.wait_for_lsn() waits until every
+ * On the primary, scribe.replication_commit_lsn() hands a session the end of its last
+ * commit record.  On a replica, scribe.replication_wait_lsn() waits until every
  * transaction the primary committed up to that position is visible to the
  * replica's next snapshot.
  *
@@ -78,8 +78,8 @@ scribe_commit_lsn(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
 				 errmsg("the current transaction has written but not committed"),
-				 errdetail("scribe.commit_lsn() returns the position of a commit that has happened."),
-				 errhint("Call scribe.commit_lsn() after COMMIT, in the next statement of the same session (a multi-statement query string runs as one transaction).")));
+				 errdetail("scribe.replication_commit_lsn() returns the position of a commit that has happened."),
+				 errhint("Call scribe.replication_commit_lsn() after COMMIT, in the next statement of the same session (a multi-statement query string runs as one transaction).")));
 
 	if (XactLastCommitEnd == InvalidXLogRecPtr)
 		PG_RETURN_NULL();
@@ -212,7 +212,7 @@ scribe_wait_for_lsn(PG_FUNCTION_ARGS)
 	long		sleep_us = RYW_FIRST_SLEEP_US;
 
 	require_argument(fcinfo, 0, "lsn",
-					 "Pass the result of scribe.commit_lsn() on the primary; it is NULL when the session there has committed no write yet, and then there is nothing to wait for.");
+					 "Pass the result of scribe.replication_commit_lsn() on the primary; it is NULL when the session there has committed no write yet, and then there is nothing to wait for.");
 	require_argument(fcinfo, 2, "subscription",
 					 "Pass the name of the subscription to the primary (default 'scribe').");
 	require_argument(fcinfo, 3, "throw",
@@ -226,16 +226,16 @@ scribe_wait_for_lsn(PG_FUNCTION_ARGS)
 	if (IsolationUsesXactSnapshot())
 		ereport(ERROR,
 				(errcode(ERRCODE_ACTIVE_SQL_TRANSACTION),
-				 errmsg("scribe.wait_for_lsn() cannot work in a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errmsg("scribe.replication_wait_lsn() cannot work in a REPEATABLE READ or SERIALIZABLE transaction"),
 				 errdetail("The transaction's snapshot was taken before the wait; it cannot see the writes waited for."),
-				 errhint("Call scribe.wait_for_lsn() in its own statement before BEGIN ISOLATION LEVEL REPEATABLE READ, or read in READ COMMITTED.")));
+				 errhint("Call scribe.replication_wait_lsn() in its own statement before BEGIN ISOLATION LEVEL REPEATABLE READ, or read in READ COMMITTED.")));
 
 	subid = get_subscription_oid(subname, true);
 	if (!OidIsValid(subid))
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("subscription \"%s\" does not exist in this database", subname),
-				 errhint("Call scribe.wait_for_lsn() on a replica, in the database that subscribes to the primary (scribe.subscribe() or CREATE SUBSCRIPTION); pg_stat_subscription lists the subscriptions.")));
+				 errhint("Call scribe.replication_wait_lsn() on a replica, in the database that subscribes to the primary (scribe.replication_subscribe() or CREATE SUBSCRIPTION); pg_stat_subscription lists the subscriptions.")));
 	sub = GetSubscription(subid, false);
 
 	/* the apply worker's origin (worker.c names it so) */

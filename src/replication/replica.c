@@ -1,5 +1,5 @@
 /*
- * scribe.subscribe() and scribe.unsubscribe(): make this node a read replica
+ * scribe.replication_subscribe() and scribe.replication_unsubscribe(): make this node a read replica
  * of a primary, and a primary again.
  *
  * CREATE SUBSCRIPTION refuses to make its replication slot inside a
@@ -97,7 +97,7 @@ replica_check_primary(WalReceiverConn *conn, const char *publication)
 		ereport(ERROR,
 				(errcode(ERRCODE_UNDEFINED_OBJECT),
 				 errmsg("the primary has no publication \"%s\"", publication),
-				 errhint("Run SELECT scribe.publish() on the primary first.")));
+				 errhint("Run SELECT scribe.replication_publish() on the primary first.")));
 }
 
 /* Make this node's slot on the primary; a stale one of ours that nothing uses is replaced */
@@ -112,7 +112,7 @@ replica_create_slot(WalReceiverConn *conn, const char *slot)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("replication slot \"%s\" is in use on the primary", slot),
-				 errhint("Another subscription of this node streams from it: scribe.unsubscribe() first, or drop that subscription.")));
+				 errhint("Another subscription of this node streams from it: scribe.replication_unsubscribe() first, or drop that subscription.")));
 	if (active != NULL)
 	{
 		ereport(NOTICE,
@@ -171,7 +171,7 @@ replica_utility(const char *sql)
 }
 
 /*
- * scribe.subscribe(conninfo, publication, subscription, disable_on_error):
+ * scribe.replication_subscribe(conninfo, publication, subscription, disable_on_error):
  * subscribe to the primary and take the replica role; returns the slot name.
  */
 Datum
@@ -205,7 +205,7 @@ scribe_subscribe(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_DUPLICATE_OBJECT),
 				 errmsg("this node is already a replica, through subscription \"%s\"", current),
-				 errhint("Run SELECT scribe.unsubscribe() first.")));
+				 errhint("Run SELECT scribe.replication_unsubscribe() first.")));
 	replica_check_empty();
 
 	conn = replica_connect(conninfo);
@@ -270,7 +270,7 @@ replica_drop_slot(const char *conninfo, const char *slot)
 	PG_END_TRY();
 }
 
-/* scribe.unsubscribe(): drop the subscription and its slot; this node is a primary again */
+/* scribe.replication_unsubscribe(): drop the subscription and its slot; this node is a primary again */
 Datum
 scribe_unsubscribe(PG_FUNCTION_ARGS)
 {
@@ -290,7 +290,7 @@ scribe_unsubscribe(PG_FUNCTION_ARGS)
 		ereport(ERROR,
 				(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
 				 errmsg("this node is not a replica"),
-				 errhint("scribe.subscribe(conninfo) makes it one.")));
+				 errhint("scribe.replication_subscribe(conninfo) makes it one.")));
 	quoted = quote_identifier(subscription);
 
 	/* detached from its slot, the subscription may be dropped inside a transaction */

@@ -1,6 +1,6 @@
 /*
  * Read replicas: a node that subscribes to a primary's publication with
- * scribe.subscribe() is in the replica role until scribe.unsubscribe().
+ * scribe.replication_subscribe() is in the replica role until scribe.replication_unsubscribe().
  *
  * In that role the pool runs no workers and no lifecycle policy runs: the
  * primary's jobs and policies change the rows, replication brings the

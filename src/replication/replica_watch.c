@@ -1,6 +1,6 @@
 /*
  * The launcher's watch over the replica role: it reads, every cycle, whether
- * this node subscribes through scribe.subscribe(), so that the pool and the
+ * this node subscribes through scribe.replication_subscribe(), so that the pool and the
  * policy schedule (later tasks of the same cycle) stand still on a replica;
  * and it logs when the subscription stops (disable_on_error), when its
  * apply worker reports new errors, and when it streams again.

@@ -1,12 +1,12 @@
 -- pg_scribe functions: the cache's Redis tier (L2) and its circuit breaker.
 
-CREATE OR REPLACE FUNCTION scribe.redis_status(
+CREATE OR REPLACE FUNCTION scribe.redis_stats(
     OUT configured boolean, OUT state text, OUT failures bigint, OUT successes bigint,
     OUT opened bigint, OUT short_circuited bigint, OUT last_error text, OUT state_since timestamptz)
     RETURNS record
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_redis_status_sql';
-COMMENT ON FUNCTION scribe.redis_status() IS
+COMMENT ON FUNCTION scribe.redis_stats() IS
     'The Redis tier: whether scribe.redis_url is set, the circuit breaker''s state (closed, open, half-open) and since when, calls failed and answered, times opened, calls skipped while open, and the last error, since the server started';
 
 CREATE OR REPLACE FUNCTION scribe._redis_get(key text)
@@ -14,7 +14,7 @@ CREATE OR REPLACE FUNCTION scribe._redis_get(key text)
     LANGUAGE c VOLATILE STRICT
     AS 'MODULE_PATHNAME', 'scribe_redis_get_sql';
 COMMENT ON FUNCTION scribe._redis_get(text) IS
-    'Internal: GET key from Redis; NULL on a miss, a refused call or no Redis (see scribe.redis_status())';
+    'Internal: GET key from Redis; NULL on a miss, a refused call or no Redis (see scribe.redis_stats())';
 
 CREATE OR REPLACE FUNCTION scribe._redis_set(key text, value bytea, ttl_ms bigint DEFAULT 0)
     RETURNS boolean

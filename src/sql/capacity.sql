@@ -1,11 +1,11 @@
 -- pg_scribe functions: capacity planning.
 --
--- scribe.plan_capacity projects users, documents, storage, peak requests,
+-- scribe.capacity_plan projects users, documents, storage, peak requests,
 -- connections, workers and cost month by month.  Its formulas and defaults
 -- are those of the capacity planner pg_scribe replaces (FamilyTales'
 -- CapacityPlanner), so that a plan made before the move reads the same
 -- after it; scribe.capacity_inputs measures what this installation does
--- instead, and plan_capacity(measured => true) starts from that.
+-- instead, and capacity_plan(measured => true) starts from that.
 
 -- ERROR unless a planning argument is given and within [low, high]
 CREATE OR REPLACE FUNCTION scribe._capacity_check(name text, value numeric, low numeric, high numeric, hint text)
@@ -59,7 +59,7 @@ $$;
 COMMENT ON FUNCTION scribe._capacity_round(float8) IS 'Internal: round a double to cents as Python''s round(x, 2) does (half to even on the exact binary value)';
 
 -- Measured over the last 30 days (growth: against the 30 days before).  The
--- defaults shown for what was not measured are plan_capacity's.
+-- defaults shown for what was not measured are capacity_plan's.
 CREATE OR REPLACE FUNCTION scribe.capacity_inputs()
     RETURNS TABLE (input text, value numeric, source text, evidence text)
     LANGUAGE sql STABLE
@@ -150,7 +150,7 @@ CREATE OR REPLACE FUNCTION scribe.capacity_inputs()
 $$;
 COMMENT ON FUNCTION scribe.capacity_inputs() IS 'The planning inputs this installation measures (users, growth, documents per user, size, OCR speed and cost over the last 30 days), each with its value, source (measured or default) and evidence';
 
-CREATE OR REPLACE FUNCTION scribe.plan_capacity(
+CREATE OR REPLACE FUNCTION scribe.capacity_plan(
     months                     integer DEFAULT 12,
     start_users                numeric DEFAULT 1000,
     user_growth                numeric DEFAULT 0.15,
@@ -256,7 +256,7 @@ BEGIN
     ORDER BY r.m;
 END
 $$;
-COMMENT ON FUNCTION scribe.plan_capacity(integer, numeric, numeric, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, boolean) IS 'Project users, documents, storage, peak requests per second, connections, workers and cost month by month, from parameters (defaults: the FamilyTales planner) or, with measured => true, from this installation''s measured rates';
+COMMENT ON FUNCTION scribe.capacity_plan(integer, numeric, numeric, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, boolean) IS 'Project users, documents, storage, peak requests per second, connections, workers and cost month by month, from parameters (defaults: the FamilyTales planner) or, with measured => true, from this installation''s measured rates';
 
 GRANT EXECUTE ON FUNCTION scribe.capacity_inputs() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.plan_capacity(integer, numeric, numeric, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, boolean) TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.capacity_plan(integer, numeric, numeric, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, boolean) TO pg_monitor;

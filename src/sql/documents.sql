@@ -1,13 +1,13 @@
 -- pg_scribe functions: the document pipeline.
 --
--- scribe.submit_document stores a scan and enqueues an ocr job on the
+-- scribe.document_submit stores a scan and enqueues an ocr job on the
 -- 'ocr' queue in the caller's transaction; a worker of the pool, or a worker
 -- node's (with scribe.claim, ack, nack and release on the ocr queue: the
 -- ocr kind's queue hooks write the document), recognises it and writes the
 -- text, the pages and the ledger back.
 
 -- Comments of the tables in schema/documents.sql
-COMMENT ON TABLE scribe.documents IS 'Scanned documents, their recognised text and status (add with scribe.submit_document)';
+COMMENT ON TABLE scribe.documents IS 'Scanned documents, their recognised text and status (add with scribe.document_submit)';
 COMMENT ON TABLE scribe.document_pages IS 'Each page of a recognised document: text, confidence, skew found, completeness, words with boxes';
 COMMENT ON TABLE scribe.ocr_ledger IS 'One row per page the pipeline recognised: method (local or cloud) and cost';
 
@@ -33,7 +33,7 @@ CREATE OR REPLACE FUNCTION scribe._ocr_cloud_configured()
     AS $$ SELECT coalesce(current_setting('scribe.ocr_cloud_url', true), '') <> '' $$;
 COMMENT ON FUNCTION scribe._ocr_cloud_configured() IS 'Internal: whether a superuser set scribe.ocr_cloud_url';
 
-CREATE OR REPLACE FUNCTION scribe.submit_document(
+CREATE OR REPLACE FUNCTION scribe.document_submit(
     image    bytea,
     owner    text DEFAULT current_user,
     metadata jsonb DEFAULT '{}',
@@ -86,7 +86,7 @@ BEGIN
     RETURN doc;
 END
 $$;
-COMMENT ON FUNCTION scribe.submit_document(bytea, text, jsonb, text, text, integer) IS 'Store a scan and enqueue its OCR in the caller''s transaction; returns the document id';
+COMMENT ON FUNCTION scribe.document_submit(bytea, text, jsonb, text, text, integer) IS 'Store a scan and enqueue its OCR in the caller''s transaction; returns the document id';
 
 CREATE OR REPLACE FUNCTION scribe._ocr_check_options(lang text, psm integer)
     RETURNS void
@@ -94,7 +94,7 @@ CREATE OR REPLACE FUNCTION scribe._ocr_check_options(lang text, psm integer)
     AS 'MODULE_PATHNAME', 'scribe_ocr_check_options_sql';
 COMMENT ON FUNCTION scribe._ocr_check_options(text, integer) IS 'Internal: ERROR unless lang is installed and psm recognises text';
 
-CREATE OR REPLACE FUNCTION scribe.document_status(
+CREATE OR REPLACE FUNCTION scribe.document_get(
     document_id bigint,
     OUT status text, OUT progress integer, OUT owner text, OUT pages integer,
     OUT confidence real, OUT method text, OUT fallback boolean, OUT cost numeric,
@@ -114,11 +114,11 @@ CREATE OR REPLACE FUNCTION scribe.document_status(
     FROM scribe.documents d
     LEFT JOIN scribe.worker_status() w ON w.job_id = d.job_id
     LEFT JOIN LATERAL scribe._job_state(d.job_id) j ON true
-    WHERE d.document_id = document_status.document_id
+    WHERE d.document_id = document_get.document_id
 $$;
-COMMENT ON FUNCTION scribe.document_status(bigint) IS 'A document''s status (queued, processing, done, failed), live progress percent, attempts and results';
+COMMENT ON FUNCTION scribe.document_get(bigint) IS 'A document''s status (queued, processing, done, failed), live progress percent, attempts and results';
 
-CREATE OR REPLACE FUNCTION scribe.document_image(document_id bigint)
+CREATE OR REPLACE FUNCTION scribe.document_get_image(document_id bigint)
     RETURNS bytea
     LANGUAGE plpgsql STABLE
     SECURITY DEFINER
@@ -128,7 +128,7 @@ DECLARE
     d record;
 BEGIN
     SELECT image, image_location, image_key INTO d FROM scribe.documents
-    WHERE documents.document_id = document_image.document_id;
+    WHERE documents.document_id = document_get_image.document_id;
     IF d.image_location = 's3' THEN
         -- an archive policy moved it to S3-compatible storage
         RETURN scribe._s3_get(d.image_key);
@@ -136,9 +136,9 @@ BEGIN
     RETURN d.image;
 END
 $$;
-COMMENT ON FUNCTION scribe.document_image(bigint) IS 'A document''s image, as stored now: inline, or read back from S3 after an archive policy moved it there; NULL if there is no such document';
+COMMENT ON FUNCTION scribe.document_get_image(bigint) IS 'A document''s image, as stored now: inline, or read back from S3 after an archive policy moved it there; NULL if there is no such document';
 
-CREATE OR REPLACE FUNCTION scribe.search_documents(
+CREATE OR REPLACE FUNCTION scribe.document_search(
     query       text,
     owner       text DEFAULT NULL,
     max_results integer DEFAULT 20,
@@ -148,19 +148,19 @@ CREATE OR REPLACE FUNCTION scribe.search_documents(
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
-    WITH q AS (SELECT websearch_to_tsquery(config, scribe.normalize_text(query)) AS tsq)
+    WITH q AS (SELECT websearch_to_tsquery(config, scribe.text_normalize(query)) AS tsq)
     SELECT d.document_id, d.owner, ts_rank_cd(d.search, q.tsq) AS rank,
-           regexp_replace(ts_headline(config, scribe.normalize_text(d.text), q.tsq,
+           regexp_replace(ts_headline(config, scribe.text_normalize(d.text), q.tsq,
                                       'MaxFragments=2, MaxWords=12, MinWords=4, StartSel=«, StopSel=»'),
                           '\s+', ' ', 'g'),
            d.metadata
     FROM scribe.documents d, q
     WHERE d.search @@ q.tsq AND d.search_config = config
-      AND (search_documents.owner IS NULL OR d.owner = search_documents.owner)
+      AND (document_search.owner IS NULL OR d.owner = document_search.owner)
     ORDER BY rank DESC, d.document_id
     LIMIT max_results
 $$;
-COMMENT ON FUNCTION scribe.search_documents(text, text, integer, regconfig) IS 'Documents whose text matches a web-search style query, best first, with a highlighted excerpt';
+COMMENT ON FUNCTION scribe.document_search(text, text, integer, regconfig) IS 'Documents whose text matches a web-search style query, best first, with a highlighted excerpt';
 
 CREATE OR REPLACE FUNCTION scribe.ocr_costs(
     since   timestamptz DEFAULT date_trunc('month', now()),

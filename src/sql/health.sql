@@ -86,10 +86,10 @@ BEGIN
         RETURN QUERY SELECT 'dead_letters_rising', 'degraded',
             format('%s job(s) of queue %s died in the last %s', r.n, r.name, dead_window),
             jsonb_build_object('queue', r.name, 'dead', r.n, 'window', dead_window, 'last_died_at', r.last_died),
-            format('Read their errors (scribe.scaling_advice() names the commonest), fix the cause, then scribe.requeue(%L).', r.name);
+            format('Read their errors (scribe.capacity_advice() names the commonest), fix the cause, then scribe.requeue(%L).', r.name);
     END LOOP;
 
-    SELECT * INTO r FROM scribe.redis_status();
+    SELECT * INTO r FROM scribe.redis_stats();
     IF r.configured AND r.state <> 'closed' THEN
         RETURN QUERY SELECT 'redis_breaker_open', 'degraded',
             format('the Redis circuit breaker is %s: the cache serves from shared memory (L1) only', r.state),
@@ -117,7 +117,7 @@ BEGIN
                  ELSE format('the newest partition of %s ends in %s', r.target, justify_interval(date_trunc('minute', r.runway))) END,
             jsonb_build_object('policy', r.policy, 'target', r.target, 'newest_partition_ends', r.newest_end,
                                'runway', r.runway, 'premake', r.premake),
-            format('Run it now (SELECT scribe.run_policy_now(%L)) and look at its runs in scribe.policy_status(); '
+            format('Run it now (SELECT scribe.policy_run(%L)) and look at its runs in scribe.policy_status(); '
                    'raise its premake to keep more partitions ahead.', r.policy);
     END LOOP;
 
@@ -127,7 +127,7 @@ BEGIN
             format('policy %s: %s', r.name, r.alert),
             jsonb_build_object('policy', r.name, 'alert', r.alert, 'consecutive_failures', r.consecutive_failures,
                                'last_success_at', r.last_success_at, 'last_error', r.last_error),
-            'SELECT * FROM scribe.policy_status() shows its last error; fix it, then scribe.run_policy_now().';
+            'SELECT * FROM scribe.policy_status() shows its last error; fix it, then scribe.policy_run().';
     END LOOP;
 
     -- the launcher writes this node's row every scribe.heartbeat_interval (0: never)

@@ -11,7 +11,7 @@
 -- role that created it.
 
 -- Comments of the tables in schema/lifecycle.sql
-COMMENT ON TABLE scribe.policies IS 'Lifecycle policies (change them with scribe.create_policy / alter_policy / drop_policy)';
+COMMENT ON TABLE scribe.policies IS 'Lifecycle policies (change them with scribe.policy_create / policy_alter / policy_drop)';
 COMMENT ON TABLE scribe.policy_runs IS 'Every run of a policy: times, status, rows, partitions and bytes affected, what was done, the error';
 
 -- The time a policy sees: now(), moved by scribe.policy_clock_offset (tests, rehearsals)

@@ -30,7 +30,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe._policy_managed(regrole, text) IS 'Internal: the policy named name, locked, if caller may manage it (a member of its owner, which is its target''s owner, or a superuser); else ERROR';
 
--- scribe.create_policy for caller (called by the C function, as the
+-- scribe.policy_create for caller (called by the C function, as the
 -- bootstrap superuser): target is the name the caller gave, target_rel (or
 -- for kind sql target_proc), parent, archive_table and archive_schema what
 -- the C function found for the names, looking them up as the caller.  The
@@ -56,7 +56,7 @@ BEGIN
     IF EXISTS (SELECT FROM scribe.policies WHERE policies.name = _create_policy.name) THEN
         RAISE EXCEPTION 'policy "%" already exists', name
             USING ERRCODE = 'duplicate_object',
-                  HINT = 'Change it with scribe.alter_policy().';
+                  HINT = 'Change it with scribe.policy_alter().';
     END IF;
     p.settings := scribe._policy_check(kind, target, target_rel, target_proc, settings, caller, policy_owner,
                                        parent, archive_table, archive_schema);
@@ -73,9 +73,9 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION scribe._create_policy(regrole, text, text, text, jsonb, text, boolean, regclass, regprocedure, regclass, regclass, regnamespace) IS 'Internal: scribe.create_policy for caller (called by the C function, as the bootstrap superuser), with the OIDs the C function found for the names the caller gave; the owner is the target''s owner, for sql the caller';
+COMMENT ON FUNCTION scribe._create_policy(regrole, text, text, text, jsonb, text, boolean, regclass, regprocedure, regclass, regclass, regnamespace) IS 'Internal: scribe.policy_create for caller (called by the C function, as the bootstrap superuser), with the OIDs the C function found for the names the caller gave; the owner is the target''s owner, for sql the caller';
 
--- scribe.alter_policy for caller; NULL leaves a setting as it is.  parent,
+-- scribe.policy_alter for caller; NULL leaves a setting as it is.  parent,
 -- archive_table and archive_schema: what the C function found for the names
 -- the new settings give, looking them up as the caller; the names they do
 -- not give are the ones stored, schema-qualified.
@@ -119,9 +119,9 @@ BEGIN
     RETURN p;
 END
 $$;
-COMMENT ON FUNCTION scribe._alter_policy(regrole, text, jsonb, text, boolean, regclass, regclass, regnamespace) IS 'Internal: scribe.alter_policy for caller; NULL leaves a setting as it is; the OIDs the C function found for the names the new settings give';
+COMMENT ON FUNCTION scribe._alter_policy(regrole, text, jsonb, text, boolean, regclass, regclass, regnamespace) IS 'Internal: scribe.policy_alter for caller; NULL leaves a setting as it is; the OIDs the C function found for the names the new settings give';
 
--- scribe.drop_policy for caller: the policy and its history
+-- scribe.policy_drop for caller: the policy and its history
 CREATE OR REPLACE FUNCTION scribe._drop_policy(caller regrole, name text)
     RETURNS void
     LANGUAGE plpgsql
@@ -132,14 +132,14 @@ DECLARE
 BEGIN
     IF p.name IN ('scribe.history', 'scribe.cache_events') THEN
         RAISE EXCEPTION 'policy "%" is built in', p.name USING ERRCODE = 'feature_not_supported',
-            HINT = format('Change it with scribe.alter_policy(%L, ...), or disable it.', p.name);
+            HINT = format('Change it with scribe.policy_alter(%L, ...), or disable it.', p.name);
     END IF;
     DELETE FROM scribe.policies WHERE policy_id = p.policy_id;
 END
 $$;
-COMMENT ON FUNCTION scribe._drop_policy(regrole, text) IS 'Internal: scribe.drop_policy for caller: the policy and its history';
+COMMENT ON FUNCTION scribe._drop_policy(regrole, text) IS 'Internal: scribe.policy_drop for caller: the policy and its history';
 
--- scribe.run_policy_now for caller: start a run now, or (dry run) report what it would do
+-- scribe.policy_run for caller: start a run now, or (dry run) report what it would do
 CREATE OR REPLACE FUNCTION scribe._run_policy_now(caller regrole, name text, dry_run boolean)
     RETURNS jsonb
     LANGUAGE plpgsql
@@ -182,7 +182,7 @@ BEGIN
     RETURN jsonb_build_object('policy', p.name, 'dry_run', true, 'clock', clock, 'actions', actions);
 END
 $$;
-COMMENT ON FUNCTION scribe._run_policy_now(regrole, text, boolean) IS 'Internal: scribe.run_policy_now for caller: start a run now, or (dry run) report what it would do';
+COMMENT ON FUNCTION scribe._run_policy_now(regrole, text, boolean) IS 'Internal: scribe.policy_run for caller: start a run now, or (dry run) report what it would do';
 
 -- What needs a DBA's eye about a policy, or NULL: too few partitions ahead, a
 -- default partition holding rows, failures in a row, no success for too long
@@ -263,7 +263,7 @@ $$;
 COMMENT ON FUNCTION scribe.policy_status() IS 'Each policy: next run, last run and its error, last success, failed runs in a row, the run under way, and what needs attention (alert)';
 
 -- The built-in policy's work: forget finished runs older than max_age, and beyond the last keep of each policy
-CREATE OR REPLACE PROCEDURE scribe.prune_policy_runs(args jsonb)
+CREATE OR REPLACE PROCEDURE scribe.policy_prune_runs(args jsonb)
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
     AS $$
@@ -277,12 +277,12 @@ BEGIN
     WHERE r.run_id = o.run_id AND (o.n > keep OR r.finished_at < now() - max_age);
 END
 $$;
-COMMENT ON PROCEDURE scribe.prune_policy_runs(jsonb) IS 'The built-in policy''s work: forget finished runs older than max_age, and beyond the last keep of each policy';
+COMMENT ON PROCEDURE scribe.policy_prune_runs(jsonb) IS 'The built-in policy''s work: forget finished runs older than max_age, and beyond the last keep of each policy';
 
 -- The policy API: C functions that record the calling role, then run the
 -- functions above as the bootstrap superuser (callers need EXECUTE on these
 -- only, never rights on the tables)
-CREATE OR REPLACE FUNCTION scribe.create_policy(
+CREATE OR REPLACE FUNCTION scribe.policy_create(
     name     text,
     kind     text,
     target   text,
@@ -292,9 +292,9 @@ CREATE OR REPLACE FUNCTION scribe.create_policy(
     RETURNS scribe.policies
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_create_policy';
-COMMENT ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean) IS 'Create a lifecycle policy (kind: partitions, purge, archive, orphans, refresh, sql) on a target the caller owns, with its settings and schedule (an interval or a cron expression)';
+COMMENT ON FUNCTION scribe.policy_create(text, text, text, jsonb, text, boolean) IS 'Create a lifecycle policy (kind: partitions, purge, archive, orphans, refresh, sql) on a target the caller owns, with its settings and schedule (an interval or a cron expression)';
 
-CREATE OR REPLACE FUNCTION scribe.alter_policy(
+CREATE OR REPLACE FUNCTION scribe.policy_alter(
     name     text,
     settings jsonb DEFAULT NULL,
     schedule text DEFAULT NULL,
@@ -302,19 +302,19 @@ CREATE OR REPLACE FUNCTION scribe.alter_policy(
     RETURNS scribe.policies
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_alter_policy';
-COMMENT ON FUNCTION scribe.alter_policy(text, jsonb, text, boolean) IS 'Change a policy: settings given replace those of the same name (null removes one); NULL leaves the rest as it is';
+COMMENT ON FUNCTION scribe.policy_alter(text, jsonb, text, boolean) IS 'Change a policy: settings given replace those of the same name (null removes one); NULL leaves the rest as it is';
 
-CREATE OR REPLACE FUNCTION scribe.drop_policy(name text)
+CREATE OR REPLACE FUNCTION scribe.policy_drop(name text)
     RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_drop_policy';
-COMMENT ON FUNCTION scribe.drop_policy(text) IS 'Drop a policy and its run history';
+COMMENT ON FUNCTION scribe.policy_drop(text) IS 'Drop a policy and its run history';
 
-CREATE OR REPLACE FUNCTION scribe.run_policy_now(name text, dry_run boolean DEFAULT false)
+CREATE OR REPLACE FUNCTION scribe.policy_run(name text, dry_run boolean DEFAULT false)
     RETURNS jsonb
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_run_policy_now';
-COMMENT ON FUNCTION scribe.run_policy_now(text, boolean) IS 'Start a run of a policy now (unless one is under way): its run_id; with dry_run, the actions a run would take now, and the rows it would reach';
+COMMENT ON FUNCTION scribe.policy_run(text, boolean) IS 'Start a run of a policy now (unless one is under way): its run_id; with dry_run, the actions a run would take now, and the rows it would reach';
 
 CREATE OR REPLACE FUNCTION scribe._run_as(role regrole, sql text, lock_timeout_ms integer DEFAULT 0,
                                OUT rows bigint, OUT value text)

@@ -30,7 +30,7 @@ BEGIN
                                  ELSE format('a relation of kind "%s"', rel.relkind) END,
                 wanted_name
             USING ERRCODE = 'wrong_object_type',
-                  HINT = format('A policy acts only on the kind of relation it was made for: drop it (scribe.drop_policy(%L)), or make %s %s again.',
+                  HINT = format('A policy acts only on the kind of relation it was made for: drop it (scribe.policy_drop(%L)), or make %s %s again.',
                                 p.name, tbl, wanted_name);
     END IF;
     IF rel.relowner <> p.owner THEN
@@ -61,7 +61,7 @@ BEGIN
         IF parent IS NULL THEN
             RAISE EXCEPTION 'the parent % of policy "%" no longer exists', s->>'parent', p.name
                 USING ERRCODE = 'undefined_table',
-                      HINT = format('Recreate it, or name another: scribe.alter_policy(%L, settings => ''{"parent": ...}'').', p.name);
+                      HINT = format('Recreate it, or name another: scribe.policy_alter(%L, settings => ''{"parent": ...}'').', p.name);
         END IF;
         RETURN format('x.%I IS NOT NULL AND NOT EXISTS (SELECT 1 FROM %s r WHERE r.%I = x.%I)',
                       s->>'column', parent, s->>'parent_column', s->>'column');
@@ -250,7 +250,7 @@ BEGIN
                 IF arc IS NULL THEN
                     RAISE EXCEPTION 'the archive table % of policy "%" no longer exists', s->>'archive_table', p.name
                         USING ERRCODE = 'undefined_table',
-                              HINT = format('Recreate it, or name another: scribe.alter_policy(%L, settings => ''{"archive_table": ...}'').', p.name);
+                              HINT = format('Recreate it, or name another: scribe.policy_alter(%L, settings => ''{"archive_table": ...}'').', p.name);
                 END IF;
                 cols := (SELECT string_agg(quote_ident(attname), ', ' ORDER BY attnum) FROM pg_attribute
                          WHERE attrelid = tbl AND attnum > 0 AND NOT attisdropped);
@@ -315,7 +315,7 @@ BEGIN
         img := d.image;
         fmt := d.image_format;
         IF r IS NOT NULL THEN
-            img := scribe.recompress_image(d.image, r->>'format', r->>'mode', (r->>'quality')::integer);
+            img := scribe.image_recompress(d.image, r->>'format', r->>'mode', (r->>'quality')::integer);
             fmt := CASE r->>'format' WHEN 'tiff_g4' THEN 'tiff' ELSE r->>'format' END;
             IF octet_length(img) >= octet_length(d.image) THEN
                 img := d.image;
@@ -468,7 +468,7 @@ BEGIN
         EXCEPTION WHEN OTHERS THEN
             -- a bad policy never stops the others, nor the launcher
             RAISE WARNING 'pg_scribe: policy "%" skipped: %', p.name, SQLERRM
-                USING HINT = 'Fix it with scribe.alter_policy() or disable it; the launcher tries again in 5 minutes.';
+                USING HINT = 'Fix it with scribe.policy_alter() or disable it; the launcher tries again in 5 minutes.';
             UPDATE scribe.policies SET next_run_at = now() + interval '5 minutes' WHERE policy_id = p.policy_id;
         END;
     END LOOP;

@@ -44,7 +44,7 @@ CREATE OR REPLACE FUNCTION scribe.cache_status()
            round(100.0 * c.used_bytes / NULLIF(c.capacity_bytes, 0), 1),
            c.errors,
            CASE c.tier WHEN 'l2' THEN CASE WHEN r.configured THEN r.state ELSE 'not configured' END END
-    FROM scribe.cache_stats() c, scribe.redis_status() r
+    FROM scribe.cache_stats() c, scribe.redis_stats() r
 $$;
 COMMENT ON FUNCTION scribe.cache_status() IS 'Per cache tier (l1 shared memory, l2 Redis): hits, misses, hit rate, evictions, memory used, and the Redis breaker''s state';
 

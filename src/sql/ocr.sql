@@ -91,7 +91,7 @@ CREATE OR REPLACE FUNCTION scribe.ocr_languages()
     RETURNS SETOF text
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_ocr_languages';
-COMMENT ON FUNCTION scribe.ocr_languages() IS 'The OCR languages installed (models in scribe.tessdata_dir)';
+COMMENT ON FUNCTION scribe.ocr_languages() IS 'The OCR languages installed (models in scribe.ocr_tessdata_dir)';
 
 CREATE OR REPLACE FUNCTION scribe._ocr_engine_pid()
     RETURNS integer

@@ -21,9 +21,9 @@ $$;
 -- monitoring roles may watch
 GRANT EXECUTE ON FUNCTION scribe.queue_stats(text, interval) TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.worker_status() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.list_queues() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.rate_limit_status() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.redis_status() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.queue_list() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.rate_limit_stats() TO pg_monitor;
+GRANT EXECUTE ON FUNCTION scribe.redis_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_namespace_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.policy_status() TO pg_monitor;
@@ -31,5 +31,5 @@ GRANT EXECUTE ON FUNCTION scribe.policy_status() TO pg_monitor;
 -- read-your-writes: every application role needs them, and they reveal no
 -- more than PUBLIC reads already (pg_current_wal_insert_lsn(),
 -- pg_stat_subscription); a wait holds only the caller's own session
-GRANT EXECUTE ON FUNCTION scribe.commit_lsn() TO PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe.wait_for_lsn(pg_lsn, interval, name, boolean) TO PUBLIC;
+GRANT EXECUTE ON FUNCTION scribe.replication_commit_lsn() TO PUBLIC;
+GRANT EXECUTE ON FUNCTION scribe.replication_wait_lsn(pg_lsn, interval, name, boolean) TO PUBLIC;

@@ -7,7 +7,7 @@
 -- plans; the administrative functions are SQL.
 
 -- Comments of the tables in schema/queue.sql
-COMMENT ON TABLE scribe.queues IS 'Named queues and their policies (change them with scribe.create_queue / alter_queue / drop_queue)';
+COMMENT ON TABLE scribe.queues IS 'Named queues and their policies (change them with scribe.queue_create / queue_alter / queue_drop)';
 COMMENT ON TABLE scribe.jobs IS 'Unfinished jobs: ready, delayed and in flight';
 COMMENT ON TABLE scribe.jobs_archive IS 'Acked jobs with their results, partitioned by day of finished_at';
 COMMENT ON TABLE scribe.jobs_dead IS 'Dead letters: jobs that ran out of attempts, with every attempt''s error';
@@ -74,12 +74,12 @@ CREATE OR REPLACE FUNCTION scribe._queue_not_found(queue text) RETURNS void
 BEGIN
     RAISE EXCEPTION 'queue "%" does not exist', queue
         USING ERRCODE = 'undefined_object',
-              HINT = 'Create it with scribe.create_queue(), or list the queues with scribe.list_queues().';
+              HINT = 'Create it with scribe.queue_create(), or list the queues with scribe.queue_list().';
 END
 $$;
 COMMENT ON FUNCTION scribe._queue_not_found(text) IS 'Internal: raise the error for an unknown queue';
 
--- Check the policy values of create_queue and alter_queue
+-- Check the policy values of queue_create and queue_alter
 CREATE OR REPLACE FUNCTION scribe._queue_check_policy(q scribe.queues) RETURNS void
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -121,7 +121,7 @@ COMMENT ON FUNCTION scribe._queue_check_policy(scribe.queues) IS 'Internal: vali
 
 -- The queue's answers to the other capabilities, which never read its tables
 
--- One job wherever it is, for SECURITY DEFINER callers (scribe.job_status()
+-- One job wherever it is, for SECURITY DEFINER callers (scribe.job_get()
 -- is the one for applications: it checks the caller's right to the job)
 CREATE OR REPLACE FUNCTION scribe._job_state(
     job_id bigint,
@@ -169,7 +169,7 @@ CREATE OR REPLACE FUNCTION scribe._queue_dead_letters(
 $$;
 COMMENT ON FUNCTION scribe._queue_dead_letters(interval) IS 'Internal: per queue with dead letters since the interval ago, how many, the last death, and the commonest last error (first 200 characters) with its count';
 
-CREATE OR REPLACE FUNCTION scribe.create_queue(
+CREATE OR REPLACE FUNCTION scribe.queue_create(
     name         text,
     consumer     text DEFAULT 'workers',
     lease        interval DEFAULT '5 minutes',
@@ -191,7 +191,7 @@ BEGIN
     IF EXISTS (SELECT FROM scribe.queues WHERE queues.name = q.name) THEN
         RAISE EXCEPTION 'queue "%" already exists', q.name
             USING ERRCODE = 'duplicate_object',
-                  HINT = 'Change its policy with scribe.alter_queue().';
+                  HINT = 'Change its policy with scribe.queue_alter().';
     END IF;
     INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
     VALUES (q.name, q.consumer, q.lease, q.max_attempts, q.backoff_base, q.backoff_cap, q.retention)
@@ -200,9 +200,9 @@ BEGIN
     RETURN q;
 END
 $$;
-COMMENT ON FUNCTION scribe.create_queue(text, text, interval, integer, interval, interval, interval) IS 'Create a queue with its policy: consumer (workers or clients), lease, max attempts, backoff, retention';
+COMMENT ON FUNCTION scribe.queue_create(text, text, interval, integer, interval, interval, interval) IS 'Create a queue with its policy: consumer (workers or clients), lease, max attempts, backoff, retention';
 
-CREATE OR REPLACE FUNCTION scribe.alter_queue(
+CREATE OR REPLACE FUNCTION scribe.queue_alter(
     name         text,
     consumer     text DEFAULT NULL,
     lease        interval DEFAULT NULL,
@@ -218,9 +218,9 @@ CREATE OR REPLACE FUNCTION scribe.alter_queue(
 DECLARE
     q scribe.queues;
 BEGIN
-    SELECT * INTO q FROM scribe.queues WHERE queues.name = alter_queue.name FOR UPDATE;
+    SELECT * INTO q FROM scribe.queues WHERE queues.name = queue_alter.name FOR UPDATE;
     IF NOT FOUND THEN
-        PERFORM scribe._queue_not_found(alter_queue.name);
+        PERFORM scribe._queue_not_found(queue_alter.name);
     END IF;
     q.consumer := COALESCE(consumer, q.consumer);
     q.lease := COALESCE(lease, q.lease);
@@ -237,9 +237,9 @@ BEGIN
     RETURN q;
 END
 $$;
-COMMENT ON FUNCTION scribe.alter_queue(text, text, interval, integer, interval, interval, interval) IS 'Change a queue''s policy; NULL leaves a setting as it is (jobs already queued keep their max_attempts)';
+COMMENT ON FUNCTION scribe.queue_alter(text, text, interval, integer, interval, interval, interval) IS 'Change a queue''s policy; NULL leaves a setting as it is (jobs already queued keep their max_attempts)';
 
-CREATE OR REPLACE FUNCTION scribe.drop_queue(name text, force boolean DEFAULT false) RETURNS void
+CREATE OR REPLACE FUNCTION scribe.queue_drop(name text, force boolean DEFAULT false) RETURNS void
     LANGUAGE plpgsql
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -248,9 +248,9 @@ DECLARE
     q scribe.queues;
     unfinished bigint;
 BEGIN
-    SELECT * INTO q FROM scribe.queues WHERE queues.name = drop_queue.name FOR UPDATE;
+    SELECT * INTO q FROM scribe.queues WHERE queues.name = queue_drop.name FOR UPDATE;
     IF NOT FOUND THEN
-        PERFORM scribe._queue_not_found(drop_queue.name);
+        PERFORM scribe._queue_not_found(queue_drop.name);
     END IF;
     -- wait for transactions enqueueing to this queue, and keep new ones out
     LOCK TABLE scribe.jobs IN SHARE MODE;
@@ -258,7 +258,7 @@ BEGIN
     IF unfinished > 0 AND NOT force THEN
         RAISE EXCEPTION 'queue "%" has % unfinished jobs', q.name, unfinished
             USING ERRCODE = 'dependent_objects_still_exist',
-                  HINT = 'Wait for them to finish, or call scribe.drop_queue(name, force => true) to delete them.';
+                  HINT = 'Wait for them to finish, or call scribe.queue_drop(name, force => true) to delete them.';
     END IF;
     DELETE FROM scribe.jobs WHERE queue_id = q.queue_id;
     DELETE FROM scribe.jobs_dead WHERE queue_id = q.queue_id;
@@ -267,14 +267,14 @@ BEGIN
     PERFORM scribe._queues_changed();
 END
 $$;
-COMMENT ON FUNCTION scribe.drop_queue(text, boolean) IS 'Drop a queue; refused while it has unfinished jobs unless force => true, which deletes them with its dead letters and archive';
+COMMENT ON FUNCTION scribe.queue_drop(text, boolean) IS 'Drop a queue; refused while it has unfinished jobs unless force => true, which deletes them with its dead letters and archive';
 
-CREATE OR REPLACE FUNCTION scribe.list_queues() RETURNS SETOF scribe.queues
+CREATE OR REPLACE FUNCTION scribe.queue_list() RETURNS SETOF scribe.queues
     LANGUAGE sql STABLE
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT * FROM scribe.queues ORDER BY name $$;
-COMMENT ON FUNCTION scribe.list_queues() IS 'Every queue with its policy';
+COMMENT ON FUNCTION scribe.queue_list() IS 'Every queue with its policy';
 
 CREATE OR REPLACE FUNCTION scribe._queues_changed() RETURNS void
     LANGUAGE c VOLATILE
@@ -379,7 +379,7 @@ END
 $$;
 COMMENT ON FUNCTION scribe.requeue(text, bigint[]) IS 'Move dead letters (all of the queue''s, or those listed) back to ready, with a fresh allowance of attempts; returns how many';
 
-CREATE OR REPLACE FUNCTION scribe.purge(queue text, what text DEFAULT 'dead') RETURNS bigint
+CREATE OR REPLACE FUNCTION scribe.queue_purge(queue text, what text DEFAULT 'dead') RETURNS bigint
     LANGUAGE plpgsql
     SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
@@ -419,7 +419,7 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION scribe.purge(text, text) IS 'Delete a queue''s ready jobs, dead letters, archive, or all of them; returns how many rows';
+COMMENT ON FUNCTION scribe.queue_purge(text, text) IS 'Delete a queue''s ready jobs, dead letters, archive, or all of them; returns how many rows';
 
 CREATE OR REPLACE FUNCTION scribe._queue_jobs_changed(queue_id integer, ready boolean) RETURNS void
     LANGUAGE c VOLATILE
@@ -449,7 +449,7 @@ CREATE OR REPLACE FUNCTION scribe.queue_stats(
     AS 'MODULE_PATHNAME', 'scribe_queue_stats';
 COMMENT ON FUNCTION scribe.queue_stats(text, interval) IS 'Per queue: ready, delayed, in flight and dead jobs, oldest ready age, throughput and p50/p95/p99 wait and run times over the window (at most 30 minutes)';
 
-CREATE OR REPLACE FUNCTION scribe.job_status(
+CREATE OR REPLACE FUNCTION scribe.job_get(
     id                bigint,
     OUT job_id        bigint,
     OUT queue         text,
@@ -470,4 +470,4 @@ CREATE OR REPLACE FUNCTION scribe.job_status(
     RETURNS record
     LANGUAGE c VOLATILE STRICT
     AS 'MODULE_PATHNAME', 'scribe_job_status';
-COMMENT ON FUNCTION scribe.job_status(bigint) IS 'A job''s state (ready, delayed, running, done, dead), attempts, payload, result and errors; only for the role that enqueued it';
+COMMENT ON FUNCTION scribe.job_get(bigint) IS 'A job''s state (ready, delayed, running, done, dead), attempts, payload, result and errors; only for the role that enqueued it';

@@ -4,7 +4,7 @@
 -- Comments and grants of the tables in schema/replication.sql
 COMMENT ON TABLE scribe.heartbeat IS 'Last heartbeat of each pg_scribe node (written by its launcher every scribe.heartbeat_interval)';
 GRANT SELECT ON scribe.heartbeat TO pg_monitor;
-COMMENT ON TABLE scribe.subscriptions IS 'The subscription through which this node is a read replica (scribe.subscribe); empty on a primary';
+COMMENT ON TABLE scribe.subscriptions IS 'The subscription through which this node is a read replica (scribe.replication_subscribe); empty on a primary';
 GRANT SELECT ON scribe.subscriptions TO pg_monitor;
 
 -- This node's role, for health() and metrics(): one definition of it
@@ -16,16 +16,16 @@ CREATE OR REPLACE FUNCTION scribe._node_role() RETURNS text
                 WHEN coalesce(current_setting('scribe.queue_conninfo', true), '') <> '' THEN 'worker node'
                 ELSE 'primary' END
 $$;
-COMMENT ON FUNCTION scribe._node_role() IS 'Internal: primary, replica (scribe.subscribe) or worker node (scribe.queue_conninfo)';
+COMMENT ON FUNCTION scribe._node_role() IS 'Internal: primary, replica (scribe.replication_subscribe) or worker node (scribe.queue_conninfo)';
 
 CREATE OR REPLACE FUNCTION scribe._replica_tables() RETURNS regclass[]
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
     AS $$ SELECT ARRAY['scribe.heartbeat', 'scribe.documents', 'scribe.document_pages',
                        'scribe.ocr_ledger', 'scribe.cache_events']::regclass[] $$;
-COMMENT ON FUNCTION scribe._replica_tables() IS 'Internal: the tables of pg_scribe that scribe.publish() publishes';
+COMMENT ON FUNCTION scribe._replica_tables() IS 'Internal: the tables of pg_scribe that scribe.replication_publish() publishes';
 
-CREATE OR REPLACE FUNCTION scribe.publish(tables regclass[] DEFAULT '{}', publication name DEFAULT 'scribe')
+CREATE OR REPLACE FUNCTION scribe.replication_publish(tables regclass[] DEFAULT '{}', publication name DEFAULT 'scribe')
     RETURNS SETOF regclass
     LANGUAGE plpgsql
     SET search_path = pg_catalog, pg_temp
@@ -48,7 +48,7 @@ BEGIN
     IF EXISTS (SELECT FROM scribe.subscriptions) THEN
         RAISE EXCEPTION 'this node is a read replica'
             USING ERRCODE = 'object_not_in_prerequisite_state',
-                  HINT = 'Publish on the primary; scribe.unsubscribe() makes this node a primary again.';
+                  HINT = 'Publish on the primary; scribe.replication_unsubscribe() makes this node a primary again.';
     END IF;
     FOREACH t IN ARRAY tables LOOP
         SELECT c.relkind, c.relreplident, c.relnamespace = 'scribe'::regnamespace AS ours,
@@ -83,20 +83,20 @@ BEGIN
     RETURN QUERY SELECT unnest(published);
 END
 $$;
-COMMENT ON FUNCTION scribe.publish(regclass[], name) IS 'Create or update the publication replicas subscribe to: pg_scribe''s documents, pages, ledger, heartbeats and cache events, plus the tables given';
+COMMENT ON FUNCTION scribe.replication_publish(regclass[], name) IS 'Create or update the publication replicas subscribe to: pg_scribe''s documents, pages, ledger, heartbeats and cache events, plus the tables given';
 
-CREATE OR REPLACE FUNCTION scribe.subscribe(conninfo text, publication name DEFAULT 'scribe',
+CREATE OR REPLACE FUNCTION scribe.replication_subscribe(conninfo text, publication name DEFAULT 'scribe',
                                  subscription name DEFAULT 'scribe',
                                  disable_on_error boolean DEFAULT true)
     RETURNS text
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_subscribe';
-COMMENT ON FUNCTION scribe.subscribe(text, name, name, boolean) IS 'Make this node a read replica: subscribe to the primary''s publication (the slot is made on the primary); returns the slot''s name';
+COMMENT ON FUNCTION scribe.replication_subscribe(text, name, name, boolean) IS 'Make this node a read replica: subscribe to the primary''s publication (the slot is made on the primary); returns the slot''s name';
 
-CREATE OR REPLACE FUNCTION scribe.unsubscribe() RETURNS void
+CREATE OR REPLACE FUNCTION scribe.replication_unsubscribe() RETURNS void
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_unsubscribe';
-COMMENT ON FUNCTION scribe.unsubscribe() IS 'Drop the replica''s subscription and its slot on the primary: this node is a primary again, with the data it had';
+COMMENT ON FUNCTION scribe.replication_unsubscribe() IS 'Drop the replica''s subscription and its slot on the primary: this node is a primary again, with the data it had';
 
 CREATE OR REPLACE FUNCTION scribe.replication_status(
     OUT side text, OUT name text, OUT state text, OUT pid integer, OUT tables_syncing integer,
@@ -161,8 +161,8 @@ COMMENT ON FUNCTION scribe.replication_status() IS 'Logical replication as this 
 
 REVOKE ALL ON FUNCTION scribe._replica_tables() FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe._node_role() FROM PUBLIC;
-REVOKE ALL ON FUNCTION scribe.publish(regclass[], name) FROM PUBLIC;
-REVOKE ALL ON FUNCTION scribe.subscribe(text, name, name, boolean) FROM PUBLIC;
-REVOKE ALL ON FUNCTION scribe.unsubscribe() FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe.replication_publish(regclass[], name) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe.replication_subscribe(text, name, name, boolean) FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe.replication_unsubscribe() FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.replication_status() FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION scribe.replication_status() TO pg_monitor;

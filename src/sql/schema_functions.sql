@@ -4,9 +4,9 @@
 -- a new one creates it first itself).
 
 -- Fold the typographic quotes and dashes of LSTM output, for search and comparison
-CREATE OR REPLACE FUNCTION scribe.normalize_text(t text)
+CREATE OR REPLACE FUNCTION scribe.text_normalize(t text)
     RETURNS text
     LANGUAGE sql IMMUTABLE STRICT PARALLEL SAFE
     SET search_path = pg_catalog, pg_temp
     RETURN pg_catalog.translate(t, '‘’‚‛′“”„‟″–—‐‑', '''''''''''"""""----');
-COMMENT ON FUNCTION scribe.normalize_text(text) IS 'Text with typographic quotes and dashes folded to ASCII, as search indexes it';
+COMMENT ON FUNCTION scribe.text_normalize(text) IS 'Text with typographic quotes and dashes folded to ASCII, as search indexes it';

@@ -1,15 +1,15 @@
 #!/bin/bash
 # The cache and rate limiter benchmark (issue 5): what the cache's tiers,
-# scribe.cache_fetch() and scribe.rate_limit() cost, beside SELECT 1, a
+# scribe.cache_fetch() and scribe.rate_limit_take() cost, beside SELECT 1, a
 # table lookup and the query a cache saves, on one throwaway server with a
 # real Redis behind it, in one run.
 #
 # Throughput (calls/s and server CPU per call):
 #   (a) SELECT 1                                                calls/s
 #   (b) SELECT pg_backend_pid(): any function call, for scale   calls/s, ratio to (a)
-#   (c) SELECT allowed FROM scribe.rate_limit(...), 1000 keys   calls/s, ratio to (a)
+#   (c) SELECT allowed FROM scribe.rate_limit_take(...), 1000 keys   calls/s, ratio to (a)
 #   (d) the same on one hot key                                 calls/s, ratio to (a)
-#   (e) SELECT (scribe.rate_limit(...)).allowed, 1000 keys      calls/s, ratio to (a)
+#   (e) SELECT (scribe.rate_limit_take(...)).allowed, 1000 keys      calls/s, ratio to (a)
 #   (f) the same on one hot key                                 calls/s, ratio to (a)
 #   (g) SELECT scribe.cache_get(...): an L1 hit of 1000 keys    calls/s, ratio to (a)
 #   (h) SELECT scribe.cache_get(...): an L2 hit, 100 keys that
@@ -40,7 +40,7 @@
 # Redis: redis-server on a free loopback port, started by this script as
 # SCRIBE_TEST_USER without persistence, stopped on exit; the server's
 # scribe.redis_url points at it for every case.  Each round checks what the
-# Redis cases claim from scribe.redis_status()'s counters: no Redis call
+# Redis cases claim from scribe.redis_stats()'s counters: no Redis call
 # during (g), one Redis call per call of (h) (and its values read back from
 # Redis), the breaker open during (m) and (n).
 #
@@ -99,10 +99,10 @@ MIXED_GET="SELECT scribe.cache_get(CASE WHEN :n < 100 THEN 'r:' || :n ELSE 'k:' 
 declare -A STATEMENT=(
     [select1]="SELECT 1;"
     [function]="SELECT pg_backend_pid();"
-    [from_many]="SELECT allowed FROM scribe.rate_limit($MANY_KEY, 1000000, '1 second');"
-    [from_hot]="SELECT allowed FROM scribe.rate_limit('hot', 1000000, '1 second');"
-    [select_many]="SELECT (scribe.rate_limit($MANY_KEY, 1000000, '1 second')).allowed;"
-    [select_hot]="SELECT (scribe.rate_limit('hot', 1000000, '1 second')).allowed;"
+    [from_many]="SELECT allowed FROM scribe.rate_limit_take($MANY_KEY, 1000000, '1 second');"
+    [from_hot]="SELECT allowed FROM scribe.rate_limit_take('hot', 1000000, '1 second');"
+    [select_many]="SELECT (scribe.rate_limit_take($MANY_KEY, 1000000, '1 second')).allowed;"
+    [select_hot]="SELECT (scribe.rate_limit_take('hot', 1000000, '1 second')).allowed;"
     [l1_hit]="SELECT scribe.cache_get('k:' || (random() * 999)::int);"
     [l2_hit]="SELECT scribe.cache_get('r:' || (random() * 99)::int);"
     [table_lookup]="\\set k random(0, 999)
@@ -255,9 +255,9 @@ redis_shutdown() {
     kill -KILL "$REDIS_PID" 2>/dev/null || true
 }
 
-# scribe.redis_status()'s counters: successes failures short_circuited opened
+# scribe.redis_stats()'s counters: successes failures short_circuited opened
 redis_counters() {
-    q -F ' ' -c "SELECT successes, failures, short_circuited, opened FROM scribe.redis_status()"
+    q -F ' ' -c "SELECT successes, failures, short_circuited, opened FROM scribe.redis_stats()"
 }
 
 # Wait until the breaker has closed again after Redis came back: calls on a
@@ -265,11 +265,11 @@ redis_counters() {
 redis_wait_closed() {
     for _ in $(seq 1 60); do
         state=$(q -c "SELECT scribe.cache_get('probe:absent') IS NULL" \
-                  -c "SELECT state FROM scribe.redis_status()" | tail -n 1)
+                  -c "SELECT state FROM scribe.redis_stats()" | tail -n 1)
         [ "$state" = closed ] && return 0
         sleep 0.5
     done
-    die "the Redis breaker did not close again: $(q -c "SELECT state, last_error FROM scribe.redis_status()")"
+    die "the Redis breaker did not close again: $(q -c "SELECT state, last_error FROM scribe.redis_stats()")"
 }
 
 # Store the 100 values of (h) in Redis only (L1 refuses them), then check
@@ -362,7 +362,7 @@ for c in "${CASES[@]}"; do
 done
 chmod -R a+rX "$BENCH_SQL"
 q -c "CREATE EXTENSION pg_scribe"
-[ "$(q -c "SELECT configured FROM scribe.redis_status()")" = t ] || die "scribe.redis_url is not set"
+[ "$(q -c "SELECT configured FROM scribe.redis_stats()")" = t ] || die "scribe.redis_url is not set"
 q -c "SELECT count(*) FILTER (WHERE scribe.cache_set('k:' || i, repeat('x', 100))) FROM generate_series(0, 999) i" >/dev/null
 l2_populate
 q <<'SQL' >/dev/null
@@ -526,7 +526,7 @@ HIT_RATE=$(awk -v l="${LOADS_SUM[agg_fetch]}" -v n="${CALLS_SUM[agg_fetch]}" 'BE
 FETCH_CPU_RATIO=$(ratio "${CPU[agg_raw]}" "${CPU[agg_fetch]}")
 FETCH_CEILING=$(awk -v l="${LOADS_SUM[agg_fetch]}" -v n="${CALLS_SUM[agg_fetch]}" 'BEGIN { printf "%.1f", n / l }')
 read -r RL_KEYS RL_EVICTIONS RL_ALLOWED RL_REJECTED <<<"$(q -F ' ' -c \
-    "SELECT keys, evictions, allowed, rejected FROM scribe.rate_limit_status()")"
+    "SELECT keys, evictions, allowed, rejected FROM scribe.rate_limit_stats()")"
 scribe_note "rate limiter: $RL_KEYS keys kept, $RL_EVICTIONS evictions, $RL_ALLOWED allowed, $RL_REJECTED rejected"
 scribe_note "(k): ${LOADS_SUM[agg_fetch]} loads in ${CALLS_SUM[agg_fetch]} calls, hit rate $HIT_RATE %, so at most ${FETCH_CEILING}x (j)"
 
@@ -540,10 +540,10 @@ MS=$(fmt "$AGG_MS" 1)
 declare -A LABEL=(
     [select1]="(a) \`SELECT 1\`"
     [function]="(b) \`SELECT pg_backend_pid()\`: a function call, for scale"
-    [from_many]="(c) \`SELECT allowed FROM scribe.rate_limit($MANY_KEY, 1000000, '1 second')\`"
-    [from_hot]="(d) \`SELECT allowed FROM scribe.rate_limit('hot', 1000000, '1 second')\`: one key for every client"
-    [select_many]="(e) \`SELECT (scribe.rate_limit($MANY_KEY, 1000000, '1 second')).allowed\`"
-    [select_hot]="(f) \`SELECT (scribe.rate_limit('hot', 1000000, '1 second')).allowed\`: one key for every client"
+    [from_many]="(c) \`SELECT allowed FROM scribe.rate_limit_take($MANY_KEY, 1000000, '1 second')\`"
+    [from_hot]="(d) \`SELECT allowed FROM scribe.rate_limit_take('hot', 1000000, '1 second')\`: one key for every client"
+    [select_many]="(e) \`SELECT (scribe.rate_limit_take($MANY_KEY, 1000000, '1 second')).allowed\`"
+    [select_hot]="(f) \`SELECT (scribe.rate_limit_take('hot', 1000000, '1 second')).allowed\`: one key for every client"
     [l1_hit]="(g) \`SELECT scribe.cache_get('k:' || (random() * 999)::int)\`: an L1 hit (1000 keys of 100 bytes)"
     [l2_hit]="(h) \`SELECT scribe.cache_get('r:' || (random() * 99)::int)\`: an L2 hit (L1 miss, then Redis; 100 keys of 100 bytes)"
     [table_lookup]="(i) \`SELECT v FROM bench_kv WHERE k = :k\`: primary-key lookup, UNLOGGED table of 1000 rows of 100 bytes"

@@ -84,8 +84,8 @@ CREATE ROLE bench_b;
 GRANT USAGE ON SCHEMA bench TO bench_a, bench_b;
 GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer)
     TO bench_a, bench_b;
-SELECT scribe.create_queue('drain', retention => '0');
-SELECT scribe.create_queue('clients', consumer => 'clients', retention => '0');
+SELECT scribe.queue_create('drain', retention => '0');
+SELECT scribe.queue_create('clients', consumer => 'clients', retention => '0');
 SQL
 done
 # (c): the baseline names a lease (job_id, attempt), this build (job_id, lease token)
@@ -147,7 +147,7 @@ for r in $(seq 1 "$BENCH_ROUNDS"); do
         v=$(claim_ack "$b")
         RES[$b,claim]="${RES[$b,claim]:-} $v"
         scribe_note "$b, (c) claim + ack: $v jobs/s"
-        q "$b" -c "SELECT scribe.purge('clients', 'all')" >/dev/null
+        q "$b" -c "SELECT scribe.queue_purge('clients', 'all')" >/dev/null
     done
 done
 

@@ -12,7 +12,7 @@
 #   (e) batch_size 50000, pause 0
 # and for each it measures:
 #   total time      (a) the statement to its commit; (b)-(e) from
-#                   scribe.run_policy_now() to the run's success (the run's
+#                   scribe.policy_run() to the run's success (the run's
 #                   queued_at and finished_at in scribe.policy_runs)
 #   longest lock    from outside: a probe session that, every PROBE_MS,
 #                   updates the oldest old row no probe has touched yet (the
@@ -288,7 +288,7 @@ SQL
         R_BATCHES=1 R_INSIDE="" R_ROWS=$BENCH_ROWS
     else
         read -r wal0 rid <<<"$(q -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0'),
-                                            scribe.run_policy_now('$c')->>'run_id'")"
+                                            scribe.policy_run('$c')->>'run_id'")"
         status=$(wait_run "$rid")
         wal1=$(q -c "SELECT pg_wal_lsn_diff(pg_current_wal_lsn(), '0/0')")
         [ "$status" = succeeded ] \
@@ -369,7 +369,7 @@ for c in "${CASES[@]}"; do
     [ "$c" = delete ] && continue
     settings="{\"column\": \"at\", \"older_than\": \"$OLDER_THAN\", \"batch_size\": ${BATCH[$c]}"
     [ -n "${PAUSE[$c]}" ] && settings="$settings, \"pause\": \"${PAUSE[$c]}\""
-    q -c "SELECT scribe.create_policy('$c', 'purge', 'logs', '$settings}', '1 day', false)" >/dev/null
+    q -c "SELECT scribe.policy_create('$c', 'purge', 'logs', '$settings}', '1 day', false)" >/dev/null
 done
 PG_VERSION=$(q -c "SELECT version()")
 SCRIBE_VERSION=$(q -c "SELECT scribe.version()")
@@ -510,7 +510,7 @@ $(scribe_bench_facts)
   touches first writes a full-page image, for each case alike). Each case deletes the
   $BENCH_ROWS old rows: (a) in one statement, (b)–(e) as a run of a \`purge\` policy
   (\`{"column": "at", "older_than": "$OLDER_THAN", "batch_size": ..., "pause": ...}\`) started with
-  \`scribe.run_policy_now()\`, each batch a job of the \`lifecycle\` queue run by the worker pool.
+  \`scribe.policy_run()\`, each batch a job of the \`lifecycle\` queue run by the worker pool.
 - Total: (a) the statement to its commit; (b)–(e) the run's \`queued_at\` to its \`finished_at\`.
   Transactions: the run's actions (its last batch finds nothing left).
 - The probe: one session that every $PROBE_MS ms runs

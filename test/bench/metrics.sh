@@ -55,7 +55,7 @@ time_statement() {
 }
 
 scribe_step "a queue of $JOBS jobs"
-q -c "SELECT scribe.create_queue('big', consumer => 'clients')" >/dev/null
+q -c "SELECT scribe.queue_create('big', consumer => 'clients')" >/dev/null
 q -c "SELECT count(*) FROM scribe.send_batch('big', (SELECT array_agg('{}'::jsonb) FROM generate_series(1, $JOBS)))" >/dev/null
 q -c 'VACUUM ANALYZE scribe.jobs' >/dev/null
 EXPOSITION=$(q -c 'SELECT length(scribe.metrics())')

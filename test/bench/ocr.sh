@@ -10,7 +10,7 @@
 #   (d) SELECT scribe.ocr(image)                  (preprocess => true, the default)
 #       character error rate (test/bench/ocr/cer) mean and worst, seconds per page
 #   (e) the document pipeline: every page BENCH_OCR_COPIES times through
-#       scribe.submit_document(), with 1 worker, then 2        pages per minute
+#       scribe.document_submit(), with 1 worker, then 2        pages per minute
 #       beside (b) run 1, then 2 pages at a time: what 2 processes get out of
 #       this machine's cores (a VM's may not scale), the ceiling of (e)
 #
@@ -25,7 +25,7 @@
 # <!-- ocr-bench:end --> of docs/benchmarks.md (appended when absent).  Run it
 # with `make bench-ocr`, as root or as a user with sudo (the server runs as
 # SCRIBE_TEST_USER, see test/bin/lib.sh).  What pg_scribe does not provide
-# yet (scribe.ocr, scribe.submit_document) shows as n/a.
+# yet (scribe.ocr, scribe.document_submit) shows as n/a.
 #
 # The server runs from a private copy of the PostgreSQL installation with
 # this build of pg_scribe installed into it, as in test/bench/queue.sh.
@@ -306,7 +306,7 @@ pipeline() {
         echo "BEGIN;"
         for ((k = 0; k < BENCH_OCR_COPIES; k++)); do
             for p in "${PAGES[@]}"; do
-                echo "SELECT scribe.submit_document(pg_read_binary_file('$PAGE_DIR/$p.png'), owner => 'bench');"
+                echo "SELECT scribe.document_submit(pg_read_binary_file('$PAGE_DIR/$p.png'), owner => 'bench');"
             done
         done
         echo "COMMIT;"
@@ -348,13 +348,13 @@ pipeline() {
     note "$w worker(s): $total pages in $(fmt "$(calc "$end - $start")" 1) s: $(fmt "${RES[e_$w]}" 1) pages/minute, $failed_n failed"
 }
 
-if has_function 'scribe.submit_document(bytea,text,jsonb,text,text)' \
-   || has_function 'scribe.submit_document(bytea,text,jsonb,text,text,integer)'; then
-    step "(e) the document pipeline: $BENCH_OCR_COPIES × ${#PAGES[@]} pages through scribe.submit_document()"
+if has_function 'scribe.document_submit(bytea,text,jsonb,text,text)' \
+   || has_function 'scribe.document_submit(bytea,text,jsonb,text,text,integer)'; then
+    step "(e) the document pipeline: $BENCH_OCR_COPIES × ${#PAGES[@]} pages through scribe.document_submit()"
     pipeline 1
     pipeline 2
 else
-    step "(e): n/a (no scribe.submit_document()${SERVER_NOTE:+; $SERVER_NOTE})"
+    step "(e): n/a (no scribe.document_submit()${SERVER_NOTE:+; $SERVER_NOTE})"
     RES[e_1]=n/a; RES[e_2]=n/a; RES[e_1_failed]=n/a; RES[e_2_failed]=n/a
 fi
 
@@ -426,7 +426,7 @@ Reproduce with \`make bench-ocr\` (runs \`test/bench/ocr.sh\`, about $((TOTAL_S 
   cache. (c), (d): one session, one page per statement after a warm-up call, timed around
   \`scribe.ocr()\` by \`clock_timestamp()\`, language \`eng\`, \`psm\` 3. A page's seconds in (a)-(d)
   are the median of $BENCH_OCR_ROUNDS runs. (e): $BENCH_OCR_COPIES copies of the page
-  set ($(( ${#PAGES[@]} * BENCH_OCR_COPIES )) documents) submitted in one transaction with \`scribe.submit_document(image, owner => 'bench')\`,
+  set ($(( ${#PAGES[@]} * BENCH_OCR_COPIES )) documents) submitted in one transaction with \`scribe.document_submit(image, owner => 'bench')\`,
   timed from its commit to the last \`finished_at\`, with \`scribe.min_workers = scribe.max_workers\` = 1, then 2;
   failed documents: ${RES[e_1_failed]} (1 worker), ${RES[e_2_failed]} (2 workers). The last row runs (b)
   on the page set with \`xargs -P 2\`, against (b) one page at a time: the most 2 workers could gain here.

@@ -197,8 +197,8 @@ echo "fsync $(q -c 'SHOW fsync'), synchronous_commit $(q -c 'SHOW synchronous_co
 LOAD_START=$(cut -d ' ' -f 1-3 /proc/loadavg)
 
 # --- (a) and (b): enqueue ----------------------------------------------------
-q -c "SELECT scribe.create_queue('bench_a', consumer => 'clients', retention => '0'),
-             scribe.create_queue('bench_b', consumer => 'clients', retention => '0'),
+q -c "SELECT scribe.queue_create('bench_a', consumer => 'clients', retention => '0'),
+             scribe.queue_create('bench_b', consumer => 'clients', retention => '0'),
              pgq.create_queue('bench_a'), pgq.create_queue('bench_b')" >/dev/null
 
 step "(a) enqueue one job per transaction, $BENCH_CLIENTS clients"
@@ -207,26 +207,26 @@ throughput_case a "bare textbook scribe pgq" 1
 step "(b) enqueue batches of 100 jobs, $BENCH_CLIENTS clients"
 throughput_case b "bare textbook scribe pgq" 100
 
-q -c "SELECT scribe.drop_queue('bench_a', force => true), scribe.drop_queue('bench_b', force => true),
+q -c "SELECT scribe.queue_drop('bench_a', force => true), scribe.queue_drop('bench_b', force => true),
              pgq.drop_queue('bench_a', true), pgq.drop_queue('bench_b', true)" >/dev/null
 q -c "TRUNCATE bench.bare, textbook.jobs" -c "VACUUM ANALYZE scribe.jobs" -c "VACUUM ANALYZE textbook.jobs"
 
 # --- (c): claim + ack from SQL clients --------------------------------------
 step "(c) claim + ack one job at a time, $BENCH_CLIENTS SQL clients ($BENCH_PREFILL jobs queued first)"
-q -c "SELECT scribe.create_queue('bench_c', consumer => 'clients', retention => '0'),
-             scribe.create_queue('bench_c_archive', consumer => 'clients')" >/dev/null
+q -c "SELECT scribe.queue_create('bench_c', consumer => 'clients', retention => '0'),
+             scribe.queue_create('bench_c_archive', consumer => 'clients')" >/dev/null
 for queue in bench_c bench_c_archive; do
     q_file fill.sql -v system=pg_scribe -v queue=$queue -v jobs="$BENCH_PREFILL" -v chunk=10000 -v noop=off -v analyze=off
 done
 q_file fill.sql -v system=textbook -v queue= -v jobs="$BENCH_PREFILL" -v chunk=10000 -v noop=off -v analyze=off
 q -c "VACUUM ANALYZE scribe.jobs" -c "VACUUM ANALYZE textbook.jobs"
 throughput_case c "scribe:bench_c scribe_archive:bench_c_archive textbook" 1
-q -c "SELECT scribe.drop_queue('bench_c', force => true), scribe.drop_queue('bench_c_archive', force => true)" >/dev/null
+q -c "SELECT scribe.queue_drop('bench_c', force => true), scribe.queue_drop('bench_c_archive', force => true)" >/dev/null
 q -c "TRUNCATE textbook.jobs" -c "VACUUM ANALYZE scribe.jobs" -c "VACUUM ANALYZE textbook.jobs"
 
 # --- (d): drain ---------------------------------------------------------------
 step "(d) drain $BENCH_DRAIN_JOBS no-op jobs"
-q -c "SELECT scribe.create_queue('bench_d', retention => '0')" >/dev/null
+q -c "SELECT scribe.queue_create('bench_d', retention => '0')" >/dev/null
 
 # Wait until the pool runs $1 workers (at most 60 s)
 wait_for_pool() {
@@ -328,7 +328,7 @@ note "PgQ, 1 consumer, batches of 1000: $(fmt "$secs" 2) s, $(fmt "${RES[d_pgq]}
 
 # --- (e): commit-to-start latency ---------------------------------------------
 step "(e) commit-to-start latency, $BENCH_LATENCY_JOBS jobs one per transaction, ${BENCH_LATENCY_PAUSE_MS} ms apart"
-q -c "SELECT scribe.create_queue('bench_e', retention => '0')" >/dev/null
+q -c "SELECT scribe.queue_create('bench_e', retention => '0')" >/dev/null
 # the pool idle: nothing queued, every worker waiting
 for _ in $(seq 1 300); do
     [ "$(q -c "SELECT count(*) FILTER (WHERE state <> 'idle') FROM scribe.worker_status()")" = 0 ] && break
@@ -364,7 +364,7 @@ note "textbook (consumer polling every $BENCH_POLL_MS ms): p50 ${RES[e_textbook_
 
 # --- (f): claim cost before and after churn -----------------------------------
 step "(f) claim cost with $BENCH_READY_JOBS ready jobs, before and after $BENCH_CHURN_JOBS jobs churned"
-q -c "SELECT scribe.create_queue('bench_f', consumer => 'clients', retention => '0')" >/dev/null
+q -c "SELECT scribe.queue_create('bench_f', consumer => 'clients', retention => '0')" >/dev/null
 QID=$(q -c "SELECT queue_id FROM scribe.queues WHERE name = 'bench_f'")
 # the SELECT ... FOR UPDATE SKIP LOCKED of scribe.claim(queue, 1) (src/queue/queue_consume.c)
 CLAIM_SCRIBE="SELECT job_id, lease_until AS expired FROM scribe.jobs WHERE queue_id = $QID AND run_at <= now() AND (lease_until IS NULL OR lease_until <= now()) ORDER BY priority DESC, run_at, job_id LIMIT 1 FOR UPDATE SKIP LOCKED"

@@ -1,12 +1,12 @@
 #!/bin/bash
 # The archive recompression benchmark (issue 6): the bytes that
-# scribe.recompress_image() saves on the sample scans (test/fixtures/scans),
+# scribe.image_recompress() saves on the sample scans (test/fixtures/scans),
 # per scan and per format and mode, its time, and whether OCR of the copy
 # still reads the text.
 #
 # Per scan and case (format, mode):
 #   bytes before, bytes after, saved (%)
-#   seconds: scribe.recompress_image() timed server-side by clock_timestamp(),
+#   seconds: scribe.image_recompress() timed server-side by clock_timestamp(),
 #            the median of BENCH_RECOMPRESS_ROUNDS calls in one session (the
 #            engine already up): decoding, conversion, encoding, the pipes
 #   OCR CER: scribe.ocr() of the copy against the scan's .txt ground truth
@@ -98,7 +98,7 @@ DECLARE
 BEGIN
     FOR i IN 1 .. rounds LOOP
         t0 := clock_timestamp();
-        copy := scribe.recompress_image(image, fmt, md, quality);
+        copy := scribe.image_recompress(image, fmt, md, quality);
         times := times || extract(epoch FROM clock_timestamp() - t0)::float8;
     END LOOP;
     INSERT INTO bench.copy VALUES (name, copy);
@@ -110,7 +110,7 @@ EOF
 
 scribe_step "recompress and OCR each scan"
 # the engine starts on the first call: not in any timing
-scribe_psql -c "SELECT length(scribe.recompress_image(pg_read_binary_file('$OUT/letter-clean.png')))" >/dev/null
+scribe_psql -c "SELECT length(scribe.image_recompress(pg_read_binary_file('$OUT/letter-clean.png')))" >/dev/null
 SCAN_FILES=()
 for path in "$OUT"/*; do
     case "$path" in *.txt) continue ;; esac
@@ -175,7 +175,7 @@ $(scribe_bench_facts)
 - Software: $PG_VERSION; pg_scribe $SCRIBE_VERSION (git $GIT_VERSION); leptonica as Debian 12 ships it.
 - Scans: \`test/fixtures/scans\`: 8-bit gray PNGs (clean, skewed by 3°, under a shadow, small text)
   and a gray JPEG, and a 2-page 1-bit G4 TIFF; each with its text as ground truth.
-- \`scribe.recompress_image(image, format, mode, $JPEG_QUALITY)\`, timed server-side by \`clock_timestamp()\` in one
+- \`scribe.image_recompress(image, format, mode, $JPEG_QUALITY)\`, timed server-side by \`clock_timestamp()\` in one
   session whose engine was already up; a case's seconds are the median of $BENCH_RECOMPRESS_ROUNDS calls.
 - OCR CER: \`scribe.ocr()\` (preprocessing on) of the copy against the scan's ground truth, by
   \`test/bench/ocr/cer\` (Levenshtein distance in code points over the truth's length, quotes, dashes

@@ -13,8 +13,8 @@
 #       covers the primary's commit, decoding, sending and applying.
 #   (b) read-your-writes under 200 writes/s of that load: RYW_TRIES tries of
 #       one session inserting a row on the primary and taking
-#       scribe.commit_lsn(), then one session on the replica calling
-#       scribe.wait_for_lsn() (timed by the server's clock around the call)
+#       scribe.replication_commit_lsn(), then one session on the replica calling
+#       scribe.replication_wait_lsn() (timed by the server's clock around the call)
 #       and reading the row: wait p50, p99, longest, and reads that missed
 #       their row (stale).  The same call reads the row just before the
 #       wait too: the control, how often a read misses without it.
@@ -135,14 +135,14 @@ DECLARE
 BEGIN
     SELECT count(*) INTO before FROM ryw_rows WHERE run = r AND try = t;
     t0 := clock_timestamp();
-    PERFORM scribe.wait_for_lsn(target);
+    PERFORM scribe.replication_wait_lsn(target);
     t1 := clock_timestamp();
     SELECT count(*) INTO after FROM ryw_rows WHERE run = r AND try = t;
     RETURN format('%s %s %s', extract(epoch FROM t1 - t0) * 1000, before, after);
 END $$;
 SQL
-qp -c "SELECT scribe.publish(ARRAY['lag_rows', 'ryw_rows']::regclass[])" >/dev/null
-qr -c "SELECT scribe.subscribe('host=127.0.0.1 port=$PRIMARY_PORT user=postgres dbname=postgres')" >/dev/null
+qp -c "SELECT scribe.replication_publish(ARRAY['lag_rows', 'ryw_rows']::regclass[])" >/dev/null
+qr -c "SELECT scribe.replication_subscribe('host=127.0.0.1 port=$PRIMARY_PORT user=postgres dbname=postgres')" >/dev/null
 for _ in $(seq 1 300); do
     [ "$(qr -c "SELECT count(*) = 0 FROM pg_subscription_rel WHERE srsubstate <> 'r'")" = t ] && break
     sleep 0.1
@@ -200,14 +200,14 @@ SECTION="$SCRIBE_WORK/section.md"
     echo "- PostgreSQL: $(qp -c 'SELECT version()'); pg_scribe $(qp -c 'SELECT scribe.version()')" \
          "(git $(git -C "$SCRIBE_ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown))."
     echo "- Two servers on loopback, on the same machine (so one clock): a primary (\`wal_level = logical\`)"
-    echo "  publishing two tables with \`scribe.publish()\`, a replica subscribing with \`scribe.subscribe()\`."
+    echo "  publishing two tables with \`scribe.replication_publish()\`, a replica subscribing with \`scribe.replication_subscribe()\`."
     echo "  Durability on for both: \`fsync = on\`, \`synchronous_commit = on\` (the apply worker commits"
     echo "  with \`synchronous_commit = off\`, the subscription's default)."
     echo "- (a) \`pgbench --rate\` with $CLIENTS clients inserts rows stamped \`clock_timestamp()\` for $BENCH_SECONDS s;"
     echo "  a \`BEFORE INSERT\` trigger \`ENABLE ALWAYS\` on the replica stamps their arrival. Lag ="
     echo "  arrival - write, over the rows after the first $WARMUP_SECONDS s."
     echo "- (b) under $RYW_RATE writes/s of that load, $RYW_TRIES tries: insert a row on the primary and"
-    echo "  \`SELECT scribe.commit_lsn()\` (one session), then on the replica \`scribe.wait_for_lsn()\`"
+    echo "  \`SELECT scribe.replication_commit_lsn()\` (one session), then on the replica \`scribe.replication_wait_lsn()\`"
     echo "  (timed by the server's clock around the call) and read the row, in one call of a PL/pgSQL"
     echo "  function (each of its statements takes a new snapshot), which also reads the row just"
     echo "  before the wait: the control, what a read without the wait would have seen. Stale: reads"

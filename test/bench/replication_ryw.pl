@@ -1,8 +1,8 @@
 #!/usr/bin/perl
 # Read-your-writes tries for test/bench/replication.sh: one psql session on
 # the primary, one on the replica.  Each try inserts a row on the primary and
-# takes scribe.commit_lsn(); then calls ryw_try() on the replica, which reads
-# the row, waits with scribe.wait_for_lsn() (timed by the server's clock)
+# takes scribe.replication_commit_lsn(); then calls ryw_try() on the replica, which reads
+# the row, waits with scribe.replication_wait_lsn() (timed by the server's clock)
 # and reads it again.
 #
 # Prints one line per try: "wait_ms found_before found_after" (1 or 0).
@@ -51,7 +51,7 @@ my $replica = session($replica_port);
 for my $try (1 .. $tries)
 {
 	my ($lsn) = query($primary,
-		"INSERT INTO ryw_rows (run, try) VALUES ($run, $try);\nSELECT scribe.commit_lsn();");
+		"INSERT INTO ryw_rows (run, try) VALUES ($run, $try);\nSELECT scribe.replication_commit_lsn();");
 	# one statement: the read before the wait, the wait, the read after it,
 	# each statement of the function with a snapshot of its own
 	my ($row) = query($replica, "SELECT ryw_try('$lsn', $run, $try);");

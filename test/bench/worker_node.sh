@@ -9,7 +9,7 @@
 #       (scribe.queue_conninfo, scribe.queue_poll_interval = 100ms)
 #
 # Each run submits the sample scans (test/fixtures/scans: 6 scans, 7 pages)
-# BENCH_NODE_COPIES times in one transaction with scribe.submit_document()
+# BENCH_NODE_COPIES times in one transaction with scribe.document_submit()
 # and is timed from its commit to the last document's finished_at; pages per
 # minute in all, and per node from the jobs' results (result->>'node').
 #
@@ -63,7 +63,7 @@ scribe_cluster_start node "${COMMON_CONF[@]}" "scribe.node_name = 'node'" \
 NODE_PORT=$CLUSTER_PORT
 qp() { CLUSTER_PORT=$PRIMARY_PORT scribe_psql "$@"; }
 qn() { CLUSTER_PORT=$NODE_PORT scribe_psql "$@"; }
-qp -c "CREATE EXTENSION pg_scribe" -c "SELECT count(*) FROM scribe.alter_queue('ocr', lease => '5 minutes')" >/dev/null
+qp -c "CREATE EXTENSION pg_scribe" -c "SELECT count(*) FROM scribe.queue_alter('ocr', lease => '5 minutes')" >/dev/null
 qn -c "CREATE EXTENSION pg_scribe" >/dev/null
 
 # Wait until server q (qp or qn) runs n workers
@@ -91,7 +91,7 @@ run() {
         echo "BEGIN;"
         for ((k = 0; k < BENCH_NODE_COPIES; k++)); do
             for f in "${FILES[@]}"; do
-                echo "SELECT scribe.submit_document(pg_read_binary_file('$SCRIBE_WORK/scans/$f'), owner => 'bench-$name');"
+                echo "SELECT scribe.document_submit(pg_read_binary_file('$SCRIBE_WORK/scans/$f'), owner => 'bench-$name');"
             done
         done
         echo "COMMIT;"
@@ -163,7 +163,7 @@ Reproduce with \`make bench-worker-node\` (runs \`test/bench/worker_node.sh\`, a
 
 $(scribe_bench_facts)
 - Load: the sample scans (\`test/fixtures/scans\`: 6 scans, 7 pages) $BENCH_NODE_COPIES times, submitted in one
-  transaction on the primary with \`scribe.submit_document()\`, timed from its commit to the last
+  transaction on the primary with \`scribe.document_submit()\`, timed from its commit to the last
   \`finished_at\`; per node from the jobs' results (\`result->>'node'\`). Both servers on this machine,
   over loopback TCP, \`fsync = off\`; the node polls every 100 ms (\`scribe.queue_poll_interval\`).
 

@@ -11,21 +11,21 @@ SELECT plan(48);
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
     'version', 'health',
-    'create_queue', 'alter_queue', 'drop_queue', 'list_queues',
+    'queue_create', 'queue_alter', 'queue_drop', 'queue_list',
     'send', 'send_batch', 'claim', 'ack', 'nack', 'release', 'extend_lease',
-    'requeue', 'purge', 'queue_stats', 'job_status', 'worker_status',
+    'requeue', 'queue_purge', 'queue_stats', 'job_get', 'worker_status',
     '_library_status', '_launcher_status', '_worker_slots',
-    '_queues_changed', '_queue_jobs_changed', '_queue_not_found', '_queue_check_policy',
+    '_queues_changed', '_queue_jobs_changed', '_queue_not_found', '_queue_check_policy', '_job_state', '_queue_dead_letters',
     '_archive_partitions_ensure', '_archive_partitions_expire',
     'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'image_info', 'ocr_languages',
-    'normalize_text', 'recompress_image', 'submit_document', 'document_status', 'search_documents', 'ocr_costs',
+    'text_normalize', 'image_recompress', 'document_submit', 'document_get', 'document_search', 'ocr_costs',
     '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config',
-    'rate_limit', 'rate_limit_reset', 'rate_limit_status',
+    'rate_limit_take', 'rate_limit_reset', 'rate_limit_stats',
     'cache_set', 'cache_set_bytea', 'cache_set_jsonb', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
     'cache_stats', 'cache_clear', 'cache_fetch', 'cache_get_many', 'cache_warm',
     'cache_namespace_stats', 'cache_invalidate_on', 'cache_invalidate_trigger', '_cache_event_trigger',
-    'redis_status', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many',
-    'create_policy', 'alter_policy', 'drop_policy', 'run_policy_now', 'prune_policy_runs',
+    'redis_stats', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many',
+    'policy_create', 'policy_alter', 'policy_drop', 'policy_run', 'policy_prune_runs',
     '_create_policy', '_alter_policy', '_drop_policy', '_run_policy_now', '_policies_changed', '_run_as',
     '_schedule_policies', '_schedule_is_cron', '_schedule_next', '_policy_clock', '_policy_alert',
     '_policy_check', '_policy_check_keys', '_policy_check_mark', '_policy_check_archive_table',
@@ -34,16 +34,16 @@ SELECT functions_are('scribe', ARRAY[
     '_policy_managed', '_policy_plan', '_policy_act', '_policy_step', '_policy_failed', '_policy_enqueue',
     '_policy_batch', '_policy_leaf', '_matview_refreshable_concurrently',
     '_partition_bounds', '_partition_bound_value', '_partition_default_periods', '_partition_literal',
-    '_partition_name', '_partition_width', '_archive_documents', '_policy_check_documents', 'document_image', 'cron_next',
+    '_partition_name', '_partition_width', '_archive_documents', '_policy_check_documents', 'document_get_image', 'cron_next',
     '_s3_put', '_s3_get', '_s3_delete', '_s3_exists',
-    'publish', 'subscribe', 'unsubscribe', 'replication_status', '_replica_tables', '_node_role',
-    'commit_lsn', 'wait_for_lsn',
+    'replication_publish', 'replication_subscribe', 'replication_unsubscribe', 'replication_status', '_replica_tables', '_node_role',
+    'replication_commit_lsn', 'replication_wait_lsn',
     -- capacity planning
-    'plan_capacity', 'capacity_inputs', '_capacity_check', '_capacity_round',
+    'capacity_plan', 'capacity_inputs', '_capacity_check', '_capacity_round',
     -- monitoring
     'metrics', '_queue_totals', 'queue_status', 'cache_status', 'policy_status',
     -- health's verdict and scaling advice
-    'scaling_advice', '_health_reasons', '_partition_runway', '_pool_start_status', '_advice_check'],
+    'capacity_advice', '_health_reasons', '_partition_runway', '_pool_start_status', '_advice_check'],
     'the scribe schema holds exactly the documented functions');
 SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
@@ -68,7 +68,7 @@ SELECT is_empty($$
       AND p.proname IN ('ack', 'nack', 'release', 'extend_lease')
       AND p.proargtypes[1] <> 'uuid'::regtype
 $$, 'ack, nack, release and extend_lease take the lease token second');
-SELECT function_returns('scribe', 'wait_for_lsn', ARRAY['pg_lsn', 'interval', 'name', 'boolean'], 'boolean');
+SELECT function_returns('scribe', 'replication_wait_lsn', ARRAY['pg_lsn', 'interval', 'name', 'boolean'], 'boolean');
 
 CREATE ROLE regress_scribe_nobody_yet;
 SELECT is_empty($$
@@ -116,15 +116,15 @@ SELECT is_empty($$
     SELECT p.oid::regprocedure::text
     FROM pg_proc p
     WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname <> 'version'
-      AND p.proname NOT IN ('commit_lsn', 'wait_for_lsn')
+      AND p.proname NOT IN ('replication_commit_lsn', 'replication_wait_lsn')
       AND has_function_privilege('regress_scribe_nobody', p.oid, 'EXECUTE')
 $$, 'PUBLIC may call no function but version() and read-your-writes');
 SELECT ok(has_function_privilege('regress_scribe_nobody', 'scribe.version()', 'EXECUTE'),
           'PUBLIC may call version()');
-SELECT ok(has_function_privilege('regress_scribe_nobody', 'scribe.commit_lsn()', 'EXECUTE'),
-          'PUBLIC may call commit_lsn()');
-SELECT ok(has_function_privilege('regress_scribe_nobody', 'scribe.wait_for_lsn(pg_lsn, interval, name, boolean)', 'EXECUTE'),
-          'PUBLIC may call wait_for_lsn()');
+SELECT ok(has_function_privilege('regress_scribe_nobody', 'scribe.replication_commit_lsn()', 'EXECUTE'),
+          'PUBLIC may call replication_commit_lsn()');
+SELECT ok(has_function_privilege('regress_scribe_nobody', 'scribe.replication_wait_lsn(pg_lsn, interval, name, boolean)', 'EXECUTE'),
+          'PUBLIC may call replication_wait_lsn()');
 SELECT is_empty($$
     SELECT c.oid::regclass::text
     FROM pg_class c
@@ -143,10 +143,10 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.queue_stats(text, interva
           'pg_monitor may call queue_stats()');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.worker_status()', 'EXECUTE'),
           'pg_monitor may call worker_status()');
-SELECT ok(has_function_privilege('pg_monitor', 'scribe.rate_limit_status()', 'EXECUTE'),
-          'pg_monitor may call rate_limit_status()');
-SELECT ok(has_function_privilege('pg_monitor', 'scribe.redis_status()', 'EXECUTE'),
-          'pg_monitor may call redis_status()');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.rate_limit_stats()', 'EXECUTE'),
+          'pg_monitor may call rate_limit_stats()');
+SELECT ok(has_function_privilege('pg_monitor', 'scribe.redis_stats()', 'EXECUTE'),
+          'pg_monitor may call redis_stats()');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_stats()', 'EXECUTE'),
           'pg_monitor may call cache_stats()');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.cache_namespace_stats()', 'EXECUTE'),
@@ -157,9 +157,9 @@ SELECT ok(has_function_privilege('pg_monitor', 'scribe.policy_status()', 'EXECUT
           'pg_monitor may call policy_status()');
 -- capacity planning reads every owner's documents: monitoring roles, not PUBLIC
 SELECT ok(has_function_privilege('pg_monitor',
-              'scribe.plan_capacity(integer, numeric, numeric, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, boolean)',
+              'scribe.capacity_plan(integer, numeric, numeric, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, boolean)',
               'EXECUTE'),
-          'pg_monitor may call plan_capacity()');
+          'pg_monitor may call capacity_plan()');
 SELECT ok(has_function_privilege('pg_monitor', 'scribe.capacity_inputs()', 'EXECUTE'),
           'pg_monitor may call capacity_inputs()');
 SELECT function_returns('scribe', 'capacity_inputs', ARRAY[]::text[], 'setof record');
@@ -185,16 +185,16 @@ SELECT is(ARRAY(SELECT p.oid::regprocedure::text || ' to ' || a.grantee::regrole
                   AND a.grantee <> p.proowner ORDER BY 1),
           ARRAY[]::text[], 'internal functions are granted to nobody');
 SELECT ok(has_function_privilege('pg_monitor',
-          'scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval)',
-          'EXECUTE'), 'pg_monitor may call scaling_advice()');
+          'scribe.capacity_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval)',
+          'EXECUTE'), 'pg_monitor may call capacity_advice()');
 SELECT ok(NOT has_function_privilege('public',
-          'scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval)',
-          'EXECUTE'), 'PUBLIC may not call scaling_advice() (it shows jobs'' errors)');
+          'scribe.capacity_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval)',
+          'EXECUTE'), 'PUBLIC may not call capacity_advice() (it shows jobs'' errors)');
 SELECT ok(NOT has_function_privilege('public', 'scribe._health_reasons()', 'EXECUTE'),
           'PUBLIC may not call _health_reasons()');
 SELECT ok(NOT has_function_privilege('public', 'scribe._run_as(regrole, text, integer)', 'EXECUTE'),
           'PUBLIC may not run SQL as another role');
-SELECT function_returns('scribe', 'rate_limit', ARRAY['text', 'integer', 'interval', 'integer', 'integer'],
+SELECT function_returns('scribe', 'rate_limit_take', ARRAY['text', 'integer', 'interval', 'integer', 'integer'],
                         'scribe.rate_limit_result');
 
 SELECT col_is_pk('scribe', 'heartbeat', 'node_name', 'heartbeat rows are keyed by node');

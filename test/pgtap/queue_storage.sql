@@ -8,7 +8,7 @@ RESET client_min_messages;
 
 SELECT plan(7);
 
-SELECT count(*) AS created FROM scribe.create_queue('tap_storage', consumer => 'clients') \gset
+SELECT count(*) AS created FROM scribe.queue_create('tap_storage', consumer => 'clients') \gset
 SELECT count(*) AS sent FROM scribe.send_batch('tap_storage', array_fill('{}'::jsonb, ARRAY[200])) \gset
 SELECT pg_stat_get_xact_tuples_hot_updated('scribe.jobs'::regclass) AS hot_before \gset
 SELECT pg_stat_get_xact_tuples_updated('scribe.jobs'::regclass) AS updated_before \gset

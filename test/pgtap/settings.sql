@@ -52,7 +52,7 @@ $$, $$ VALUES
     ('scribe.s3_region', 'us-east-1', 'sighup'),
     ('scribe.s3_secret_key', '', 'sighup'),
     ('scribe.s3_timeout', '30000', 'sighup'),
-    ('scribe.tessdata_dir', '/usr/share/tesseract-ocr/5/tessdata', 'superuser'),
+    ('scribe.ocr_tessdata_dir', '/usr/share/tesseract-ocr/5/tessdata', 'superuser'),
     ('scribe.worker_idle_timeout', '60', 'sighup')
 $$, 'every setting, with its default and context');
 

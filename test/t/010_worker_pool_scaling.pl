@@ -28,7 +28,7 @@ $node->safe_psql('postgres', q{
 	CREATE FUNCTION public.slow(args jsonb) RETURNS void LANGUAGE sql
 	    AS $$ INSERT INTO ran VALUES ((args->>'n')::int, pg_backend_pid());
 	          SELECT pg_advisory_xact_lock_shared(7); SELECT pg_sleep(0.1) $$;
-	SELECT scribe.create_queue('scaling');
+	SELECT scribe.queue_create('scaling');
 });
 my $gate = scribe_session($node);
 

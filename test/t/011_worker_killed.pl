@@ -29,7 +29,7 @@ $node->safe_psql('postgres', qq{
 	           SELECT pg_sleep(0.2);
 	           SELECT jsonb_build_object('n', args->'n') \$\$;
 	-- a lease far longer than the test: only the launcher's release can help
-	SELECT scribe.create_queue('killed', lease => '1 hour', max_attempts => 100);
+	SELECT scribe.queue_create('killed', lease => '1 hour', max_attempts => 100);
 	SELECT count(*) FROM scribe.send_batch('killed',
 	    ARRAY(SELECT jsonb_build_object('function', 'public.effect', 'args', jsonb_build_object('n', g))
 	          FROM generate_series(1, $jobs) g), kind => 'sql');

@@ -21,7 +21,7 @@ $node->safe_psql('postgres', q{
 	CREATE TABLE effects (n int NOT NULL);
 	CREATE FUNCTION public.effect(args jsonb) RETURNS void LANGUAGE sql
 	    AS $$ INSERT INTO effects VALUES ((args->>'n')::int) $$;
-	SELECT scribe.create_queue('load', lease => '1 hour', max_attempts => 100);
+	SELECT scribe.queue_create('load', lease => '1 hour', max_attempts => 100);
 	CREATE TABLE produced (n int PRIMARY KEY);
 });
 

@@ -23,7 +23,7 @@ $node->safe_psql('postgres', q{
 	CREATE FUNCTION public.nap(args jsonb) RETURNS void LANGUAGE sql
 	    AS $$ SELECT pg_advisory_xact_lock_shared(42) WHERE (args->>'gate')::boolean;
 	          SELECT pg_sleep((args->>'seconds')::float); INSERT INTO done VALUES ((args->>'n')::int) $$;
-	SELECT scribe.create_queue('naps', lease => '10 minutes');
+	SELECT scribe.queue_create('naps', lease => '10 minutes');
 	CREATE DATABASE scratch;
 });
 

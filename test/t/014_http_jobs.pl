@@ -32,7 +32,7 @@ CONF
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.create_queue('hooks', backoff_base => '0', backoff_cap => '0', max_attempts => 3);
+	SELECT scribe.queue_create('hooks', backoff_base => '0', backoff_cap => '0', max_attempts => 3);
 });
 my $base = "http://127.0.0.1:$port";
 
@@ -51,7 +51,7 @@ sub status_of
 	return $node->safe_psql('postgres', qq{
 		SELECT state, attempts, result->>'status', result->>'body',
 		       COALESCE(jsonb_path_query_array(errors, '\$[*].error'), '[]')
-		FROM scribe.job_status($id)});
+		FROM scribe.job_get($id)});
 }
 
 my $ok = send_http(qq{{"url": "$base/hook", "body": "hello", "headers": {"X-Scribe": "1"}}});

@@ -19,8 +19,8 @@ $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_scribe;
 	CREATE FUNCTION public.noop(args jsonb) RETURNS jsonb LANGUAGE sql AS $$ SELECT args $$;
-	SELECT scribe.create_queue('mem', consumer => 'clients');
-	SELECT scribe.create_queue('memw', retention => '1 day');
+	SELECT scribe.queue_create('mem', consumer => 'clients');
+	SELECT scribe.queue_create('memw', retention => '1 day');
 	CREATE PROCEDURE public.churn(n int) LANGUAGE plpgsql AS $$
 	DECLARE j record;
 	BEGIN

@@ -27,7 +27,7 @@ for my $round (1 .. $rounds)
 	# comes while they work, however slowly this machine gets to it
 	$node->safe_psql('postgres', q{
 		CREATE EXTENSION pg_scribe;
-		SELECT scribe.create_queue('drop_me');
+		SELECT scribe.queue_create('drop_me');
 		SELECT count(*) FROM scribe.send_batch('drop_me',
 		    array_fill('{"function": "public.busy"}'::jsonb, ARRAY[5000]), kind => 'sql');
 	});

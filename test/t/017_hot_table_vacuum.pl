@@ -18,7 +18,7 @@ CONF
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.create_queue('churn', consumer => 'clients', retention => '0');
+	SELECT scribe.queue_create('churn', consumer => 'clients', retention => '0');
 	CREATE PROCEDURE public.churn(batches int) LANGUAGE plpgsql AS $$
 	BEGIN
 	    FOR b IN 1..batches LOOP

@@ -20,15 +20,15 @@ CONF
 $node->start;
 $node->safe_psql('postgres', qq{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.create_queue('emails', consumer => 'clients', max_attempts => 1);
+	SELECT scribe.queue_create('emails', consumer => 'clients', max_attempts => 1);
 	SELECT scribe.send('emails', jsonb_build_object('n', n)) FROM generate_series(1, 4) n;
 	SELECT job_id FROM scribe.claim('emails', 1);          -- in flight
 	SELECT scribe.ack(job_id, lease, '{"sent": true}') FROM scribe.claim('emails', 1);   -- archived
 	SELECT scribe.nack(job_id, lease, 'mailbox full') FROM scribe.claim('emails', 1);    -- dead
-	SELECT scribe.submit_document(pg_read_binary_file('$fixtures/word.tif'), owner => 'family-1');
+	SELECT scribe.document_submit(pg_read_binary_file('$fixtures/word.tif'), owner => 'family-1');
 	INSERT INTO scribe.ocr_ledger (owner, page, method, cost) VALUES ('family-1', 1, 'local', 0.0001);
 	CREATE TABLE logs (at timestamptz);
-	SELECT scribe.create_policy('logs', 'purge', 'logs', '{"column": "at", "older_than": "30 days"}',
+	SELECT scribe.policy_create('logs', 'purge', 'logs', '{"column": "at", "older_than": "30 days"}',
 	                            enabled => false);
 });
 my $before = $node->safe_psql('postgres', q{
@@ -39,7 +39,7 @@ my $before = $node->safe_psql('postgres', q{
 	       (SELECT max(job_id) FROM scribe.jobs),
 	       (SELECT string_agg(name || ':' || kind || ':' || target || ':' || owner || ':' || enabled, ',' ORDER BY name)
 	        FROM scribe.policies)});
-is($before, 'emails:clients,lifecycle:workers,ocr:workers|3|1|1|1|1|5|logs:purge:public.logs:postgres:false,scribe.cache_events:purge:scribe.cache_events:postgres:true,scribe.history:sql:scribe.prune_policy_runs(jsonb):postgres:true',
+is($before, 'emails:clients,lifecycle:workers,ocr:workers|3|1|1|1|1|5|logs:purge:public.logs:postgres:false,scribe.cache_events:purge:scribe.cache_events:postgres:true,scribe.history:sql:scribe.policy_prune_runs(jsonb):postgres:true',
 	'the data before the dump');
 
 my $dump = PostgreSQL::Test::Utils::tempdir() . '/scribe.dump';

@@ -22,12 +22,12 @@ CONF
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.create_queue('shared', consumer => 'clients');
+	SELECT scribe.queue_create('shared', consumer => 'clients');
 	CREATE ROLE alice LOGIN;
 	CREATE ROLE bob LOGIN;
 	-- docs/reference.md, Privileges: a producer's and a consumer's grants
 	GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer),
-	                          scribe.job_status(bigint) TO alice, bob;
+	                          scribe.job_get(bigint) TO alice, bob;
 	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval), scribe.ack(bigint, uuid, jsonb),
 	                          scribe.nack(bigint, uuid, text, interval, boolean),
 	                          scribe.extend_lease(bigint, uuid, interval) TO alice, bob;
@@ -101,12 +101,12 @@ for my $sql ("scribe.ack($alice_job, 1)", "scribe.nack($alice_job, 1, 'x')",
 }
 
 is(alice_row(), $before, 'alice\'s job is untouched: attempts, token, lease, claim, errors, run_at');
-my ($status) = as_role('alice', qq{SELECT state || ' ' || attempts FROM scribe.job_status($alice_job)});
+my ($status) = as_role('alice', qq{SELECT state || ' ' || attempts FROM scribe.job_get($alice_job)});
 is($status, 'running 1', 'alice still holds it on its first attempt');
 
 # the token shows nowhere but in the claim
-my ($shown) = as_role('alice', qq{SELECT to_jsonb(s)::text FROM scribe.job_status($alice_job) s});
-unlike($shown, qr/\Q$alice_lease\E/, 'job_status() does not show the token');
+my ($shown) = as_role('alice', qq{SELECT to_jsonb(s)::text FROM scribe.job_get($alice_job) s});
+unlike($shown, qr/\Q$alice_lease\E/, 'job_get() does not show the token');
 $shown = $node->safe_psql('postgres', q{
 	SELECT coalesce(string_agg(to_jsonb(w)::text, ' '), '') FROM scribe.worker_status() w});
 unlike($shown, qr/\Q$alice_lease\E/, 'worker_status() does not either');
@@ -118,7 +118,7 @@ like($err, qr/ERROR:  42501: permission denied for table jobs/, 'nor can bob rea
 is($out, 't', 'alice extends her lease with her token');
 ($out) = as_role('alice', qq{SELECT scribe.ack($alice_job, '$alice_lease', '{"by": "alice"}')});
 is($out, 't', 'and acks her job');
-($out) = as_role('alice', qq{SELECT result->>'by' FROM scribe.job_status($alice_job)});
+($out) = as_role('alice', qq{SELECT result->>'by' FROM scribe.job_get($alice_job)});
 is($out, 'alice', 'with her result');
 ($out) = as_role('bob', qq{SELECT scribe.ack($bob_job, '$bob_lease')});
 is($out, 't', 'bob acks his own job with his token');

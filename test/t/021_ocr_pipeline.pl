@@ -27,7 +27,7 @@ CONF
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.alter_queue('ocr', backoff_base => '0', backoff_cap => '0');
+	SELECT scribe.queue_alter('ocr', backoff_base => '0', backoff_cap => '0');
 });
 ok(wait_for_workers($node, 2), 'two workers run');
 
@@ -54,7 +54,7 @@ my $values = join ",\n", map {
 } @files;
 $node->safe_psql('postgres', qq{
 	CREATE TABLE submitted AS
-	SELECT scribe.submit_document(image, owner => 'family-' || copy, metadata => jsonb_build_object('file', file)) AS id, file
+	SELECT scribe.document_submit(image, owner => 'family-' || copy, metadata => jsonb_build_object('file', file)) AS id, file
 	FROM (VALUES $values) v(image, file, copy);
 });
 my $total = 2 * @files;
@@ -65,11 +65,11 @@ ok($node->poll_query_until('postgres',
 		q{SELECT count(*) = 2 FROM scribe.worker_status() WHERE job_id IS NOT NULL}),
 	'both workers take documents');
 cmp_ok($node->safe_psql('postgres', q{
-	SELECT count(*) FILTER (WHERE s.status = 'processing') FROM submitted, scribe.document_status(id) s}), '>=', 2,
-	'document_status shows their documents processing');
+	SELECT count(*) FILTER (WHERE s.status = 'processing') FROM submitted, scribe.document_get(id) s}), '>=', 2,
+	'document_get shows their documents processing');
 
 # live progress: the workers' engines run in slices of 20 ms, each followed
-# by a look at document_status with the engines stopped; a page takes many
+# by a look at document_get with the engines stopped; a page takes many
 # slices, so some look sees a percentage between 1 and 99
 $lock->query_safe('COMMIT');
 $lock->quit;
@@ -82,14 +82,14 @@ wait_until(sub {
 	my ($partial, $done) = split /\|/, $node->safe_psql('postgres', q{
 		SELECT count(*) FILTER (WHERE s.status = 'processing' AND s.progress BETWEEN 1 AND 99),
 		       count(*) FILTER (WHERE s.status IN ('done', 'failed'))
-		FROM submitted, scribe.document_status(id) s});
+		FROM submitted, scribe.document_get(id) s});
 	$seen_progress ||= $partial > 0;
 	return $seen_progress || $done == $total;
 });
 kill 'CONT', values %{ { worker_engines() } };
-ok($seen_progress, 'document_status shows a live progress percentage between 1 and 99');
+ok($seen_progress, 'document_get shows a live progress percentage between 1 and 99');
 ok(wait_for_count($node, q{
-	SELECT count(*) FROM submitted, scribe.document_status(id) s WHERE s.status NOT IN ('done', 'failed')}),
+	SELECT count(*) FROM submitted, scribe.document_get(id) s WHERE s.status NOT IN ('done', 'failed')}),
 	'every document is finished');
 is($node->safe_psql('postgres', q{
 	SELECT string_agg(DISTINCT status, ',') FROM scribe.documents}), 'done', "all $total documents are done");
@@ -110,11 +110,11 @@ my $word = $node->safe_psql('postgres', q{
 	SELECT (regexp_match(d.text, '([A-Za-z]{6,})'))[1] FROM scribe.documents d
 	JOIN submitted s ON s.id = d.document_id WHERE s.file = 'recipe-shadow.png' LIMIT 1});
 is($node->safe_psql('postgres', qq{
-	SELECT count(*) FROM scribe.search_documents('$word', owner => 'family-1') r
+	SELECT count(*) FROM scribe.document_search('$word', owner => 'family-1') r
 	JOIN submitted s ON s.id = r.document_id WHERE s.file = 'recipe-shadow.png'}), 1,
-	"search_documents finds the recipe by '$word' for its owner");
+	"document_search finds the recipe by '$word' for its owner");
 like($node->safe_psql('postgres', qq{
-	SELECT headline FROM scribe.search_documents('$word', owner => 'family-1') LIMIT 1}),
+	SELECT headline FROM scribe.document_search('$word', owner => 'family-1') LIMIT 1}),
 	qr/«/, 'with the match highlighted in the headline');
 my $pages = $node->safe_psql('postgres', 'SELECT sum(pages) FROM scribe.documents');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM scribe.ocr_ledger'), $pages,
@@ -127,12 +127,12 @@ is($node->safe_psql('postgres', q{
 
 # a document whose header passes but whose body cannot be decoded fails at once
 my $broken = $node->safe_psql('postgres', qq{
-	SELECT scribe.submit_document(substr(img, 1, length(img) / 2), owner => 'family-1')
+	SELECT scribe.document_submit(substr(img, 1, length(img) / 2), owner => 'family-1')
 	FROM pg_read_binary_file('$scans/letter-clean.png') img});
 ok($node->poll_query_until('postgres', "SELECT status <> 'queued' FROM scribe.documents WHERE document_id = $broken"),
 	'the truncated scan is finished');
 my ($status, $attempts, $error) = split /\|/, $node->safe_psql('postgres',
-	"SELECT status, attempts, error FROM scribe.document_status($broken)");
+	"SELECT status, attempts, error FROM scribe.document_get($broken)");
 is($status, 'failed', 'a truncated scan fails');
 is($attempts, 1, 'without retries: retrying cannot fix the image');
 like($error, qr/could not be decoded/, "and says why: $error");
@@ -145,7 +145,7 @@ my %engines = worker_engines();
 is(scalar(keys %engines), 2, 'both workers have their engine');
 kill 'STOP', values %engines;
 my $victim = $node->safe_psql('postgres', qq{
-	SELECT scribe.submit_document(pg_read_binary_file('$scans/letter-clean.png'), owner => 'family-3')});
+	SELECT scribe.document_submit(pg_read_binary_file('$scans/letter-clean.png'), owner => 'family-3')});
 my $worker;
 wait_until(sub {
 	$worker = $node->safe_psql('postgres', qq{
@@ -158,7 +158,7 @@ ok($killed, 'killed the engine of the worker running the document');
 kill 'CONT', values %engines;
 ok($node->poll_query_until('postgres', "SELECT status = 'done' FROM scribe.documents WHERE document_id = $victim"),
 	'the document is recognised');
-is($node->safe_psql('postgres', "SELECT status || ' after ' || attempts FROM scribe.document_status($victim)"),
+is($node->safe_psql('postgres', "SELECT status || ' after ' || attempts FROM scribe.document_get($victim)"),
 	'done after 2', 'the document is done on its second attempt');
 
 $node->stop;

@@ -60,7 +60,7 @@ CONF
 $node->start;
 $node->safe_psql('postgres', q{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.alter_queue('ocr', backoff_base => '0', backoff_cap => '0');
+	SELECT scribe.queue_alter('ocr', backoff_base => '0', backoff_cap => '0');
 });
 
 # Submit a scan with the cloud tier; wait until it is finished; its status row
@@ -68,12 +68,12 @@ sub cloud_document
 {
 	my ($file) = @_;
 	my $id = $node->safe_psql('postgres', qq{
-		SELECT scribe.submit_document(pg_read_binary_file('$scans/$file'), owner => 'archive', tier => 'cloud')});
+		SELECT scribe.document_submit(pg_read_binary_file('$scans/$file'), owner => 'archive', tier => 'cloud')});
 	$node->poll_query_until('postgres', "SELECT status IN ('done', 'failed') FROM scribe.documents WHERE document_id = $id")
-	  or diag $node->safe_psql('postgres', "SELECT * FROM scribe.document_status($id)");
+	  or diag $node->safe_psql('postgres', "SELECT * FROM scribe.document_get($id)");
 	return ($id, split /\|/, $node->safe_psql('postgres', qq{
 		SELECT s.status, s.method, s.fallback, s.attempts, s.pages, d.text, coalesce(d.error, '')
-		FROM scribe.document_status($id) s, scribe.documents d WHERE d.document_id = $id}));
+		FROM scribe.document_get($id) s, scribe.documents d WHERE d.document_id = $id}));
 }
 
 server_mode('ok');

@@ -82,7 +82,7 @@ for my $file (@files)
 		for my $mode ('keep', 'gray', 'bw')
 		{
 			my $what = "$file to $format, mode $mode";
-			my $recompress = "scribe.recompress_image(image, '$format', '$mode')";
+			my $recompress = "scribe.image_recompress(image, '$format', '$mode')";
 			if (!fits($format, $mode, $orig_bits, $orig_pages))
 			{
 				like(session_error("SELECT length($recompress) FROM $scan"),
@@ -140,7 +140,7 @@ is($session->query_safe('SELECT scribe._ocr_engine_pid()'), $engine,
 
 # --- what the engine reports, as the archive policy gets it (DEBUG1 here)
 like(session_error(q{SET client_min_messages = debug1;
-	SELECT length(scribe.recompress_image(image, 'tiff_g4', 'bw')) FROM scan WHERE file = 'list-two-pages.tif';
+	SELECT length(scribe.image_recompress(image, 'tiff_g4', 'bw')) FROM scan WHERE file = 'list-two-pages.tif';
 	RESET client_min_messages}),
 	qr/recompressed to tiff_g4, mode bw: 2 pages of up to 1506 x 726 pixels, 1 bits per pixel, (\d+) bytes to \1 in/,
 	'the engine reports pages, the largest page, depth and bytes before and after');
@@ -152,11 +152,11 @@ for my $corrupt (
 	  'letter-clean.png' ])
 {
 	my ($what, $expr, $file) = @$corrupt;
-	like(session_error("SELECT length(scribe.recompress_image($expr, 'tiff_g4', 'bw')) FROM scan WHERE file = '$file'"),
+	like(session_error("SELECT length(scribe.image_recompress($expr, 'tiff_g4', 'bw')) FROM scan WHERE file = '$file'"),
 		qr/ERROR:  22P03: the image could not be decoded/, "$what: a clean ERROR (22P03)");
 	is($session->query_safe('SELECT scribe._ocr_engine_pid()'), $engine, "$what: the engine is still the same");
 	is($session->query_safe(
-		"SELECT (scribe.image_info(scribe.recompress_image(image, 'png', 'bw'))).bits_per_pixel FROM scan WHERE file = '$file'"),
+		"SELECT (scribe.image_info(scribe.image_recompress(image, 'png', 'bw'))).bits_per_pixel FROM scan WHERE file = '$file'"),
 		1, "$what: and recompresses the next image");
 }
 

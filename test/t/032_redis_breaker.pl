@@ -91,11 +91,11 @@ $node->safe_psql('postgres', q{
 	END $$;
 });
 
-# One column of scribe.redis_status()
+# One column of scribe.redis_stats()
 sub status
 {
 	my ($column) = @_;
-	return $node->safe_psql('postgres', "SELECT $column FROM scribe.redis_status()");
+	return $node->safe_psql('postgres', "SELECT $column FROM scribe.redis_stats()");
 }
 
 # Every call the breaker counted: failures, successes, short-circuited
@@ -300,7 +300,7 @@ $failures = status('failures');
 $short = status('short_circuited');
 my $probe = scribe_session($node);
 $probe->query_until(qr/probing\n/, qq{\\echo probing\nSELECT convert_from(scribe._redis_get('after'), 'UTF8');\n});
-ok($node->poll_query_until('postgres', q{SELECT state = 'half-open' FROM scribe.redis_status()}),
+ok($node->poll_query_until('postgres', q{SELECT state = 'half-open' FROM scribe.redis_stats()}),
 	'after the cool-down a call probes Redis: the breaker is half-open');
 my @sessions = map { scribe_session($node) } 1 .. 4;
 $_->query_safe(q{SELECT timed_gets(200, 'never-set')}) for @sessions;

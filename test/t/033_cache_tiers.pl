@@ -59,7 +59,7 @@ is(sql(q{SELECT scribe.cache_delete('page:1'), scribe.cache_get('page:1') IS NUL
 
 # many keys at once: warming writes Redis in batches, a multi-get reads the
 # misses of shared memory from Redis in batches, not a round trip per key
-sub redis_calls { return sql(q{SELECT successes FROM scribe.redis_status()}) }
+sub redis_calls { return sql(q{SELECT successes FROM scribe.redis_stats()}) }
 my $calls = redis_calls();
 is(sql(q{SELECT scribe.cache_warm($$SELECT 'warm:' || i, 'v' || i FROM generate_series(1, 2000) i$$, '1 hour')}),
 	2000, 'cache_warm stores 2000 rows');
@@ -124,7 +124,7 @@ is(sql(q{SELECT scribe.cache_set('user:1', 'during the outage'), scribe.cache_ge
 	'and takes new values');
 is(sql(q{SELECT count(*) FROM generate_series(1, 200) i WHERE scribe.cache_get('absent:' || i) IS NULL}), 200,
 	'misses are misses, not errors');
-is(sql(q{SELECT state FROM scribe.redis_status()}), 'open', 'the breaker is open');
+is(sql(q{SELECT state FROM scribe.redis_stats()}), 'open', 'the breaker is open');
 
 # Redis answers again, still holding 'before the outage' for user:1: the
 # write it missed must not let that stale value come back.  Once the
@@ -133,15 +133,15 @@ is(sql(q{SELECT state FROM scribe.redis_status()}), 'open', 'the breaker is open
 kill 'CONT', $redis;
 reload_settings($node, redis_command_timeout => '1min', redis_connect_timeout => '1min');
 ok($node->poll_query_until('postgres', q{
-	SELECT clock_timestamp() > state_since + interval '500 ms' FROM scribe.redis_status()}),
+	SELECT clock_timestamp() > state_since + interval '500 ms' FROM scribe.redis_stats()}),
 	'the cool-down is over');
 sql(q{SELECT scribe.cache_clear()});
 is(sql(q{SELECT scribe.cache_get('user:1') IS NULL}), 't',
 	'the value Redis kept from before the outage is not served: the lost write bumped the epoch');
-is(sql(q{SELECT state FROM scribe.redis_status()}), 'closed', 'while Redis answered again: the breaker closed');
+is(sql(q{SELECT state FROM scribe.redis_stats()}), 'closed', 'while Redis answered again: the breaker closed');
 is(sql(q{SELECT scribe.cache_set('user:1', 'after'), scribe.cache_clear(), scribe.cache_get('user:1')}), 't||after',
 	'and Redis serves again once the breaker closed');
-is(sql(q{SELECT state FROM scribe.redis_status()}), 'closed', 'the breaker closed');
+is(sql(q{SELECT state FROM scribe.redis_stats()}), 'closed', 'the breaker closed');
 
 kill 'KILL', $redis;
 waitpid($redis, 0);

@@ -42,7 +42,7 @@ sub wait_for_run
 sub run_now
 {
 	my ($policy) = @_;
-	return sql(qq{SELECT scribe.run_policy_now('$policy')->>'run_id'});
+	return sql(qq{SELECT scribe.policy_run('$policy')->>'run_id'});
 }
 
 # Move the clock the policies see, for every session and worker
@@ -66,7 +66,7 @@ sub partitions
 sql(q{
 	CREATE EXTENSION pg_scribe;
 	-- quick retries for the test: a failed action is tried again within a second
-	SELECT scribe.alter_queue('lifecycle', max_attempts => 10, backoff_base => '200 milliseconds',
+	SELECT scribe.queue_alter('lifecycle', max_attempts => 10, backoff_base => '200 milliseconds',
 	                          backoff_cap => '1 second');
 	CREATE TABLE events (at timestamptz NOT NULL, v int) PARTITION BY RANGE (at);
 	CREATE TABLE events_default PARTITION OF events DEFAULT;
@@ -74,7 +74,7 @@ sql(q{
 });
 
 # --- partitions: made ahead, the default kept empty, retired on a moved clock
-sql(q{SELECT scribe.create_policy('events', 'partitions', 'events',
+sql(q{SELECT scribe.policy_create('events', 'partitions', 'events',
 	'{"interval": "month", "premake": 2, "retention": "3 months", "lock_timeout": "200 milliseconds"}', '1 day')});
 ok(wait_for_run('events', 'succeeded'), 'the launcher ran the new policy at once');
 like(partitions('events'), qr/^[45]: /, 'the current month, two ahead, and the months of the rows already there');
@@ -102,7 +102,7 @@ is(sql(q{SELECT done->0->>'action', done->-1->>'action' FROM scribe.policy_runs 
 sql(q{ALTER TABLE events DETACH PARTITION events_default; DROP TABLE events_default});
 # retries enough that the run outlives the reader however long the test
 # takes to let go (ten 1 s retries ran out on a slow machine)
-sql(q{SELECT scribe.alter_queue('lifecycle', max_attempts => 1000)});
+sql(q{SELECT scribe.queue_alter('lifecycle', max_attempts => 1000)});
 my $reader = scribe_session($node);
 $reader->query_safe('BEGIN; SELECT count(*) FROM events');
 move_clock('250d');
@@ -112,8 +112,8 @@ ok($node->poll_query_until('postgres',
 	'the detach timed out on the reader\'s lock and will be retried');
 like(sql(qq{SELECT error FROM scribe.policy_runs WHERE run_id = $run}), qr/lock timeout/,
 	'the run records why');
-is(sql(q{SELECT scribe.run_policy_now('events') - 'policy'}), qq({"run_id": $run, "already_running": true}),
-	'one run at a time: asked for another, run_policy_now names the one under way');
+is(sql(q{SELECT scribe.policy_run('events') - 'policy'}), qq({"run_id": $run, "already_running": true}),
+	'one run at a time: asked for another, policy_run names the one under way');
 is(sql(qq{SELECT partitions > 0 FROM scribe.policy_runs WHERE run_id = $run}), 't',
 	'while the reader held its lock the new partitions were made (attach does not wait for readers)');
 $reader->query_safe('COMMIT');
@@ -127,7 +127,7 @@ move_clock('0');
 # --- a purge of a million rows in batches while inserts go on: the inserts
 # are seen going on before the purge starts and after it finished
 sql(q{
-	SELECT scribe.alter_queue('lifecycle', max_attempts => 10);
+	SELECT scribe.queue_alter('lifecycle', max_attempts => 10);
 	CREATE TABLE logs (id bigserial PRIMARY KEY, at timestamptz NOT NULL, msg text);
 	INSERT INTO logs (at, msg) SELECT now() - interval '100 days', 'old' FROM generate_series(1, 1000000);
 	CREATE INDEX ON logs (at);
@@ -142,7 +142,7 @@ my $pgbench = IPC::Run::start(
 		'--host', $node->host, '--port', $node->port, 'postgres' ],
 	'>', \$bench_out, '2>', \$bench_err);
 ok($node->poll_query_until('postgres', q{SELECT count(*) > 0 FROM logs WHERE msg = 'new'}), 'inserts go on');
-sql(q{SELECT scribe.create_policy('logs', 'purge', 'logs',
+sql(q{SELECT scribe.policy_create('logs', 'purge', 'logs',
 	'{"column": "at", "older_than": "90 days", "batch_size": 50000, "pause": "10 milliseconds"}', '1 day')});
 ok(wait_for_run('logs', 'succeeded'), 'the purge finished while inserts went on');
 ok($node->poll_query_until('postgres', q{
@@ -159,12 +159,12 @@ is(sql(q{SELECT rows, actions >= 20 FROM scribe.policy_runs r JOIN scribe.polici
 
 # --- a failing policy is retried, then dead-lettered; the others go on
 sql(q{
-	SELECT scribe.alter_queue('lifecycle', max_attempts => 3);
+	SELECT scribe.queue_alter('lifecycle', max_attempts => 3);
 	CREATE TABLE pings (at timestamptz DEFAULT now());
 	CREATE PROCEDURE fail_always() LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'the backup disk is full'; END $$;
 	CREATE PROCEDURE ping() LANGUAGE sql AS $$ INSERT INTO pings DEFAULT VALUES $$;
-	SELECT scribe.create_policy('failing', 'sql', 'fail_always', schedule => '1 hour');
-	SELECT scribe.create_policy('pinger', 'sql', 'ping', schedule => '1 hour');
+	SELECT scribe.policy_create('failing', 'sql', 'fail_always', schedule => '1 hour');
+	SELECT scribe.policy_create('pinger', 'sql', 'ping', schedule => '1 hour');
 });
 ok(wait_for_run('failing', 'failed'), 'the failing policy\'s run failed');
 is(sql(q{SELECT attempts, error FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id)
@@ -190,7 +190,7 @@ is((launcher_activity($node))[0], $launcher, 'the same launcher');
 # --- the built-in policy prunes the history
 cmp_ok(sql(q{SELECT count(*) FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id) WHERE p.name = 'events'}),
 	'>=', 3, 'runs of the events policy kept');
-sql(q{SELECT scribe.alter_policy('scribe.history', settings => '{"args": {"keep": 1, "max_age": "30 days"}}')});
+sql(q{SELECT scribe.policy_alter('scribe.history', settings => '{"args": {"keep": 1, "max_age": "30 days"}}')});
 run_now('scribe.history');
 ok($node->poll_query_until('postgres', q{
 	SELECT count(*) = 0 FROM (SELECT policy_id FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id)

@@ -4,7 +4,7 @@
 # the recompressed image still reads back and still OCRs to the same text.
 # A second policy offloads the images to a real S3-compatible server on
 # loopback (signatures checked): the rows keep only a key, and every image
-# reads back byte for byte through scribe.document_image().
+# reads back byte for byte through scribe.document_get_image().
 use strict;
 use warnings;
 
@@ -36,26 +36,26 @@ sub sql { return $node->safe_psql('postgres', $_[0]) }
 
 sql(qq{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.submit_document(pg_read_binary_file('$scans/letter-clean.png'), owner => 'family-1');
-	SELECT scribe.submit_document(pg_read_binary_file('$scans/note-clean.jpg'), owner => 'family-1');
+	SELECT scribe.document_submit(pg_read_binary_file('$scans/letter-clean.png'), owner => 'family-1');
+	SELECT scribe.document_submit(pg_read_binary_file('$scans/note-clean.jpg'), owner => 'family-1');
 });
 ok($node->poll_query_until('postgres', q{SELECT count(*) = 2 FROM scribe.documents WHERE status = 'done'}),
 	'two scans recognised');
 my $before = sql(q{SELECT sum(image_bytes) FROM scribe.documents});
 
 # not old enough yet: nothing to do
-sql(q{SELECT scribe.create_policy('scans', 'archive', 'scribe.documents',
+sql(q{SELECT scribe.policy_create('scans', 'archive', 'scribe.documents',
 	'{"older_than": "90 days", "recompress": {"format": "tiff_g4", "mode": "bw"}}', '1 day')});
-is(sql(q{SELECT scribe.run_policy_now('scans', dry_run => true)->'actions'->0->>'rows'}), 0,
+is(sql(q{SELECT scribe.policy_run('scans', dry_run => true)->'actions'->0->>'rows'}), 0,
 	'a dry run today: no document is 90 days old');
 
 # a hundred days later
 sql(q{ALTER SYSTEM SET scribe.policy_clock_offset = '100d'; SELECT pg_reload_conf()});
 $node->poll_query_until('postgres', q{SELECT current_setting('scribe.policy_clock_offset') <> '0'})
   or die 'scribe.policy_clock_offset not applied';
-is(sql(q{SELECT scribe.run_policy_now('scans', dry_run => true)->'actions'->0->>'rows'}), 2,
+is(sql(q{SELECT scribe.policy_run('scans', dry_run => true)->'actions'->0->>'rows'}), 2,
 	'a dry run a hundred days later: both');
-sql(q{SELECT scribe.run_policy_now('scans')});
+sql(q{SELECT scribe.policy_run('scans')});
 ok($node->poll_query_until('postgres', q{
 	SELECT status = 'succeeded' FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id)
 	WHERE p.name = 'scans' ORDER BY run_id DESC LIMIT 1}), 'the archive run succeeded');
@@ -68,38 +68,38 @@ is(sql(q{SELECT r.rows, r.bytes = (SELECT sum(bytes_saved) FROM scribe.documents
          FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id) WHERE p.name = 'scans'
          ORDER BY run_id DESC LIMIT 1}), '2|t', 'the run records the documents and the bytes saved');
 is(sql(q{SELECT count(*) FROM scribe.documents d
-         WHERE (scribe.image_info(scribe.document_image(d.document_id))).format = 'tiff'}), 2,
-	'document_image() reads the recompressed images back');
+         WHERE (scribe.image_info(scribe.document_get_image(d.document_id))).format = 'tiff'}), 2,
+	'document_get_image() reads the recompressed images back');
 
 # the recompressed scan still reads as the same text
 my ($same, $total) = split /\|/, sql(q{
-	SELECT count(*) FILTER (WHERE scribe.normalize_text(scribe.ocr(scribe.document_image(document_id)))
-	                              = scribe.normalize_text(text)), count(*)
+	SELECT count(*) FILTER (WHERE scribe.text_normalize(scribe.ocr(scribe.document_get_image(document_id)))
+	                              = scribe.text_normalize(text)), count(*)
 	FROM scribe.documents});
 is($same, $total, 'OCR of each archived image gives its document\'s text');
 
 # a second run finds nothing left to archive
-sql(q{SELECT scribe.run_policy_now('scans')});
+sql(q{SELECT scribe.policy_run('scans')});
 ok($node->poll_query_until('postgres', q{
 	SELECT status = 'succeeded' AND rows = 0 FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id)
 	WHERE p.name = 'scans' ORDER BY run_id DESC LIMIT 1}), 'archived documents are not archived again');
 
 # offload: the images go to S3, the rows keep the key
 my $images = sql(q{SELECT string_agg(md5(image), ',' ORDER BY document_id) FROM scribe.documents});
-sql(q{SELECT scribe.create_policy('offload', 'archive', 'scribe.documents',
+sql(q{SELECT scribe.policy_create('offload', 'archive', 'scribe.documents',
 	'{"older_than": "90 days", "offload": true}', '1 day');
 	UPDATE scribe.documents SET archived_at = NULL});
-sql(q{SELECT scribe.run_policy_now('offload')});
+sql(q{SELECT scribe.policy_run('offload')});
 ok($node->poll_query_until('postgres', q{
 	SELECT status = 'succeeded' FROM scribe.policy_runs r JOIN scribe.policies p USING (policy_id)
 	WHERE p.name = 'offload' ORDER BY run_id DESC LIMIT 1}), 'the offload run succeeded');
 is(sql(q{SELECT count(*) FROM scribe.documents WHERE image IS NULL AND image_location = 's3' AND image_key LIKE 'documents/%.tiff'}),
 	2, 'the rows keep only the objects\' keys');
-is(sql(q{SELECT string_agg(md5(scribe.document_image(document_id)), ',' ORDER BY document_id) FROM scribe.documents}),
+is(sql(q{SELECT string_agg(md5(scribe.document_get_image(document_id)), ',' ORDER BY document_id) FROM scribe.documents}),
 	$images, 'every image reads back from S3, byte for byte');
 is(sql(q{SELECT sum(scribe._s3_exists(image_key)) = sum(image_bytes) FROM scribe.documents}), 't',
 	'the objects in the bucket have the images\' sizes');
-my ($ret, $out, $err) = $node->psql('postgres', q{SELECT scribe.create_policy('offload2', 'archive', 'scribe.documents',
+my ($ret, $out, $err) = $node->psql('postgres', q{SELECT scribe.policy_create('offload2', 'archive', 'scribe.documents',
 	'{"older_than": "90 days", "offload": "yes"}')});
 like($err, qr/setting "offload" is true or false/, 'offload is checked at creation');
 

@@ -1,5 +1,5 @@
-# A read replica made with scribe.publish() on the primary and
-# scribe.subscribe() on the replica: documents recognised on the primary are
+# A read replica made with scribe.replication_publish() on the primary and
+# scribe.replication_subscribe() on the replica: documents recognised on the primary are
 # searchable there, cached values of changed rows are dropped, the replica's
 # workers stand still, and a subscription that breaks, then is repaired,
 # shows in health() on both sides.
@@ -38,16 +38,16 @@ sub error_of
 }
 
 # --- set-up errors ---
-like(error_of($replica, "SELECT scribe.subscribe('$conninfo')"),
-	qr/^42704: the primary has no publication "scribe" \/ Run SELECT scribe.publish\(\) on the primary first/,
+like(error_of($replica, "SELECT scribe.replication_subscribe('$conninfo')"),
+	qr/^42704: the primary has no publication "scribe" \/ Run SELECT scribe.replication_publish\(\) on the primary first/,
 	'subscribing before the primary publishes names the missing publication');
-like(error_of($replica, "SELECT scribe.subscribe('host=127.0.0.1 port=1 dbname=postgres connect_timeout=2')"),
+like(error_of($replica, "SELECT scribe.replication_subscribe('host=127.0.0.1 port=1 dbname=postgres connect_timeout=2')"),
 	qr/^08006: could not connect to the primary: .* \/ The conninfo must reach the primary as a role with the REPLICATION attribute/,
 	'an unreachable primary is a connection failure with a hint');
-like(error_of($primary, "SELECT scribe.publish(ARRAY['scribe.jobs'])"),
+like(error_of($primary, "SELECT scribe.replication_publish(ARRAY['scribe.jobs'])"),
 	qr/^22023: scribe.jobs is not published: it stays on the primary \/ .*worker nodes claim them/,
 	'the queue tables stay on the primary');
-like(error_of($primary, "SELECT scribe.publish(ARRAY['scratch'])"),
+like(error_of($primary, "SELECT scribe.replication_publish(ARRAY['scratch'])"),
 	qr/^55000: table public.scratch has no replica identity \/ Add a primary key, or ALTER TABLE public.scratch REPLICA IDENTITY FULL/,
 	'a table without a replica identity is refused: published, it would refuse UPDATE and DELETE');
 is($replica->safe_psql('postgres', 'SELECT count(*) FROM pg_subscription'), 0,
@@ -56,19 +56,19 @@ is($primary->safe_psql('postgres', 'SELECT count(*) FROM pg_replication_slots'),
 	'nor a slot on the primary');
 
 # --- publish and subscribe ---
-is($primary->safe_psql('postgres', "SELECT string_agg(t::text, ',' ORDER BY t::text) FROM scribe.publish(ARRAY['notes']) t"),
+is($primary->safe_psql('postgres', "SELECT string_agg(t::text, ',' ORDER BY t::text) FROM scribe.replication_publish(ARRAY['notes']) t"),
 	join(',', sort qw(notes scribe.cache_events scribe.documents scribe.document_pages scribe.heartbeat scribe.ocr_ledger)),
-	'publish() returns what the publication now holds: pg_scribe\'s tables and the ones given');
+	'replication_publish() returns what the publication now holds: pg_scribe\'s tables and the ones given');
 $primary->safe_psql('postgres', q{
 	INSERT INTO notes VALUES (1, 'first'), (2, 'second');
-	SELECT scribe.submit_document(pg_read_binary_file('} . "$scans/letter-clean.png" . q{'), owner => 'family-1');
+	SELECT scribe.document_submit(pg_read_binary_file('} . "$scans/letter-clean.png" . q{'), owner => 'family-1');
 });
 ok($primary->poll_query_until('postgres', q{SELECT status = 'done' FROM scribe.documents}),
 	'the primary\'s workers recognise the document');
 
 $replica->safe_psql('postgres', q{SELECT scribe.cache_invalidate_on('notes', 'note:{id}')});
-my $slot = $replica->safe_psql('postgres', "SELECT scribe.subscribe('$conninfo')");
-like($slot, qr/^scribe_\d+$/, 'subscribe() returns the slot it made on the primary, named for this node');
+my $slot = $replica->safe_psql('postgres', "SELECT scribe.replication_subscribe('$conninfo')");
+like($slot, qr/^scribe_\d+$/, 'replication_subscribe() returns the slot it made on the primary, named for this node');
 is($primary->safe_psql('postgres', "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$slot'"), 1,
 	'the slot exists on the primary');
 $replica->wait_for_subscription_sync($primary, 'scribe');
@@ -76,12 +76,12 @@ $replica->wait_for_subscription_sync($primary, 'scribe');
 is($replica->safe_psql('postgres', q{SELECT scribe.health()->>'role'}), 'replica',
 	'health() names the replica role');
 ok(wait_for_workers($replica, 0), 'the replica runs no workers, though scribe.min_workers is 1');
-like(error_of($replica, q{SELECT scribe.submit_document('\x00'::bytea)}),
+like(error_of($replica, q{SELECT scribe.document_submit('\x00'::bytea)}),
 	qr/^25006: this node is a read replica: submit documents on the primary/,
 	'documents are submitted on the primary, not on a replica');
 
 # --- what a replica serves ---
-is($replica->safe_psql('postgres', q{SELECT count(*) FROM scribe.search_documents('dear', owner => 'family-1')}), 1,
+is($replica->safe_psql('postgres', q{SELECT count(*) FROM scribe.document_search('dear', owner => 'family-1')}), 1,
 	'the document recognised on the primary is searchable on the replica (search vector computed there)');
 is($replica->safe_psql('postgres', q{SELECT count(*) FROM scribe.document_pages}),
 	$primary->safe_psql('postgres', q{SELECT count(*) FROM scribe.document_pages}),
@@ -148,22 +148,22 @@ is($replica->safe_psql('postgres', q{SELECT body FROM notes WHERE id = 3}), 'aft
 	'and still receives the primary\'s changes');
 
 # --- unsubscribe: a primary again ---
-$replica->safe_psql('postgres', q{SELECT scribe.unsubscribe()});
-is($replica->safe_psql('postgres', q{SELECT count(*) FROM pg_subscription}), 0, 'unsubscribe() drops the subscription');
+$replica->safe_psql('postgres', q{SELECT scribe.replication_unsubscribe()});
+is($replica->safe_psql('postgres', q{SELECT count(*) FROM pg_subscription}), 0, 'replication_unsubscribe() drops the subscription');
 is($primary->safe_psql('postgres', "SELECT count(*) FROM pg_replication_slots WHERE slot_name = '$slot'"), 0,
 	'and the slot on the primary');
 is($replica->safe_psql('postgres', q{SELECT scribe.health()->>'role'}), 'primary',
 	'the node is a primary again');
 ok(wait_for_workers($replica, 1), 'its workers run again');
 is($replica->safe_psql('postgres', q{SELECT count(*) FROM scribe.documents}), 1, 'with the data it had');
-cmp_ok($replica->safe_psql('postgres', qq{SELECT scribe.submit_document(pg_read_binary_file('$scans/letter-clean.png'))}),
+cmp_ok($replica->safe_psql('postgres', qq{SELECT scribe.document_submit(pg_read_binary_file('$scans/letter-clean.png'))}),
 	'>', $primary->safe_psql('postgres', 'SELECT max(document_id) FROM scribe.documents'),
-	'a document submitted after unsubscribe() gets an id past the ones received');
-like(error_of($replica, "SELECT scribe.subscribe('$conninfo')"),
+	'a document submitted after replication_unsubscribe() gets an id past the ones received');
+like(error_of($replica, "SELECT scribe.replication_subscribe('$conninfo')"),
 	qr/^55000: scribe.documents has rows of its own on this node \/ A replica receives its copy/,
 	'a node with documents of its own cannot subscribe');
-like(error_of($replica, 'SELECT scribe.unsubscribe()'), qr/^55000: this node is not a replica/,
-	'unsubscribe() on a primary is an error');
+like(error_of($replica, 'SELECT scribe.replication_unsubscribe()'), qr/^55000: this node is not a replica/,
+	'replication_unsubscribe() on a primary is an error');
 
 $replica->stop;
 $primary->stop;

@@ -1,6 +1,6 @@
 # Read-your-writes across logical replication: a session writes on the
-# primary and takes scribe.commit_lsn(); a session on the replica calls
-# scribe.wait_for_lsn() with it and then reads its own write, every time,
+# primary and takes scribe.replication_commit_lsn(); a session on the replica calls
+# scribe.replication_wait_lsn() with it and then reads its own write, every time,
 # while pgbench writes to the same published table, with the primary's
 # synchronous_commit on and off.  Also: a write no publication carries does
 # not hang the wait; a disabled subscription makes it time out (an ERROR, or
@@ -42,13 +42,13 @@ $replica->safe_psql('postgres', q{
 		reached boolean;
 		n bigint;
 	BEGIN
-		reached := scribe.wait_for_lsn(target);
+		reached := scribe.replication_wait_lsn(target);
 		SELECT count(*) INTO n FROM events WHERE kind = k AND try = t;
 		RETURN CASE WHEN reached THEN 't' ELSE 'f' END || E'\n' || n;
 	END $$});
-$primary->safe_psql('postgres', q{SELECT scribe.publish(ARRAY['events']::regclass[])});
+$primary->safe_psql('postgres', q{SELECT scribe.replication_publish(ARRAY['events']::regclass[])});
 my $conninfo = $primary->connstr . ' dbname=postgres';
-$replica->safe_psql('postgres', "SELECT scribe.subscribe('$conninfo')");
+$replica->safe_psql('postgres', "SELECT scribe.replication_subscribe('$conninfo')");
 $replica->wait_for_subscription_sync($primary, 'scribe');
 
 # Run $sql on $node; returns (SQLSTATE, message, hint) of its error, or ()
@@ -66,15 +66,15 @@ sub error_of
 
 # --- the primary side
 my $writer = scribe_session($primary);
-is($writer->query_safe('SELECT scribe.commit_lsn() IS NULL'), 't',
-	'commit_lsn() is NULL in a session that has committed nothing');
-my $lsn = $writer->query_safe("INSERT INTO events (kind) VALUES ('first'); SELECT scribe.commit_lsn()");
+is($writer->query_safe('SELECT scribe.replication_commit_lsn() IS NULL'), 't',
+	'replication_commit_lsn() is NULL in a session that has committed nothing');
+my $lsn = $writer->query_safe("INSERT INTO events (kind) VALUES ('first'); SELECT scribe.replication_commit_lsn()");
 like($lsn, qr{^[0-9A-F]+/[0-9A-F]+$}, 'and the end of the last commit after a write');
 is($writer->query_safe("SELECT '$lsn'::pg_lsn <= pg_current_wal_insert_lsn()"), 't',
 	'which the WAL has passed');
 my ($state, $message, $hint) = error_of($primary,
-	"BEGIN; INSERT INTO events (kind) VALUES ('x'); SELECT scribe.commit_lsn();");
-is($state, '25001', 'commit_lsn() inside a transaction that wrote and has not committed: an ERROR');
+	"BEGIN; INSERT INTO events (kind) VALUES ('x'); SELECT scribe.replication_commit_lsn();");
+is($state, '25001', 'replication_commit_lsn() inside a transaction that wrote and has not committed: an ERROR');
 like($hint, qr/after COMMIT/, 'whose hint says to call it after COMMIT');
 
 # --- read-your-writes under a write load, synchronous_commit on and off
@@ -121,14 +121,14 @@ for my $mode ('on', 'off')
 		# a load row newer than the previous try, then this try's write
 		my ($load_id, $id, $target) = split /\n/, $writer->query_safe(
 			"SELECT load_after($last_id, '$wait_for_load'); "
-			  . "INSERT INTO events (kind, try) VALUES ('$mode', $try) RETURNING id; SELECT scribe.commit_lsn()");
+			  . "INSERT INTO events (kind, try) VALUES ('$mode', $try) RETURNING id; SELECT scribe.replication_commit_lsn()");
 		$first_id ||= $id;
 		$last_id = $id;
 		my $t0 = time;
 		# odd tries: the application's two statements; even ones: the read
 		# right after the wait, in one call
 		my $seen = $try % 2
-		  ? $reader->query_safe("SELECT scribe.wait_for_lsn('$target'); "
+		  ? $reader->query_safe("SELECT scribe.replication_wait_lsn('$target'); "
 			  . "SELECT count(*) FROM events WHERE kind = '$mode' AND try = $try")
 		  : $reader->query_safe("SELECT read_after_wait('$target', '$mode', $try)");
 		my $took = time - $t0;
@@ -154,23 +154,23 @@ $primary->poll_query_until('postgres',
 	"SELECT count(*) = 0 FROM pg_stat_activity WHERE application_name = 'pgbench'")
   or die 'pgbench did not go';
 $writer->query_safe('RESET synchronous_commit');
-$lsn = $writer->query_safe('INSERT INTO local_only DEFAULT VALUES; SELECT scribe.commit_lsn()');
+$lsn = $writer->query_safe('INSERT INTO local_only DEFAULT VALUES; SELECT scribe.replication_commit_lsn()');
 # the primary is idle and writes no published row: only the keepalive that
 # follows the write can move the subscription past it (how promptly is
 # measured by make bench-replication, not here)
-is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '$wait_for_load')"), 't',
+is($reader->query_safe("SELECT scribe.replication_wait_lsn('$lsn', '$wait_for_load')"), 't',
 	'a write to an unpublished table is waited for: the keepalive after it moves the subscription on');
-is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '0')"), 't',
+is($reader->query_safe("SELECT scribe.replication_wait_lsn('$lsn', '0')"), 't',
 	'timeout 0 checks without waiting');
 
 # --- bad arguments
 my @bad = (
-	[ "SELECT scribe.wait_for_lsn(NULL)", '22004', qr/lsn must not be NULL/, 'a NULL lsn' ],
-	[ "SELECT scribe.wait_for_lsn('$lsn', '-1 second')", '22023', qr/timeout must not be negative/,
+	[ "SELECT scribe.replication_wait_lsn(NULL)", '22004', qr/lsn must not be NULL/, 'a NULL lsn' ],
+	[ "SELECT scribe.replication_wait_lsn('$lsn', '-1 second')", '22023', qr/timeout must not be negative/,
 		'a negative timeout' ],
-	[ "SELECT scribe.wait_for_lsn('$lsn', subscription => 'nosuch')", '42704',
+	[ "SELECT scribe.replication_wait_lsn('$lsn', subscription => 'nosuch')", '42704',
 		qr/subscription "nosuch" does not exist/, 'an unknown subscription' ],
-	[ "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT scribe.wait_for_lsn('$lsn')", '25001',
+	[ "BEGIN ISOLATION LEVEL REPEATABLE READ; SELECT scribe.replication_wait_lsn('$lsn')", '25001',
 		qr/cannot work in a REPEATABLE READ/, 'a REPEATABLE READ transaction' ]);
 for my $case (@bad)
 {
@@ -182,22 +182,22 @@ for my $case (@bad)
 }
 
 # --- a disabled subscription: the wait times out, with how far it got
-$lsn = $writer->query_safe("INSERT INTO events (kind) VALUES ('before'); SELECT scribe.commit_lsn()");
-is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn')"), 't', 'a published write arrives');
+$lsn = $writer->query_safe("INSERT INTO events (kind) VALUES ('before'); SELECT scribe.replication_commit_lsn()");
+is($reader->query_safe("SELECT scribe.replication_wait_lsn('$lsn')"), 't', 'a published write arrives');
 $replica->safe_psql('postgres', 'ALTER SUBSCRIPTION scribe DISABLE');
 $replica->poll_query_until('postgres',
 	"SELECT pid IS NULL FROM pg_stat_subscription WHERE subname = 'scribe'")
   or die 'the apply worker did not stop';
-is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '$wait_for_load')"), 't',
+is($reader->query_safe("SELECT scribe.replication_wait_lsn('$lsn', '$wait_for_load')"), 't',
 	'its position is still reached once the subscription is disabled (the origin keeps it)');
-$lsn = $writer->query_safe("INSERT INTO events (kind) VALUES ('late'); SELECT scribe.commit_lsn()");
+$lsn = $writer->query_safe("INSERT INTO events (kind) VALUES ('late'); SELECT scribe.replication_commit_lsn()");
 my $t0 = time;
-is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '300 ms', throw => false)"), 'f',
+is($reader->query_safe("SELECT scribe.replication_wait_lsn('$lsn', '300 ms', throw => false)"), 'f',
 	'a later one is not: throw => false returns false after the timeout');
 my $took = time - $t0;
 # a lower bound: a slow machine only waits longer
 cmp_ok($took, '>=', 0.3, sprintf('after the timeout (%.0f ms)', $took * 1000));
-($state, $message, $hint) = error_of($replica, "SELECT scribe.wait_for_lsn('$lsn', '300 ms')");
+($state, $message, $hint) = error_of($replica, "SELECT scribe.replication_wait_lsn('$lsn', '300 ms')");
 is($state, '57014', 'the default throws SQLSTATE 57014 (query_canceled) on timeout');
 like($message, qr{timed out after \d+\.\d{3} s waiting for subscription "scribe" to apply the primary's writes up to \Q$lsn\E},
 	'the message names the subscription and the position');
@@ -205,12 +205,12 @@ my ($waited) = $message =~ /timed out after (\d+\.\d+) s/;
 cmp_ok($waited, '>=', 0.3, "and how long it waited ($waited s: at least the timeout)");
 like($hint, qr/is disabled: ALTER SUBSCRIPTION scribe ENABLE/, 'and the hint says it is disabled');
 ($state, $message) = error_of($replica,
-	"SET statement_timeout = '200ms'; SELECT scribe.wait_for_lsn('$lsn', NULL)");
+	"SET statement_timeout = '200ms'; SELECT scribe.replication_wait_lsn('$lsn', NULL)");
 is($state, '57014', 'statement_timeout cancels a wait without a limit of its own');
 like($message, qr/statement timeout/, 'with the usual message');
 
 $replica->safe_psql('postgres', 'ALTER SUBSCRIPTION scribe ENABLE');
-is($reader->query_safe("SELECT scribe.wait_for_lsn('$lsn', '$wait_for_load'); SELECT count(*) FROM events WHERE kind = 'late'"),
+is($reader->query_safe("SELECT scribe.replication_wait_lsn('$lsn', '$wait_for_load'); SELECT count(*) FROM events WHERE kind = 'late'"),
 	"t\n1", 'enabled again, the wait returns and the row is there');
 
 $writer->quit;

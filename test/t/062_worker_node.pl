@@ -32,12 +32,12 @@ CONF
 $primary->start;
 $primary->safe_psql('postgres', q{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.alter_queue('ocr', backoff_base => '0', backoff_cap => '0');
+	SELECT scribe.queue_alter('ocr', backoff_base => '0', backoff_cap => '0');
 	-- the node's role: EXECUTE on the functions it calls, nothing else
 	CREATE ROLE scribe_node LOGIN;
 	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval), scribe.ack(bigint, uuid, jsonb),
 		scribe.nack(bigint, uuid, text, interval, boolean), scribe.release(bigint, uuid),
-		scribe.document_image(bigint), scribe.queue_stats(text, interval) TO scribe_node;
+		scribe.document_get_image(bigint), scribe.queue_stats(text, interval) TO scribe_node;
 });
 my $conninfo = 'host=' . $primary->host . ' port=' . $primary->port . ' dbname=postgres user=scribe_node';
 
@@ -60,7 +60,7 @@ sub submit
 	my (@files) = @_;
 	my $values = join ",\n", map { "(pg_read_binary_file('$scans/$_'), '$_')" } @files;
 	return split /\n/, $primary->safe_psql('postgres', qq{
-		SELECT scribe.submit_document(image, owner => 'family', metadata => jsonb_build_object('file', file))
+		SELECT scribe.document_submit(image, owner => 'family', metadata => jsonb_build_object('file', file))
 		FROM (VALUES $values) v(image, file)});
 }
 
@@ -105,7 +105,7 @@ sub node_running_job
 
 # the node's worker starts its engine on a document of the node's own
 $node->safe_psql('postgres',
-	"SELECT scribe.submit_document(pg_read_binary_file('$ENV{SCRIBE_SOURCE_DIR}/test/fixtures/word.tif'), owner => 'node')");
+	"SELECT scribe.document_submit(pg_read_binary_file('$ENV{SCRIBE_SOURCE_DIR}/test/fixtures/word.tif'), owner => 'node')");
 ok($node->poll_query_until('postgres', q{SELECT status = 'done' FROM scribe.documents}),
 	'the node recognises a document of its own');
 my ($worker, $engine) = node_worker_engine();
@@ -149,14 +149,14 @@ $primary->safe_psql('postgres', q{
 # (the document is submitted in the consumer's transaction, so that the node cannot take it first)
 ($rc, $out, $err) = $primary->psql('postgres', qq{
 	BEGIN;
-	SELECT scribe.submit_document(pg_read_binary_file('$scans/note-clean.jpg'), owner => 'family');
+	SELECT scribe.document_submit(pg_read_binary_file('$scans/note-clean.jpg'), owner => 'family');
 	SET ROLE consumer;
 	SELECT scribe.claim('ocr', 1);
 	ROLLBACK;});
 like($err, qr/permission denied to claim jobs of kind ocr/, 'a consumer of other queues may not claim ocr jobs');
 
 # --- (b) the node dies mid-job; the lease runs out; another consumer finishes
-$primary->safe_psql('postgres', q{SELECT scribe.alter_queue('ocr', lease => '15 seconds')});
+$primary->safe_psql('postgres', q{SELECT scribe.queue_alter('ocr', lease => '15 seconds')});
 ($worker, $engine) = node_worker_engine();
 kill 'STOP', $engine;
 my @more = submit('letter-skewed-3deg.png', 'recipe-shadow.png', 'letter-clean.png');
@@ -183,7 +183,7 @@ is($primary->safe_psql('postgres', 'SELECT count(*) FROM scribe.jobs_dead'), 0, 
 # --- (c) a node that cannot reach the primary keeps running; the jobs wait
 reload_settings($primary, min_workers => 0, max_workers => 0);
 ok(wait_for_workers($primary, 0), 'the primary\'s workers stop again');
-$primary->safe_psql('postgres', q{SELECT scribe.alter_queue('ocr', lease => '10 minutes')});
+$primary->safe_psql('postgres', q{SELECT scribe.queue_alter('ocr', lease => '10 minutes')});
 
 my $bad = 'host=' . $primary->host . ' port=1 dbname=postgres user=scribe_node';
 $node->append_conf('postgresql.conf', "scribe.queue_conninfo = '$bad'\n");

@@ -37,9 +37,9 @@ sub sql { return $node->safe_psql('postgres', $_[0]) }
 
 sql(q{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.create_queue('app', consumer => 'clients', max_attempts => 2);
-	SELECT scribe.create_queue('we"ird\q', consumer => 'clients');
-	SELECT scribe.create_queue('work', max_attempts => 1, backoff_base => '0');
+	SELECT scribe.queue_create('app', consumer => 'clients', max_attempts => 2);
+	SELECT scribe.queue_create('we"ird\q', consumer => 'clients');
+	SELECT scribe.queue_create('work', max_attempts => 1, backoff_base => '0');
 	CREATE FUNCTION job_ok(a jsonb) RETURNS int LANGUAGE sql AS 'SELECT 1';
 	CREATE FUNCTION job_fail(a jsonb) RETURNS int LANGUAGE plpgsql AS 'BEGIN RAISE EXCEPTION ''no''; END';
 });
@@ -60,8 +60,8 @@ sql(q{SELECT scribe.send('work', '{"function": "public.job_fail"}', kind => 'sql
 
 # documents: a one-page and a two-page scan
 sql(qq{
-	SELECT scribe.submit_document(pg_read_binary_file('$scans/letter-clean.png'), owner => 'm');
-	SELECT scribe.submit_document(pg_read_binary_file('$scans/list-two-pages.tif'), owner => 'm');
+	SELECT scribe.document_submit(pg_read_binary_file('$scans/letter-clean.png'), owner => 'm');
+	SELECT scribe.document_submit(pg_read_binary_file('$scans/list-two-pages.tif'), owner => 'm');
 });
 ok($node->poll_query_until('postgres', q{
 	SELECT count(*) = 2 FROM scribe.documents WHERE status = 'done'}), 'the documents are recognised');
@@ -73,7 +73,7 @@ sql(q{SELECT count(scribe.cache_get('k:' || i)) FROM generate_series(1, 3000) i}
 sql(q{SELECT count(scribe.cache_get('absent:' || i)) FROM generate_series(1, 5) i});
 
 # rate limiter: one allowed, two rejected
-sql(q{SELECT allowed FROM scribe.rate_limit('metrics', 1, '1 hour')}) for 1 .. 3;
+sql(q{SELECT allowed FROM scribe.rate_limit_take('metrics', 1, '1 hour')}) for 1 .. 3;
 
 # the exposition, and promtool's verdict on it
 my $text = sql('SELECT scribe.metrics()');

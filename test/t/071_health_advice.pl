@@ -1,4 +1,4 @@
-# health()'s verdict and scribe.scaling_advice()'s findings on one node, each
+# health()'s verdict and scribe.capacity_advice()'s findings on one node, each
 # brought about by a scenario and gone (or absent) when healthy: Redis killed
 # and back (degraded, then ok), an OCR backlog and a slow OCR p95 on a real
 # document, cache misses, dead letters, a replication slot left behind, a
@@ -61,12 +61,12 @@ sub verdict
 	             FROM scribe.health() h});
 }
 
-# The findings of scaling_advice() with these arguments: "a,b"
+# The findings of capacity_advice() with these arguments: "a,b"
 sub findings
 {
 	my ($args) = @_;
 	return sql(qq{SELECT COALESCE(string_agg(finding, ',' ORDER BY finding), '')
-	              FROM scribe.scaling_advice($args)});
+	              FROM scribe.capacity_advice($args)});
 }
 
 # Move the clock the policies see
@@ -94,7 +94,7 @@ waitpid($redis_pid, 0);
 $redis_pid = undef;
 # misses in shared memory ask Redis, which fails: the breaker opens
 sql(q{SELECT count(scribe.cache_get('absent:' || g)) FROM generate_series(1, 5) g});
-is(sql(q{SELECT state FROM scribe.redis_status()}), 'open', 'Redis killed: the breaker opened');
+is(sql(q{SELECT state FROM scribe.redis_stats()}), 'open', 'Redis killed: the breaker opened');
 is(verdict(), 'degraded: redis_breaker_open', 'health() is degraded for the open breaker');
 like(sql(q{SELECT (r->>'message') || ' / ' || (r->>'hint') FROM scribe.health() h, jsonb_array_elements(h->'reasons') r}),
 	qr{breaker is open: the cache serves from shared memory \(L1\) only / Check that Redis runs},
@@ -104,24 +104,24 @@ is(sql(q{SELECT r->'evidence'->>'state' FROM scribe.health() h, jsonb_array_elem
 
 $redis_pid = start_redis($dir, $redis_port);
 ok($node->poll_query_until('postgres', q{
-	SELECT clock_timestamp() > state_since + interval '1 second' FROM scribe.redis_status()}),
+	SELECT clock_timestamp() > state_since + interval '1 second' FROM scribe.redis_stats()}),
 	'the cool-down is over');
 sql(q{SELECT scribe.cache_get('absent:probe')});
-is(sql(q{SELECT state FROM scribe.redis_status()}), 'closed', 'Redis back: the first call after the cool-down closed the breaker');
+is(sql(q{SELECT state FROM scribe.redis_stats()}), 'closed', 'Redis back: the first call after the cool-down closed the breaker');
 is(verdict(), 'ok', 'health() is ok again');
 
 # --- an OCR backlog: no worker may run, a document waits
 reload_settings($node, max_workers => '0');
 ok(wait_for_workers($node, 0), 'scribe.max_workers = 0: no worker runs');
-my $doc = sql(qq{SELECT scribe.submit_document(pg_read_binary_file('$scans/note-clean.jpg'), owner => 'health')});
+my $doc = sql(qq{SELECT scribe.document_submit(pg_read_binary_file('$scans/note-clean.jpg'), owner => 'health')});
 ok($node->poll_query_until('postgres',
 		qq{SELECT clock_timestamp() > submitted_at + interval '1.1 seconds' FROM scribe.documents WHERE document_id = $doc}),
 	'the document has waited over a second');
 is(findings(q{ocr_backlog_age => '1 second'}), 'ocr_backlog_growing', 'a document waiting over the threshold is a backlog');
 is(sql(q{SELECT severity || ' ' || (evidence->>'ready') || ' ' || (evidence->>'workers')
-         FROM scribe.scaling_advice(ocr_backlog_age => '1 second')}),
+         FROM scribe.capacity_advice(ocr_backlog_age => '1 second')}),
 	'critical 1 0', 'critical while every allowed worker runs, with the ready jobs and workers as evidence');
-like(sql(q{SELECT recommendation FROM scribe.scaling_advice(ocr_backlog_age => '1 second')}),
+like(sql(q{SELECT recommendation FROM scribe.capacity_advice(ocr_backlog_age => '1 second')}),
 	qr/raise scribe\.max_workers .* worker nodes/, 'it recommends more workers or worker nodes');
 # (5 minutes bounds the few statements since the submission, not a speed)
 is(findings(''), '', 'under the default threshold (5 minutes) it is no finding yet');
@@ -132,8 +132,8 @@ ok($node->poll_query_until('postgres', qq{SELECT status = 'done' FROM scribe.doc
 	'workers again: the document is recognised');
 is(findings(q{ocr_p95 => '1 millisecond'}), 'ocr_p95_high', 'its OCR time is above a 1 ms p95 target');
 my $p95_high = sql(q{SELECT (evidence->>'run_p95')::interval > '30 seconds'
-                     FROM scribe.scaling_advice(ocr_p95 => '1 millisecond')});
-is(sql(q{SELECT (evidence->>'run_p95')::interval > '1 millisecond' FROM scribe.scaling_advice(ocr_p95 => '1 millisecond')}),
+                     FROM scribe.capacity_advice(ocr_p95 => '1 millisecond')});
+is(sql(q{SELECT (evidence->>'run_p95')::interval > '1 millisecond' FROM scribe.capacity_advice(ocr_p95 => '1 millisecond')}),
 	't', 'with the measured p95 as evidence');
 # how long OCR took is this machine's business: the default target applies to it
 is(findings(''), $p95_high eq 't' ? 'ocr_p95_high' : '',
@@ -144,14 +144,14 @@ sql(q{SELECT count(scribe.cache_get('cold:' || g)) FROM generate_series(1, 1200)
 is(findings(''), 'cache_hit_rate_low,cache_hit_rate_low,cache_hit_rate_low',
 	'misses: both tiers and the namespace are under target');
 is(sql(q{SELECT string_agg(COALESCE(evidence->>'tier', 'namespace ' || (evidence->>'namespace')), ',' ORDER BY 1)
-         FROM scribe.scaling_advice() WHERE finding = 'cache_hit_rate_low'}),
+         FROM scribe.capacity_advice() WHERE finding = 'cache_hit_rate_low'}),
 	'l1,l2,namespace cold', 'naming the tiers and the namespace');
 is(findings(q{cache_min_lookups => 1000000}), '', 'too few lookups to judge: no finding');
 is(findings(q{cache_hit_rate_target => 0}), '', 'a target of 0 is always met');
 
 # --- dead letters: jobs failed for good
 sql(q{
-	SELECT scribe.create_queue('mail', consumer => 'clients', max_attempts => 3);
+	SELECT scribe.queue_create('mail', consumer => 'clients', max_attempts => 3);
 	SELECT scribe.send('mail', jsonb_build_object('n', g)) FROM generate_series(1, 3) g;
 	SELECT scribe.nack(j.job_id, j.lease, CASE WHEN j.payload->>'n' = '1' THEN 'bad address' ELSE 'smtp refused' END,
 	                   retry => false)
@@ -159,11 +159,11 @@ sql(q{
 });
 is(findings(q{cache_min_lookups => 1000000}), 'dead_letters_growing', 'three dead letters: dead letters grow');
 is(sql(q{SELECT evidence->>'queue', evidence->>'dead', evidence->>'commonest_error', evidence->>'commonest_error_count'
-         FROM scribe.scaling_advice() WHERE finding = 'dead_letters_growing'}),
+         FROM scribe.capacity_advice() WHERE finding = 'dead_letters_growing'}),
 	'mail|3|smtp refused|2', 'naming the queue and the commonest error');
 is(verdict(), 'degraded: dead_letters_rising', 'health() is degraded for them');
 is(findings(q{cache_min_lookups => 1000000, dead_letters => 4}), '', 'fewer than the threshold: no finding');
-sql(q{SELECT scribe.purge('mail', 'dead')});
+sql(q{SELECT scribe.queue_purge('mail', 'dead')});
 is(verdict(), 'ok', 'purged: health() is ok');
 
 # --- replication: a slot nobody streams from keeps WAL
@@ -172,7 +172,7 @@ sql(q{CREATE TABLE filler AS SELECT g FROM generate_series(1, 1000) g});
 is(findings(q{cache_min_lookups => 1000000, replica_lag_bytes => 1}), 'replica_lag_high',
 	'a slot behind by more than 1 byte lags');
 is(sql(q{SELECT severity || ' ' || (evidence->>'name') || ' ' || (evidence->>'state')
-         FROM scribe.scaling_advice(cache_min_lookups => 1000000, replica_lag_bytes => 1)}),
+         FROM scribe.capacity_advice(cache_min_lookups => 1000000, replica_lag_bytes => 1)}),
 	'critical forgotten inactive', 'critically: no subscriber streams from it');
 is(findings(q{cache_min_lookups => 1000000}), '', 'within the default 1 GB it is no finding');
 is(verdict(), 'degraded: replication_broken', 'health() is degraded for the inactive slot');
@@ -182,7 +182,7 @@ is(verdict(), 'ok', 'slot dropped: ok');
 # --- partitions: a day ahead, then a moved clock runs past them
 sql(q{
 	CREATE TABLE events (at timestamptz NOT NULL) PARTITION BY RANGE (at);
-	SELECT scribe.create_policy('events', 'partitions', 'events', '{"interval": "day", "premake": 1}', '1 day');
+	SELECT scribe.policy_create('events', 'partitions', 'events', '{"interval": "day", "premake": 1}', '1 day');
 });
 ok($node->poll_query_until('postgres', q{SELECT last_status = 'succeeded' FROM scribe.policy_status() WHERE name = 'events'}),
 	'the policy made its partitions');
@@ -190,7 +190,7 @@ is(findings(q{cache_min_lookups => 1000000}), '', 'a day ahead: no finding');
 move_clock('3d');
 is(findings(q{cache_min_lookups => 1000000}), 'partitions_running_out', 'three days later the partitions ran out');
 is(sql(q{SELECT severity || ' ' || (evidence->>'policy') || ' ' || ((evidence->>'runway')::interval < '0')::text
-         FROM scribe.scaling_advice(cache_min_lookups => 1000000)}),
+         FROM scribe.capacity_advice(cache_min_lookups => 1000000)}),
 	'critical events true', 'critically, with the runway as evidence');
 is(verdict(), 'failing: partitions_running_out,policy_failing', 'health() is failing: new rows have no partition');
 move_clock('0');
@@ -201,7 +201,7 @@ sql(q{INSERT INTO scribe.ocr_ledger (owner, page, method, cost)
       SELECT 'health', 1, 'cloud', 0.0015 FROM generate_series(1, 10)});
 is(findings(q{cache_min_lookups => 1000000}), 'cloud_cost_share_high', 'cloud pages are most of the cost');
 is(sql(q{SELECT evidence->>'cloud_pages', evidence->>'local_pages', (evidence->>'cloud_share')::numeric > 0.9
-         FROM scribe.scaling_advice(cache_min_lookups => 1000000)}),
+         FROM scribe.capacity_advice(cache_min_lookups => 1000000)}),
 	'10|1|t', 'with the pages of each tier and the cloud share as evidence');
 is(findings(q{cache_min_lookups => 1000000, cloud_cost_share => 1}), '', 'under a share of 1: no finding');
 
@@ -216,7 +216,7 @@ $gate->query_safe('SELECT pg_advisory_lock(9)');
 sql(q{
 	CREATE FUNCTION public.slow(args jsonb) RETURNS void LANGUAGE sql
 	    AS $$ SELECT pg_advisory_xact_lock_shared(9); SELECT pg_sleep(0.01) $$;
-	SELECT scribe.create_queue('slow');
+	SELECT scribe.queue_create('slow');
 	SELECT scribe.send_batch('slow', array_fill('{"function": "public.slow", "args": {}}'::jsonb, ARRAY[20]), kind => 'sql');
 });
 ok($node->poll_query_until('postgres', q{SELECT short_since IS NOT NULL FROM scribe._pool_start_status()}),
@@ -226,7 +226,7 @@ my ($verdict, $running, $wanted, $severity, $slots, $advice_wanted, $advice) = s
 	SELECT h->>'status' || ': ' || (r->>'code'), r->'evidence'->>'running', r->'evidence'->>'wanted',
 	       a.severity, a.evidence->>'max_worker_processes', a.evidence->>'wanted', a.recommendation
 	FROM scribe.health() h, jsonb_array_elements(h->'reasons') r,
-	     scribe.scaling_advice(cache_min_lookups => 1000000) a
+	     scribe.capacity_advice(cache_min_lookups => 1000000) a
 	WHERE a.finding = 'max_worker_processes_exhausted'});
 is($verdict, 'degraded: workers_cannot_start', 'health() is degraded: some workers run, not all');
 ok($running == 2 && $wanted > 2, "the two that fit run of the $wanted it wants");
@@ -238,7 +238,7 @@ $gate->quit;
 ok(wait_until_drained($node, 'slow'), 'the two workers drain the queue');
 ok($node->poll_query_until('postgres', q{SELECT scribe.health()->>'status' = 'ok'}),
 	'no more wanted than run: health() is ok again');
-is(sql(q{SELECT severity FROM scribe.scaling_advice(cache_min_lookups => 1000000)
+is(sql(q{SELECT severity FROM scribe.capacity_advice(cache_min_lookups => 1000000)
          WHERE finding = 'max_worker_processes_exhausted'}),
 	'warning', 'the advice remembers the shortfall of the last hour, as a warning');
 

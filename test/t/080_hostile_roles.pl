@@ -33,11 +33,11 @@ $node->start;
 # deletes are recorded), a partitions policy, the victims' data
 $node->safe_psql($db, q{
 	CREATE EXTENSION pg_scribe;
-	SELECT scribe.publish();
-	SELECT scribe.create_queue('tasks');
-	SELECT scribe.create_queue('inbox', consumer => 'clients');
+	SELECT scribe.replication_publish();
+	SELECT scribe.queue_create('tasks');
+	SELECT scribe.queue_create('inbox', consumer => 'clients');
 	-- worker nodes take the ocr jobs here, not this server's pool
-	SELECT scribe.alter_queue('ocr', consumer => 'clients');
+	SELECT scribe.queue_alter('ocr', consumer => 'clients');
 	CREATE TABLE public.vault (secret text);
 	INSERT INTO public.vault VALUES ('the superuser''s secret');
 	CREATE TABLE public.orders (id integer);
@@ -48,7 +48,7 @@ $node->safe_psql($db, q{
 	ALTER TABLE bob.ledger OWNER TO bob;
 	INSERT INTO bob.ledger VALUES (100);
 	CREATE TABLE public.parted (at timestamptz NOT NULL) PARTITION BY RANGE (at);
-	SELECT scribe.create_policy('parted', 'partitions', 'public.parted', '{"interval": "day", "premake": 2}');
+	SELECT scribe.policy_create('parted', 'partitions', 'public.parted', '{"interval": "day", "premake": 2}');
 });
 wait_for_workers($node, 1) or die 'the pool did not start';
 arsenal_setup($node, $db);
@@ -185,7 +185,7 @@ $world = world_snapshot($node, $db, @victim_tables);
 	SELECT scribe.send('tasks', '{"function": "app_producer.plant"}', kind => 'sql');
 	SELECT scribe.send_batch('tasks', ARRAY['{"function": "app_producer.plant_procedure"}'::pg_catalog.jsonb], kind => 'sql');
 	SELECT scribe.send('inbox', '{"x": 1}', idempotency_key => 'shared-key');
-	SELECT * FROM scribe.job_status(1);
+	SELECT * FROM scribe.job_get(1);
 });
 my $victim = $node->safe_psql($db,
 	q{SELECT scribe.send('tasks', '{"function": "public.victim"}', kind => 'sql')});
@@ -234,13 +234,13 @@ assert_harmless($node, $db, 'consumer', $world, @victim_tables);
 
 # --- the documents application
 my $scan = "$source/test/fixtures/scans/letter-clean.png";
-$node->safe_psql($db, "SELECT scribe.submit_document(pg_read_binary_file('$scan'), owner => 'the superuser') FROM generate_series(1, 4)");
+$node->safe_psql($db, "SELECT scribe.document_submit(pg_read_binary_file('$scan'), owner => 'the superuser') FROM generate_series(1, 4)");
 $world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('archive_app', 'documents', qq{
-	SELECT scribe.submit_document(decode('@{[ unpack 'H*', slurp_file($scan) ]}', 'hex'), owner => 'archive');
-	SELECT * FROM scribe.document_status(1);
-	SELECT * FROM scribe.search_documents('letter');
-	SELECT length(scribe.document_image(1));
+	SELECT scribe.document_submit(decode('@{[ unpack 'H*', slurp_file($scan) ]}', 'hex'), owner => 'archive');
+	SELECT * FROM scribe.document_get(1);
+	SELECT * FROM scribe.document_search('letter');
+	SELECT length(scribe.document_get_image(1));
 	SELECT * FROM scribe.ocr_costs();
 });
 is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE owner = 'archive'}), '1',
@@ -256,7 +256,7 @@ $world = world_snapshot($node, $db, @victim_tables);
 	SELECT scribe.ack($node_job, gen_random_uuid(), '{"pages": [], "method": "local"}');
 	SELECT scribe.nack($node_job, gen_random_uuid(), 'x');
 	SELECT scribe.release($node_job, gen_random_uuid());
-	SELECT length(scribe.document_image(1)), (SELECT ready FROM scribe.queue_stats('ocr'));
+	SELECT length(scribe.document_get_image(1)), (SELECT ready FROM scribe.queue_stats('ocr'));
 	SELECT scribe.release(c.job_id, c.lease) FROM scribe.claim('ocr', 1) c;
 	SELECT scribe.nack(c.job_id, c.lease, 'failed on the node') FROM scribe.claim('ocr', 1) c;
 	SELECT scribe.ack(c.job_id, c.lease,
@@ -311,16 +311,16 @@ $node->safe_psql($db, q{
 });
 $world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('policy_owner', 'policy owner', q{
-	SELECT scribe.create_policy('old-events', 'purge', 'events', '{"column": "at", "older_than": "30 days"}');
-	SELECT scribe.run_policy_now('old-events', dry_run => true);
-	SELECT scribe.alter_policy('old-events', schedule => '2 days');
-	SELECT scribe.run_policy_now('old-events');
+	SELECT scribe.policy_create('old-events', 'purge', 'events', '{"column": "at", "older_than": "30 days"}');
+	SELECT scribe.policy_run('old-events', dry_run => true);
+	SELECT scribe.policy_alter('old-events', schedule => '2 days');
+	SELECT scribe.policy_run('old-events');
 	SELECT scribe._run_as('postgres', 'ALTER ROLE policy_owner SUPERUSER');
 });
 like($err, qr/permission denied for function _run_as/, 'the policy owner may not call _run_as');
 ok($node->poll_query_until($db, q{SELECT count(*) = 1 FROM policy_owner.events}),
 	'the purge ran, as the owner, through the arsenal');
-($out, $err) = attack('policy_owner', 'policy owner', q{SELECT scribe.drop_policy('old-events');});
+($out, $err) = attack('policy_owner', 'policy owner', q{SELECT scribe.policy_drop('old-events');});
 is($node->safe_psql($db, q{SELECT count(*) FROM scribe.policies WHERE name = 'old-events'}), '0',
 	'the policy owner dropped its policy');
 assert_harmless($node, $db, 'policy owner', $world, @victim_tables);
@@ -328,12 +328,12 @@ assert_harmless($node, $db, 'policy owner', $world, @victim_tables);
 # --- the queues' administrator: queue names are data, never identifiers
 $world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('queue_admin', 'queue admin', q{
-	SELECT scribe.create_queue('pg_class; DROP TABLE public.vault');
-	SELECT scribe.alter_queue('pg_class; DROP TABLE public.vault', lease => '1 minute');
-	SELECT count(*) FROM scribe.list_queues();
+	SELECT scribe.queue_create('pg_class; DROP TABLE public.vault');
+	SELECT scribe.queue_alter('pg_class; DROP TABLE public.vault', lease => '1 minute');
+	SELECT count(*) FROM scribe.queue_list();
 	SELECT scribe.requeue('pg_class; DROP TABLE public.vault');
-	SELECT scribe.purge('pg_class; DROP TABLE public.vault', 'all');
-	SELECT scribe.drop_queue('pg_class; DROP TABLE public.vault');
+	SELECT scribe.queue_purge('pg_class; DROP TABLE public.vault', 'all');
+	SELECT scribe.queue_drop('pg_class; DROP TABLE public.vault');
 });
 unlike($err, qr/ERROR/, 'the queue administrator created, changed, requeued, purged and dropped a queue');
 assert_harmless($node, $db, 'queue admin', $world, @victim_tables);

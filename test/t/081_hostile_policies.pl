@@ -64,7 +64,7 @@ sub run_outcome
 sql(q{
 	CREATE EXTENSION pg_scribe;
 	-- a failed action is retried once, quickly
-	SELECT scribe.alter_queue('lifecycle', max_attempts => 2, backoff_base => '100 milliseconds',
+	SELECT scribe.queue_alter('lifecycle', max_attempts => 2, backoff_base => '100 milliseconds',
 	                          backoff_cap => '200 milliseconds');
 	CREATE SEQUENCE public.evidence;
 	GRANT USAGE ON SEQUENCE public.evidence TO PUBLIC;
@@ -75,9 +75,9 @@ sql(q{
 	CREATE SCHEMA alice AUTHORIZATION alice;
 	CREATE SCHEMA bob AUTHORIZATION bob;
 	-- exactly what docs/reference.md (Privileges) recommends for a policy owner
-	GRANT EXECUTE ON FUNCTION scribe.create_policy(text, text, text, jsonb, text, boolean),
-	                          scribe.alter_policy(text, jsonb, text, boolean),
-	                          scribe.drop_policy(text), scribe.run_policy_now(text, boolean) TO alice, bob;
+	GRANT EXECUTE ON FUNCTION scribe.policy_create(text, text, text, jsonb, text, boolean),
+	                          scribe.policy_alter(text, jsonb, text, boolean),
+	                          scribe.policy_drop(text), scribe.policy_run(text, boolean) TO alice, bob;
 });
 
 alice(q{
@@ -143,22 +143,22 @@ sub policy_calls
 {
 	my ($p) = @_;
 	return qq{
-		SELECT scribe.create_policy('$p-purge', 'purge', 'logs', '{"column": "at", "older_than": "1 day"}', enabled => false);
-		SELECT scribe.create_policy('$p-archive', 'archive', 'logs',
+		SELECT scribe.policy_create('$p-purge', 'purge', 'logs', '{"column": "at", "older_than": "1 day"}', enabled => false);
+		SELECT scribe.policy_create('$p-archive', 'archive', 'logs',
 			'{"column": "at", "older_than": "1 day", "archive_table": "logs_archive"}', enabled => false);
-		SELECT scribe.create_policy('$p-orphans', 'orphans', 'kids',
+		SELECT scribe.policy_create('$p-orphans', 'orphans', 'kids',
 			'{"column": "parent_id", "parent": "parents_t", "parent_column": "id"}', enabled => false);
-		SELECT scribe.create_policy('$p-parts', 'partitions', 'events',
+		SELECT scribe.policy_create('$p-parts', 'partitions', 'events',
 			'{"interval": "month", "retention": "1 year", "retention_mode": "archive", "archive_schema": "alice"}',
 			enabled => false);
-		SELECT scribe.create_policy('$p-sql', 'sql', 'noop', enabled => false);
-		SELECT scribe.create_policy('$p-sql2', 'sql', 'noop()', enabled => false);
-		SELECT scribe.alter_policy('$p-purge', settings => '{"older_than": "2 days"}');
-		SELECT scribe.alter_policy('$p-archive', settings => '{"archive_table": "logs_archive"}');
-		SELECT scribe.alter_policy('$p-orphans', settings => '{"parent": "parents_t"}');
-		SELECT scribe.alter_policy('$p-parts', settings => '{"archive_schema": "alice"}');
-		SELECT scribe.run_policy_now('$p-' || k, dry_run => true) FROM unnest('{purge,archive,orphans,parts,sql}'::text[]) k;
-		SELECT scribe.drop_policy('$p-' || k) FROM unnest('{purge,archive,orphans,parts,sql,sql2}'::text[]) k;
+		SELECT scribe.policy_create('$p-sql', 'sql', 'noop', enabled => false);
+		SELECT scribe.policy_create('$p-sql2', 'sql', 'noop()', enabled => false);
+		SELECT scribe.policy_alter('$p-purge', settings => '{"older_than": "2 days"}');
+		SELECT scribe.policy_alter('$p-archive', settings => '{"archive_table": "logs_archive"}');
+		SELECT scribe.policy_alter('$p-orphans', settings => '{"parent": "parents_t"}');
+		SELECT scribe.policy_alter('$p-parts', settings => '{"archive_schema": "alice"}');
+		SELECT scribe.policy_run('$p-' || k, dry_run => true) FROM unnest('{purge,archive,orphans,parts,sql}'::text[]) k;
+		SELECT scribe.policy_drop('$p-' || k) FROM unnest('{purge,archive,orphans,parts,sql,sql2}'::text[]) k;
 	};
 }
 
@@ -224,16 +224,16 @@ unharmed('(b) temporary views named like catalogs');
 alice(q{
 	INSERT INTO alice.kids VALUES (1, 1), (2, 2), (3, 3), (4, NULL);
 	INSERT INTO alice.parents_t VALUES (1);
-	SELECT scribe.create_policy('c', 'orphans', 'alice.kids',
+	SELECT scribe.policy_create('c', 'orphans', 'alice.kids',
 		'{"column": "parent_id", "parent": "alice.parents", "parent_column": "id"}', enabled => false);
 });
-is(alice(q{SELECT scribe.run_policy_now('c', dry_run => true)->'actions'->0->>'rows'}), 2,
+is(alice(q{SELECT scribe.policy_run('c', dry_run => true)->'actions'->0->>'rows'}), 2,
 	'(c) alice\'s dry run counts the two orphans (her view read as alice)');
 unharmed('(c) dry run by alice');
-is(sql(q{SELECT scribe.run_policy_now('c', dry_run => true)->'actions'->0->>'rows'}), 2,
+is(sql(q{SELECT scribe.policy_run('c', dry_run => true)->'actions'->0->>'rows'}), 2,
 	'(c) the superuser\'s dry run counts them too, reading alice\'s view as alice');
 unharmed('(c) dry run by the superuser');
-is(run_outcome(alice(q{SELECT scribe.run_policy_now('c')->>'run_id'})), 'succeeded|', '(c) the run succeeded');
+is(run_outcome(alice(q{SELECT scribe.policy_run('c')->>'run_id'})), 'succeeded|', '(c) the run succeeded');
 is(alice(q{SELECT string_agg(id::text, ',' ORDER BY id) FROM alice.kids}), '1,4',
 	'(c) and deleted the orphans, as alice');
 unharmed('(c) real run');
@@ -241,23 +241,23 @@ unharmed('(c) real run');
 # --- (d) a purge target turned into a view after the policy was made
 alice(q{
 	CREATE TABLE alice.gone (at timestamptz NOT NULL);
-	SELECT scribe.create_policy('d', 'purge', 'alice.gone', '{"column": "at", "older_than": "1 day"}', enabled => false);
+	SELECT scribe.policy_create('d', 'purge', 'alice.gone', '{"column": "at", "older_than": "1 day"}', enabled => false);
 	CREATE RULE "_RETURN" AS ON SELECT TO alice.gone
 		DO INSTEAD SELECT now() - interval '10 days' AS at WHERE alice.pwn();
 });
 is(alice(q{SELECT relkind FROM pg_class WHERE oid = 'alice.gone'::regclass}), 'v', '(d) alice.gone is a view now');
-like(error_of('alice', q{SELECT scribe.run_policy_now('d', dry_run => true)}),
+like(error_of('alice', q{SELECT scribe.policy_run('d', dry_run => true)}),
 	qr/ERROR:  42809: the target alice\.gone of policy "d" is a view, not a table.*\nHINT:  /s,
 	'(d) alice\'s dry run fails with 42809 and a hint');
 unharmed('(d) dry run by alice');
-like(error_of('postgres', q{SELECT scribe.run_policy_now('d', dry_run => true)}),
+like(error_of('postgres', q{SELECT scribe.policy_run('d', dry_run => true)}),
 	qr/ERROR:  42809: the target alice\.gone of policy "d" is a view/, '(d) so does the superuser\'s');
 unharmed('(d) dry run by the superuser');
-like(run_outcome(alice(q{SELECT scribe.run_policy_now('d')->>'run_id'})),
+like(run_outcome(alice(q{SELECT scribe.policy_run('d')->>'run_id'})),
 	qr/^failed\|the target alice\.gone of policy "d" is a view, not a table \(/,
 	'(d) a run started by alice fails at once, the reason recorded in the run');
 unharmed('(d) run started by alice');
-like(run_outcome(sql(q{SELECT scribe.run_policy_now('d')->>'run_id'})), qr/^failed\|the target alice\.gone/,
+like(run_outcome(sql(q{SELECT scribe.policy_run('d')->>'run_id'})), qr/^failed\|the target alice\.gone/,
 	'(d) a run started by the superuser fails the same way');
 unharmed('(d) run started by the superuser');
 
@@ -272,16 +272,16 @@ alice(q{
 	CREATE CONSTRAINT TRIGGER audit_deferred_deleted AFTER DELETE ON alice.audit_deferred
 		DEFERRABLE INITIALLY DEFERRED FOR EACH ROW EXECUTE FUNCTION alice.log_and_pwn();
 });
-is(sql(q{SELECT string_agg((scribe.create_policy(n, 'purge', t, '{"column": "at", "older_than": "1 day"}',
+is(sql(q{SELECT string_agg((scribe.policy_create(n, 'purge', t, '{"column": "at", "older_than": "1 day"}',
                                                   enabled => false)).owner::text, ',')
          FROM (VALUES ('e', 'alice.audit'), ('e-deferred', 'alice.audit_deferred')) v(n, t)}), 'alice,alice',
 	'(e) policies the superuser makes on alice\'s tables belong to alice');
-is(run_outcome(sql(q{SELECT scribe.run_policy_now('e')->>'run_id'})), 'succeeded|', '(e) the purge succeeded');
+is(run_outcome(sql(q{SELECT scribe.policy_run('e')->>'run_id'})), 'succeeded|', '(e) the purge succeeded');
 is(alice(q{SELECT count(*) || ' ' || (SELECT string_agg(DISTINCT who::text, ',') FROM alice.trigger_log) FROM alice.audit}),
 	'3 alice', '(e) the old rows are gone, and alice\'s trigger ran as alice');
 unharmed('(e) ordinary trigger');
 alice(q{TRUNCATE alice.trigger_log});
-is(run_outcome(sql(q{SELECT scribe.run_policy_now('e-deferred')->>'run_id'})), 'succeeded|',
+is(run_outcome(sql(q{SELECT scribe.policy_run('e-deferred')->>'run_id'})), 'succeeded|',
 	'(e) the purge of a table with a deferred constraint trigger succeeded');
 is(alice(q{SELECT count(*) || ' ' || (SELECT string_agg(DISTINCT who::text, ',') FROM alice.trigger_log) FROM alice.audit_deferred}),
 	'0 alice', '(e) the deferred trigger fired, as alice, not at the worker\'s commit as the superuser');
@@ -299,16 +299,16 @@ alice(q{
 	BEGIN
 		CREATE TEMP VIEW pg_class AS SELECT c.* FROM pg_catalog.pg_class c WHERE alice.pwn();
 	END $$;
-	SELECT scribe.create_policy('f-settings', 'sql', 'alice.unsettle', enabled => false);
-	SELECT scribe.create_policy('f-view', 'sql', 'alice.leave_view', enabled => false);
+	SELECT scribe.policy_create('f-settings', 'sql', 'alice.unsettle', enabled => false);
+	SELECT scribe.policy_create('f-view', 'sql', 'alice.leave_view', enabled => false);
 });
-as_role('bob', q{SELECT scribe.create_policy('f-bob', 'sql', 'bob.observe', enabled => false)});
-is(run_outcome(alice(q{SELECT scribe.run_policy_now('f-settings')->>'run_id'})), 'succeeded|',
+as_role('bob', q{SELECT scribe.policy_create('f-bob', 'sql', 'bob.observe', enabled => false)});
+is(run_outcome(alice(q{SELECT scribe.policy_run('f-settings')->>'run_id'})), 'succeeded|',
 	'(f) alice\'s procedure changed its settings');
-like(run_outcome(alice(q{SELECT scribe.run_policy_now('f-view')->>'run_id'})),
+like(run_outcome(alice(q{SELECT scribe.policy_run('f-view')->>'run_id'})),
 	qr/^failed\|cannot create temporary table within security-restricted operation/,
 	'(f) a policy\'s procedure cannot create a temporary view');
-is(run_outcome((as_role('bob', q{SELECT scribe.run_policy_now('f-bob')->>'run_id'}))[0]), 'succeeded|',
+is(run_outcome((as_role('bob', q{SELECT scribe.policy_run('f-bob')->>'run_id'}))[0]), 'succeeded|',
 	'(f) then bob\'s policy ran, in the same worker');
 is(sql(q{SELECT work_mem, COALESCE(mark, ''), search_path, temp_relations FROM bob.seen}),
 	'4MB||"$user", public|0', '(f) bob\'s procedure saw none of alice\'s settings and no temporary object');
@@ -318,9 +318,9 @@ unharmed('(f) sql policies');
 alice(q{
 	INSERT INTO alice.logs SELECT i, now() - interval '10 days' FROM generate_series(1, 40) i;
 	INSERT INTO alice.logs SELECT i, now() FROM generate_series(41, 45) i;
-	SELECT scribe.create_policy('ok-purge', 'purge', 'alice.logs',
+	SELECT scribe.policy_create('ok-purge', 'purge', 'alice.logs',
 		'{"column": "at", "older_than": "1 day", "batch_size": 15}', enabled => false);
-	SELECT scribe.create_policy('ok-parts', 'partitions', 'alice.events', '{"interval": "month", "premake": 2}',
+	SELECT scribe.policy_create('ok-parts', 'partitions', 'alice.events', '{"interval": "month", "premake": 2}',
 		enabled => false);
 	-- a procedure that finds its table through its own SET search_path
 	CREATE TABLE alice.tallies (who name);
@@ -328,18 +328,18 @@ alice(q{
 	BEGIN
 		INSERT INTO tallies VALUES (current_user);
 	END $$;
-	SELECT scribe.create_policy('ok-sql', 'sql', 'alice.tally', enabled => false);
+	SELECT scribe.policy_create('ok-sql', 'sql', 'alice.tally', enabled => false);
 });
-is(alice(q{SELECT scribe.run_policy_now('ok-purge', dry_run => true)->'actions'->0->>'rows'}), 40,
+is(alice(q{SELECT scribe.policy_run('ok-purge', dry_run => true)->'actions'->0->>'rows'}), 40,
 	'a dry run counts the rows a purge would delete');
-is(run_outcome(alice(q{SELECT scribe.run_policy_now('ok-purge')->>'run_id'})), 'succeeded|', 'the purge ran');
+is(run_outcome(alice(q{SELECT scribe.policy_run('ok-purge')->>'run_id'})), 'succeeded|', 'the purge ran');
 is(alice(q{SELECT count(*) || ' ' || min(id) FROM alice.logs}), '5 41', 'and removed the old rows only');
-is(run_outcome(alice(q{SELECT scribe.run_policy_now('ok-parts')->>'run_id'})), 'succeeded|',
+is(run_outcome(alice(q{SELECT scribe.policy_run('ok-parts')->>'run_id'})), 'succeeded|',
 	'a partitions policy ran');
 is(alice(q{SELECT count(*) || ' ' || bool_and(c.relowner = 'alice'::regrole) FROM pg_inherits i
            JOIN pg_class c ON c.oid = i.inhrelid WHERE i.inhparent = 'alice.events'::regclass}), '3 true',
 	'and made the current month\'s partition and two ahead, owned by alice');
-is(run_outcome(alice(q{SELECT scribe.run_policy_now('ok-sql')->>'run_id'})), 'succeeded|',
+is(run_outcome(alice(q{SELECT scribe.policy_run('ok-sql')->>'run_id'})), 'succeeded|',
 	'an sql policy ran');
 is(alice(q{SELECT string_agg(who::text, ',') FROM alice.tallies}), 'alice',
 	'its procedure ran as alice, with its own search_path');

@@ -61,7 +61,8 @@ for my $version (@versions)
 	$node->start;
 	my $sql = sub { return $node->safe_psql('postgres', $_[0]) };
 
-	# --- the old version, under this build's library
+	# --- the old version, under this build's library, called by its own names
+	# (0.1.0's: the only earlier version yet)
 	$sql->(qq{
 		CREATE EXTENSION pg_scribe VERSION '$version';
 		SELECT scribe.create_queue('emails', consumer => 'clients', max_attempts => 2);
@@ -85,6 +86,10 @@ for my $version (@versions)
 		SELECT scribe.cache_invalidate_on('users', 'user:{id}:name');
 
 		SELECT scribe.rate_limit('login:ann', 1, '1 day');
+
+		-- a DBA's grant on a function 0.2.0 renames
+		CREATE ROLE queue_admin;
+		GRANT EXECUTE ON FUNCTION scribe.create_queue(text, text, interval, integer, interval, interval, interval) TO queue_admin;
 	});
 	is($sql->(q{SELECT extversion FROM pg_extension WHERE extname = 'pg_scribe'}), $version,
 		"$version: installed");
@@ -110,7 +115,12 @@ for my $version (@versions)
 	is($sql->(q{SELECT count(*) FROM scribe.jobs j JOIN scribe.queues q USING (queue_id) WHERE q.name = 'emails'}),
 		1, "$version: the job claimed before the update is still leased");
 
-	is($sql->(q{SELECT (scribe.rate_limit('login:ann', 1, '1 day')).allowed}), 'f',
+	is($sql->(q{SELECT has_function_privilege('queue_admin',
+		'scribe.queue_create(text, text, interval, integer, interval, interval, interval)', 'EXECUTE')}), 't',
+		"$version: a grant on a renamed function follows it to its new name");
+	is($sql->(q{SELECT payload ? 'lang' AND payload ? 'tier' FROM scribe.jobs WHERE kind = 'ocr'}), 't',
+		"$version: a queued ocr job carries what a worker node needs");
+	is($sql->(q{SELECT (scribe.rate_limit_take('login:ann', 1, '1 day')).allowed}), 'f',
 		"$version: the rate-limited key is still limited");
 
 	# the cache triggers attached before the update still delete the keys
@@ -130,7 +140,7 @@ for my $version (@versions)
 	ok($node->poll_query_until('postgres', q{
 		SELECT count(*) = 0 FROM logs WHERE at < now() - interval '31 days'}),
 		"$version: the policy created before the update purges");
-	my $run = $sql->(q{SELECT scribe.run_policy_now('logs')->>'run_id'});
+	my $run = $sql->(q{SELECT scribe.policy_run('logs')->>'run_id'});
 	ok($node->poll_query_until('postgres', qq{SELECT status = 'succeeded' FROM scribe.policy_runs WHERE run_id = $run}),
 		"$version: and runs again on demand");
 

@@ -31,7 +31,7 @@ CREATE TABLE scribe.documents (
     finished_at   timestamptz,
     search_config regconfig NOT NULL DEFAULT 'english',
     search        tsvector GENERATED ALWAYS AS
-                  (to_tsvector(search_config, scribe.normalize_text(coalesce(text, '')))) STORED,
+                  (to_tsvector(search_config, scribe.text_normalize(coalesce(text, '')))) STORED,
     CHECK ((image IS NOT NULL AND image_location = 'inline') OR (image_key IS NOT NULL AND image_location = 's3'))
 );
 -- scans are compressed already: keep them out of line without recompressing

@@ -46,11 +46,11 @@ SELECT pg_catalog.pg_extension_config_dump('scribe.policy_runs', '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.policies', 'policy_id'), '');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.policy_runs', 'run_id'), '');
 
--- The built-in policy scribe.history (its procedure, scribe.prune_policy_runs,
+-- The built-in policy scribe.history (its procedure, scribe.policy_prune_runs,
 -- is in lifecycle_api.sql), first run an hour after CREATE EXTENSION: a
 -- pg_restore, which creates the extension then loads the tables, must not
 -- meet a run's rows on its way
 INSERT INTO scribe.policies (name, kind, target, settings, schedule, owner, next_run_at)
-VALUES ('scribe.history', 'sql', 'scribe.prune_policy_runs(jsonb)',
-        '{"procedure": "scribe.prune_policy_runs(jsonb)", "args": {"max_age": "30 days", "keep": 1000}}',
+VALUES ('scribe.history', 'sql', 'scribe.policy_prune_runs(jsonb)',
+        '{"procedure": "scribe.policy_prune_runs(jsonb)", "args": {"max_age": "30 days", "keep": 1000}}',
         '1 hour', (SELECT extowner FROM pg_extension WHERE extname = 'pg_scribe')::regrole, now() + interval '1 hour');

@@ -3,9 +3,9 @@
 
 -- The built-in queues, through the queue's own checks: ocr for the document
 -- pipeline, lifecycle for the policies' runs
-SELECT scribe.create_queue('ocr', consumer => 'workers', lease => '10 minutes', max_attempts => 3,
+SELECT scribe.queue_create('ocr', consumer => 'workers', lease => '10 minutes', max_attempts => 3,
                            backoff_base => '5 seconds', backoff_cap => '1 minute', retention => '1 day');
-SELECT scribe.create_queue('lifecycle', consumer => 'workers', lease => '1 hour', max_attempts => 5,
+SELECT scribe.queue_create('lifecycle', consumer => 'workers', lease => '1 hour', max_attempts => 5,
                            backoff_base => '10 seconds', backoff_cap => '10 minutes', retention => '1 day');
 
 -- The archive partitions of the coming days (the launcher keeps making them)

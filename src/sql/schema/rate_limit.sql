@@ -3,7 +3,7 @@
 
 -- A named row type rather than OUT parameters: the executor reads its
 -- columns from the type cache, not from pg_proc's argument arrays, on every
--- execution of SELECT ... FROM scribe.rate_limit(...)
+-- execution of SELECT ... FROM scribe.rate_limit_take(...)
 CREATE TYPE scribe.rate_limit_result AS (
     allowed boolean,            -- the request was let through (and used its cost)
     remaining integer,          -- requests of cost 1 still allowed right now

@@ -10,7 +10,7 @@ CREATE TABLE scribe.heartbeat (
 );
 
 -- The subscription that makes this node a read replica (at most one row;
--- scribe.subscribe() adds it, scribe.unsubscribe() removes it).  Not
+-- scribe.replication_subscribe() adds it, scribe.replication_unsubscribe() removes it).  Not
 -- published: each node has its own.
 CREATE TABLE scribe.subscriptions (
     subscription  name PRIMARY KEY,

@@ -1,7 +1,7 @@
--- pg_scribe functions: scaling_advice(), findings from the live
+-- pg_scribe functions: capacity_advice(), findings from the live
 -- statistics and the history, each with its evidence and what to do.
 
--- Refuse a threshold of scaling_advice() that is NULL or out of range
+-- Refuse a threshold of capacity_advice() that is NULL or out of range
 CREATE OR REPLACE FUNCTION scribe._advice_check(ok boolean, argument text, must text)
     RETURNS void
     LANGUAGE plpgsql IMMUTABLE
@@ -9,15 +9,15 @@ CREATE OR REPLACE FUNCTION scribe._advice_check(ok boolean, argument text, must 
     AS $$
 BEGIN
     IF ok IS NOT TRUE THEN
-        RAISE EXCEPTION 'scaling_advice argument % must be %', argument, must
+        RAISE EXCEPTION 'capacity_advice argument % must be %', argument, must
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Leave it out to use its default; docs/reference.md lists the defaults.';
     END IF;
 END
 $$;
-COMMENT ON FUNCTION scribe._advice_check(boolean, text, text) IS 'Internal: refuse a threshold of scaling_advice() that is NULL or out of range';
+COMMENT ON FUNCTION scribe._advice_check(boolean, text, text) IS 'Internal: refuse a threshold of capacity_advice() that is NULL or out of range';
 
-CREATE OR REPLACE FUNCTION scribe.scaling_advice(
+CREATE OR REPLACE FUNCTION scribe.capacity_advice(
     ocr_p95               interval DEFAULT '30 seconds',
     ocr_backlog_age       interval DEFAULT '5 minutes',
     cache_hit_rate_target real DEFAULT 0.8,
@@ -56,7 +56,7 @@ BEGIN
     PERFORM scribe._advice_check(cloud_cost_share BETWEEN 0 AND 1, 'cloud_cost_share', 'between 0 and 1');
     PERFORM scribe._advice_check(cost_window > interval '0', 'cost_window', 'a positive interval');
     IF NOT (SELECT preloaded FROM scribe._library_status()) THEN
-        RAISE EXCEPTION 'scaling_advice needs pg_scribe loaded through shared_preload_libraries'
+        RAISE EXCEPTION 'capacity_advice needs pg_scribe loaded through shared_preload_libraries'
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'Add pg_scribe to shared_preload_libraries and restart the server.';
     END IF;
@@ -171,7 +171,7 @@ BEGIN
                              pg_size_pretty(r.lag_bytes), r.problem)
                  WHEN r.side = 'subscriber'
                  THEN format('This replica applies changes %s late: it needs more I/O or CPU than it has; read from it '
-                             'with scribe.wait_for_lsn() meanwhile, and keep heavy queries off it.', r.lag)
+                             'with scribe.replication_wait_lsn() meanwhile, and keep heavy queries off it.', r.lag)
                  ELSE format('Replica %s confirms changes %s (%s) late: look at its load and at the network; '
                              'its slot keeps WAL on this server until it catches up.',
                              r.name, r.lag, pg_size_pretty(r.lag_bytes)) END;
@@ -185,7 +185,7 @@ BEGIN
                                'runway', r.runway, 'threshold', partition_runway, 'premake', r.premake,
                                'alert', r.alert),
             format('The partitions of %s run out %s. Raise the policy''s premake '
-                   '(scribe.alter_policy(%L, settings => ''{"premake": %s}'')), and check in scribe.policy_status() '
+                   '(scribe.policy_alter(%L, settings => ''{"premake": %s}'')), and check in scribe.policy_status() '
                    'that its runs succeed.',
                    r.target, CASE WHEN r.runway IS NULL THEN 'now (there are none)'
                                   WHEN r.runway <= interval '0' THEN 'already'
@@ -213,7 +213,7 @@ BEGIN
     END IF;
 END
 $$;
-COMMENT ON FUNCTION scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval) IS 'Findings from the live statistics and the history (OCR time and backlog, worker slots, cache hit rate, dead letters, replica lag, partitions ahead, cloud OCR cost), each with its evidence and a recommendation; none on a healthy installation';
+COMMENT ON FUNCTION scribe.capacity_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval) IS 'Findings from the live statistics and the history (OCR time and backlog, worker slots, cache hit rate, dead letters, replica lag, partitions ahead, cloud OCR cost), each with its evidence and a recommendation; none on a healthy installation';
 
-REVOKE ALL ON FUNCTION scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe.scaling_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval) TO pg_monitor;
+REVOKE ALL ON FUNCTION scribe.capacity_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval) FROM PUBLIC;
+GRANT EXECUTE ON FUNCTION scribe.capacity_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval) TO pg_monitor;

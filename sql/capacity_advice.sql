@@ -1,4 +1,4 @@
--- scribe.scaling_advice(): its columns, clear errors for thresholds out of
+-- scribe.capacity_advice(): its columns, clear errors for thresholds out of
 -- range, and who may call it.  (t/071 brings about each finding.)
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
@@ -9,10 +9,10 @@ RESET client_min_messages;
 -- the columns of a finding
 SELECT array_agg(a.attname::text ORDER BY a.attnum) AS columns
 FROM pg_proc p, unnest(p.proargnames, p.proargmodes) WITH ORDINALITY AS a(attname, mode, attnum)
-WHERE p.oid = 'scribe.scaling_advice'::regproc AND a.mode = 'o';
+WHERE p.oid = 'scribe.capacity_advice'::regproc AND a.mode = 'o';
 
 -- every threshold, checked
-SELECT a AS arguments, pg_temp.outcome(format('SELECT * FROM scribe.scaling_advice(%s)', a)) AS outcome
+SELECT a AS arguments, pg_temp.outcome(format('SELECT * FROM scribe.capacity_advice(%s)', a)) AS outcome
 FROM unnest(ARRAY[
     'ocr_p95 => ''0 s''',
     'ocr_p95 => NULL',
@@ -34,9 +34,9 @@ FROM unnest(ARRAY[
 CREATE ROLE regress_advice_nobody;
 CREATE ROLE regress_advice_monitor IN ROLE pg_monitor;
 SET ROLE regress_advice_nobody;
-SELECT pg_temp.outcome('SELECT * FROM scribe.scaling_advice()') AS nobody;
+SELECT pg_temp.outcome('SELECT * FROM scribe.capacity_advice()') AS nobody;
 RESET ROLE;
 SET ROLE regress_advice_monitor;
-SELECT pg_temp.outcome('SELECT * FROM scribe.scaling_advice()') AS monitor;
+SELECT pg_temp.outcome('SELECT * FROM scribe.capacity_advice()') AS monitor;
 RESET ROLE;
 DROP ROLE regress_advice_nobody, regress_advice_monitor;
