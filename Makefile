@@ -173,7 +173,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo charts bench bench-ocr bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation fuzz deps
+.PHONY: test demo charts bench bench-ocr bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation bench-before-after fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -198,6 +198,9 @@ bench-metrics:
 	test/bench/metrics.sh
 bench-isolation:
 	test/bench/isolation.sh
+# the queue and cache benchmarks of the last build before issue 15 and of this one
+bench-before-after:
+	test/bench/before_after.sh
 # docs/charts/*.svg from the tables in docs/benchmarks.md (runs no benchmark)
 charts:
 	test/bench/charts.sh

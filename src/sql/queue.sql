@@ -147,6 +147,13 @@ CREATE OR REPLACE FUNCTION scribe._job_state(
 $$;
 COMMENT ON FUNCTION scribe._job_state(bigint) IS 'Internal: a job''s queue, state (ready, delayed, running, done, dead), attempts, lease and payload wherever it is; NULL when it is gone';
 
+-- A queue's name by its id (NULL: no such queue here)
+CREATE OR REPLACE FUNCTION scribe._queue_name(queue_id integer) RETURNS text
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$ SELECT q.name FROM scribe.queues q WHERE q.queue_id = _queue_name.queue_id $$;
+COMMENT ON FUNCTION scribe._queue_name(integer) IS 'Internal: a queue''s name by its id, NULL when there is none';
+
 -- The dead letters of each queue since a while ago, and their commonest error
 CREATE OR REPLACE FUNCTION scribe._queue_dead_letters(
     since interval,

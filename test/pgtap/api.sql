@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(48);
+SELECT plan(49);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -15,7 +15,7 @@ SELECT functions_are('scribe', ARRAY[
     'send', 'send_batch', 'claim', 'ack', 'nack', 'release', 'extend_lease',
     'requeue', 'queue_purge', 'queue_stats', 'job_get', 'worker_status',
     '_library_status', '_launcher_status', '_worker_slots',
-    '_queues_changed', '_queue_jobs_changed', '_queue_not_found', '_queue_check_policy', '_job_state', '_queue_dead_letters',
+    '_queues_changed', '_queue_jobs_changed', '_queue_not_found', '_queue_check_policy', '_job_state', '_queue_name', '_queue_dead_letters',
     '_archive_partitions_ensure', '_archive_partitions_expire',
     'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'image_info', 'ocr_languages',
     'text_normalize', 'image_recompress', 'document_submit', 'document_get', 'document_search', 'ocr_costs',

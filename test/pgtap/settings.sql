@@ -35,6 +35,7 @@ $$, $$ VALUES
     ('scribe.ocr_cost_local', '0.0001', 'sighup'),
     ('scribe.ocr_cpu_limit', '300', 'superuser'),
     ('scribe.ocr_memory_limit', '2048', 'superuser'),
+    ('scribe.ocr_tessdata_dir', '/usr/share/tesseract-ocr/5/tessdata', 'superuser'),
     ('scribe.ocr_threads', '1', 'superuser'),
     ('scribe.ocr_timeout', '120000', 'user'),
     ('scribe.policy_clock_offset', '0', 'superuser'),
@@ -52,7 +53,6 @@ $$, $$ VALUES
     ('scribe.s3_region', 'us-east-1', 'sighup'),
     ('scribe.s3_secret_key', '', 'sighup'),
     ('scribe.s3_timeout', '30000', 'sighup'),
-    ('scribe.ocr_tessdata_dir', '/usr/share/tesseract-ocr/5/tessdata', 'superuser'),
     ('scribe.worker_idle_timeout', '60', 'sighup')
 $$, 'every setting, with its default and context');
 

@@ -109,10 +109,16 @@ cmp_ok(scalar @monitor_calls, '>=', 15, scalar(@monitor_calls) . ' functions pg_
 $world = world_snapshot($node, $db, @victim_tables);
 my ($out, $err) = attack('mon', 'pg_monitor',
 	join("\n", @monitor_calls, @monitor_views,
-		# called by the views, and with a policy the attacker builds
+		# the internal functions behind health() and the status functions,
+		# one with a policy the attacker builds: granted to nobody
 		q{SELECT scribe._policy_alert(policy_id, NULL, 5) FROM scribe.policy_status();},
+		q{SELECT count(*) FROM scribe._health_reasons();},
+		q{SELECT count(*) FROM scribe._partition_runway();},
+		q{SELECT count(*) FROM scribe._queue_totals();},
 		q{SELECT scribe.health()->>'status' AS health_status;}));
 like($out, qr/^(ok|degraded|failing)$/m, 'pg_monitor: health() answered through the arsenal');
+is(scalar(() = $err =~ /permission denied for function _(policy_alert|health_reasons|partition_runway|queue_totals)\b/g), 4,
+	'pg_monitor may not call the internal functions the status answers use');
 assert_harmless($node, $db, 'pg_monitor', $world, @victim_tables);
 
 # --- the producer: jobs that try to leave state in the worker for the

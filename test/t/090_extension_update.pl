@@ -101,7 +101,9 @@ for my $version (@versions)
 	$sql->('ALTER EXTENSION pg_scribe UPDATE');
 	is($sql->(q{SELECT extversion FROM pg_extension WHERE extname = 'pg_scribe'}), $current,
 		"$version: updated to $current");
-	same_description(describe_scribe($node), "$version: updated, pg_scribe is the same as a fresh install's");
+	# the DBA's grant made before the update is the one difference a fresh install cannot have
+	same_description(describe_scribe($node) =~ s{,queue_admin=EXECUTE/postgres}{}gr,
+		"$version: updated, pg_scribe is the same as a fresh install's");
 
 	# --- the state survives and runs
 	is($sql->(q{

@@ -1,0 +1,76 @@
+#!/bin/bash
+# The house issue (15) moved code between layers and renamed the SQL API; it
+# must not make anything slower.  This runs the queue benchmark (make bench)
+# and the cache benchmark (make bench-cache) of two builds in one go, each
+# build with its own scripts (a build's benchmark calls its own names): the
+# baseline (BENCH_BASELINE, a commit; default 81bc9aa, the last before the
+# issue) from a temporary git worktree, then this tree; queue, then cache.
+# It prints each case's figure side by side and writes the table between
+# <!-- before-after:begin --> and <!-- before-after:end --> of
+# docs/benchmarks.md.  Run it with `make bench-before-after` (about 35
+# minutes).  Environment: BENCH_BASELINE, BENCH_DOCS (file to write to;
+# empty: none), SCRIBE_KEEP=1.
+set -euo pipefail
+BENCH_SRC=$(cd "$(dirname "$0")" && pwd)
+# shellcheck source-path=SCRIPTDIR source=../bin/lib.sh
+. "$BENCH_SRC/../bin/lib.sh"
+
+BENCH_BASELINE=${BENCH_BASELINE:-81bc9aa}
+BENCH_DOCS=${BENCH_DOCS-$SCRIBE_ROOT/docs/benchmarks.md}
+BEGIN_MARK='<!-- before-after:begin -->'
+END_MARK='<!-- before-after:end -->'
+
+scribe_workdir
+BASE_TREE="$SCRIBE_WORK/baseline"
+cleanup() {
+    git -C "$SCRIBE_ROOT" worktree remove --force "$BASE_TREE" >/dev/null 2>&1 || true
+    scribe_cleanup
+}
+trap cleanup EXIT
+git -C "$SCRIBE_ROOT" worktree add --detach "$BASE_TREE" "$BENCH_BASELINE" >/dev/null
+BASE_REV=$(git -C "$BASE_TREE" rev-parse --short HEAD)
+THIS_REV=$(git -C "$SCRIBE_ROOT" rev-parse --short HEAD)$(git -C "$SCRIBE_ROOT" diff --quiet HEAD -- src || echo "+changes")
+STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')
+LOAD_START=$(cut -d' ' -f1-3 /proc/loadavg)
+
+# run benchmark $1 (queue, cache) of the tree $2 into the markdown file $3
+run_bench() {
+    scribe_step "$1 benchmark of $2"
+    (cd "$2" && BENCH_DOCS="$3" "test/bench/$1.sh") >"$3.log" 2>&1 || {
+        tail -n 30 "$3.log" >&2; return 1; }
+}
+for bench in queue cache; do
+    run_bench "$bench" "$BASE_TREE" "$SCRIBE_WORK/before-$bench.md"
+    run_bench "$bench" "$SCRIBE_ROOT" "$SCRIBE_WORK/after-$bench.md"
+done
+
+# The rows of the results tables of a benchmark's section: case, first figure
+rows() {
+    awk -F' \\| ' '/^\| \([a-z]\) / { sub(/^\| /, "", $1); print $1 "\t" $2 }' "$1"
+}
+SECTION="$SCRIBE_WORK/section.md"
+{
+    echo "$BEGIN_MARK"
+    echo "- Run: $STARTED, load average at the start $LOAD_START, at the end $(cut -d' ' -f1-3 /proc/loadavg)."
+    echo "- Before: git $BASE_REV (BENCH_BASELINE); after: git $THIS_REV. Each build ran its own"
+    echo "  \`test/bench/queue.sh\` and \`test/bench/cache.sh\`, in turn, on the same machine."
+    echo "- The figure is each case's first column: jobs/s or calls/s (higher is better), or what the"
+    echo "  case says (latencies in ms or µs, buffers: lower is better)."
+    echo
+    for bench in queue cache; do
+        echo "| $bench case | before | after | after / before |"
+        echo "|---|---|---|---|"
+        paste <(rows "$SCRIBE_WORK/before-$bench.md") <(rows "$SCRIBE_WORK/after-$bench.md" | cut -f2) |
+            awk -F'\t' '{
+                label = $1; sub(/ \(.*$/, "", label); sub(/: .*$/, "", label)
+                ratio = ($2 ~ /^[0-9.]+$/ && $3 ~ /^[0-9.]+$/ && $2 > 0) ? sprintf("%.2f×", $3 / $2) : ""
+                printf "| %s | %s | %s | %s |\n", $1, $2, $3, ratio }'
+        echo
+    done
+    echo "$END_MARK"
+} >"$SECTION"
+cat "$SECTION"
+if [ -n "$BENCH_DOCS" ]; then
+    scribe_docs_section "$BENCH_DOCS" "$SECTION" "$BEGIN_MARK" "$END_MARK"
+    echo "written to $BENCH_DOCS"
+fi
