@@ -19,42 +19,21 @@ scribe_removed(const char *function, const char *version, const char *replacemen
 			 errhint("Run ALTER EXTENSION pg_scribe UPDATE, then call %s.", replacement)));
 }
 
-PG_FUNCTION_INFO_V1(scribe_claim_ocr);
+/*
+ * One removed function: its symbol, and the ERROR a call gets (the function
+ * as SQL named it, the version that removed it, what to call instead)
+ */
+#define SCRIBE_REMOVED(symbol, function, version, replacement) \
+	PG_FUNCTION_INFO_V1(symbol); \
+	Datum \
+	symbol(PG_FUNCTION_ARGS) \
+	{ \
+		scribe_removed(function, version, replacement); \
+		PG_RETURN_NULL(); \
+	}
 
-/* 0.1.0's scribe.claim_ocr(n) */
-Datum
-scribe_claim_ocr(PG_FUNCTION_ARGS)
-{
-	scribe_removed("scribe.claim_ocr()", "0.2.0", "scribe.claim('ocr', n)");
-	PG_RETURN_NULL();
-}
-
-PG_FUNCTION_INFO_V1(scribe_finish_ocr);
-
-/* 0.1.0's scribe.finish_ocr(job_id, lease, result, method, fallback, node) */
-Datum
-scribe_finish_ocr(PG_FUNCTION_ARGS)
-{
-	scribe_removed("scribe.finish_ocr()", "0.2.0", "scribe.ack(job_id, lease, result)");
-	PG_RETURN_NULL();
-}
-
-PG_FUNCTION_INFO_V1(scribe_fail_ocr);
-
-/* 0.1.0's scribe.fail_ocr(job_id, lease, error, retry) */
-Datum
-scribe_fail_ocr(PG_FUNCTION_ARGS)
-{
-	scribe_removed("scribe.fail_ocr()", "0.2.0", "scribe.nack(job_id, lease, error)");
-	PG_RETURN_NULL();
-}
-
-PG_FUNCTION_INFO_V1(scribe_release_ocr);
-
-/* 0.1.0's scribe.release_ocr(job_id, lease) */
-Datum
-scribe_release_ocr(PG_FUNCTION_ARGS)
-{
-	scribe_removed("scribe.release_ocr()", "0.2.0", "scribe.release(job_id, lease)");
-	PG_RETURN_NULL();
-}
+/* 0.1.0's worker-node verbs: nodes use the queue's (claim, ack, nack, release) */
+SCRIBE_REMOVED(scribe_claim_ocr, "scribe.claim_ocr()", "0.2.0", "scribe.claim('ocr', n)")
+SCRIBE_REMOVED(scribe_finish_ocr, "scribe.finish_ocr()", "0.2.0", "scribe.ack(job_id, lease, result)")
+SCRIBE_REMOVED(scribe_fail_ocr, "scribe.fail_ocr()", "0.2.0", "scribe.nack(job_id, lease, error)")
+SCRIBE_REMOVED(scribe_release_ocr, "scribe.release_ocr()", "0.2.0", "scribe.release(job_id, lease)")

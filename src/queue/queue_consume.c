@@ -319,6 +319,17 @@ refuse(int64 job_id, LeaseState state, const char *action)
 			 errhint("Pass the lease token that scribe.claim() returned with the job. A lease that ran out passes to the next consumer: call scribe.extend_lease() while a job runs longer than its queue's lease.")));
 }
 
+/* After a verb that changed no row: false when the job is gone (done already), else its ERROR */
+static bool
+gone_or_refuse(int64 job_id, const pg_uuid_t *lease, const char *action)
+{
+	LeaseState	state = lease_state(job_id, lease);
+
+	if (state != LEASE_GONE)
+		refuse(job_id, state, action);
+	return false;
+}
+
 /*
  * Lock a job whose lease (job_id, token) is held, with what its hooks need
  * (inside SPI); false when the token does not hold it (any more).
@@ -380,7 +391,6 @@ scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
 	Oid			argtypes[4] = {INT8OID, UUIDOID, JSONBOID, TEXTARRAYOID};
 	Datum		values[4];
 	char		nulls[4] = "    ";
-	LeaseState	state;
 	ScribeJob	job;
 	const ScribeQueueKindHooks *hooks = NULL;
 	bool		oversized = result != NULL && (int64) VARSIZE(result) > scribe_max_payload_size;
@@ -419,11 +429,7 @@ scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
 	}
 	if (hooks == NULL)
 		check_result_size(result);
-	state = lease_state(job_id, lease);
-	if (state == LEASE_GONE)
-		return false;
-	refuse(job_id, state, "ack");
-	return false;				/* not reached */
+	return gone_or_refuse(job_id, lease, "ack");
 }
 
 /*
@@ -717,15 +723,9 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 bool
 scribe_queue_release_job(int64 job_id, const pg_uuid_t *lease)
 {
-	LeaseState	state;
-
 	if (scribe_queue_release_jobs(1, &job_id, lease, NULL) == 1)
 		return true;
-	state = lease_state(job_id, lease);
-	if (state == LEASE_GONE)
-		return false;
-	refuse(job_id, state, "release");
-	return false;				/* not reached */
+	return gone_or_refuse(job_id, lease, "release");
 }
 
 /*
