@@ -119,6 +119,11 @@ END
 $$;
 COMMENT ON FUNCTION scribe._queue_check_policy(scribe.queues) IS 'Internal: validate a queue''s policy';
 
+-- The queues are the queue's: readable by superusers only (scribe.queue_list()
+-- lists them).  Explicit, so that an installation updated from 0.1.0, which
+-- granted SELECT to pg_monitor, and a fresh one hold the same ACL.
+REVOKE ALL ON scribe.queues FROM PUBLIC;
+
 -- The queue's answers to the other capabilities, which never read its tables
 
 -- One job wherever it is, for SECURITY DEFINER callers (scribe.job_get()
