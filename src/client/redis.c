@@ -1,6 +1,6 @@
 /*
  * The Redis tier (L2): settings, the per-backend connection, and the
- * operations the cache layer calls (see cache_redis.h for what each result
+ * operations the cache layer calls (see redis.h for what each result
  * means to it).
  *
  * Every operation is a "call": the breaker admits it or refuses it at once;

@@ -113,7 +113,7 @@ typedef struct ScribeRedisStatus
 	char		last_error[SCRIBE_REDIS_ERROR_MAX];
 } ScribeRedisStatus;
 
-/* cache_redis.c: settings, the connection and the operations */
+/* redis.c: settings, the connection and the operations */
 extern void scribe_redis_define_gucs(void);
 extern bool scribe_redis_configured(void);
 extern ScribeRedisResult scribe_redis_get(const char *key, int key_len, StringInfo value);

@@ -2,7 +2,7 @@
  * OCR counters in shared memory: pages, cost and seconds per page of what
  * the pipeline recorded in scribe.ocr_ledger since the server started, by
  * method.  The writer of the ledger (scribe_ocr_record_result, used by local
- * workers and by worker nodes' scribe.finish_ocr) adds to them when its
+ * workers, and scribe.ack of a worker node's ocr job) adds to them when its
  * transaction commits, so scribe.metrics() reads them without scanning the
  * ledger, which grows without bound.
  */

@@ -14,7 +14,7 @@
  *            is a job of kind "policy" on the built-in lifecycle queue, so
  *            its own transaction, retried with the queue's backoff
  *   clock    the time a run sees: now(), moved by scribe.policy_clock_offset
- *   schedule an interval, or a cron expression (lifecycle/cron.h: five
+ *   schedule an interval, or a cron expression (client/cron.h: five
  *            fields or a macro such as @daily), always evaluated in UTC
  */
 #ifndef SCRIBE_LIFECYCLE_H
