@@ -28,6 +28,10 @@ cleanup() {
 }
 trap cleanup EXIT
 git -C "$SCRIBE_ROOT" worktree add --detach "$BASE_TREE" "$BENCH_BASELINE" >/dev/null
+# the one fix a baseline's benchmark needs to run on a fast machine: its
+# aggregate table of (j) overflowed int past 271,000 rows (fixed in cache.sh
+# with issue 15); the measured code is untouched
+sed -i 's/(i \* 7919) % 1000/(i::bigint * 7919) % 1000/' "$BASE_TREE/test/bench/cache.sh"
 BASE_REV=$(git -C "$BASE_TREE" rev-parse --short HEAD)
 THIS_REV=$(git -C "$SCRIBE_ROOT" rev-parse --short HEAD)$(git -C "$SCRIBE_ROOT" diff --quiet HEAD -- src || echo "+changes")
 STARTED=$(date -u '+%Y-%m-%d %H:%M UTC')

@@ -319,7 +319,7 @@ agg_table() {
     q <<SQL >/dev/null
 DROP TABLE IF EXISTS bench_agg;
 CREATE TABLE bench_agg (g int NOT NULL, v int NOT NULL) WITH (parallel_workers = 0);
-INSERT INTO bench_agg SELECT i % 10, (i * 7919) % 1000 FROM generate_series(1, $1) i;
+INSERT INTO bench_agg SELECT i % 10, (i::bigint * 7919) % 1000 FROM generate_series(1, $1) i;
 VACUUM ANALYZE bench_agg;
 SQL
 }
