@@ -82,7 +82,7 @@ scribe_xact_register(ScribeXactPhase phase, XactCallback xact, SubXactCallback s
  * to handle.  What fn allocates in the caller's memory context stays.
  */
 char *
-scribe_job_try(void (*fn) (void *arg), void *arg, int *sqlerrcode)
+scribe_subxact_try(void (*fn) (void *arg), void *arg, int *sqlerrcode)
 {
 	MemoryContext callercxt = CurrentMemoryContext;
 	ResourceOwner callerowner = CurrentResourceOwner;

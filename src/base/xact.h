@@ -50,6 +50,6 @@ extern void scribe_xact_register(ScribeXactPhase phase, XactCallback xact,
  * Run fn(arg) in a subtransaction; returns NULL, or the ERROR's message
  * (in the caller's memory context) with its SQLSTATE in *sqlerrcode.
  */
-extern char *scribe_job_try(void (*fn) (void *arg), void *arg, int *sqlerrcode);
+extern char *scribe_subxact_try(void (*fn) (void *arg), void *arg, int *sqlerrcode);
 
 #endif							/* SCRIBE_XACT_H */

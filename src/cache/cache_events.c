@@ -150,7 +150,7 @@ scribe_cache_event_trigger(PG_FUNCTION_ARGS)
 								SPI_fnumber(RelationGetDescr(td->tg_relation), "operation"));
 	ev.argument = SPI_getvalue(td->tg_trigtuple, RelationGetDescr(td->tg_relation),
 							   SPI_fnumber(RelationGetDescr(td->tg_relation), "argument"));
-	failure = scribe_job_try(cache_event_do, &ev, &sqlerrcode);
+	failure = scribe_subxact_try(cache_event_do, &ev, &sqlerrcode);
 	if (failure != NULL)
 		ereport(WARNING,
 				(errcode(sqlerrcode),

@@ -170,7 +170,7 @@ ocr_recognize(const ScribeJob *job, bytea *image, const char *lang, bool cloud,
 						  scribe_job_report_progress);
 }
 
-/* One recognition of a document, for scribe_job_try */
+/* One recognition of a document, for scribe_subxact_try */
 typedef struct OcrAttempt
 {
 	const ScribeJob *job;
@@ -212,7 +212,7 @@ scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *la
 	attempt.lang = lang;
 	attempt.cloud = strcmp(tier, "cloud") == 0;
 	*outcome = JOB_DONE;
-	failure = scribe_job_try(ocr_attempt, &attempt, &sqlerrcode);
+	failure = scribe_subxact_try(ocr_attempt, &attempt, &sqlerrcode);
 	if (failure != NULL)
 	{
 		attempt.ocr = NULL;

@@ -49,7 +49,7 @@ extern Jsonb *scribe_jsonb_get(Jsonb *object, const char *key);
 extern int64 scribe_jsonb_get_int64(Jsonb *object, const char *key, const char *kind, const char *hint);
 extern void scribe_jsonb_check_keys(Jsonb *object, const char *const *allowed, const char *kind);
 
-/* scribe_job_try(): run part of a job in a subtransaction (base/xact.h) */
+/* scribe_subxact_try(): run part of a job in a subtransaction (base/xact.h) */
 
 /*
  * The process that runs jobs, as kinds and remote work see it: the pool's

@@ -72,7 +72,7 @@ typedef struct PolicyStep
 } PolicyStep;
 
 /*
- * Take the run's next action (scribe._policy_step), for scribe_job_try.  A
+ * Take the run's next action (scribe._policy_step), for scribe_subxact_try.  A
  * call that leads to the owner's code: through scribe_plan_call, whose
  * search_path is a setting the owner's own functions may change, not an
  * override that would make them ignore their SET search_path.
@@ -110,7 +110,7 @@ policy_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **er
 	/* SPI's memory goes at SPI_finish: *result and *error are the caller's */
 	SPI_connect();
 	/* a failed action must not lose the failure's record: run it in a subtransaction */
-	failure = scribe_job_try(policy_step, &step, &sqlerrcode);
+	failure = scribe_subxact_try(policy_step, &step, &sqlerrcode);
 	if (failure != NULL)
 	{
 		final = policy_error_is_permanent(sqlerrcode) || job->attempt >= job->max_attempts;

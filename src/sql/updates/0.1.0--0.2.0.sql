@@ -9,7 +9,6 @@
 -- Functions renamed in 0.2.0 (one naming scheme, docs/development.md): renamed
 -- in place, so that the grants a DBA made and the triggers and generated
 -- columns that call them follow; the function files then replace the bodies.
--- RENAMES:BEGIN
 ALTER FUNCTION scribe.alter_policy(name text, settings jsonb, schedule text, enabled boolean) RENAME TO policy_alter;
 ALTER FUNCTION scribe.alter_queue(name text, consumer text, lease interval, max_attempts integer, backoff_base interval, backoff_cap interval, retention interval) RENAME TO queue_alter;
 ALTER FUNCTION scribe.commit_lsn() RENAME TO replication_commit_lsn;
@@ -39,7 +38,6 @@ ALTER FUNCTION scribe.unsubscribe() RENAME TO replication_unsubscribe;
 ALTER FUNCTION scribe.wait_for_lsn(lsn pg_lsn, timeout interval, subscription name, throw boolean) RENAME TO replication_wait_lsn;
 ALTER FUNCTION scribe.cache_set(text, bytea, interval) RENAME TO cache_set_bytea;
 ALTER FUNCTION scribe.cache_set(text, jsonb, interval) RENAME TO cache_set_jsonb;
--- RENAMES:END
 
 -- Functions and views re-shaped in 0.2.0: dropped here, created by
 -- the function files.  A function whose name, argument types, argument names,
