@@ -27,6 +27,7 @@ OBJS = \
 	src/queue/queue_maintenance.o \
 	src/queue/queue_send.o \
 	src/queue/queue_stats.o \
+	src/queue/queue_recount.o \
 	src/queue/queue_status.o \
 	src/queue/queue_ready.o \
 	src/pool/pool.o \

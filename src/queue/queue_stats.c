@@ -8,8 +8,7 @@
  *
  * Backends record changes in a pending list that follows subtransactions;
  * the commit applies it, a rollback drops it.  The launcher reconciles the
- * job counters with an exact count every few minutes, after a restart, and
- * after a bulk change (purge, requeue, drop) asks for it.
+ * job counters with an exact count (queue_recount.c).
  */
 #include "pg_scribe.h"
 
@@ -27,55 +26,11 @@
 
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
+#include "queue/queue_stats_internal.h"
 #include "base/shmem.h"
 #include "base/wakeup.h"
 #include "base/xact.h"
 #include "base/spi_plans.h"
-
-/* How often the launcher recounts every queue */
-#define RECONCILE_INTERVAL_MS (5 * 60 * 1000)
-/* How often it retries the queues whose recount is due (a commit can void one) */
-#define RECOUNT_RETRY_MS 1000
-
-typedef struct StatsSlot
-{
-	int64		minute;			/* minutes since 2000-01-01; which minute this is */
-	uint32		completed;
-	uint32		failed;
-	uint32		wait[SCRIBE_HIST_BUCKETS];
-	uint32		run[SCRIBE_HIST_BUCKETS];
-} StatsSlot;
-
-typedef struct QueueStatsEntry
-{
-	slock_t		mutex;
-	int32		queue_id;		/* 0: free */
-	bool		needs_recount;
-	uint64		applied;		/* commits applied: a recount that saw one change is void */
-	int64		jobs;			/* rows in scribe.jobs */
-	int64		in_flight;		/* claimed, not yet acked, nacked or released */
-	uint64		completed;
-	uint64		failed;
-	uint64		dead;
-	double		wait_sum;		/* seconds */
-	double		run_sum;
-	uint64		wait_total[SCRIBE_HIST_BUCKETS];
-	uint64		run_total[SCRIBE_HIST_BUCKETS];
-	int			nkinds;
-	ScribeKindCounts kinds[SCRIBE_STATS_KINDS];
-	StatsSlot	slots[SCRIBE_STATS_MINUTES];
-} QueueStatsEntry;
-
-typedef struct QueueShared
-{
-	pg_atomic_uint64 version;
-	pg_atomic_uint64 churn;		/* rows of scribe.jobs acked, nacked or dead-lettered since the last vacuum */
-	slock_t		mutex;			/* next_due, last_reconcile */
-	TimestampTz next_due;
-	TimestampTz last_reconcile;
-	int			max_queues;
-	QueueStatsEntry entries[FLEXIBLE_ARRAY_MEMBER];
-} QueueShared;
 
 /* What a transaction changed in one queue, at one subtransaction level */
 typedef struct PendingStats
@@ -98,14 +53,10 @@ typedef struct PendingStats
 
 int			scribe_max_queues = 64;
 
-static QueueShared *queue_shared = NULL;
-static TimestampTz last_partial_recount = 0;
+QueueShared *scribe_queue_shared = NULL;
 static List *pending_stats = NIL;
 static bool pending_version_bump = false;
 static bool stats_callbacks_registered = false;
-
-static SPIPlanPtr plan_count_all = NULL;
-static SPIPlanPtr plan_count_one = NULL;
 
 /* Define the statistics GUCs */
 void
@@ -135,18 +86,18 @@ scribe_queue_stats_shmem_init(void)
 {
 	bool		found;
 
-	queue_shared = ShmemInitStruct("pg_scribe queues", scribe_queue_stats_shmem_size(), &found);
+	scribe_queue_shared = ShmemInitStruct("pg_scribe queues", scribe_queue_stats_shmem_size(), &found);
 	if (!found)
 	{
-		memset(queue_shared, 0, scribe_queue_stats_shmem_size());
-		pg_atomic_init_u64(&queue_shared->version, 1);
-		pg_atomic_init_u64(&queue_shared->churn, 0);
-		SpinLockInit(&queue_shared->mutex);
-		queue_shared->max_queues = scribe_max_queues;
+		memset(scribe_queue_shared, 0, scribe_queue_stats_shmem_size());
+		pg_atomic_init_u64(&scribe_queue_shared->version, 1);
+		pg_atomic_init_u64(&scribe_queue_shared->churn, 0);
+		SpinLockInit(&scribe_queue_shared->mutex);
+		scribe_queue_shared->max_queues = scribe_max_queues;
 		for (int i = 0; i < scribe_max_queues; i++)
 		{
-			SpinLockInit(&queue_shared->entries[i].mutex);
-			queue_shared->entries[i].needs_recount = true;
+			SpinLockInit(&scribe_queue_shared->entries[i].mutex);
+			scribe_queue_shared->entries[i].needs_recount = true;
 		}
 	}
 }
@@ -155,15 +106,15 @@ scribe_queue_stats_shmem_init(void)
 uint64
 scribe_queue_version(void)
 {
-	return queue_shared ? pg_atomic_read_u64(&queue_shared->version) : 0;
+	return scribe_queue_shared ? pg_atomic_read_u64(&scribe_queue_shared->version) : 0;
 }
 
 /* Tell every backend that scribe.queues changed */
 void
 scribe_queue_version_bump(void)
 {
-	if (queue_shared)
-		pg_atomic_fetch_add_u64(&queue_shared->version, 1);
+	if (scribe_queue_shared)
+		pg_atomic_fetch_add_u64(&scribe_queue_shared->version, 1);
 }
 
 /* Minutes since the PostgreSQL epoch */
@@ -202,27 +153,27 @@ kind_counts(ScribeKindCounts *kinds, int *nkinds, const char *kind)
 }
 
 /* The entry of a queue; NULL when there is none and create is false or no room */
-static QueueStatsEntry *
-entry_find(int32 queue_id, bool create)
+QueueStatsEntry *
+scribe_queue_stats_entry(int32 queue_id, bool create)
 {
 	QueueStatsEntry *free_entry = NULL;
 
-	if (queue_shared == NULL || queue_id <= 0)
+	if (scribe_queue_shared == NULL || queue_id <= 0)
 		return NULL;
 
-	for (int i = 0; i < queue_shared->max_queues; i++)
+	for (int i = 0; i < scribe_queue_shared->max_queues; i++)
 	{
-		if (queue_shared->entries[i].queue_id == queue_id)
-			return &queue_shared->entries[i];
+		if (scribe_queue_shared->entries[i].queue_id == queue_id)
+			return &scribe_queue_shared->entries[i];
 	}
 	if (!create)
 		return NULL;
 
 	/* allocate under the lock, so that two backends do not take two entries */
 	LWLockAcquire(scribe_lwlock(SCRIBE_LWLOCK_QUEUES), LW_EXCLUSIVE);
-	for (int i = 0; i < queue_shared->max_queues; i++)
+	for (int i = 0; i < scribe_queue_shared->max_queues; i++)
 	{
-		QueueStatsEntry *e = &queue_shared->entries[i];
+		QueueStatsEntry *e = &scribe_queue_shared->entries[i];
 
 		if (e->queue_id == queue_id)
 		{
@@ -249,7 +200,7 @@ entry_find(int32 queue_id, bool create)
 void
 scribe_queue_stats_forget(int32 queue_id)
 {
-	QueueStatsEntry *e = entry_find(queue_id, false);
+	QueueStatsEntry *e = scribe_queue_stats_entry(queue_id, false);
 
 	if (e == NULL)
 		return;
@@ -279,7 +230,7 @@ entry_slot(QueueStatsEntry *e, int64 minute)
 static void
 entry_apply(PendingStats *p, int64 minute)
 {
-	QueueStatsEntry *e = entry_find(p->queue_id, true);
+	QueueStatsEntry *e = scribe_queue_stats_entry(p->queue_id, true);
 	StatsSlot  *slot;
 
 	if (e == NULL)
@@ -357,7 +308,7 @@ queue_stats_at_commit(void)
 	/* crossing the vacuum threshold: the launcher should look */
 	if (churn > 0)
 	{
-		uint64		before = pg_atomic_fetch_add_u64(&queue_shared->churn, churn);
+		uint64		before = pg_atomic_fetch_add_u64(&scribe_queue_shared->churn, churn);
 
 		if (before < SCRIBE_VACUUM_MIN_CHURN && before + churn >= SCRIBE_VACUUM_MIN_CHURN)
 			recount = true;
@@ -385,7 +336,7 @@ stats_xact_callback(XactEvent event, void *arg)
 			/* applied by COMMIT PREPARED in another session: recount instead */
 			foreach(lc, pending_stats)
 			{
-				QueueStatsEntry *e = entry_find(((PendingStats *) lfirst(lc))->queue_id, false);
+				QueueStatsEntry *e = scribe_queue_stats_entry(((PendingStats *) lfirst(lc))->queue_id, false);
 
 				if (e != NULL)
 					e->needs_recount = true;
@@ -526,7 +477,7 @@ scribe_queue_changed_at_commit(void)
 bool
 scribe_queue_stats_counters(int32 queue_id, int64 *jobs, int64 *in_flight)
 {
-	QueueStatsEntry *e = entry_find(queue_id, false);
+	QueueStatsEntry *e = scribe_queue_stats_entry(queue_id, false);
 	bool		valid;
 
 	*jobs = *in_flight = 0;
@@ -540,157 +491,13 @@ scribe_queue_stats_counters(int32 queue_id, int64 *jobs, int64 *in_flight)
 	return valid;
 }
 
-/* How many commits an entry has applied (0 without an entry) */
-static uint64
-entry_applied(int32 queue_id)
-{
-	QueueStatsEntry *e = entry_find(queue_id, true);
-	uint64		applied = 0;
-
-	if (e == NULL)
-		return 0;
-	SpinLockAcquire(&e->mutex);
-	applied = e->applied;
-	SpinLockRelease(&e->mutex);
-	return applied;
-}
-
-/*
- * Set a queue's job counters from an exact count, unless a commit was applied
- * since `applied` was read (before the count's snapshot): then the count may
- * miss or double that commit, and the recount waits for the next cycle.
- */
-static void
-entry_set_counts(int32 queue_id, int64 jobs, int64 in_flight, uint64 applied)
-{
-	QueueStatsEntry *e = entry_find(queue_id, true);
-
-	if (e == NULL)
-		return;
-	SpinLockAcquire(&e->mutex);
-	if (e->queue_id == queue_id)
-	{
-		if (e->applied == applied)
-		{
-			e->jobs = jobs;
-			e->in_flight = in_flight;
-			e->needs_recount = false;
-		}
-		else
-			e->needs_recount = true;
-	}
-	SpinLockRelease(&e->mutex);
-}
-
-/* Count one queue's jobs exactly and store the counts (inside SPI) */
-void
-scribe_queue_stats_recount(int32 queue_id, int64 *jobs, int64 *in_flight)
-{
-	Oid			argtypes[1] = {INT4OID};
-	Datum		values[1] = {Int32GetDatum(queue_id)};
-	bool		isnull;
-	uint64		applied = entry_applied(queue_id);
-
-	/* read_only false: a snapshot taken after `applied` was read */
-	scribe_plan_execute(&plan_count_one,
-						"SELECT count(*), count(lease_until) FROM scribe.jobs WHERE queue_id = $1",
-						1, argtypes, values, NULL, false, 1);
-	*jobs = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-	*in_flight = DatumGetInt64(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
-	entry_set_counts(queue_id, *jobs, *in_flight, applied);
-}
-
-/*
- * Recount the queues that need it, or all of them when all is set or the
- * interval has passed (inside SPI).  Returns when the next full recount is due.
- */
-TimestampTz
-scribe_queue_stats_reconcile(TimestampTz now, bool all)
-{
-	TimestampTz last;
-
-	SpinLockAcquire(&queue_shared->mutex);
-	last = queue_shared->last_reconcile;
-	SpinLockRelease(&queue_shared->mutex);
-
-	if (all || TimestampDifferenceExceeds(last, now, RECONCILE_INTERVAL_MS))
-	{
-		uint64	   *applied = palloc(sizeof(uint64) * queue_shared->max_queues);
-		int32	   *ids = palloc(sizeof(int32) * queue_shared->max_queues);
-
-		for (int e = 0; e < queue_shared->max_queues; e++)
-		{
-			ids[e] = queue_shared->entries[e].queue_id;
-			applied[e] = ids[e] ? entry_applied(ids[e]) : 0;
-		}
-
-		/* one pass over the hot table, in a fresh snapshot; queues without jobs count zero */
-		scribe_plan_execute(&plan_count_all,
-							"SELECT q.queue_id, count(j.queue_id), count(j.lease_until) "
-							"FROM scribe.queues q LEFT JOIN scribe.jobs j USING (queue_id) "
-							"GROUP BY q.queue_id",
-							0, NULL, NULL, NULL, false, 0);
-		for (uint64 i = 0; i < SPI_processed; i++)
-		{
-			HeapTuple	tuple = SPI_tuptable->vals[i];
-			TupleDesc	desc = SPI_tuptable->tupdesc;
-			bool		isnull;
-			int32		queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 1, &isnull));
-			uint64		before = 0;
-
-			for (int e = 0; e < queue_shared->max_queues; e++)
-			{
-				if (ids[e] == queue_id)
-					before = applied[e];
-			}
-			entry_set_counts(queue_id,
-							 DatumGetInt64(SPI_getbinval(tuple, desc, 2, &isnull)),
-							 DatumGetInt64(SPI_getbinval(tuple, desc, 3, &isnull)),
-							 before);
-		}
-		/* entries of dropped queues */
-		for (int e = 0; e < queue_shared->max_queues; e++)
-		{
-			int32		queue_id = queue_shared->entries[e].queue_id;
-			bool		exists = false;
-
-			for (uint64 i = 0; i < SPI_processed && queue_id != 0 && !exists; i++)
-			{
-				bool		isnull;
-
-				exists = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[i], SPI_tuptable->tupdesc, 1, &isnull)) == queue_id;
-			}
-			if (queue_id != 0 && !exists)
-				scribe_queue_stats_forget(queue_id);
-		}
-		SpinLockAcquire(&queue_shared->mutex);
-		queue_shared->last_reconcile = now;
-		SpinLockRelease(&queue_shared->mutex);
-		last = now;
-	}
-	else if (TimestampDifferenceExceeds(last_partial_recount, now, RECOUNT_RETRY_MS))
-	{
-		last_partial_recount = now;
-		for (int i = 0; i < queue_shared->max_queues; i++)
-		{
-			QueueStatsEntry *e = &queue_shared->entries[i];
-			int64		jobs,
-						in_flight;
-
-			if (e->queue_id != 0 && e->needs_recount)
-				scribe_queue_stats_recount(e->queue_id, &jobs, &in_flight);
-		}
-	}
-	return TimestampTzPlusMilliseconds(last, RECONCILE_INTERVAL_MS);
-}
-
 /* Rows of scribe.jobs finished or failed since the last vacuum (minus `done`) */
 uint64
 scribe_queue_churn(uint64 done)
 {
 	if (done > 0)
-		return pg_atomic_sub_fetch_u64(&queue_shared->churn, done);
-	return pg_atomic_read_u64(&queue_shared->churn);
+		return pg_atomic_sub_fetch_u64(&scribe_queue_shared->churn, done);
+	return pg_atomic_read_u64(&scribe_queue_shared->churn);
 }
 
 /* Jobs in scribe.jobs, all queues with statistics together */
@@ -699,9 +506,9 @@ scribe_queue_stats_total_jobs(void)
 {
 	int64		total = 0;
 
-	for (int i = 0; i < queue_shared->max_queues; i++)
+	for (int i = 0; i < scribe_queue_shared->max_queues; i++)
 	{
-		QueueStatsEntry *e = &queue_shared->entries[i];
+		QueueStatsEntry *e = &scribe_queue_shared->entries[i];
 
 		SpinLockAcquire(&e->mutex);
 		if (e->queue_id != 0)
@@ -717,9 +524,9 @@ scribe_queue_next_due(void)
 {
 	TimestampTz when;
 
-	SpinLockAcquire(&queue_shared->mutex);
-	when = queue_shared->next_due;
-	SpinLockRelease(&queue_shared->mutex);
+	SpinLockAcquire(&scribe_queue_shared->mutex);
+	when = scribe_queue_shared->next_due;
+	SpinLockRelease(&scribe_queue_shared->mutex);
 	return when;
 }
 
@@ -729,15 +536,15 @@ scribe_queue_next_due_lower(TimestampTz when)
 {
 	bool		lowered = false;
 
-	if (queue_shared == NULL)
+	if (scribe_queue_shared == NULL)
 		return false;
-	SpinLockAcquire(&queue_shared->mutex);
-	if (queue_shared->next_due == 0 || when < queue_shared->next_due)
+	SpinLockAcquire(&scribe_queue_shared->mutex);
+	if (scribe_queue_shared->next_due == 0 || when < scribe_queue_shared->next_due)
 	{
-		queue_shared->next_due = when;
+		scribe_queue_shared->next_due = when;
 		lowered = true;
 	}
-	SpinLockRelease(&queue_shared->mutex);
+	SpinLockRelease(&scribe_queue_shared->mutex);
 	return lowered;
 }
 
@@ -745,16 +552,16 @@ scribe_queue_next_due_lower(TimestampTz when)
 void
 scribe_queue_next_due_set(TimestampTz when)
 {
-	SpinLockAcquire(&queue_shared->mutex);
-	queue_shared->next_due = when;
-	SpinLockRelease(&queue_shared->mutex);
+	SpinLockAcquire(&scribe_queue_shared->mutex);
+	scribe_queue_shared->next_due = when;
+	SpinLockRelease(&scribe_queue_shared->mutex);
 }
 
 /* A queue's totals since server start (or since its entry was made); false if it has none */
 bool
 scribe_queue_stats_totals(int32 queue_id, ScribeQueueTotals *totals)
 {
-	QueueStatsEntry *e = entry_find(queue_id, false);
+	QueueStatsEntry *e = scribe_queue_stats_entry(queue_id, false);
 	bool		found = false;
 
 	memset(totals, 0, sizeof(*totals));
@@ -784,7 +591,7 @@ bool
 scribe_queue_stats_window(int32 queue_id, int minutes, uint64 *completed, uint64 *failed,
 						  uint64 *wait, uint64 *run)
 {
-	QueueStatsEntry *e = entry_find(queue_id, false);
+	QueueStatsEntry *e = scribe_queue_stats_entry(queue_id, false);
 	int64		now_minute = minute_of(GetCurrentTimestamp());
 
 	*completed = *failed = 0;
