@@ -88,7 +88,9 @@ ENGINE_OBJS = \
 	src/engine/engine_main.o \
 	src/engine/engine_decode.o \
 	src/engine/engine_encode.o \
+	src/engine/engine_geometry.o \
 	src/engine/engine_json.o \
+	src/engine/engine_orient.o \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o
 

@@ -45,6 +45,7 @@ extern int	scribe_ocr_timeout;
 extern int	scribe_ocr_cpu_limit;
 extern int	scribe_ocr_memory_limit;
 extern int	scribe_ocr_threads;
+extern bool scribe_ocr_detect_orientation;
 extern char *scribe_tessdata_dir;
 extern char *scribe_ocr_cloud_url;
 extern char *scribe_ocr_cloud_key;

@@ -571,7 +571,7 @@ scribe_ocr_run(const char *image, size_t len, const ScribeOcrOptions *options,
 
 	scribe_ocr_check_options(options->lang, options->psm);
 	memset(&request, 0, sizeof(request));
-	request.flags = options->flags;
+	request.flags = options->flags | (scribe_ocr_detect_orientation ? OCR_ORIENT : 0);
 	request.psm = options->psm;
 	strlcpy(request.lang, options->lang, sizeof(request.lang));
 	return scribe_ocr_engine_call(&request, image, len, progress);

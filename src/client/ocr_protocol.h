@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define OCR_PROTOCOL_MAGIC 0x53435242	/* "SCRB" */
-#define OCR_PROTOCOL_VERSION 2
+#define OCR_PROTOCOL_VERSION 3
 
 /* The engine's pipe ends, as file descriptors of the engine process */
 #define OCR_ENGINE_REQUEST_FD 3
@@ -28,6 +28,7 @@
 #define OCR_SPLIT_PNG	0x10	/* no recognition: return each page as PNG (base64) */
 #define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: skip words and completeness */
 #define OCR_RECOMPRESS	0x40	/* no recognition: convert and re-encode the image (base64) */
+#define OCR_ORIENT		0x80	/* detect pages turned 90, 180 or 270 degrees and turn them upright */
 
 /* What a recompression request converts each page to */
 typedef enum OcrRecompressMode

@@ -9,6 +9,10 @@
  *   request    one image and its options, answered by one result or error
  *   page       one image of a request (a multi-page TIFF has several)
  *   prepared   a page after preprocessing, as tesseract sees it
+ *   original   a page as submitted, turned as its EXIF orientation says: the
+ *              coordinates of every box and page size the engine reports
+ *   rotation   the quarter turns that made a page upright, found by
+ *              tesseract's orientation detection (OSD)
  *   recompress a request that converts and re-encodes the pages instead of
  *              recognising them (the archive's smaller copy of a scan)
  */
@@ -34,6 +38,23 @@ typedef struct JsonOut
 	size_t		cap;
 } JsonOut;
 
+/*
+ * How a prepared page was made from the original, in this order: scaled to
+ * scaled_width x scaled_height, turned clockwise by rotation degrees (0, 90,
+ * 180 or 270), then rotated clockwise by skew degrees about its centre,
+ * keeping its size.  Tesseract's boxes are on the prepared page; the
+ * geometry maps them back (engine_geometry.c).
+ */
+typedef struct PageGeometry
+{
+	int			width;			/* the original */
+	int			height;
+	int			scaled_width;
+	int			scaled_height;
+	int			rotation;
+	double		skew;
+} PageGeometry;
+
 /* What preprocessing did to a page */
 typedef struct PrepareReport
 {
@@ -42,7 +63,12 @@ typedef struct PrepareReport
 	float		skew;			/* degrees the page was rotated back; 0 if not */
 	float		skew_confidence;
 	float		scale;			/* upscaling factor, 1 if none */
+	bool		orientation_checked;	/* orientation detection ran and found text */
+	int			rotation;		/* degrees clockwise the page was turned upright */
+	float		rotation_confidence;	/* OSD's confidence in the page's orientation */
+	double		orientation_seconds;
 	double		seconds;
+	PageGeometry geometry;
 } PrepareReport;
 
 /* engine_main.c */
@@ -53,12 +79,21 @@ extern double engine_now(void);
 extern const char *engine_last_library_message(void);
 
 /* engine_prepare.c */
-extern PIX *engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report);
+extern PIX *engine_prepare_page(PIX *page, uint32_t flags, uint64_t max_pixels, PrepareReport *report);
 extern PIX *engine_binarize(PIX *normalized, bool twice);
 extern int	engine_text_height(PIX *binary);
 
+/* engine_orient.c */
+extern bool engine_detect_orientation(PIX *page, int *rotation, float *confidence);
+
+/* engine_geometry.c */
+extern bool geometry_is_identity(const PageGeometry *g);
+extern void geometry_map_box(const PageGeometry *g, int *left, int *top, int *right, int *bottom);
+extern char *geometry_map_hocr(const PageGeometry *g, const char *hocr);
+extern char *geometry_map_tsv(const PageGeometry *g, const char *tsv);
+
 /* engine_recognize.c */
-extern void engine_recognize(const OcrRequest *req, PIXA *pages, JsonOut *out);
+extern void engine_recognize(const OcrRequest *req, PIXA *pages, int exif_orientation, JsonOut *out);
 
 /* engine_encode.c */
 extern void engine_split_png(PIXA *pages, JsonOut *out);

@@ -29,6 +29,7 @@ static bool in_request = false;
 /* What the current request holds, released at the top of the loop */
 static unsigned char *request_image = NULL;
 static PIXA *request_pages = NULL;
+static int	request_orientation = 1;	/* the EXIF orientation the page was turned by */
 static JsonOut request_out;
 
 /* The last error leptonica printed, for an error's detail */
@@ -185,7 +186,7 @@ decode_pages(const OcrRequest *req, const unsigned char *image)
 
 	library_message[0] = '\0';
 	/* one page more than allowed, to tell "too many" from "just enough" */
-	pages = engine_decode_pages(image, req->image_len, req->max_pages + 1, &format);
+	pages = engine_decode_pages(image, req->image_len, req->max_pages + 1, &format, &request_orientation);
 	if (format == IFF_UNKNOWN)
 		engine_fail("22P03", "Send a PNG, JPEG, TIFF, BMP, PNM, GIF or WebP image.",
 					"the image format is not recognised");
@@ -273,7 +274,7 @@ serve_request(void)
 	else if (req.flags & OCR_RECOMPRESS)
 		engine_recompress(&req, request_pages, &request_out);
 	else
-		engine_recognize(&req, request_pages, &request_out);
+		engine_recognize(&req, request_pages, request_orientation, &request_out);
 	send_frame(OCR_FRAME_RESULT, request_out.data, request_out.len);
 	limit_cpu(0);
 	return true;

@@ -7,6 +7,7 @@
  */
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "engine.h"
 
@@ -85,23 +86,14 @@ engine_text_height(PIX *binary)
 	return median;
 }
 
-/* Return the page as tesseract should see it, and what was done to it */
-PIX *
-engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report)
+/* Gray, background-normalised and, if its text is small, upscaled: the page as preprocessing makes it */
+static PIX *
+normalize_page(PIX *page, uint64_t max_pixels, PrepareReport *report)
 {
-	double		start = engine_now();
 	PIX		   *gray;
 	PIX		   *work;
 	PIX		   *binary;
 	int			text_height;
-	float		angle = 0,
-				confidence = 0;
-
-	report->grayscale = false;
-	report->normalized = false;
-	report->skew = 0;
-	report->skew_confidence = 0;
-	report->scale = 1;
 
 	/*
 	 * grayscale: colour carries nothing for recognition, and a binary page
@@ -154,9 +146,40 @@ engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report)
 		gray = work;
 		report->normalized = true;
 	}
+	return gray;
+}
 
-	/* deskew: find the angle on the binary page, rotate the gray one */
-	binary = engine_binarize(gray, false);
+/* Turn the page upright if orientation detection says it is not */
+static PIX *
+orient_page(PIX *page, PrepareReport *report)
+{
+	double		start = engine_now();
+	PIX		   *turned;
+
+	report->orientation_checked = engine_detect_orientation(page, &report->rotation,
+															&report->rotation_confidence);
+	report->orientation_seconds = engine_now() - start;
+	if (report->rotation == 0)
+		return page;
+	turned = pixRotateOrth(page, report->rotation / 90);
+	if (turned == NULL)
+	{
+		report->rotation = 0;
+		return page;
+	}
+	pixDestroy(&page);
+	return turned;
+}
+
+/* Deskew: find the angle on the binary page, rotate the gray one */
+static PIX *
+deskew_page(PIX *gray, PrepareReport *report)
+{
+	PIX		   *binary = engine_binarize(gray, false);
+	PIX		   *work;
+	float		angle = 0,
+				confidence = 0;
+
 	if (binary != NULL && pixFindSkew(binary, &angle, &confidence) == 0 &&
 		confidence >= MIN_SKEW_CONFIDENCE && fabsf(angle) >= MIN_SKEW_DEGREES)
 	{
@@ -171,7 +194,36 @@ engine_prepare_page(PIX *page, uint64_t max_pixels, PrepareReport *report)
 		}
 	}
 	pixDestroy(&binary);
+	return gray;
+}
+
+/*
+ * Return the page as tesseract should see it, and what was done to it:
+ * with OCR_PREPROCESS, grayscale, normalised and upscaled; with OCR_ORIENT,
+ * turned upright; with OCR_PREPROCESS again, deskewed.  The report's
+ * geometry maps boxes on the result back to the page.
+ */
+PIX *
+engine_prepare_page(PIX *page, uint32_t flags, uint64_t max_pixels, PrepareReport *report)
+{
+	double		start = engine_now();
+	PIX		   *work;
+
+	memset(report, 0, sizeof(*report));
+	report->scale = 1;
+	report->geometry.width = pixGetWidth(page);
+	report->geometry.height = pixGetHeight(page);
+
+	work = (flags & OCR_PREPROCESS) ? normalize_page(page, max_pixels, report) : pixClone(page);
+	report->geometry.scaled_width = pixGetWidth(work);
+	report->geometry.scaled_height = pixGetHeight(work);
+	if (flags & OCR_ORIENT)
+		work = orient_page(work, report);
+	report->geometry.rotation = report->rotation;
+	if (flags & OCR_PREPROCESS)
+		work = deskew_page(work, report);
+	report->geometry.skew = report->skew;
 
 	report->seconds = engine_now() - start;
-	return gray;
+	return work;
 }

@@ -65,9 +65,12 @@ load_languages(const char *lang)
 	snprintf(api_lang, sizeof(api_lang), "%s", lang);
 }
 
-/* Add each word box to mask; append the words to out when it is given */
+/*
+ * Add each word box to mask (on the prepared page); append the words to out
+ * when it is given, their boxes on the original
+ */
 static int
-collect_words(PIX *mask, JsonOut *out)
+collect_words(PIX *mask, const PageGeometry *geometry, JsonOut *out)
 {
 	TessResultIterator *it = TessBaseAPIGetIterator(api);
 	TessPageIterator *pi;
@@ -103,6 +106,7 @@ collect_words(PIX *mask, JsonOut *out)
 				pixRasterop(mask, l, t, r - l, b - t, PIX_SET, NULL, 0, 0);
 			if (out)
 			{
+				geometry_map_box(geometry, &l, &t, &r, &b);
 				json_append(out, word ? ",{\"text\":" : "{\"text\":");
 				json_string(out, text);
 				json_appendf(out, ",\"confidence\":%.2f,\"left\":%d,\"top\":%d,\"width\":%d,\"height\":%d,"
@@ -159,10 +163,10 @@ ink_completeness(PIX *word_mask)
 
 /* Recognise one page and append its JSON object to out */
 static void
-recognize_page(const OcrRequest *req, PIX *page, int page_no, JsonOut *out, JsonOut *texts,
-			   double *confidence_sum, long *characters_sum)
+recognize_page(const OcrRequest *req, PIX *page, int page_no, int exif_orientation, JsonOut *out,
+			   JsonOut *texts, double *confidence_sum, long *characters_sum)
 {
-	PrepareReport prep = {.scale = 1};
+	PrepareReport prep;
 	PIX		   *prepared;
 	PIX		   *mask;
 	ETEXT_DESC *monitor;
@@ -174,10 +178,7 @@ recognize_page(const OcrRequest *req, PIX *page, int page_no, JsonOut *out, Json
 	l_int32		xres = 0,
 				yres = 0;
 
-	if (req->flags & OCR_PREPROCESS)
-		prepared = engine_prepare_page(page, req->max_pixels, &prep);
-	else
-		prepared = pixClone(page);
+	prepared = engine_prepare_page(page, req->flags, req->max_pixels, &prep);
 	pixGetResolution(page, &xres, &yres);
 
 	start = engine_now();
@@ -221,7 +222,7 @@ recognize_page(const OcrRequest *req, PIX *page, int page_no, JsonOut *out, Json
 	{
 		if (req->flags & OCR_WANT_WORDS)
 			json_append(out, ",\"words\":[");
-		characters = collect_words(mask, (req->flags & OCR_WANT_WORDS) ? out : NULL);
+		characters = collect_words(mask, &prep.geometry, (req->flags & OCR_WANT_WORDS) ? out : NULL);
 		if (req->flags & OCR_WANT_WORDS)
 			json_append(out, "]");
 		completeness = ink_completeness(mask);
@@ -231,30 +232,41 @@ recognize_page(const OcrRequest *req, PIX *page, int page_no, JsonOut *out, Json
 	if (req->flags & OCR_WANT_HOCR)
 	{
 		char	   *hocr = TessBaseAPIGetHOCRText(api, page_no - 1);
+		char	   *mapped = hocr && !geometry_is_identity(&prep.geometry) ?
+			geometry_map_hocr(&prep.geometry, hocr) : NULL;
 
 		json_append(out, ",\"hocr\":");
-		json_string(out, hocr);
+		json_string(out, mapped ? mapped : hocr);
+		free(mapped);
 		TessDeleteText(hocr);
 	}
 	if (req->flags & OCR_WANT_TSV)
 	{
 		char	   *tsv = TessBaseAPIGetTsvText(api, page_no - 1);
+		char	   *mapped = tsv && !geometry_is_identity(&prep.geometry) ?
+			geometry_map_tsv(&prep.geometry, tsv) : NULL;
 
 		json_append(out, ",\"tsv\":");
-		json_string(out, tsv);
+		json_string(out, mapped ? mapped : tsv);
+		free(mapped);
 		TessDeleteText(tsv);
 	}
 	if (completeness >= 0)
 		json_appendf(out, ",\"completeness\":%.4f,\"text_probably_lost\":%s",
 					 completeness, completeness < MIN_COMPLETENESS ? "true" : "false");
 	json_appendf(out, ",\"confidence\":%d,\"characters\":%d,"
-				 "\"skew\":%.2f,\"scale\":%.2f,"
+				 "\"exif_orientation\":%d,\"rotation\":%d,",
+				 confidence, characters, exif_orientation, prep.rotation);
+	if (prep.orientation_checked)
+		json_appendf(out, "\"rotation_confidence\":%.2f,", prep.rotation_confidence);
+	else
+		json_append(out, "\"rotation_confidence\":null,");
+	json_appendf(out, "\"skew\":%.2f,\"scale\":%.2f,"
 				 "\"grayscale\":%s,\"normalized\":%s,"
-				 "\"preprocess_seconds\":%.4f,\"recognize_seconds\":%.4f}",
-				 confidence, characters,
+				 "\"orientation_seconds\":%.4f,\"preprocess_seconds\":%.4f,\"recognize_seconds\":%.4f}",
 				 prep.skew, prep.scale,
 				 prep.grayscale ? "true" : "false", prep.normalized ? "true" : "false",
-				 (req->flags & OCR_PREPROCESS) ? prep.seconds : 0.0, engine_now() - start);
+				 prep.orientation_seconds, prep.seconds, engine_now() - start);
 	*confidence_sum += (double) confidence * characters;
 	*characters_sum += characters;
 
@@ -264,7 +276,7 @@ recognize_page(const OcrRequest *req, PIX *page, int page_no, JsonOut *out, Json
 
 /* Recognise every page of a request into a JSON result */
 void
-engine_recognize(const OcrRequest *req, PIXA *pages, JsonOut *out)
+engine_recognize(const OcrRequest *req, PIXA *pages, int exif_orientation, JsonOut *out)
 {
 	int			n = pixaGetCount(pages);
 	double		start = engine_now();
@@ -282,13 +294,14 @@ engine_recognize(const OcrRequest *req, PIXA *pages, JsonOut *out)
 	json_init(&all_text);
 	json_appendf(out, "{\"engine\":\"tesseract %s\",\"lang\":", TessVersion());
 	json_string(out, req->lang);
-	json_appendf(out, ",\"psm\":%d,\"preprocess\":%s,\"pages\":[",
-				 req->psm, (req->flags & OCR_PREPROCESS) ? "true" : "false");
+	json_appendf(out, ",\"psm\":%d,\"preprocess\":%s,\"orientation\":%s,\"pages\":[",
+				 req->psm, (req->flags & OCR_PREPROCESS) ? "true" : "false",
+				 (req->flags & OCR_ORIENT) ? "true" : "false");
 	for (int i = 0; i < n; i++)
 	{
 		PIX		   *page = pixaGetPix(pages, i, L_CLONE);
 
-		recognize_page(req, page, i + 1, out, &all_text, &confidence_sum, &characters_sum);
+		recognize_page(req, page, i + 1, exif_orientation, out, &all_text, &confidence_sum, &characters_sum);
 		pixDestroy(&page);
 	}
 	json_append(out, "],\"text\":");

@@ -42,12 +42,18 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	ScribeImageInfo info;
 	l_int32		format;
+	int			orientation;
 	PIXA	   *pages = NULL;
 
 	if (scribe_image_probe(data, size, 8, &info) != PROBE_OK ||
 		(uint64_t) info.width * info.height > FUZZ_MAX_PIXELS)
 		return 0;
-	pages = engine_decode_pages(data, size, info.pages + 1, &format);
+	pages = engine_decode_pages(data, size, info.pages + 1, &format, &orientation);
+	if (orientation < 1 || orientation > 8)
+	{
+		fprintf(stderr, "EXIF orientation %d is not 1-8\n", orientation);
+		abort();
+	}
 	for (int i = 0; pages && i < pixaGetCount(pages); i++)
 	{
 		PIX		   *pix = pixaGetPix(pages, i, L_CLONE);
