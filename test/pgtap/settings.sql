@@ -34,6 +34,7 @@ $$, $$ VALUES
     ('scribe.ocr_cost_cloud', '0.0015', 'sighup'),
     ('scribe.ocr_cost_local', '0.0001', 'sighup'),
     ('scribe.ocr_cpu_limit', '300', 'superuser'),
+    ('scribe.ocr_detect_orientation', 'on', 'user'),
     ('scribe.ocr_memory_limit', '2048', 'superuser'),
     ('scribe.ocr_tessdata_dir', '/usr/share/tesseract-ocr/5/tessdata', 'superuser'),
     ('scribe.ocr_threads', '1', 'superuser'),
