@@ -21,7 +21,7 @@ CREATE OR REPLACE FUNCTION scribe.ocr_detail(
     RETURNS jsonb
     LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_ocr_detail';
-COMMENT ON FUNCTION scribe.ocr_detail(bytea, text, integer, boolean, boolean, boolean, boolean) IS 'The full OCR result of an image: text, confidence, skew, completeness, and per page its words with boxes (and hOCR, TSV on request)';
+COMMENT ON FUNCTION scribe.ocr_detail(bytea, text, integer, boolean, boolean, boolean, boolean) IS 'The full OCR result of an image: text, confidence, rotation, skew, completeness, and per page its words with boxes on the image as submitted (and hOCR, TSV on request)';
 
 CREATE OR REPLACE FUNCTION scribe.ocr_words(
     image      bytea,
@@ -39,7 +39,7 @@ CREATE OR REPLACE FUNCTION scribe.ocr_words(
     FROM jsonb_array_elements(scribe.ocr_detail(image, lang, psm, preprocess)->'pages') p,
          jsonb_array_elements(p->'words') w
 $$;
-COMMENT ON FUNCTION scribe.ocr_words(bytea, text, integer, boolean) IS 'The words of an image, one row each, with confidence and bounding box (pixels of the page as preprocessed)';
+COMMENT ON FUNCTION scribe.ocr_words(bytea, text, integer, boolean) IS 'The words of an image, one row each, with confidence and bounding box (pixels of the image as submitted)';
 
 CREATE OR REPLACE FUNCTION scribe.ocr_hocr(
     image      bytea,
