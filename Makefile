@@ -176,7 +176,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo charts bench bench-ocr bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation bench-before-after fuzz deps
+.PHONY: test demo charts bench bench-ocr bench-ocr-real bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation bench-before-after fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -185,6 +185,9 @@ bench:
 	test/bench/queue.sh
 bench-ocr:
 	test/bench/ocr.sh
+# tesseract CLI, OCRmyPDF and pg_scribe on real pages (issue 16)
+bench-ocr-real:
+	test/bench/ocr_real.sh
 bench-cache:
 	test/bench/cache.sh
 bench-cache-events:
