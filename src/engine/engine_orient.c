@@ -17,6 +17,23 @@
  */
 #define MIN_ORIENTATION_CONFIDENCE 2.0f
 
+/*
+ * OSD's cost is mostly classifying characters (tesseract's default, the
+ * min_characters_to_try variable, is 50, up to five times that until it is
+ * sure), plus a layout pass in proportion to the pixels.  Most pages are
+ * upright, so a quick pass on QUICK_CHARACTERS characters goes first: if it
+ * finds the page upright with at least QUICK_CONFIDENCE, that is the answer;
+ * anything else (turned, unsure, nothing found) is decided by the full pass,
+ * as before.  Measured with one thread: upright pages 0.12 -> 0.05 s
+ * (640x480) and 0.37 -> 0.23 s (300 dpi, 3312x2550); turned pages pay both
+ * passes (+35-50 %).  On tesseract's test pages and the project's scans,
+ * each turned four ways, the quick pass never found a turned page upright,
+ * and the full pass's decision was the quick pass's direction every time.
+ */
+#define QUICK_CHARACTERS "12"
+#define FULL_CHARACTERS "50"
+#define QUICK_CONFIDENCE 3.0f
+
 static TessBaseAPI *osd = NULL;
 static bool osd_missing = false;
 
@@ -41,32 +58,47 @@ load_osd(void)
 	return true;
 }
 
+/* One OSD pass with at most ~characters characters: false if it found no text */
+static bool
+detect(PIX *page, const char *characters, int *degrees, float *confidence)
+{
+	float		script_confidence = 0;
+	const char *script = NULL;
+	bool		found;
+
+	*degrees = 0;
+	*confidence = 0;
+	TessBaseAPISetVariable(osd, "min_characters_to_try", characters);
+	TessBaseAPISetImage2(osd, page);
+	found = TessBaseAPIDetectOrientationScript(osd, degrees, confidence, &script, &script_confidence);
+	TessBaseAPIClear(osd);
+	if (!found)
+		*confidence = 0;
+	return found;
+}
+
 /*
  * Find how far the page must be turned clockwise to be upright (0, 90, 180
  * or 270 degrees): true with *rotation and OSD's *confidence if it found
  * text to judge by (*rotation is 0 when the confidence is too low to turn
- * the page), false if not or the osd model is not installed.
+ * the page), false if not or the osd model is not installed.  An upright
+ * page's confidence is the quick pass's (3 and up, on fewer characters).
  */
 bool
 engine_detect_orientation(PIX *page, int *rotation, float *confidence)
 {
 	int			degrees = 0;
-	float		script_confidence = 0;
-	const char *script = NULL;
-	bool		found;
 
 	*rotation = 0;
 	*confidence = 0;
 	if (!load_osd())
 		return false;
-	TessBaseAPISetImage2(osd, page);
-	found = TessBaseAPIDetectOrientationScript(osd, &degrees, confidence, &script, &script_confidence);
-	TessBaseAPIClear(osd);
-	if (!found)
-	{
-		*confidence = 0;
+	/* the quick pass: upright and sure of it is the common answer */
+	if (detect(page, QUICK_CHARACTERS, &degrees, confidence) &&
+		degrees == 0 && *confidence >= QUICK_CONFIDENCE)
+		return true;
+	if (!detect(page, FULL_CHARACTERS, &degrees, confidence))
 		return false;
-	}
 	/* OSD says how far the page is turned clockwise; turning it back is the rest of the turn */
 	if (*confidence >= MIN_ORIENTATION_CONFIDENCE && degrees % 90 == 0)
 		*rotation = (360 - degrees) % 360;

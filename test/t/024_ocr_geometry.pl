@@ -162,7 +162,7 @@ cmp_ok(ocr_cer($truth, $node->safe_psql('postgres',
 	"SET scribe.ocr_detect_orientation = off; SELECT scribe.ocr(pg_read_binary_file('$tess/phototest-rotated-180.png'))")),
 	'>', 0.5, 'with scribe.ocr_detect_orientation off, the upside-down page is garbage');
 is($node->safe_psql('postgres', qq{
-	SELECT (d->'pages'->0->>'rotation') || ' ' || ((d->'pages'->0->>'rotation_confidence')::float > 5)
+	SELECT (d->'pages'->0->>'rotation') || ' ' || ((d->'pages'->0->>'rotation_confidence')::float >= 3)
 	FROM scribe.ocr_detail(pg_read_binary_file('$tess/phototest.tif')) d}), '0 true',
 	'the upright page is not turned, and OSD is sure of it');
 is($node->safe_psql('postgres', qq{
