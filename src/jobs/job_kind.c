@@ -1,7 +1,7 @@
 /*
  * The registry of job kinds, and the jsonb helpers kinds share.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
