@@ -2,9 +2,9 @@
  * pg_scribe: a document-processing backend inside PostgreSQL.
  *
  * This file only wires the capabilities into the server at load time; see
- * pg_scribe.h for the glossary and docs/architecture.md for the processes.
+ * base/pg_scribe.h for the glossary and docs/architecture.md for the processes.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "fmgr.h"
 #include "miscadmin.h"

@@ -2,7 +2,7 @@
  * Checks that guard CREATE EXTENSION and every function that needs the
  * library loaded at server start.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "commands/dbcommands.h"
 #include "fmgr.h"

@@ -1,6 +1,6 @@
 /*
  * Where pg_scribe is installed, and the checks that guard CREATE EXTENSION
- * (scribe_require_preload() is declared in pg_scribe.h).
+ * (scribe_require_preload() is declared in base/pg_scribe.h).
  */
 #ifndef SCRIBE_INSTALL_H
 #define SCRIBE_INSTALL_H

@@ -3,7 +3,7 @@
  * statements, down to a role for its own code, and cleaning a worker's
  * session between jobs (privilege.h lists the three).
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_authid_d.h"

@@ -5,7 +5,7 @@
  * between installing this library and ALTER EXTENSION pg_scribe UPDATE);
  * called, each says what replaced it.  docs/upgrading.md lists them.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "fmgr.h"
 

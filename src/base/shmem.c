@@ -5,7 +5,7 @@
  * its initialisation (from _PG_init); the server reserves the total once,
  * at start, and initialises them in the order registered.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "miscadmin.h"
 #include "storage/ipc.h"

@@ -6,7 +6,7 @@
  * function a user creates can stand in for a built-in one while it runs as
  * the superuser.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/namespace.h"
 #include "catalog/pg_type.h"

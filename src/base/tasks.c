@@ -2,7 +2,7 @@
  * The registry of the launcher's tasks (see wakeup.h): filled by _PG_init
  * in the postmaster, so that the launcher it forks finds it filled.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "base/wakeup.h"
 

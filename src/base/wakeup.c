@@ -8,7 +8,7 @@
  * wakes it once.  The latch lives here, below every capability, so that
  * any of them can wake the launcher without knowing its code.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/objectaccess.h"
 #include "catalog/pg_extension.h"

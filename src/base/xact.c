@@ -2,7 +2,7 @@
  * The transaction-callback dispatcher (see xact.h for the phases), and
  * running a piece of work in a subtransaction.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "utils/memutils.h"
 #include "utils/resowner.h"

@@ -13,7 +13,7 @@
  * are invalidated instead, so a bulk change does not hold every key in
  * memory.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/xact.h"
 #include "nodes/pg_list.h"

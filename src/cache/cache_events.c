@@ -14,7 +14,7 @@
  * cache's publication descriptor: a node that does not publish it pays a
  * few cache lookups per call and writes nothing.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/table.h"
 #include "access/xact.h"

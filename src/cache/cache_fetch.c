@@ -6,7 +6,7 @@
  * releases the claim, so the next caller loads.  A hit near its expiry may
  * be refreshed early by one caller (XFetch), the others served meanwhile.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <math.h>
 

@@ -5,7 +5,7 @@
  * variable until a load ends, then reads the cache again.  A claim of a
  * backend that died mid-load is taken over by the next one to ask.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <signal.h>
 

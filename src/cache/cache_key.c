@@ -3,7 +3,7 @@
  * SCRIBE_CACHE_KEY_MAX bytes, not empty; the namespace is what comes before
  * the first colon), used by L1, Redis, the SQL functions and the triggers.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "cache/cache.h"
 

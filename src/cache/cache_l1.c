@@ -12,7 +12,7 @@
  * Lock order: one partition lock at a time; the allocator's spinlock is
  * taken alone, never while waiting for a partition.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "common/hashfn.h"
 #include "port/atomics.h"

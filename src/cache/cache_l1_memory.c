@@ -4,7 +4,7 @@
  * allocator's spinlock; a chain belongs to whoever took it off the list (a
  * set writing it, or the entry it is linked to, under its partition lock).
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "storage/spin.h"
 

@@ -7,7 +7,7 @@
  * rejection and an unavailable Redis are NULL (or false), and
  * scribe.redis_stats() says which.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"

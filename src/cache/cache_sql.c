@@ -4,7 +4,7 @@
  * namespace, clear (of L1).  Deletes, invalidations and clears are recorded
  * for the replicas (cache_events.c).
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type_d.h"

@@ -6,7 +6,7 @@
  * are counted together in one more slot.  Counting is an atomic add: no
  * lock on the read path.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "common/hashfn.h"
 #include "port/atomics.h"

@@ -22,7 +22,7 @@
  * Many keys at once (multi-get, warming) cost one pipelined round trip
  * per SCRIBE_REDIS_PIPELINE_BATCH keys, not one per key.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "utils/timestamp.h"
 

@@ -13,7 +13,7 @@
  * transaction commits (cache_commit.c): until then other sessions still
  * read the old rows, and may cache them.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "commands/trigger.h"
 #include "executor/spi.h"

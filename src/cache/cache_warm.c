@@ -4,7 +4,7 @@
  * pipelined call, so warming a million keys neither holds them all in
  * memory nor pays a round trip per key.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/pg_type_d.h"
 #include "executor/spi.h"

@@ -4,7 +4,7 @@
  * response within its size bound and stop a transfer when the backend is
  * interrupted.  See http_client.h.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "mb/pg_wchar.h"
 #include "utils/guc.h"

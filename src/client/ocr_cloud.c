@@ -4,7 +4,7 @@
  * shaped like the engine's.  A page the service does not take as it is (a
  * TIFF, a PNM, several pages) is first split into PNGs by the engine.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "common/base64.h"
 #include "common/jsonapi.h"

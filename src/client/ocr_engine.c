@@ -9,7 +9,7 @@
  * interrupt in that wait kills the engine, since a request cannot be taken
  * back, and the next call starts a new one.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <dirent.h>
 #include <fcntl.h>

@@ -2,7 +2,7 @@
  * The OCR settings: image limits, the engine's resources, the cloud tier and
  * the ledger's prices.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <float.h>
 #include <limits.h>

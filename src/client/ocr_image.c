@@ -2,7 +2,7 @@
  * The header check of an image, in the backend, before the engine decodes
  * it: the size, the format, the pixels and the pages it claims.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "client/ocr_client.h"
 

@@ -4,7 +4,7 @@
  * before any engine starts; the engine decodes, converts and encodes, since
  * leptonica never runs in a server process.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "common/base64.h"
 #include "utils/builtins.h"

@@ -18,7 +18,7 @@
  * getaddrinfo() before the connect timeout starts: prefer an address or a
  * name in /etc/hosts.  No TLS, no RESP3.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <errno.h>
 #include <limits.h>

@@ -18,7 +18,7 @@
  * not one timeout per call.  Counters are atomics; the last error text is
  * guarded by a spinlock.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "port/atomics.h"
 #include "storage/shmem.h"

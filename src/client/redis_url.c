@@ -10,7 +10,7 @@
  * User and password may be percent-encoded (%40 for @).  Messages never
  * repeat the URL: it may hold a password.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <ctype.h>
 #include <limits.h>

@@ -11,7 +11,7 @@
  * signs the path as it is sent, without encoding it again, so keys are
  * encoded exactly as S3 encodes them when it checks the signature.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "common/cryptohash.h"
 #include "common/sha2.h"

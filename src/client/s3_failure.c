@@ -9,7 +9,7 @@
  * time is 08006 (connection_failure); anything else the store refuses or
  * fails at is 58000 (system_error).  No message repeats the secret key.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "mb/pg_wchar.h"
 

@@ -5,7 +5,7 @@
  * keep the old one on reload, with a LOG line), and their messages never
  * repeat the endpoint, which could otherwise carry credentials.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <ctype.h>
 #include <limits.h>

@@ -16,7 +16,7 @@
  * the same writers: a document is written the same way whichever node
  * recognised it.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/pg_type_d.h"
 #include "utils/builtins.h"

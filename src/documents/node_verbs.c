@@ -16,7 +16,7 @@
  * jobs over SQL.  A consumer granted scribe.claim for its own queues cannot
  * take, hold, fail or finish them.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/pg_type.h"
 #include "nodes/makefuncs.h"

@@ -6,7 +6,7 @@
  * transaction commits, so scribe.metrics() reads them without scanning the
  * ledger, which grows without bound.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <math.h>
 

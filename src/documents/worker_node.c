@@ -23,7 +23,7 @@
  * A worker stopped mid-job (SIGTERM) gives the job back with
  * scribe.release(): the attempt does not count.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/xact.h"
 #include "libpq-fe.h"

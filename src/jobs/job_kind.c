@@ -1,7 +1,7 @@
 /*
  * The registry of job kinds, and the jsonb helpers kinds share.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -11,7 +11,7 @@
 /* The kinds registered from _PG_init, in the order the hint lists them */
 #define MAX_JOB_KINDS 16
 static const ScribeJobKind *job_kinds[MAX_JOB_KINDS];
-static int	JOB_KINDS = 0;
+static int	n_job_kinds = 0;
 
 /* Register a job kind (from _PG_init: the registry names no kind) */
 void
@@ -19,16 +19,16 @@ scribe_job_kind_register(const ScribeJobKind *kind)
 {
 	if (scribe_job_kind_find(kind->name) != NULL)
 		return;					/* loaded again in this process */
-	if (JOB_KINDS >= MAX_JOB_KINDS)
+	if (n_job_kinds >= MAX_JOB_KINDS)
 		elog(ERROR, "too many job kinds");
-	job_kinds[JOB_KINDS++] = kind;
+	job_kinds[n_job_kinds++] = kind;
 }
 
 /* The kind of this name, or NULL */
 const ScribeJobKind *
 scribe_job_kind_find(const char *name)
 {
-	for (int i = 0; i < JOB_KINDS; i++)
+	for (int i = 0; i < n_job_kinds; i++)
 	{
 		if (strcmp(job_kinds[i]->name, name) == 0)
 			return job_kinds[i];
@@ -47,7 +47,7 @@ scribe_job_kind_validate(const char *kind, Jsonb *payload, Oid role)
 		StringInfoData names;
 
 		initStringInfo(&names);
-		for (int i = 0; i < JOB_KINDS; i++)
+		for (int i = 0; i < n_job_kinds; i++)
 			appendStringInfo(&names, "%s%s", i ? ", " : "", job_kinds[i]->name);
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),

@@ -10,7 +10,7 @@
  * ourselves.  Network errors, 5xx, 408 and 429 are retried; other 4xx go to
  * the dead letters; 2xx and a final 3xx succeed.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <curl/curl.h>
 

@@ -8,7 +8,7 @@
  * action is recorded in the run and retried with the queue's backoff; on
  * the last attempt, or for an error retrying cannot fix, the run fails.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/pg_type_d.h"
 #include "utils/builtins.h"

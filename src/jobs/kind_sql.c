@@ -9,7 +9,7 @@
  * scribe.job_search_path, whatever it sets is undone after it, and its
  * deferred triggers fire before the worker takes its own rights back.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"

@@ -9,7 +9,7 @@
  * transaction, and an ERROR in a task is logged, not fatal, so one bad row
  * cannot crash-loop it.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/genam.h"
 #include "access/htup_details.h"

@@ -8,7 +8,7 @@
  * range is wider than timestamptz's, so only the end of timestamptz can
  * leave a schedule without a next run.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "common/int.h"
 #include "fmgr.h"

@@ -6,7 +6,7 @@
  * wake-up of the launcher but only reads the policies when one is due or
  * they changed, which a flag in shared memory tells.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "port/atomics.h"
 #include "storage/shmem.h"

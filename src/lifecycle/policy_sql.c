@@ -8,7 +8,7 @@
  * controls.  And _run_as, which does a policy's SQL as its owner, in the
  * sandbox PostgreSQL gives code run on another role's behalf.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "catalog/namespace.h"

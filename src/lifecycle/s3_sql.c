@@ -3,7 +3,7 @@
  * archive policy's SQL and the tests use.  Revoked from PUBLIC: they reach
  * the network with the server's key pair.  Every failure is an ERROR.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "fmgr.h"
 #include "utils/builtins.h"

@@ -2,7 +2,7 @@
  * The synchronous OCR functions: scribe.ocr, scribe.ocr_detail and
  * scribe.image_info.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "funcapi.h"

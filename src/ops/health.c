@@ -3,7 +3,7 @@
  * preload, the node and the launcher.  health() itself is SQL, built from
  * these functions.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "fmgr.h"

@@ -2,7 +2,7 @@
  * Writing the Prometheus text exposition format 0.0.4: HELP and TYPE lines,
  * samples with escaped label values, values as Go's ParseFloat reads them.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <math.h>
 

@@ -3,7 +3,7 @@
  * and their wait and run histograms (src/queue/queue_stats.c), and the OCR
  * ledger writer's counters (src/documents/ocr_stats.c).
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "executor/spi.h"
 

@@ -5,7 +5,7 @@
  * run as the bootstrap superuser, so that pg_monitor needs EXECUTE on
  * scribe.metrics() only.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "executor/spi.h"
 #include "utils/builtins.h"

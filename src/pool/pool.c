@@ -2,7 +2,7 @@
  * The worker pool's shared state: one slot per possible worker (as many as
  * max_worker_processes), and the wake-ups that committers send to it.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "fmgr.h"

@@ -3,7 +3,7 @@
  * fill, reap the ones that exit and release the jobs they held, wake a
  * worker when a delayed job falls due.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"

@@ -11,7 +11,7 @@
  * left.  A failed job is nacked; a SIGTERM cancels the running job and
  * gives the unfinished ones back.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/xact.h"
 #include "commands/extension.h"

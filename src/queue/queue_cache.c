@@ -6,7 +6,7 @@
  * which are read with a fresh snapshot (read_only false): a change that
  * commits in between is seen, or leaves the cache with an old version.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"

@@ -12,7 +12,7 @@
  * lease that ran out makes the job claimable again; the next claim records
  * the expiry as the attempt's error.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"

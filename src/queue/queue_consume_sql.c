@@ -3,7 +3,7 @@
  * and extend_lease(), over the C API of queue_consume.c.  A consumer names a
  * lease by the job's id and the token that claim() returned with it.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "executor/spi.h"
 #include "fmgr.h"

@@ -4,7 +4,7 @@
  * buckets span 100 us to about 3.5 days, each at most 1.42 times its lower bound;
  * and the durations they count, saturated.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <math.h>
 

@@ -4,7 +4,7 @@
  * kind also writes (a worker node's recognised document, say), and who may
  * claim such jobs over SQL.  The queue names no kind itself.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/pg_type.h"
 #include "utils/array.h"

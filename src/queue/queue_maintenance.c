@@ -3,7 +3,7 @@
  * archive partitions created ahead and dropped after retention; and the
  * notices that SQL functions send it when they change queues in bulk.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/xact.h"
 #include "catalog/namespace.h"

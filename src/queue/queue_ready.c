@@ -4,7 +4,7 @@
  * than the launcher knows); whoever runs jobs (the pool) listens through
  * scribe_queue_on_ready().  And the counts a listener scales by.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"

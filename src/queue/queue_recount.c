@@ -7,7 +7,7 @@
  * a restart, and when a bulk change asks for it; a count that raced a commit
  * is void and retried.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/pg_type.h"
 #include "executor/spi.h"

@@ -11,7 +11,7 @@
  * key is unique per queue and sending role: one role's key never finds,
  * nor blocks, another role's job.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "catalog/pg_collation.h"
 #include "catalog/pg_type.h"

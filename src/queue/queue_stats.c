@@ -10,7 +10,7 @@
  * the commit applies it, a rollback drops it.  The launcher reconciles the
  * job counters with an exact count (queue_recount.c).
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/xact.h"
 #include "catalog/pg_type.h"

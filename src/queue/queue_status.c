@@ -1,7 +1,7 @@
 /*
  * What the queue reports in SQL: scribe.queue_stats() and scribe.job_get().
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "catalog/pg_type.h"

@@ -7,7 +7,7 @@
  * links between entries are indexes into the entry array, -1 for none.
  * Everything a partition holds is read and written under its LWLock only.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "common/hashfn.h"
 #include "storage/lwlock.h"

@@ -5,7 +5,7 @@
  * scribe.rate_limit_take() is on the request path of applications: no SPI, no
  * catalog lookups; the result's tuple descriptor is built once per backend.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
 #include "common/int.h"

@@ -2,7 +2,7 @@
  * Heartbeat rows in scribe.heartbeat, one per node, kept fresh by each
  * node's launcher every scribe.heartbeat_interval.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/xlog.h"
 #include "catalog/pg_type.h"

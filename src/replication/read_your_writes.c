@@ -30,7 +30,7 @@
  * origin progress does and the apply worker's transaction of that moment
  * has ended.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include <math.h>
 

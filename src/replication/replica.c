@@ -10,7 +10,7 @@
  * the primary.  Its name carries this node's system identifier: every
  * replica of a primary needs a slot of its own there.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "access/xlog.h"
 #include "catalog/pg_type_d.h"

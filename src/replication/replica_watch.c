@@ -5,7 +5,7 @@
  * and it logs when the subscription stops (disable_on_error), when its
  * apply worker reports new errors, and when it streams again.
  */
-#include "pg_scribe.h"
+#include "base/pg_scribe.h"
 
 #include "executor/spi.h"
 #include "utils/builtins.h"

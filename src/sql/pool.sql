@@ -18,14 +18,15 @@ CREATE OR REPLACE FUNCTION scribe.worker_status()
     LANGUAGE sql VOLATILE SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
-    SELECT s.pid, s.state, s.state_since, s.started_at, scribe._queue_name(s.queue_id), s.kind, s.job_id,
+    SELECT s.pid, s.state, s.state_since, s.started_at, q.name, s.kind, s.job_id,
            CASE WHEN s.kind = 'ocr' THEN (j.payload->>'document_id')::bigint END,
            s.job_started, clock_timestamp() - s.job_started, s.progress,
            s.jobs_done, s.jobs_failed
     FROM scribe._worker_slots() s
+    CROSS JOIN LATERAL (SELECT scribe._queue_name(s.queue_id) AS name) q
     -- a worker node's job is the primary's: its id means nothing here
     LEFT JOIN LATERAL (SELECT x.payload FROM scribe._job_state(s.job_id) x
-                       WHERE x.queue = scribe._queue_name(s.queue_id)) j ON true
+                       WHERE x.queue = q.name) j ON true
     ORDER BY s.slot
 $$;
 COMMENT ON FUNCTION scribe.worker_status() IS 'The workers of this node''s pool: state, jobs done and failed, and the job each runs now (queue, kind, the document of an ocr job, progress percent, time running)';
