@@ -98,29 +98,49 @@ scribe_ocr_record_result(int64 document_id, Jsonb *result, const char *method, b
 
 	scribe_plan_execute(&delete_plan, "DELETE FROM scribe.document_pages WHERE document_id = $1",
 						1, types, values, NULL, false, 0);
-	/* the rows returned are the ledger's new rows: the seconds of each page, for the counters */
+	/*
+	 * The rows returned are the ledger's new rows: the seconds of each
+	 * recognised page, for the counters.  A PDF's pages that kept their own
+	 * text were not recognised: they cost nothing and are not counted.
+	 */
 	scribe_plan_execute(&write_plan,
 						"WITH doc AS ("
 						"  UPDATE scribe.documents d SET status = 'done', text = $2->>'text',"
 						"    confidence = ($2->>'confidence')::real, method = $3, fallback = $5, engine = $2->>'engine',"
 						"    pages = jsonb_array_length($2->'pages'),"
-						"    cost = jsonb_array_length($2->'pages') * $4::numeric,"
-						"    seconds = ($2->>'seconds')::real, error = NULL, finished_at = clock_timestamp()"
+						"    cost = v.ocr_pages * $4::numeric,"
+						"    seconds = ($2->>'seconds')::real, error = NULL, finished_at = clock_timestamp(),"
+						"    needs_review = v.needs_review,"
+						"    review_reasons = CASE WHEN v.needs_review IS NOT NULL THEN coalesce(v.reasons, '{}') END"
+						"  FROM (SELECT bool_or((p->>'needs_review')::boolean) AS needs_review,"
+						"          count(*) FILTER (WHERE coalesce(p->>'text_source', 'ocr') = 'ocr') AS ocr_pages,"
+						"          (SELECT array_agg(DISTINCT r ORDER BY r)"
+						"           FROM jsonb_array_elements($2->'pages') q,"
+						"                jsonb_array_elements_text(coalesce(q->'review_reasons', '[]')) r) AS reasons"
+						"        FROM jsonb_array_elements($2->'pages') p) v"
 						"  WHERE d.document_id = $1 RETURNING d.owner),"
 						" pages AS ("
 						"  INSERT INTO scribe.document_pages (document_id, page, text, confidence, skew,"
-						"    completeness, text_probably_lost, seconds, words)"
+						"    completeness, text_probably_lost, seconds, words, width, height, rotation,"
+						"    rotation_confidence, needs_review, review_reasons, text_source)"
 						"  SELECT $1, (p->>'page')::int, p->>'text', (p->>'confidence')::real,"
 						"    (p->>'skew')::real, (p->>'completeness')::real, (p->>'text_probably_lost')::boolean,"
-						"    (p->>'preprocess_seconds')::real + (p->>'recognize_seconds')::real, p->'words'"
+						"    (p->>'preprocess_seconds')::real + (p->>'recognize_seconds')::real, p->'words',"
+						"    (p->>'width')::int, (p->>'height')::int, (p->>'rotation')::int,"
+						"    (p->>'rotation_confidence')::real, (p->>'needs_review')::boolean,"
+						"    CASE WHEN p ? 'review_reasons' THEN coalesce("
+						"      (SELECT array_agg(r) FROM jsonb_array_elements_text(p->'review_reasons') r), '{}') END,"
+						"    coalesce(p->>'text_source', 'ocr')"
 						"  FROM jsonb_array_elements($2->'pages') p),"
 						" ledger AS ("
 						"  INSERT INTO scribe.ocr_ledger (owner, document_id, page, method, cost, fallback)"
 						"  SELECT doc.owner, $1, (p->>'page')::int, $3, $4::numeric, $5"
-						"  FROM doc, jsonb_array_elements($2->'pages') p)"
+						"  FROM doc, jsonb_array_elements($2->'pages') p"
+						"  WHERE coalesce(p->>'text_source', 'ocr') = 'ocr')"
 						" SELECT COALESCE((p->>'preprocess_seconds')::float8 + (p->>'recognize_seconds')::float8,"
 						"   ($2->>'seconds')::float8 / jsonb_array_length($2->'pages'), 0)"
-						" FROM doc, jsonb_array_elements($2->'pages') p",
+						" FROM doc, jsonb_array_elements($2->'pages') p"
+						" WHERE coalesce(p->>'text_source', 'ocr') = 'ocr'",
 						5, types, values, NULL, false, 0);
 	if (SPI_processed > 0)
 	{

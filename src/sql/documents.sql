@@ -99,7 +99,8 @@ CREATE OR REPLACE FUNCTION scribe.document_get(
     OUT status text, OUT progress integer, OUT owner text, OUT pages integer,
     OUT confidence real, OUT method text, OUT fallback boolean, OUT cost numeric,
     OUT seconds real, OUT attempts integer, OUT error text,
-    OUT submitted_at timestamptz, OUT finished_at timestamptz)
+    OUT submitted_at timestamptz, OUT finished_at timestamptz,
+    OUT needs_review boolean, OUT review_reasons text[])
     RETURNS record
     LANGUAGE sql STABLE
     SECURITY DEFINER
@@ -110,13 +111,13 @@ CREATE OR REPLACE FUNCTION scribe.document_get(
            CASE WHEN d.status = 'done' THEN 100 WHEN d.status = 'queued' THEN coalesce(w.progress, 0) END,
            d.owner, d.pages, d.confidence, d.method, d.fallback, d.cost, d.seconds,
            j.attempts,
-           d.error, d.submitted_at, d.finished_at
+           d.error, d.submitted_at, d.finished_at, d.needs_review, d.review_reasons
     FROM scribe.documents d
     LEFT JOIN scribe.worker_status() w ON w.job_id = d.job_id
     LEFT JOIN LATERAL scribe._job_state(d.job_id) j ON true
     WHERE d.document_id = document_get.document_id
 $$;
-COMMENT ON FUNCTION scribe.document_get(bigint) IS 'A document''s status (queued, processing, done, failed), live progress percent, attempts and results';
+COMMENT ON FUNCTION scribe.document_get(bigint) IS 'A document''s status (queued, processing, done, failed), live progress percent, attempts and results, and whether a person should check its text (needs_review, with the reasons)';
 
 CREATE OR REPLACE FUNCTION scribe.document_get_image(document_id bigint)
     RETURNS bytea

@@ -32,6 +32,11 @@ CREATE TABLE scribe.documents (
     search_config regconfig NOT NULL DEFAULT 'english',
     search        tsvector GENERATED ALWAYS AS
                   (to_tsvector(search_config, scribe.text_normalize(coalesce(text, '')))) STORED,
+    -- a PDF's pages that carry text keep it unless this asks for OCR of every page
+    force_ocr     boolean NOT NULL DEFAULT false,
+    -- the verdict: whether a person should check the text, and why (any page's reasons)
+    needs_review  boolean,
+    review_reasons text[],
     CHECK ((image IS NOT NULL AND image_location = 'inline') OR (image_key IS NOT NULL AND image_location = 's3'))
 );
 -- scans are compressed already: keep them out of line without recompressing
@@ -50,6 +55,16 @@ CREATE TABLE scribe.document_pages (
     text_probably_lost boolean,
     seconds            real,
     words              jsonb,
+    -- the page as submitted (pixels; a PDF's page as rendered), whatever OCR turned or scaled
+    width              integer,
+    height             integer,
+    -- quarter turns clockwise that made the page upright, and the detection's confidence
+    rotation           integer,
+    rotation_confidence real,
+    needs_review       boolean,
+    review_reasons     text[],
+    -- ocr: recognised; text_layer: a PDF page's own text, kept without OCR
+    text_source        text NOT NULL DEFAULT 'ocr' CHECK (text_source IN ('ocr', 'text_layer')),
     PRIMARY KEY (document_id, page)
 );
 
