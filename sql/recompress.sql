@@ -49,10 +49,13 @@ SELECT fm AS format, md AS mode, i.format AS result, i.width, i.height, i.pages,
 FROM (VALUES ('png', 'keep'), ('png', 'gray'), ('tiff_g4', 'keep'), ('tiff_g4', 'bw'), ('jpeg', 'gray')) v(fm, md),
      scribe.image_info(scribe.image_recompress(pg_read_binary_file(:'fixtures' || 'word.tif'), fm, md)) i;
 
--- an image whose header passes but whose body does not decode: an ERROR
--- from the engine, which stays for the next call
-SELECT scribe._ocr_engine_pid() AS engine \gset
+-- an upload cut short: the header check finds that its end is missing
 SELECT pg_temp.outcome(format('SELECT scribe.image_recompress(substr(pg_read_binary_file(%L), 1, 3000))',
+                              :'fixtures' || 'scans/note-clean.jpg'));
+-- a whole file whose data does not decode (bytes of its scan overwritten): an
+-- ERROR from the engine, which stays for the next call
+SELECT scribe._ocr_engine_pid() AS engine \gset
+SELECT pg_temp.outcome(format('SELECT scribe.image_recompress(overlay(img PLACING decode(repeat(''ff'', 64), ''hex'') FROM 1000)) FROM pg_read_binary_file(%L) img',
                               :'fixtures' || 'scans/note-clean.jpg'));
 SELECT scribe._ocr_engine_pid() = :engine AS same_engine,
        (scribe.image_info(scribe.image_recompress(pg_read_binary_file(:'fixtures' || 'word.tif')))).format AS next_call;

@@ -67,7 +67,32 @@ accept_single_page(ScribeImageInfo *info, uint32_t width, uint32_t height)
 	return PROBE_OK;
 }
 
-/* PNG: signature, IHDR first, then the chunk list up to the first IDAT. */
+/*
+ * PNG, from the first IDAT chunk at pos on: every chunk in the file, up to
+ * IEND.  An upload cut short loses its end first; finding that here, chunk
+ * headers only, costs microseconds, where the decoder would find it in the
+ * worker after the document was accepted.
+ */
+static ScribeProbeStatus
+png_check_end(const unsigned char *d, size_t len, size_t pos, ScribeImageInfo *info)
+{
+	while (has_bytes(len, pos, 8))
+	{
+		uint32_t	chunk_len = be32(d + pos);
+
+		if (chunk_len > PNG_MAX_SIDE)
+			return scribe_probe_fail(info, PROBE_CORRUPT, "PNG chunk at byte %zu claims %" PRIu32 " bytes", pos, chunk_len);
+		if (!has_bytes(len, pos + 8, (size_t) chunk_len + 4))
+			break;
+		if (memcmp(d + pos + 4, "IEND", 4) == 0)
+			return PROBE_OK;
+		pos += 12 + (size_t) chunk_len;
+	}
+	return scribe_probe_fail(info, PROBE_TRUNCATED,
+							 "PNG is truncated: the file ends at byte %zu, inside its image data (no IEND chunk)", len);
+}
+
+/* PNG: signature, IHDR first, then the chunk list (pHYs for the resolution) to IEND. */
 static ScribeProbeStatus
 probe_png(const unsigned char *d, size_t len, ScribeImageInfo *info)
 {
@@ -125,7 +150,7 @@ probe_png(const unsigned char *d, size_t len, ScribeImageInfo *info)
 		if (chunk_len > PNG_MAX_SIDE)
 			return scribe_probe_fail(info, PROBE_CORRUPT, "PNG chunk at byte %zu claims %" PRIu32 " bytes", pos, chunk_len);
 		if (memcmp(type, "IDAT", 4) == 0)
-			return PROBE_OK;	/* the data may be cut short; the size is known */
+			return png_check_end(d, len, pos, info);
 		if (memcmp(type, "IEND", 4) == 0)
 			return scribe_probe_fail(info, PROBE_CORRUPT, "PNG IEND at byte %zu comes before any IDAT", pos);
 		if (memcmp(type, "pHYs", 4) == 0 && chunk_len == 9 &&
@@ -145,7 +170,49 @@ probe_png(const unsigned char *d, size_t len, ScribeImageInfo *info)
 	return scribe_probe_fail(info, PROBE_TRUNCATED, "PNG has no IDAT chunk: the file ends at byte %zu", len);
 }
 
-/* JPEG: walk the marker segments from SOI to the first frame header. */
+/*
+ * JPEG, from the segment after the frame header at pos: the segments to the
+ * first scan, then an end-of-image marker after it.  Byte stuffing keeps
+ * 0xFF 0xD9 out of the entropy-coded data, so the last one in the file is
+ * the image's end (an EXIF thumbnail's comes before the frame header); an
+ * upload cut short has none after its first scan.  One pass over the bytes,
+ * no decoding.
+ */
+static ScribeProbeStatus
+jpeg_check_end(const unsigned char *d, size_t len, size_t pos, ScribeImageInfo *info)
+{
+	for (;;)
+	{
+		uint32_t	marker;
+		size_t		seg_len;
+
+		while (pos < len && d[pos] == 0xFF)
+			pos++;
+		if (pos >= len)
+			return scribe_probe_fail(info, PROBE_TRUNCATED, "JPEG is truncated: the file ends at byte %zu, before its image data", len);
+		marker = d[pos++];
+		if (marker == 0x01 || (marker >= 0xD0 && marker <= 0xD7))
+			continue;
+		if (marker == 0xD9)
+			return scribe_probe_fail(info, PROBE_CORRUPT, "JPEG end of image at byte %zu before any scan", pos - 2);
+		if (!has_bytes(len, pos, 2) || (seg_len = be16(d + pos)) < 2 || !has_bytes(len, pos, seg_len))
+			return scribe_probe_fail(info, PROBE_TRUNCATED,
+									 "JPEG is truncated: segment 0xFF%02" PRIX32 " at byte %zu does not fit in the file's %zu bytes",
+									 marker, pos - 2, len);
+		pos += seg_len;
+		if (marker == 0xDA)
+			break;
+		if (pos < len && d[pos] != 0xFF)
+			return scribe_probe_fail(info, PROBE_CORRUPT, "JPEG has 0x%02X at byte %zu where a marker belongs", d[pos], pos);
+	}
+	for (size_t i = len - 1; i > pos; i--)
+		if (d[i] == 0xD9 && d[i - 1] == 0xFF)
+			return PROBE_OK;
+	return scribe_probe_fail(info, PROBE_TRUNCATED,
+							 "JPEG is truncated: the file ends at byte %zu, inside its image data (no end-of-image marker)", len);
+}
+
+/* JPEG: walk the marker segments from SOI to the frame header, then check the data reaches its end. */
 static ScribeProbeStatus
 probe_jpeg(const unsigned char *d, size_t len, ScribeImageInfo *info)
 {
@@ -214,7 +281,9 @@ probe_jpeg(const unsigned char *d, size_t len, ScribeImageInfo *info)
 			if (status == PROBE_OK && precision != 8)
 				return scribe_probe_fail(info, PROBE_UNSUPPORTED_FORMAT,
 								  "JPEG with %" PRIu32 "-bit samples is not supported, only 8-bit", precision);
-			return status;
+			if (status == PROBE_OK && !has_bytes(len, seg_at, seg_len))
+				return scribe_probe_fail(info, PROBE_TRUNCATED, "JPEG frame header is truncated at byte %zu", len);
+			return status == PROBE_OK ? jpeg_check_end(d, len, seg_at + seg_len, info) : status;
 		}
 
 		/* APP0 "JFIF\0": version(2) units(1) Xdensity(2) Ydensity(2) */
@@ -444,7 +513,7 @@ probe_gif(const unsigned char *d, size_t len, ScribeImageInfo *info)
 
 /* WebP: RIFF header, then a VP8, VP8L or VP8X first chunk. */
 static ScribeProbeStatus
-probe_webp(const unsigned char *d, size_t len, ScribeImageInfo *info)
+probe_webp_header(const unsigned char *d, size_t len, ScribeImageInfo *info)
 {
 	const unsigned char *chunk = d + 20;
 	char		name[16];
@@ -452,6 +521,7 @@ probe_webp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 	info->format = IMAGE_WEBP;
 	if (len < 20)
 		return scribe_probe_fail(info, PROBE_TRUNCATED, "WebP first chunk header is truncated at byte %zu", len);
+
 	if (memcmp(d + 12, "VP8 ", 4) == 0)
 	{
 		if (len < 30)
@@ -488,6 +558,19 @@ probe_webp(const unsigned char *d, size_t len, ScribeImageInfo *info)
 	}
 	format_fourcc(d + 12, name);
 	return scribe_probe_fail(info, PROBE_CORRUPT, "WebP first chunk %s is not VP8, VP8L or VP8X", name);
+}
+
+/* WebP: the first chunk's header, then the file's length against the RIFF header's. */
+static ScribeProbeStatus
+probe_webp(const unsigned char *d, size_t len, ScribeImageInfo *info)
+{
+	ScribeProbeStatus status = probe_webp_header(d, len, info);
+
+	/* the RIFF header gives the file's length: an upload cut short is shorter */
+	if (status == PROBE_OK && (uint64_t) le32(d + 4) + 8 > len)
+		return scribe_probe_fail(info, PROBE_TRUNCATED, "WebP is truncated: its RIFF header claims %" PRIu64 " bytes; the file has %zu",
+								 (uint64_t) le32(d + 4) + 8, len);
+	return status;
 }
 
 /* True when needle occurs in the first limit bytes of d. */

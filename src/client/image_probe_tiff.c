@@ -79,6 +79,68 @@ tiff_entry_dpi(const TiffFile *t, size_t entry, uint32_t unit)
 	return unit == 2 ? clamp_u32((num + den / 2) / den) : clamp_u32((num * 254 + den * 50) / (den * 100));
 }
 
+/* The i-th value of a SHORT or LONG array entry whose values lie at values_at (caller checked bounds) */
+static uint32_t
+tiff_array_value(const TiffFile *t, size_t entry, size_t values_at, uint32_t i)
+{
+	return tiff_u16(t, entry + 2) == 3 ? tiff_u16(t, values_at + (size_t) i * 2) :
+		tiff_u32(t, values_at + (size_t) i * 4);
+}
+
+/* Where a SHORT or LONG entry's values lie, or 0 if they do not lie in the file */
+static size_t
+tiff_array_at(const TiffFile *t, size_t entry, uint32_t *count)
+{
+	uint32_t	type = tiff_u16(t, entry + 2);
+	size_t		item = type == 3 ? 2 : type == 4 ? 4 : 0;
+	size_t		at = entry + 8;
+
+	*count = tiff_u32(t, entry + 4);
+	if (item == 0 || *count == 0)
+		return 0;
+	if ((uint64_t) *count * item > 4)
+		at = tiff_u32(t, entry + 8);
+	return has_bytes(t->len, at, (size_t) *count * item) ? at : 0;
+}
+
+/*
+ * A page's image data (strips or tiles: offsets_entry and counts_entry) must
+ * lie in the file: an upload cut short loses its last strips, which only a
+ * decode would notice otherwise, in the worker, after the document was
+ * accepted.  Each value examined is charged to the directory budget.
+ */
+static ScribeProbeStatus
+tiff_check_data(const TiffFile *t, size_t offsets_entry, size_t counts_entry, uint32_t index,
+				uint64_t *entries_examined, ScribeImageInfo *info)
+{
+	uint32_t	n_offsets, n_counts;
+	size_t		offsets_at, counts_at;
+
+	if (offsets_entry == 0 || counts_entry == 0)
+		return PROBE_OK;		/* leptonica's decoder judges such a page */
+	offsets_at = tiff_array_at(t, offsets_entry, &n_offsets);
+	counts_at = tiff_array_at(t, counts_entry, &n_counts);
+	if (offsets_at == 0 || counts_at == 0 || n_offsets != n_counts)
+		return scribe_probe_fail(info, PROBE_TRUNCATED,
+								 "TIFF page %" PRIu32 " is truncated: its strip table lies past the end of the file (%zu bytes)",
+								 index + 1, t->len);
+	*entries_examined += n_offsets;
+	if (*entries_examined > TIFF_MAX_ENTRIES)
+		return scribe_probe_fail(info, PROBE_CORRUPT, "TIFF directories hold more than %" PRIu64 " entries in all",
+								 TIFF_MAX_ENTRIES);
+	for (uint32_t i = 0; i < n_offsets; i++)
+	{
+		uint32_t	at = tiff_array_value(t, offsets_entry, offsets_at, i);
+		uint32_t	count = tiff_array_value(t, counts_entry, counts_at, i);
+
+		if (!has_bytes(t->len, at, count))
+			return scribe_probe_fail(info, PROBE_TRUNCATED,
+									 "TIFF page %" PRIu32 " is truncated: its strip %" PRIu32 " (%" PRIu32 " bytes at offset %" PRIu32 ") lies past the end of the file (%zu bytes)",
+									 index + 1, i, count, at, t->len);
+	}
+	return PROBE_OK;
+}
+
 /* Read one directory of the main chain into page, charging its entries. */
 static ScribeProbeStatus
 tiff_read_ifd(const TiffFile *t, size_t offset, uint32_t index, uint64_t *entries_examined,
@@ -86,6 +148,7 @@ tiff_read_ifd(const TiffFile *t, size_t offset, uint32_t index, uint64_t *entrie
 {
 	uint32_t	entries, i, unit = 2;
 	size_t		x_entry = 0, y_entry = 0;	/* 0: no such tag */
+	size_t		offsets_entry = 0, counts_entry = 0;
 	int			has_width = 0, has_height = 0;
 
 	memset(page, 0, sizeof(*page));
@@ -139,6 +202,14 @@ tiff_read_ifd(const TiffFile *t, size_t offset, uint32_t index, uint64_t *entrie
 			case 296:			/* ResolutionUnit */
 				tiff_entry_uint(t, entry, &unit);
 				break;
+			case 273:			/* StripOffsets */
+			case 324:			/* TileOffsets */
+				offsets_entry = entry;
+				break;
+			case 279:			/* StripByteCounts */
+			case 325:			/* TileByteCounts */
+				counts_entry = entry;
+				break;
 		}
 	}
 	page->next_ifd = tiff_u32(t, offset + 2 + (size_t) entries * 12);
@@ -150,7 +221,7 @@ tiff_read_ifd(const TiffFile *t, size_t offset, uint32_t index, uint64_t *entrie
 	if (page->width == 0 || page->height == 0)
 		return scribe_probe_fail(info, PROBE_ZERO_SIZE, "TIFF page %" PRIu32 " is %" PRIu32 "x%" PRIu32 ": a side is 0",
 						  index + 1, page->width, page->height);
-	return PROBE_OK;
+	return tiff_check_data(t, offsets_entry, counts_entry, index, entries_examined, info);
 }
 
 /* TIFF: walk the main IFD chain, counting pages and guarding against loops. */

@@ -35,10 +35,11 @@ extern bool scribe_ocr_load_document(int64 document_id, bytea **image, char **la
 									 const char **skipped);
 extern Jsonb *scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *lang,
 											const char *tier, const char **method, bool *fallback,
-											char **error, ScribeJobOutcome *outcome);
+											char **error, ScribeJobOutcome *outcome, bool *unreadable);
 extern void scribe_ocr_record_result(int64 document_id, Jsonb *result, const char *method, bool fallback);
 extern void scribe_ocr_record_failure(int64 document_id, const char *message, bool final);
 extern Jsonb *scribe_ocr_job_result(int64 document_id, const char *method, bool fallback, const char *node);
+extern Jsonb *scribe_ocr_job_failed(int64 document_id, const char *why, const char *node);
 extern Jsonb *scribe_ocr_job_skipped(const char *why);
 
 /* ocr_stats.c: counters of the ledger's writer since server start, by method */

@@ -8,7 +8,9 @@
  * failure is retried with the queue's backoff; on the job's last attempt the
  * local engine recognises the document instead.  A document the engine
  * cannot read (bad image, unknown language) fails at once, with the reason
- * in the document's error column.
+ * in the document's error column, and its job is done (acked with the
+ * reason): a bad upload is the document's failure, not a dead letter that
+ * would turn health() degraded and could only fail again.
  *
  * The writers and the recognition are shared with the worker nodes: their
  * loop (worker_node.c) recognises with scribe_ocr_recognize_document(), and
@@ -215,13 +217,16 @@ ocr_attempt(void *arg)
 /*
  * Recognise a document's image for a job with the document's tier, in a
  * subtransaction: the engine's result, or NULL with *error and *outcome
- * (JOB_RETRY or JOB_FAILED) saying what to do with the job.  Cancels and
+ * (JOB_RETRY or JOB_FAILED) saying what to do with the job.  *unreadable
+ * says the error is the document's own (a bad image, an unknown language):
+ * the document fails, and its job is done, not a dead letter, since no
+ * retry can help and nothing is wrong with the system.  Cancels and
  * shutdowns are rethrown.
  */
 Jsonb *
 scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *lang, const char *tier,
 							  const char **method, bool *fallback, char **error,
-							  ScribeJobOutcome *outcome)
+							  ScribeJobOutcome *outcome, bool *unreadable)
 {
 	OcrAttempt	attempt = {.method = "local"};
 	char	   *failure;
@@ -232,13 +237,14 @@ scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *la
 	attempt.lang = lang;
 	attempt.cloud = strcmp(tier, "cloud") == 0;
 	*outcome = JOB_DONE;
+	*unreadable = false;
 	failure = scribe_subxact_try(ocr_attempt, &attempt, &sqlerrcode);
 	if (failure != NULL)
 	{
 		attempt.ocr = NULL;
 		attempt.error = failure;
-		*outcome = ocr_error_is_permanent(sqlerrcode) || job->attempt >= job->max_attempts ?
-			JOB_FAILED : JOB_RETRY;
+		*unreadable = ocr_error_is_permanent(sqlerrcode);
+		*outcome = *unreadable || job->attempt >= job->max_attempts ? JOB_FAILED : JOB_RETRY;
 	}
 	else if (attempt.ocr == NULL)
 		*outcome = JOB_RETRY;	/* the cloud failed and attempts remain */
@@ -296,6 +302,21 @@ scribe_ocr_job_result(int64 document_id, const char *method, bool fallback, cons
 	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
 }
 
+/* The result an ocr job is acked with when its document could not be read (the reason cut as a job's error) */
+Jsonb *
+scribe_ocr_job_failed(int64 document_id, const char *why, const char *node)
+{
+	StringInfoData json;
+
+	initStringInfo(&json);
+	appendStringInfo(&json, "{\"document_id\": " INT64_FORMAT ", \"failed\": ", document_id);
+	escape_json(&json, scribe_queue_error_text(why));
+	appendStringInfoString(&json, ", \"node\": ");
+	escape_json(&json, node);
+	appendStringInfoChar(&json, '}');
+	return DatumGetJsonbP(DirectFunctionCall1(jsonb_in, CStringGetDatum(json.data)));
+}
+
 /* The result an ocr job is acked with when there was nothing to recognise */
 Jsonb *
 scribe_ocr_job_skipped(const char *why)
@@ -322,6 +343,7 @@ ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 	const char *method;
 	bool		fallback;
 	char	   *failure;
+	bool		unreadable;
 	MemoryContext callercxt = CurrentMemoryContext;
 	ScribeJobOutcome outcome;
 
@@ -336,20 +358,29 @@ ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 	}
 
 	/* an OCR failure must not lose the failure's record: it runs in a subtransaction */
-	ocr = scribe_ocr_recognize_document(job, image, lang, tier, &method, &fallback, &failure, &outcome);
+	ocr = scribe_ocr_recognize_document(job, image, lang, tier, &method, &fallback, &failure, &outcome,
+										&unreadable);
 	if (ocr != NULL)
 		scribe_ocr_record_result(document_id, ocr, method, fallback);
 	else
 	{
 		scribe_ocr_record_failure(document_id, failure, outcome == JOB_FAILED);
 		/* out of SPI's memory, which goes at SPI_finish */
-		*error = MemoryContextStrdup(callercxt, failure);
+		failure = MemoryContextStrdup(callercxt, failure);
 	}
 	SPI_finish();
 
 	MemoryContextSwitchTo(callercxt);
 	if (ocr != NULL)
 		*result = scribe_ocr_job_result(document_id, method, fallback, scribe_heartbeat_node_name());
+	else if (unreadable)
+	{
+		/* the document failed with its reason; the job did its work */
+		*result = scribe_ocr_job_failed(document_id, failure, scribe_heartbeat_node_name());
+		return JOB_DONE;
+	}
+	else
+		*error = failure;
 	return outcome;
 }
 

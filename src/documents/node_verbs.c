@@ -50,9 +50,11 @@ result_string(Jsonb *result, const char *key, const char *dflt)
  * An ocr job acked over SQL (a worker node's result): write the document
  * it recognised (text, pages, ledger) in the ack's transaction.  result is
  * the engine's result with "method" ('local' or 'cloud'), "fallback" and
- * "node".  Returns what the archive keeps: the document, how and where it
- * was recognised, as for the pool's ocr jobs; or why nothing was written
- * (the document was deleted or is done).
+ * "node"; or {"failed": reason, "node": ...} when the node's engine could
+ * not read the document (a bad image), which then fails.  Returns what the
+ * archive keeps: the document, how and where it was recognised (or why it
+ * failed), as for the pool's ocr jobs; or why nothing was written (the
+ * document was deleted or is done).
  */
 static Jsonb *
 ocr_on_ack(const ScribeJob *job, Jsonb *result)
@@ -69,6 +71,17 @@ ocr_on_ack(const ScribeJob *job, Jsonb *result)
 
 	if (!scribe_ocr_load_document(document_id, &image, &lang, &tier, &skipped))
 		return scribe_ocr_job_skipped(skipped);
+
+	/* {"failed": reason}: the node's engine could not read the document, which fails */
+	if (result != NULL && JB_ROOT_IS_OBJECT(result) && scribe_jsonb_get(result, "pages") == NULL &&
+		scribe_jsonb_get(result, "failed") != NULL)
+	{
+		char	   *why = result_string(result, "failed", "");
+
+		scribe_ocr_record_failure(document_id, why, true);
+		return scribe_ocr_job_failed(document_id, why,
+									 result_string(result, "node", "unnamed node"));
+	}
 
 	if (result == NULL || !JB_ROOT_IS_OBJECT(result) ||
 		(pages = scribe_jsonb_get(result, "pages")) == NULL ||

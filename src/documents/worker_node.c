@@ -406,7 +406,7 @@ remote_job_call(const RemoteJob *job, const char *what, const char *sql, int npa
  */
 static char *
 remote_recognize(const RemoteJob *job, const char **method, bool *fallback, char **error,
-				 ScribeJobOutcome *outcome, bool *released)
+				 ScribeJobOutcome *outcome, bool *unreadable, bool *released)
 {
 	MemoryContext jobcxt = CurrentMemoryContext;
 	ScribeJob	claimed = {0};
@@ -417,6 +417,7 @@ remote_recognize(const RemoteJob *job, const char **method, bool *fallback, char
 	claimed.max_attempts = job->max_attempts;
 	claimed.kind = "ocr";
 	*released = false;
+	*unreadable = false;
 
 	StartTransactionCommand();
 	MemoryContextSwitchTo(jobcxt);
@@ -426,7 +427,7 @@ remote_recognize(const RemoteJob *job, const char **method, bool *fallback, char
 
 		scribe_job_timer_start(job->lease_ms);
 		ocr = scribe_ocr_recognize_document(&claimed, job->image, job->lang, job->tier,
-											method, fallback, error, outcome);
+											method, fallback, error, outcome, unreadable);
 		scribe_job_timer_stop();
 		MemoryContextSwitchTo(jobcxt);
 		if (ocr != NULL)
@@ -468,6 +469,7 @@ remote_run_job(const RemoteJob *job)
 	char	   *error = NULL;
 	ScribeJobOutcome outcome = JOB_DONE;
 	bool		released = false;
+	bool		unreadable = false;
 	char	   *result = NULL;
 	char		id[32];
 	const char *node = scribe_heartbeat_node_name();
@@ -502,7 +504,7 @@ remote_run_job(const RemoteJob *job)
 	}
 	else
 	{
-		result = remote_recognize(job, &method, &fallback, &error, &outcome, &released);
+		result = remote_recognize(job, &method, &fallback, &error, &outcome, &unreadable, &released);
 	}
 
 	if (result != NULL)
@@ -520,6 +522,16 @@ remote_run_job(const RemoteJob *job)
 							job->job_id),
 					 errhint("Raise the lease of the ocr queue (scribe.queue_alter) above the longest recognition.")));
 		scribe_job_end(acked != NULL && strcmp(acked, "t") == 0, false);
+	}
+	else if (unreadable)
+	{
+		/* the document cannot be read: the ack fails it with the reason (no dead letter) */
+		const char *params[4] = {id, job->lease, error, node};
+
+		(void) remote_job_call(job, "failing an unreadable document",
+							   "SELECT scribe.ack($1, $2, jsonb_build_object('failed', $3::text, 'node', $4::text))",
+							   4, params, &refused);
+		scribe_job_end(false, false);
 	}
 	else if (released)
 	{

@@ -66,6 +66,11 @@ static const ProbeCase cases[] = {
 	/* ---- the brief's bad fixtures ---- */
 	REFUSED(BAD "empty.png", PROBE_EMPTY, IMAGE_UNKNOWN),
 	REFUSED(BAD "truncated.png", PROBE_TRUNCATED, IMAGE_PNG),
+	/* uploads cut short after a sound header: found without decoding */
+	REFUSED(BAD "jpeg-cut-in-scan.jpg", PROBE_TRUNCATED, IMAGE_JPEG),
+	REFUSED(BAD "png-cut-in-idat.png", PROBE_TRUNCATED, IMAGE_PNG),
+	REFUSED(BAD "tiff-strip-past-end.tif", PROBE_TRUNCATED, IMAGE_TIFF),
+	REFUSED(BAD "webp-cut-short.webp", PROBE_TRUNCATED, IMAGE_WEBP),
 	REFUSED(BAD "corrupt.jpg", PROBE_CORRUPT, IMAGE_JPEG),
 	REFUSED(BAD "zero-width.png", PROBE_ZERO_SIZE, IMAGE_PNG),
 	/* headers the caller must refuse by its pixel limit: the probe says OK */

@@ -125,17 +125,42 @@ is($node->safe_psql('postgres', q{
 	join(' ', map { "family-$_:local:" . ($pages / 2) . ':' . sprintf('%.6f', 0.0002 * $pages / 2) } (1, 2)),
 	'ocr_costs reports pages and cost by owner at scribe.ocr_cost_local');
 
-# a document whose header passes but whose body cannot be decoded fails at once
-my $broken = $node->safe_psql('postgres', qq{
+# an upload cut short is refused at submit: its end is missing, which the
+# header check sees without decoding (issue 16)
+my ($rc, $out, $err) = $node->psql('postgres', qq{
+	\\set VERBOSITY verbose
 	SELECT scribe.document_submit(substr(img, 1, length(img) / 2), owner => 'family-1')
 	FROM pg_read_binary_file('$scans/letter-clean.png') img});
+like($err, qr/ERROR:  22P03: the png image is truncated\nDETAIL:  PNG is truncated: the file ends at byte \d+, inside its image data/,
+	'a truncated upload is refused at submit, with SQLSTATE 22P03 and why');
+like($err, qr/HINT:  Upload the whole file again/, 'and a hint');
+is($node->safe_psql('postgres', q{SELECT count(*) FROM scribe.documents WHERE status = 'queued'}), '0',
+	'and no document is queued for it');
+
+# a document whose file is whole but whose data cannot be decoded (bytes of
+# its compressed data overwritten) fails in the worker: the document ends
+# failed with the reason, its job is done (no dead letter), health() stays ok
+my $broken = $node->safe_psql('postgres', qq{
+	SELECT scribe.document_submit(overlay(img PLACING decode(repeat('00', 2000), 'hex') FROM length(img) / 2),
+	                              owner => 'family-1')
+	FROM pg_read_binary_file('$scans/letter-clean.png') img});
 ok($node->poll_query_until('postgres', "SELECT status <> 'queued' FROM scribe.documents WHERE document_id = $broken"),
-	'the truncated scan is finished');
+	'the damaged scan is finished');
 my ($status, $attempts, $error) = split /\|/, $node->safe_psql('postgres',
 	"SELECT status, attempts, error FROM scribe.document_get($broken)");
-is($status, 'failed', 'a truncated scan fails');
+is($status, 'failed', 'a damaged scan fails');
 is($attempts, 1, 'without retries: retrying cannot fix the image');
 like($error, qr/could not be decoded/, "and says why: $error");
+is($node->safe_psql('postgres', qq{
+	SELECT j.state || ' ' || (j.result->>'failed' IS NOT NULL)
+	FROM scribe.documents d, scribe.job_get(d.job_id) j WHERE d.document_id = $broken}),
+	'done true', 'its job is done, with the reason in its result: not a dead letter');
+is($node->safe_psql('postgres', q{SELECT coalesce(sum(dead), 0) FROM scribe.queue_stats('ocr')}), '0',
+	'the ocr queue has no dead letters');
+is($node->safe_psql('postgres', q{
+	SELECT count(*) FROM jsonb_array_elements(scribe.health()->'reasons') r
+	WHERE r->>'code' = 'dead_letters_rising'}), '0',
+	'and health() finds no dead letters rising');
 
 # an engine killed mid-job: the job is retried, the document is not lost.
 # Both workers' engines are stopped before the document comes: whichever
