@@ -39,6 +39,7 @@ OBJS = \
 	src/jobs/kind_http.o \
 	src/client/image_probe.o \
 	src/client/image_probe_tiff.o \
+	src/client/image_exif.o \
 	src/client/ocr_cloud.o \
 	src/client/ocr_engine.o \
 	src/client/ocr_gucs.o \
@@ -87,6 +88,7 @@ ENGINE = src/engine/pg_scribe_ocr
 ENGINE_OBJS = \
 	src/engine/engine_main.o \
 	src/engine/engine_decode.o \
+	src/client/image_exif.o \
 	src/engine/engine_encode.o \
 	src/engine/engine_geometry.o \
 	src/engine/engine_json.o \

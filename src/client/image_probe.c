@@ -212,6 +212,23 @@ jpeg_check_end(const unsigned char *d, size_t len, size_t pos, ScribeImageInfo *
 							 "JPEG is truncated: the file ends at byte %zu, inside its image data (no end-of-image marker)", len);
 }
 
+/* The size of a JPEG page as a viewer shows it: EXIF orientations 5-8 turn it a quarter */
+static void
+jpeg_apply_orientation(const unsigned char *d, size_t len, ScribeImageInfo *info)
+{
+	uint32_t	swap;
+
+	info->orientation = (uint8_t) scribe_jpeg_exif_orientation(d, len);
+	if (info->orientation < 5)
+		return;
+	swap = info->width;
+	info->width = info->height;
+	info->height = swap;
+	swap = info->x_dpi;
+	info->x_dpi = info->y_dpi;
+	info->y_dpi = swap;
+}
+
 /* JPEG: walk the marker segments from SOI to the frame header, then check the data reaches its end. */
 static ScribeProbeStatus
 probe_jpeg(const unsigned char *d, size_t len, ScribeImageInfo *info)
@@ -283,7 +300,11 @@ probe_jpeg(const unsigned char *d, size_t len, ScribeImageInfo *info)
 								  "JPEG with %" PRIu32 "-bit samples is not supported, only 8-bit", precision);
 			if (status == PROBE_OK && !has_bytes(len, seg_at, seg_len))
 				return scribe_probe_fail(info, PROBE_TRUNCATED, "JPEG frame header is truncated at byte %zu", len);
-			return status == PROBE_OK ? jpeg_check_end(d, len, seg_at + seg_len, info) : status;
+			if (status == PROBE_OK)
+				status = jpeg_check_end(d, len, seg_at + seg_len, info);
+			if (status == PROBE_OK)
+				jpeg_apply_orientation(d, len, info);
+			return status;
 		}
 
 		/* APP0 "JFIF\0": version(2) units(1) Xdensity(2) Ydensity(2) */
@@ -635,6 +656,7 @@ scribe_image_probe(const unsigned char *data, size_t len, uint32_t max_pages, Sc
 	ScribeProbeStatus status;
 
 	memset(info, 0, sizeof(*info));
+	info->orientation = 1;
 	if (len == 0 || data == NULL)
 		return scribe_probe_fail(info, PROBE_EMPTY, "the image is empty (0 bytes)");
 

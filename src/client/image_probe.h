@@ -65,6 +65,9 @@ typedef struct ScribeImageInfo
 	uint16_t	bits_per_pixel; /* best effort, 0 if unknown */
 	uint32_t	x_dpi;			/* 0 when the file does not say */
 	uint32_t	y_dpi;
+	uint8_t		orientation;	/* a JPEG's EXIF Orientation, 1-8 (1: as
+								 * stored); 5-8 are turned a quarter: width
+								 * and height above are the page as shown */
 	char		detail[128];	/* on failure: what exactly is wrong */
 } ScribeImageInfo;
 
@@ -75,6 +78,9 @@ typedef struct ScribeImageInfo
  */
 ScribeProbeStatus scribe_image_probe(const unsigned char *data, size_t len,
 									 uint32_t max_pages, ScribeImageInfo *info);
+
+/* image_exif.c: a JPEG file's EXIF Orientation (1-8), 1 when it has none or is not a JPEG */
+int			scribe_jpeg_exif_orientation(const unsigned char *data, size_t len);
 
 /* Lower-case short name of a format: "png", "jpeg", "tiff", ... */
 const char *scribe_image_format_name(ScribeImageFormat f);

@@ -10,7 +10,6 @@
 
 extern PIXA *engine_decode_pages(const unsigned char *data, size_t len, unsigned max_pages, int *format,
 								 int *orientation);
-extern int	engine_exif_orientation(const unsigned char *data, size_t len);
 extern PIX *engine_apply_orientation(PIX *pix, int orientation);
 
 #endif							/* SCRIBE_ENGINE_DECODE_H */

@@ -187,6 +187,9 @@ for my $n (1 .. 8)
 	my ($worst, $count) = box_distance($reference, word_boxes($path, undef, 'scribe.ocr_detect_orientation = off', 1));
 	cmp_ok($count, '>=', 20, "exif-$n.jpg: $count words compared");
 	cmp_ok($worst, '<=', 3, "exif-$n.jpg: boxes on the page as shown (within $worst px of exif-1.jpg's)");
+	is($node->safe_psql('postgres', qq{
+		SELECT width || 'x' || height FROM scribe.image_info(pg_read_binary_file('$path'))}),
+		'1517x260', "exif-$n.jpg: image_info() gives the size of the page as shown, as the OCR does");
 }
 
 # --- the document pipeline: a page upside down and a sideways photo, boxes on the originals
