@@ -191,6 +191,15 @@ for my $n (1 .. 8)
 		SELECT width || 'x' || height FROM scribe.image_info(pg_read_binary_file('$path'))}),
 		'1517x260', "exif-$n.jpg: image_info() gives the size of the page as shown, as the OCR does");
 }
+# the archive's recompressed copy is the page as shown: no EXIF tag needed to view it upright
+is($node->safe_psql('postgres', qq{
+	SELECT i.format || ' ' || i.width || 'x' || i.height
+	FROM scribe.image_info(scribe.image_recompress(pg_read_binary_file('$exif/exif-6.jpg'), 'png')) i}),
+	'png 1517x260', 'exif-6.jpg recompressed: a PNG of the page turned as its EXIF orientation says');
+is($node->safe_psql('postgres', qq{
+	SELECT scribe.ocr(scribe.image_recompress(pg_read_binary_file('$exif/exif-6.jpg'), 'png'))
+	       = scribe.ocr(pg_read_binary_file('$exif/exif-1.jpg'))}),
+	't', 'and reads as the upright page does');
 
 # --- the document pipeline: a page upside down and a sideways photo, boxes on the originals
 my ($upside, $photo) = split /\n/, $node->safe_psql('postgres', qq{
