@@ -43,6 +43,7 @@ OBJS = \
 	src/client/ocr_engine.o \
 	src/client/ocr_gucs.o \
 	src/client/ocr_image.o \
+	src/client/ocr_pdf.o \
 	src/client/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
 	src/documents/kind_ocr.o \
@@ -91,6 +92,9 @@ ENGINE_OBJS = \
 	src/engine/engine_geometry.o \
 	src/engine/engine_json.o \
 	src/engine/engine_orient.o \
+	src/engine/engine_pdf.o \
+	src/engine/engine_pdf_text.o \
+	src/engine/engine_pdf_words.o \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o
 
@@ -245,7 +249,7 @@ $(OBJS) $(ENGINE_OBJS): $(wildcard src/*.h src/*/*.h)
 # the version is compiled in (-DSCRIBE_VERSION): a new version rebuilds everything
 $(OBJS): $(EXTENSION).control
 $(ENGINE): $(ENGINE_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lqpdf -lm
 
 install: install-engine
 .PHONY: install-engine

@@ -1,0 +1,155 @@
+# Searchable PDFs: scribe.ocr_pdf() and scribe.document_get_pdf() give a
+# PDF whose pdftotext is the recognised text, whose pages are as large as
+# the images at their resolution, whose words lie where OCR found them
+# (pdftotext -bbox, what a viewer highlights), with a JPEG embedded as
+# submitted and a 1-bit page as CCITT G4; and clear errors for documents
+# that have no text yet.
+use strict;
+use warnings;
+
+use File::Temp qw(tempdir);
+use FindBin;
+use lib "$FindBin::Bin/../perl";
+use MIME::Base64;
+use PostgreSQL::Test::Utils;
+use ScribeTest;
+use Test::More;
+
+my $fixtures = "$ENV{SCRIBE_SOURCE_DIR}/test/fixtures";
+my $dir = tempdir(CLEANUP => 1);
+
+my $node = scribe_node('searchable_pdf', conf => <<"CONF");
+scribe.min_workers = 1
+scribe.max_workers = 1
+scribe.heartbeat_interval = 0
+CONF
+$node->start;
+$node->safe_psql('postgres', 'CREATE EXTENSION pg_scribe');
+
+# Write the bytea of a query to a file; its path
+my $n_files = 0;
+sub query_to_file
+{
+	my ($query) = @_;
+	my $path = sprintf('%s/out-%d.pdf', $dir, ++$n_files);
+	my $b64 = $node->safe_psql('postgres', "SELECT encode(($query), 'base64')");
+	open my $fh, '>:raw', $path or die "$path: $!";
+	print $fh decode_base64($b64);
+	close $fh;
+	return $path;
+}
+
+# The output of a command, or die
+sub run_tool
+{
+	my @command = @_;
+	my $out = `@command 2>&1`;
+	die "@command: $out" if $?;
+	return $out;
+}
+
+# The words of a text, in order
+sub words_of
+{
+	my ($text) = @_;
+	return [ grep { length } split /\s+/, $text ];
+}
+
+# The words of the PDF with their boxes in pixels of a page at $dpi: [word, left, top, right, bottom] of page $page
+sub pdf_word_boxes
+{
+	my ($pdf, $page, $dpi) = @_;
+	my $html = run_tool('pdftotext', '-bbox', '-f', $page, '-l', $page, $pdf, '-');
+	my @boxes;
+	while ($html =~ /<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<\/word>/g)
+	{
+		my $w = $5;
+		$w =~ s/&amp;/&/g; $w =~ s/&lt;/</g; $w =~ s/&gt;/>/g; $w =~ s/&quot;/"/g; $w =~ s/&apos;/'/g;
+		push @boxes, [ $w, map { $_ * $dpi / 72 } $1, $2, $3, $4 ];
+	}
+	return \@boxes;
+}
+
+# OCR's word boxes of page $page of a file: [word, left, top, right, bottom]
+sub ocr_word_boxes
+{
+	my ($file, $page) = @_;
+	return [ map { [ split /\|/ ] } split /\n/, $node->safe_psql('postgres', qq{
+		SELECT word, "left", top, "left" + width, top + height
+		FROM scribe.ocr_words(pg_read_binary_file('$file')) WHERE page = $page}) ];
+}
+
+# Whether every OCR word has its PDF word, in order, within $tolerance pixels
+# left and right and with the OCR box's middle inside it top to bottom
+sub boxes_match
+{
+	my ($ocr, $pdf, $tolerance, $what) = @_;
+	my @pdf = @$pdf;
+	is(scalar(@pdf), scalar(@$ocr), "$what: as many words in the PDF as OCR found");
+	my $worst = 0;
+	my @misplaced;
+	for my $i (0 .. $#$ocr)
+	{
+		my ($w, $l, $t, $r, $b) = @{ $ocr->[$i] };
+		my $p = $pdf[$i] or last;
+		my $dx = abs($p->[1] - $l) > abs($p->[3] - $r) ? abs($p->[1] - $l) : abs($p->[3] - $r);
+		$worst = $dx if $dx > $worst;
+		my $middle = ($t + $b) / 2;
+		push @misplaced, "$w [$l $t $r $b] vs $p->[0] [@$p[1..4]]"
+		  if $p->[0] ne $w || $dx > $tolerance || $middle < $p->[2] - 1 || $middle > $p->[4] + 1;
+	}
+	is(join("\n", @misplaced), '', "$what: every word is where OCR found it (worst left/right: ${\ sprintf('%.1f', $worst)} px)");
+}
+
+# Page size (points) and count from pdfinfo
+sub pdf_info
+{
+	my ($pdf) = @_;
+	my $info = run_tool('pdfinfo', $pdf);
+	my ($pages) = $info =~ /^Pages:\s+(\d+)/m;
+	my ($w, $h) = $info =~ /^Page size:\s+([\d.]+) x ([\d.]+) pts/m;
+	my ($rot) = $info =~ /^Page rot:\s+(\d+)/m;
+	return ($pages, $w, $h, $rot);
+}
+
+# --- scribe.ocr_pdf on the sample scans
+for my $case (
+	[ 'scans/letter-clean.png', 'flate' ],
+	[ 'scans/note-clean.jpg', 'jpeg' ],
+	[ 'tesseract/phototest.tif', 'ccitt' ],
+	[ 'scans/list-two-pages.tif', 'ccitt' ])
+{
+	my ($name, $encoding) = @$case;
+	my $file = "$fixtures/$name";
+	my $pdf = query_to_file("SELECT scribe.ocr_pdf(pg_read_binary_file('$file'))");
+	my ($width, $height, $n, $dpi) = split /\|/, $node->safe_psql('postgres', qq{
+		SELECT width, height, pages, coalesce(dpi, 300) FROM scribe.image_info(pg_read_binary_file('$file'))});
+	$dpi = 300 if $dpi < 70 || $dpi > 2400;
+
+	my ($pages, $w, $h) = pdf_info($pdf);
+	is($pages, $n, "$name: the PDF has the image's $n page(s)");
+	is(sprintf('%.1f x %.1f', $w, $h), sprintf('%.1f x %.1f', $width / $dpi * 72, $height / $dpi * 72),
+		"$name: the page is the image's size at its resolution ($dpi dpi)");
+
+	my @ocr_text = split /\f/, $node->safe_psql('postgres', "SELECT scribe.ocr(pg_read_binary_file('$file'))");
+	for my $page (1 .. $n)
+	{
+		my $text = run_tool('pdftotext', '-layout', '-f', $page, '-l', $page, $pdf, '-');
+		is_deeply(words_of($text), words_of($ocr_text[ $page - 1 ]), "$name page $page: pdftotext gives the recognised words");
+		boxes_match(ocr_word_boxes($file, $page), pdf_word_boxes($pdf, $page, $dpi), 2, "$name page $page");
+	}
+	my $list = run_tool('pdfimages', '-list', $pdf);
+	my @encodings = $list =~ /^\s*\d+\s+\d+\s+image\s+\d+\s+\d+\s+\S+\s+\d+\s+\d+\s+(\S+)/mg;
+	is("@encodings", join(' ', ($encoding) x $n), "$name: each page's image is stored as $encoding");
+}
+
+# --- a JPEG's bytes are embedded untouched
+{
+	my $file = "$fixtures/scans/note-clean.jpg";
+	my $pdf = query_to_file("SELECT scribe.ocr_pdf(pg_read_binary_file('$file'))");
+	run_tool('pdfimages', '-j', $pdf, "$dir/jpeg");
+	is(run_tool('md5sum', '<', "$dir/jpeg-000.jpg"), run_tool('md5sum', '<', $file),
+		'a JPEG is embedded byte for byte as submitted');
+}
+
+done_testing();
