@@ -6,6 +6,8 @@
  * word is placed at its box's left and stretched (Tz) to its box's width,
  * so that a viewer's highlight of a hit covers the word on the image.
  *
+ * Words are followed by a space, so that a reader that joins words closer
+ * than some share of the font size (pdftotext: a tenth) still splits them.
  * Text is written as 2-byte codes: UTF-16BE code units, which the font's
  * ToUnicode map (engine_pdf.c) maps back to themselves.
  */
@@ -59,10 +61,11 @@ next_code_point(const unsigned char **p)
 
 /*
  * Append text as a hex string of UTF-16BE code units (control characters
- * left out), or with out NULL only count them; the number of units
+ * left out), and a space after it if asked, or with out NULL only count
+ * them; the number of units of text
  */
 static int
-append_utf16_hex(JsonOut *out, const char *text)
+append_utf16_hex(JsonOut *out, const char *text, bool space)
 {
 	const unsigned char *p = (const unsigned char *) text;
 	int			units = 0;
@@ -90,7 +93,7 @@ append_utf16_hex(JsonOut *out, const char *text)
 		}
 	}
 	if (out)
-		json_append(out, ">");
+		json_append(out, space ? "0020>" : ">");
 	return units;
 }
 
@@ -197,7 +200,7 @@ pdf_text_layer(JsonOut *out, const PdfPageWords *page, const char *font_name, do
 			for (int i = first; i < end; i++)
 			{
 				double		box[4];
-				int			units = append_utf16_hex(NULL, page->words[i].text);
+				int			units = append_utf16_hex(NULL, page->words[i].text, false);
 
 				upright_box(&page->words[i], page->rotation, page->width, page->height, box);
 				if (units == 0 || box[2] <= 0)
@@ -205,7 +208,11 @@ pdf_text_layer(JsonOut *out, const PdfPageWords *page, const char *font_name, do
 				/* every code is GLYPH_WIDTH wide: stretch the word to its box */
 				json_appendf(out, "1 0 0 1 %.2f %.2f Tm %.2f Tz ", box[0] * kx, baseline,
 							 100.0 * box[2] * kx / (units * size * GLYPH_WIDTH / 1000.0));
-				append_utf16_hex(out, page->words[i].text);
+				/*
+				 * a space after each word but a line's last: readers end a
+				 * word at a space, however close the next word's box is
+				 */
+				append_utf16_hex(out, page->words[i].text, i < end - 1);
 				json_append(out, " Tj\n");
 			}
 		}

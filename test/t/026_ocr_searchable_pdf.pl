@@ -63,9 +63,9 @@ sub pdf_word_boxes
 	my @boxes;
 	while ($html =~ /<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">([^<]*)<\/word>/g)
 	{
-		my $w = $5;
+		my ($w, @box) = ($5, $1, $2, $3, $4);
 		$w =~ s/&amp;/&/g; $w =~ s/&lt;/</g; $w =~ s/&gt;/>/g; $w =~ s/&quot;/"/g; $w =~ s/&apos;/'/g;
-		push @boxes, [ $w, map { $_ * $dpi / 72 } $1, $2, $3, $4 ];
+		push @boxes, [ $w, map { $_ * $dpi / 72 } @box ];
 	}
 	return \@boxes;
 }
@@ -114,7 +114,8 @@ sub pdf_info
 
 # --- scribe.ocr_pdf on the sample scans
 for my $case (
-	[ 'scans/letter-clean.png', 'flate' ],
+	# pdfimages names Flate "image"
+	[ 'scans/letter-clean.png', 'image' ],
 	[ 'scans/note-clean.jpg', 'jpeg' ],
 	[ 'tesseract/phototest.tif', 'ccitt' ],
 	[ 'scans/list-two-pages.tif', 'ccitt' ])
