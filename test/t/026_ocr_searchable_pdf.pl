@@ -79,6 +79,18 @@ sub ocr_word_boxes
 		FROM scribe.ocr_words(pg_read_binary_file('$file')) WHERE page = $page}) ];
 }
 
+# A box [word, left, top, right, bottom] on a width x height page, as on the
+# page turned $rotation degrees clockwise (pdftotext's boxes are on the page as shown)
+sub turn_box
+{
+	my ($box, $rotation, $width, $height) = @_;
+	my ($w, $l, $t, $r, $b) = @$box;
+	return [ $w, $height - $b, $l, $height - $t, $r ] if $rotation == 90;
+	return [ $w, $width - $r, $height - $b, $width - $l, $height - $t ] if $rotation == 180;
+	return [ $w, $t, $width - $r, $b, $width - $l ] if $rotation == 270;
+	return $box;
+}
+
 # Whether every OCR word has its PDF word, in order, within $tolerance pixels
 # left and right and with the OCR box's middle inside it top to bottom
 sub boxes_match
@@ -151,6 +163,101 @@ for my $case (
 	run_tool('pdfimages', '-j', $pdf, "$dir/jpeg");
 	is(run_tool('md5sum', '<', "$dir/jpeg-000.jpg"), run_tool('md5sum', '<', $file),
 		'a JPEG is embedded byte for byte as submitted');
+}
+
+# --- a page OCR turned upright is shown upright (/Rotate), its words where OCR found them
+for my $name ('tesseract/phototest-rotated-R.png', 'tesseract/phototest-rotated-180.png', 'orientation/exif-6.jpg')
+{
+	my $file = "$fixtures/$name";
+	my $pdf = query_to_file("SELECT scribe.ocr_pdf(pg_read_binary_file('$file'))");
+	my ($rotation, $width, $height, $dpi) = split /\|/, $node->safe_psql('postgres', qq{
+		SELECT d->'pages'->0->>'rotation', d->'pages'->0->>'width', d->'pages'->0->>'height',
+		       coalesce(nullif(d->'pages'->0->>'dpi', '0')::int, 300)
+		FROM scribe.ocr_detail(pg_read_binary_file('$file')) d});
+	my ($pages, $w, $h, $rot) = pdf_info($pdf);
+	is($rot, $rotation, "$name: the PDF shows the page turned as OCR turned it ($rotation degrees)");
+	is(sprintf('%.1f x %.1f', $w, $h), sprintf('%.1f x %.1f', $width / $dpi * 72, $height / $dpi * 72),
+		"$name: the page is the size of the image as shown (EXIF orientation applied)");
+	is_deeply(words_of(run_tool('pdftotext', $pdf, '-')),
+		words_of($node->safe_psql('postgres', "SELECT scribe.ocr(pg_read_binary_file('$file'))")),
+		"$name: pdftotext reads the turned page's words in order");
+	boxes_match([ map { turn_box($_, $rotation, $width, $height) } @{ ocr_word_boxes($file, 1) } ],
+		pdf_word_boxes($pdf, 1, $dpi), 2, $name);
+}
+{
+	my $file = "$fixtures/orientation/exif-6.jpg";
+	my $pdf = query_to_file("SELECT scribe.ocr_pdf(pg_read_binary_file('$file'))");
+	run_tool('pdfimages', '-j', $pdf, "$dir/exif");
+	is(run_tool('md5sum', '<', "$dir/exif-000.jpg"), run_tool('md5sum', '<', $file),
+		'a JPEG with an EXIF orientation is embedded as submitted too (the page turns it)');
+}
+
+# --- scribe.document_get_pdf: a recognised document's PDF
+my %docs;
+for my $name ('scans/letter-clean.png', 'scans/list-two-pages.tif', 'scans/note-clean.jpg')
+{
+	$docs{$name} = $node->safe_psql('postgres',
+		"SELECT scribe.document_submit(pg_read_binary_file('$fixtures/$name'))");
+}
+my $ids = join ',', values %docs;
+ok($node->poll_query_until('postgres',
+	"SELECT count(*) = 0 FROM scribe.documents WHERE document_id IN ($ids) AND status = 'queued'"),
+	'the documents are recognised');
+for my $name (sort keys %docs)
+{
+	my $id = $docs{$name};
+	my $pdf = query_to_file("SELECT scribe.document_get_pdf($id)");
+	my ($n) = $node->safe_psql('postgres', "SELECT pages FROM scribe.documents WHERE document_id = $id");
+	my ($pages) = pdf_info($pdf);
+	is($pages, $n, "document $name: the PDF has its $n page(s)");
+	for my $page (1 .. $n)
+	{
+		my $text = $node->safe_psql('postgres',
+			"SELECT text FROM scribe.document_pages WHERE document_id = $id AND page = $page");
+		is_deeply(words_of(run_tool('pdftotext', '-f', $page, '-l', $page, $pdf, '-')), words_of($text),
+			"document $name page $page: pdftotext gives the page's text");
+	}
+	is(run_tool('md5sum', '<', $pdf),
+		run_tool('md5sum', '<', query_to_file("SELECT scribe.document_get_pdf($id)")),
+		"document $name: the same document makes the same file");
+}
+
+# --- errors
+{
+	my ($ret, $out, $err) = $node->psql('postgres', qq{
+		BEGIN;
+		SELECT scribe.document_submit(pg_read_binary_file('$fixtures/scans/letter-clean.png')) AS id \\gset
+		SELECT scribe.document_get_pdf(:id);}, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/ERROR:  55000: document \d+ is not recognised yet/, 'a queued document: 55000, not recognised yet');
+	like($err, qr/HINT:  Wait until scribe.document_get\(\d+\) says status done/, '... with a hint to wait');
+
+	my $failed = $node->safe_psql('postgres', qq{
+		INSERT INTO scribe.documents (owner, image, image_format, image_bytes, pages, status, error)
+		VALUES ('t', '\\x00', 'png', 1, 1, 'failed', 'the image could not be decoded') RETURNING document_id});
+	($ret, $out, $err) = $node->psql('postgres', "SELECT scribe.document_get_pdf($failed)",
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/ERROR:  55000: document $failed failed: the image could not be decoded/,
+		'a failed document: 55000 with its error');
+
+	my $id = $docs{'scans/letter-clean.png'};
+	$node->safe_psql('postgres', "UPDATE scribe.document_pages SET words = NULL WHERE document_id = $id");
+	($ret, $out, $err) = $node->psql('postgres', "SELECT scribe.document_get_pdf($id)",
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/ERROR:  55000: document $id has no word boxes to place in a PDF/,
+		'a document without word boxes: 55000');
+
+	is($node->safe_psql('postgres', 'SELECT scribe.document_get_pdf(-1) IS NULL'), 't',
+		'no such document: NULL, as document_get_image');
+
+	($ret, $out, $err) = $node->psql('postgres', qq{
+		SELECT scribe._ocr_make_pdf(pg_read_binary_file('$fixtures/scans/letter-clean.png'),
+		                            '[{"page": 2, "words": []}]')}, extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/ERROR:  22P02: line 1 of the words is not a valid page or word record/,
+		'words of a page the image does not have: 22P02 from the engine');
+	($ret, $out, $err) = $node->psql('postgres', qq{
+		SELECT scribe._ocr_make_pdf(pg_read_binary_file('$fixtures/scans/letter-clean.png'), '{"page": 1}')},
+		extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+	like($err, qr/ERROR:  22023: the pages are not an OCR result's pages/, 'pages that are not an array: 22023');
 }
 
 done_testing();
