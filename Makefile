@@ -218,7 +218,7 @@ charts:
 # cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60
 fuzz:
-	$(MAKE) -C test/fuzz check replay run run-cron SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C test/fuzz check replay run run-cron run-words SECONDS=$(FUZZ_SECONDS)
 deps:
 	test/bin/install-deps
 
