@@ -180,7 +180,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo charts bench bench-ocr bench-ocr-real bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation bench-before-after fuzz deps
+.PHONY: test demo charts bench bench-ocr bench-ocr-real bench-searchable-pdf bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation bench-before-after fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -192,6 +192,9 @@ bench-ocr:
 # tesseract CLI, OCRmyPDF and pg_scribe on real pages (issue 16)
 bench-ocr-real:
 	test/bench/ocr_real.sh
+# scribe.ocr_pdf's searchable PDFs against OCRmyPDF's: bytes and seconds (issue 16)
+bench-searchable-pdf:
+	test/bench/searchable_pdf.sh
 bench-cache:
 	test/bench/cache.sh
 bench-cache-events:

@@ -108,7 +108,7 @@ extern void engine_make_pdf(const OcrRequest *req, const unsigned char *image, c
 
 /* engine_pdf_text.c */
 extern void pdf_text_layer(JsonOut *out, const PdfPageWords *page, const char *font_name,
-						   double width_pt, double height_pt);
+						   double width_pt, double height_pt, int base_rotation, double x0, double y0);
 
 /* engine_json.c */
 extern void json_init(JsonOut *out);

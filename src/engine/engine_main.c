@@ -284,7 +284,11 @@ serve_request(void)
 	request_words[req.words_len] = '\0';
 
 	limit_cpu(req.cpu_seconds);
-	request_pages = decode_pages(&req, request_image);
+	/* a searchable PDF of a PDF adds to its pages: nothing to decode */
+	if ((req.flags & OCR_MAKE_PDF) && req.image_len >= 5 && memcmp(request_image, "%PDF-", 5) == 0)
+		request_pages = NULL;
+	else
+		request_pages = decode_pages(&req, request_image);
 	/* only a PDF keeps the image's own bytes (a JPEG's) */
 	if (!(req.flags & OCR_MAKE_PDF))
 	{

@@ -32,7 +32,8 @@
 #define DEFAULT_DPI 300
 /* The glyphless font tesseract ships for its own PDFs */
 #define GLYPHLESS_FONT "pdf.ttf"
-#define FONT_NAME "F0"
+/* The font's resource name: one a submitted PDF's pages are unlikely to use */
+#define FONT_NAME "ScribeGlyphless"
 
 /* What a request holds while it runs, released by the next one (engine_fail jumps past cleanup) */
 static qpdf_data pdf = NULL;
@@ -399,7 +400,7 @@ add_image_page(PIX *page, int page_no, qpdf_oh image, int orientation, qpdf_oh f
 			sized.width = width;
 			sized.height = height;
 		}
-		pdf_text_layer(&content, &sized, FONT_NAME, width_pt, height_pt);
+		pdf_text_layer(&content, &sized, FONT_NAME, width_pt, height_pt, 0, 0, 0);
 	}
 	contents = new_stream(content.data, content.len, NULL, NULL);
 	snprintf(syntax, sizeof(syntax),
@@ -411,35 +412,158 @@ add_image_page(PIX *page, int page_no, qpdf_oh image, int orientation, qpdf_oh f
 	check_qpdf("a page");
 }
 
+/* Whether the request's image is a PDF */
+static bool
+is_pdf(const unsigned char *image, size_t len)
+{
+	return len >= 5 && memcmp(image, "%PDF-", 5) == 0;
+}
+
+/* A new stream of text, compressed by qpdf on writing */
+static qpdf_oh
+text_stream(const char *text)
+{
+	return new_stream(text, strlen(text), NULL, NULL);
+}
+
+/*
+ * Add the text layer of words to page number page_no of a submitted PDF:
+ * its content wrapped in q ... Q so that its graphics state cannot move the
+ * text, then the text, in the font added to its resources.  The words are
+ * on the page as shown (its /Rotate applied), scaled to its crop box.
+ */
+static void
+add_text_to_page(qpdf_oh page, const PdfPageWords *words, qpdf_oh font, int page_no)
+{
+	qpdf_oh		box = qpdf_oh_get_key(pdf, page, "/CropBox");
+	qpdf_oh		contents = qpdf_oh_get_key(pdf, page, "/Contents");
+	qpdf_oh		resources = qpdf_oh_get_key(pdf, page, "/Resources");
+	qpdf_oh		fonts,
+				list;
+	PdfPageWords sized;
+	double		b[4];
+	qpdf_oh		rotate_oh = qpdf_oh_get_key(pdf, page, "/Rotate");
+	int			rotate = qpdf_oh_is_number(pdf, rotate_oh) ? (int) qpdf_oh_get_numeric_value(pdf, rotate_oh) : 0;
+
+	if (!qpdf_oh_is_array(pdf, box) || qpdf_oh_get_array_n_items(pdf, box) != 4)
+		box = qpdf_oh_get_key(pdf, page, "/MediaBox");
+	if (!qpdf_oh_is_array(pdf, box) || qpdf_oh_get_array_n_items(pdf, box) != 4)
+		engine_fail("22P03", NULL, "page %d of the PDF has no valid MediaBox", page_no);
+	for (int i = 0; i < 4; i++)
+		b[i] = qpdf_oh_get_numeric_value(pdf, qpdf_oh_get_array_item(pdf, box, i));
+	rotate = ((rotate % 360) + 360) % 360;
+	if (rotate % 90 != 0)
+		rotate = 0;			/* readers ignore such a /Rotate */
+	if (b[2] - b[0] < 1 || b[3] - b[1] < 1)
+		engine_fail("22P03", NULL, "page %d of the PDF is empty (its box is %.1f x %.1f points)",
+					page_no, b[2] - b[0], b[3] - b[1]);
+
+	/* words without their page's size are taken as points of the page as shown */
+	sized = *words;
+	if (sized.width == 0 || sized.height == 0)
+	{
+		sized.width = (int) (rotate % 180 ? b[3] - b[1] : b[2] - b[0]);
+		sized.height = (int) (rotate % 180 ? b[2] - b[0] : b[3] - b[1]);
+	}
+	json_free(&content);
+	json_init(&content);
+	json_append(&content, "Q\n");
+	pdf_text_layer(&content, &sized, FONT_NAME, b[2] - b[0], b[3] - b[1], rotate, b[0], b[1]);
+
+	list = qpdf_oh_new_array(pdf);
+	qpdf_oh_append_item(pdf, list, text_stream("q\n"));
+	if (qpdf_oh_is_array(pdf, contents))
+		for (int i = 0; i < qpdf_oh_get_array_n_items(pdf, contents); i++)
+			qpdf_oh_append_item(pdf, list, qpdf_oh_get_array_item(pdf, contents, i));
+	else if (qpdf_oh_is_stream(pdf, contents))
+		qpdf_oh_append_item(pdf, list, contents);
+	qpdf_oh_append_item(pdf, list, new_stream(content.data, content.len, NULL, NULL));
+	qpdf_oh_replace_key(pdf, page, "/Contents", list);
+
+	if (!qpdf_oh_is_dictionary(pdf, resources))
+	{
+		resources = qpdf_oh_new_dictionary(pdf);
+		qpdf_oh_replace_key(pdf, page, "/Resources", resources);
+	}
+	fonts = qpdf_oh_get_key(pdf, resources, "/Font");
+	if (!qpdf_oh_is_dictionary(pdf, fonts))
+	{
+		fonts = qpdf_oh_new_dictionary(pdf);
+		qpdf_oh_replace_key(pdf, resources, "/Font", fonts);
+	}
+	qpdf_oh_replace_key(pdf, fonts, "/" FONT_NAME, font);
+	qpdf_oh_replace_key(pdf, page, "/Rotate", qpdf_oh_new_integer(pdf, (rotate + words->rotation) % 360));
+	check_qpdf("a page's text");
+}
+
+/* Add the words to the pages of the submitted PDF the request's image is; how many pages it has */
+static int
+add_text_to_pdf(const unsigned char *image, size_t len)
+{
+	qpdf_oh		font;
+	int			n;
+
+	if (qpdf_read_memory(pdf, "submitted.pdf", (const char *) image, len, NULL) & QPDF_ERRORS)
+		engine_fail("22P03", "The file may be truncated, corrupt or encrypted with a password.",
+					"the PDF could not be read: %s", qpdf_get_error_full_text(pdf, qpdf_get_error(pdf)));
+	/* a page's box, rotation and resources may be its parent's: make them its own */
+	qpdf_push_inherited_attributes_to_page(pdf);
+	n = qpdf_get_num_pages(pdf);
+	check_qpdf("the page tree");
+	for (int i = 0; i < request_words->npages; i++)
+		if (request_words->pages[i].page > n)
+			engine_fail("22P02", NULL, "the words are of page %d, but the PDF has %d pages",
+						request_words->pages[i].page, n);
+	font = make_font();
+	for (int i = 0; i < n; i++)
+	{
+		const PdfPageWords *words = pdf_words_page(request_words, i + 1);
+
+		/* a page without words (one that kept its own text) stays as it is */
+		if (words != NULL && words->nwords > 0)
+			add_text_to_page(qpdf_get_page_n(pdf, (size_t) i), words, font, i + 1);
+	}
+	return n;
+}
+
 /*
  * Make the searchable PDF of a request's image (decoded into pages; format
- * and EXIF orientation as engine_decode_pages found them) and words, as a
- * JSON result: the facts, then the file in base64.
+ * and EXIF orientation as engine_decode_pages found them; pages NULL for a
+ * PDF, which is not decoded) and words, as a JSON result: the facts, then
+ * the file in base64.
  */
 void
 engine_make_pdf(const OcrRequest *req, const unsigned char *image, const char *words_data,
 				PIXA *pages, int format, int orientation, JsonOut *out)
 {
 	double		start = engine_now();
-	int			n = pixaGetCount(pages);
+	int			n = pages ? pixaGetCount(pages) : 0;
 	const char *error = NULL;
-	qpdf_oh		font;
+	qpdf_oh		font = 0;
 	size_t		size;
 	int			with_words = 0;
 
 	release_pdf();
-	request_words = pdf_words_parse(words_data, req->words_len, n, &error);
+	/* a PDF's pages are counted once it is read */
+	request_words = pdf_words_parse(words_data, req->words_len, pages ? n : 1000000, &error);
 	if (request_words == NULL)
 		engine_fail("22P02", NULL, "%s", error);
 	for (int i = 0; i < request_words->npages; i++)
 		with_words += request_words->pages[i].nwords > 0;
 
 	pdf = qpdf_init();
+	/* errors are checked and reported here; a damaged PDF's warnings are noise in the server log */
 	qpdf_silence_errors(pdf);
-	qpdf_empty_pdf(pdf);
-	check_qpdf("a new file");
-	font = make_font();
-	for (int i = 0; i < n; i++)
+	qpdf_set_suppress_warnings(pdf, QPDF_TRUE);
+	if (is_pdf(image, req->image_len))
+		n = add_text_to_pdf(image, req->image_len);
+	else
+	{
+		qpdf_empty_pdf(pdf);
+		check_qpdf("a new file");
+		font = make_font();
+	}
+	for (int i = 0; pages != NULL && i < n; i++)
 	{
 		PIX		   *page = pixaGetPix(pages, i, L_CLONE);
 		qpdf_oh		image_oh;

@@ -134,20 +134,25 @@ upright_box(const PdfWord *w, int rotation, int width, int height, double box[4]
 }
 
 /*
- * Append the text layer of a page width_pt x height_pt points (the page as
- * submitted) to a content stream, the words in font /font_name.  The words
- * are laid out on the page as it reads upright, then turned back onto the
- * page; the page's /Rotate (pdf_page_rotate) shows it upright.
+ * Append the text layer of a page to a content stream, the words in font
+ * /font_name.  The page's box is width_pt x height_pt points from (x0, y0)
+ * in its user space, shown turned by base_rotation degrees (its /Rotate:
+ * 0 for a page made from an image); the words' boxes are on the page as
+ * shown.  They are laid out on the page as it reads upright (turned by
+ * their rotation more), then mapped onto the user space; the page's /Rotate
+ * becomes base_rotation + the words' rotation, so that it shows upright.
  */
 void
-pdf_text_layer(JsonOut *out, const PdfPageWords *page, const char *font_name, double width_pt, double height_pt)
+pdf_text_layer(JsonOut *out, const PdfPageWords *page, const char *font_name, double width_pt, double height_pt,
+			   int base_rotation, double x0, double y0)
 {
+	int			turn = (base_rotation + page->rotation) % 360;
 	bool		quarter = page->rotation == 90 || page->rotation == 270;
 	/* the upright page, in pixels of the words and in points */
 	int			up_width = quarter ? page->height : page->width;
 	int			up_height = quarter ? page->width : page->height;
-	double		up_width_pt = quarter ? height_pt : width_pt;
-	double		up_height_pt = quarter ? width_pt : height_pt;
+	double		up_width_pt = turn == 90 || turn == 270 ? height_pt : width_pt;
+	double		up_height_pt = turn == 90 || turn == 270 ? width_pt : height_pt;
 	double		kx = up_width_pt / up_width;
 	double		ky = up_height_pt / up_height;
 	double		font_size = -1;
@@ -155,8 +160,10 @@ pdf_text_layer(JsonOut *out, const PdfPageWords *page, const char *font_name, do
 	if (page->nwords == 0)
 		return;
 	json_append(out, "q\n");
-	/* from the upright page's points to the page's */
-	switch (page->rotation)
+	if (x0 != 0 || y0 != 0)
+		json_appendf(out, "1 0 0 1 %.2f %.2f cm\n", x0, y0);
+	/* from the upright page's points to the page's user space */
+	switch (turn)
 	{
 		case 90:
 			json_appendf(out, "0 1 -1 0 %.2f 0 cm\n", width_pt);

@@ -56,7 +56,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (page.width == 0 || page.height == 0)
 			page.width = page.height = 100;
 		json_init(&out);
-		pdf_text_layer(&out, &page, "F0", 612, 792);
+		pdf_text_layer(&out, &page, "F0", 612, 792, (int) (size % 4) * 90, 0, 0);
 		if (out.len > 0 && (out.len < 7 || strncmp(out.data, "q\n", 2) != 0 || strcmp(out.data + out.len - 5, "ET\nQ\n") != 0))
 			abort();
 		json_free(&out);
