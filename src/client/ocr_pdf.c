@@ -155,6 +155,21 @@ scribe_ocr_make_pdf_sql(PG_FUNCTION_ARGS)
 	Jsonb	   *pages = PG_GETARG_JSONB_P(1);
 	ScribeImageInfo info;
 
-	scribe_ocr_check_image(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
+	/*
+	 * A PDF's text layer is added to its own pages: the engine reads it with
+	 * qpdf, within its limits, and decodes none of its images.  (Until the
+	 * header check knows PDFs, only the size is checked here.)
+	 */
+	if (VARSIZE_ANY_EXHDR(image) >= 5 && memcmp(VARDATA_ANY(image), "%PDF-", 5) == 0)
+	{
+		if (VARSIZE_ANY_EXHDR(image) > (size_t) scribe_max_image_bytes)
+			ereport(ERROR,
+					(errcode(ERRCODE_PROGRAM_LIMIT_EXCEEDED),
+					 errmsg("the PDF is %zu bytes, more than scribe.max_image_bytes (%d)",
+							(size_t) VARSIZE_ANY_EXHDR(image), scribe_max_image_bytes),
+					 errhint("Ask a superuser to raise scribe.max_image_bytes.")));
+	}
+	else
+		scribe_ocr_check_image(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
 	PG_RETURN_BYTEA_P(scribe_ocr_make_pdf(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), pages));
 }

@@ -45,6 +45,11 @@
  * page at another size; 0 x 0 if the size was not kept: the decoded
  * page's); words of one line share its number.  A page with
  * no page record gets no text.  Text holds no tab or newline.
+ *
+ * The image may be a PDF: its pages are kept, and each page with words gets
+ * the text layer.  Its words are on the page as a viewer shows it (its
+ * /Rotate applied), width x height covering its CropBox (else MediaBox),
+ * as a renderer such as pdftoppm makes the page; 0 x 0: in points.
  */
 #define OCR_MAX_WORDS_LEN (64 * 1024 * 1024)
 

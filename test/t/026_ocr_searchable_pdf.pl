@@ -192,6 +192,42 @@ for my $name ('tesseract/phototest-rotated-R.png', 'tesseract/phototest-rotated-
 		'a JPEG with an EXIF orientation is embedded as submitted too (the page turns it)');
 }
 
+# --- a PDF keeps its pages: the text layer is added over them
+{
+	my $tif = "$fixtures/scans/list-two-pages.tif";
+	my $in = "$dir/list-in.pdf";
+	run_tool('img2pdf', $tif, '-o', $in);
+	chmod 0644, $in;
+	chmod 0755, $dir;
+	my $pdf = query_to_file(qq{SELECT scribe._ocr_make_pdf(pg_read_binary_file('$in'),
+		scribe.ocr_detail(pg_read_binary_file('$tif'))->'pages')});
+	my ($pages, $w, $h) = pdf_info($pdf);
+	my ($in_pages, $in_w, $in_h) = pdf_info($in);
+	is("$pages: $w x $h", "$in_pages: $in_w x $in_h", 'a PDF: the same pages, the same size');
+	my $list = run_tool('pdfimages', '-list', $pdf);
+	my $in_list = run_tool('pdfimages', '-list', $in);
+	my @sizes = map { [ (split ' ', $_)[ 3, 4, 8, 13 ] ] } grep { /^\s+\d+\s+\d+\s+image/ } split /\n/, $list;
+	my @in_sizes = map { [ (split ' ', $_)[ 3, 4, 8, 13 ] ] } grep { /^\s+\d+\s+\d+\s+image/ } split /\n/, $in_list;
+	is_deeply(\@sizes, \@in_sizes, 'a PDF: its images are kept as they were (size, encoding, bytes)');
+	my @ocr_text = split /\f/, $node->safe_psql('postgres', "SELECT scribe.ocr(pg_read_binary_file('$tif'))");
+	for my $page (1 .. 2)
+	{
+		is_deeply(words_of(run_tool('pdftotext', '-f', $page, '-l', $page, $pdf, '-')), words_of($ocr_text[ $page - 1 ]),
+			"a PDF page $page: pdftotext gives the recognised words");
+		boxes_match(ocr_word_boxes($tif, $page), pdf_word_boxes($pdf, $page, 200), 2, "a PDF page $page");
+	}
+	my $rotated = "$dir/list-rotated.pdf";
+	run_tool('qpdf', '--rotate=+90:1', $in, $rotated);
+	chmod 0644, $rotated;
+	$pdf = query_to_file(qq{SELECT scribe._ocr_make_pdf(pg_read_binary_file('$rotated'),
+		'[{"page": 1, "width": 726, "height": 1506, "rotation": 0,
+		   "words": [{"text": "Household", "line": 1, "left": 100, "top": 200, "width": 160, "height": 30}]}]')});
+	my $bbox = pdf_word_boxes($pdf, 1, 200);
+	is(scalar(@$bbox), 1, 'a PDF page shown turned (/Rotate 90): one word');
+	is(join(' ', map { sprintf '%.0f', $_ } @{ $bbox->[0] }[ 1 .. 4 ]), '100 200 260 230',
+		'... placed where it is on the page as shown');
+}
+
 # --- scribe.document_get_pdf: a recognised document's PDF
 my %docs;
 for my $name ('scans/letter-clean.png', 'scans/list-two-pages.tif', 'scans/note-clean.jpg')
