@@ -180,7 +180,7 @@ make_font(void)
 		"1 begincodespacerange\n<0000> <FFFF>\nendcodespacerange\n"
 		"1 beginbfrange\n<0000> <FFFF> <0000>\nendbfrange\n"
 		"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n";
-	unsigned char *map = malloc(2 * 65536);
+	static unsigned char map[2 * 65536];
 	size_t		font_size = read_font();
 	qpdf_oh		file,
 				descriptor,
@@ -190,13 +190,10 @@ make_font(void)
 				descendants;
 	char		syntax[512];
 
-	if (map == NULL)
-		engine_fail("53200", "Raise scribe.ocr_memory_limit.", "out of memory making the PDF's font");
 	/* every CID to glyph 1, the font's empty glyph */
 	for (int i = 0; i < 2 * 65536; i++)
 		map[i] = i % 2;
-	cid_to_gid = new_stream(map, 2 * 65536, NULL, NULL);
-	free(map);
+	cid_to_gid = new_stream(map, sizeof(map), NULL, NULL);
 	snprintf(syntax, sizeof(syntax), "<< /Length1 %zu >>", font_size);
 	file = new_stream(font_file, font_size, NULL, syntax);
 	unicode = new_stream(to_unicode, strlen(to_unicode), NULL, NULL);
@@ -451,6 +448,15 @@ add_text_to_page(qpdf_oh page, const PdfPageWords *words, qpdf_oh font, int page
 		engine_fail("22P03", NULL, "page %d of the PDF has no valid MediaBox", page_no);
 	for (int i = 0; i < 4; i++)
 		b[i] = qpdf_oh_get_numeric_value(pdf, qpdf_oh_get_array_item(pdf, box, i));
+	/* a box may be given by any two opposite corners */
+	for (int i = 0; i < 2; i++)
+		if (b[i] > b[i + 2])
+		{
+			double		t = b[i];
+
+			b[i] = b[i + 2];
+			b[i + 2] = t;
+		}
 	rotate = ((rotate % 360) + 360) % 360;
 	if (rotate % 90 != 0)
 		rotate = 0;			/* readers ignore such a /Rotate */
