@@ -228,6 +228,25 @@ for my $name ('tesseract/phototest-rotated-R.png', 'tesseract/phototest-rotated-
 		'... placed where it is on the page as shown');
 }
 
+# --- words of a page recognised at one size on a copy at another (an archive
+# policy's 1-bit copy of small text has twice the pixels): scaled onto it
+{
+	my $file = "$fixtures/scans/diary-small-text.png";
+	my ($width, $height, $dpi) = split /\|/, $node->safe_psql('postgres', qq{
+		SELECT width, height, coalesce(dpi, 300) FROM scribe.image_info(pg_read_binary_file('$file'))});
+	my $pdf = query_to_file(qq{
+		SELECT scribe._ocr_make_pdf(scribe.image_recompress(pg_read_binary_file('$file'), 'tiff_g4', 'bw'),
+		                            scribe.ocr_detail(pg_read_binary_file('$file'))->'pages')});
+	my ($copy_width) = $node->safe_psql('postgres', qq{
+		SELECT width FROM scribe.image_info(scribe.image_recompress(pg_read_binary_file('$file'), 'tiff_g4', 'bw'))});
+	is($copy_width, 2 * $width, 'the 1-bit copy of small text has twice the pixels');
+	my (undef, $w, $h) = pdf_info($pdf);
+	is(sprintf('%.1f x %.1f', $w, $h), sprintf('%.1f x %.1f', $width / $dpi * 72, $height / $dpi * 72),
+		'... and twice the resolution: the same page size');
+	boxes_match(ocr_word_boxes($file, 1), pdf_word_boxes($pdf, 1, $dpi), 2,
+		'the copy: the words recognised on the original');
+}
+
 # --- scribe.document_get_pdf: a recognised document's PDF
 my %docs;
 for my $name ('scans/letter-clean.png', 'scans/list-two-pages.tif', 'scans/note-clean.jpg')
