@@ -44,6 +44,7 @@ OBJS = \
 	src/client/ocr_engine.o \
 	src/client/ocr_gucs.o \
 	src/client/ocr_image.o \
+	src/client/ocr_pdf.o \
 	src/client/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
 	src/documents/kind_ocr.o \
@@ -93,6 +94,9 @@ ENGINE_OBJS = \
 	src/engine/engine_geometry.o \
 	src/engine/engine_json.o \
 	src/engine/engine_orient.o \
+	src/engine/engine_pdf.o \
+	src/engine/engine_pdf_text.o \
+	src/engine/engine_pdf_words.o \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o
 
@@ -178,7 +182,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo charts bench bench-ocr bench-ocr-real bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation bench-before-after fuzz deps
+.PHONY: test demo charts bench bench-ocr bench-ocr-real bench-searchable-pdf bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation bench-before-after fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -190,6 +194,9 @@ bench-ocr:
 # tesseract CLI, OCRmyPDF and pg_scribe on real pages (issue 16)
 bench-ocr-real:
 	test/bench/ocr_real.sh
+# scribe.ocr_pdf's searchable PDFs against OCRmyPDF's: bytes and seconds (issue 16)
+bench-searchable-pdf:
+	test/bench/searchable_pdf.sh
 bench-cache:
 	test/bench/cache.sh
 bench-cache-events:
@@ -216,7 +223,7 @@ charts:
 # cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60
 fuzz:
-	$(MAKE) -C test/fuzz check replay run run-cron SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C test/fuzz check replay run run-cron run-words SECONDS=$(FUZZ_SECONDS)
 deps:
 	test/bin/install-deps
 
@@ -247,7 +254,7 @@ $(OBJS) $(ENGINE_OBJS): $(wildcard src/*.h src/*/*.h)
 # the version is compiled in (-DSCRIBE_VERSION): a new version rebuilds everything
 $(OBJS): $(EXTENSION).control
 $(ENGINE): $(ENGINE_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lqpdf -lm
 
 install: install-engine
 .PHONY: install-engine

@@ -14,6 +14,8 @@
  *   recompress converting an image's pages (gray, 1-bit, or as they are)
  *              and encoding them anew (PNG, TIFF G4, JPEG), in the engine:
  *              the archive's smaller copy of a scan
+ *   searchable PDF  an image's pages with their recognised words as an
+ *              invisible text layer, written by the engine (ocr_pdf.c)
  */
 #ifndef SCRIBE_OCR_CLIENT_H
 #define SCRIBE_OCR_CLIENT_H
@@ -62,12 +64,17 @@ extern void scribe_ocr_check_image(const char *data, size_t len, ScribeImageInfo
 /* ocr_engine.c */
 extern Jsonb *scribe_ocr_engine_call(OcrRequest *request, const char *image, size_t len,
 									ScribeOcrProgress progress);
+extern Jsonb *scribe_ocr_engine_call_words(OcrRequest *request, const char *image, size_t len,
+										  const char *words, size_t words_len, ScribeOcrProgress progress);
 extern Jsonb *scribe_ocr_run(const char *image, size_t len, const ScribeOcrOptions *options,
 							 ScribeOcrProgress progress);
 extern void scribe_ocr_check_options(const char *lang, int psm);
 extern List *scribe_ocr_installed_languages(void);
 extern int	scribe_ocr_engine_pid(void);
 
+
+/* ocr_pdf.c */
+extern bytea *scribe_ocr_make_pdf(const char *image, size_t len, Jsonb *pages);
 
 /* ocr_cloud.c */
 extern Jsonb *scribe_ocr_cloud_run(const char *image, size_t len, const ScribeImageInfo *info,

@@ -356,7 +356,8 @@ engine_wait(bool want_write, TimestampTz deadline)
 		ereport(ERROR,
 				(errcode(ERRCODE_QUERY_CANCELED),
 				 errmsg("%s of the image took longer than scribe.ocr_timeout (%d ms)",
-						(engine_request_flags & OCR_RECOMPRESS) ? "recompression" : "OCR", scribe_ocr_timeout),
+						(engine_request_flags & OCR_RECOMPRESS) ? "recompression" :
+						(engine_request_flags & OCR_MAKE_PDF) ? "the searchable PDF" : "OCR", scribe_ocr_timeout),
 				 errhint("Raise scribe.ocr_timeout, or send a smaller image.")));
 	}
 	(void) WaitEventSetWait(set, Min(timeout, 1000), &event, 1, PG_WAIT_EXTENSION);
@@ -365,14 +366,15 @@ engine_wait(bool want_write, TimestampTz deadline)
 	CHECK_FOR_INTERRUPTS();
 }
 
-/* Send the request; false if the engine is gone */
+/* Send the request, its image and its words; false if the engine is gone */
 static bool
-engine_send(const OcrRequest *request, const char *image, size_t len, TimestampTz deadline)
+engine_send(const OcrRequest *request, const char *image, size_t len, const char *words,
+			size_t words_len, TimestampTz deadline)
 {
-	const char *parts[2] = {(const char *) request, image};
-	size_t		sizes[2] = {sizeof(OcrRequest), len};
+	const char *parts[3] = {(const char *) request, image, words};
+	size_t		sizes[3] = {sizeof(OcrRequest), len, words_len};
 
-	for (int part = 0; part < 2; part++)
+	for (int part = 0; part < 3; part++)
 	{
 		size_t		done = 0;
 
@@ -427,12 +429,12 @@ engine_read(char *buf, size_t len, TimestampTz deadline)
 
 /* Run one request through the engine; the result frame's JSON, or ERROR */
 static char *
-engine_converse(const OcrRequest *request, const char *image, size_t len,
-				ScribeOcrProgress progress)
+engine_converse(const OcrRequest *request, const char *image, size_t len, const char *words,
+				size_t words_len, ScribeOcrProgress progress)
 {
 	TimestampTz deadline = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), scribe_ocr_timeout);
 
-	if (!engine_send(request, image, len, deadline))
+	if (!engine_send(request, image, len, words, words_len, deadline))
 		engine_report_death();
 	for (;;)
 	{
@@ -525,6 +527,14 @@ Jsonb *
 scribe_ocr_engine_call(OcrRequest *request, const char *image, size_t len,
 					   ScribeOcrProgress progress)
 {
+	return scribe_ocr_engine_call_words(request, image, len, NULL, 0, progress);
+}
+
+/* Run a request whose image is followed by words (OCR_MAKE_PDF), as scribe_ocr_engine_call */
+Jsonb *
+scribe_ocr_engine_call_words(OcrRequest *request, const char *image, size_t len,
+							 const char *words, size_t words_len, ScribeOcrProgress progress)
+{
 	char	   *json = NULL;
 
 	request->magic = OCR_PROTOCOL_MAGIC;
@@ -533,6 +543,7 @@ scribe_ocr_engine_call(OcrRequest *request, const char *image, size_t len,
 	request->cpu_seconds = scribe_ocr_cpu_limit;
 	request->max_pixels = scribe_max_image_pixels;
 	request->image_len = len;
+	request->words_len = words_len;
 
 	if (engine.pid == 0)
 		engine_start();
@@ -541,7 +552,7 @@ scribe_ocr_engine_call(OcrRequest *request, const char *image, size_t len,
 	engine_request_flags = request->flags;
 	PG_TRY();
 	{
-		json = engine_converse(request, image, len, progress);
+		json = engine_converse(request, image, len, words, words_len, progress);
 	}
 	PG_CATCH();
 	{

@@ -3,7 +3,8 @@
  * (pg_scribe_ocr).  Both ends are built from this tree for the same machine,
  * so structs go over the pipe as they are, in native byte order.
  *
- * The backend writes one OcrRequest followed by image_len bytes of image;
+ * The backend writes one OcrRequest followed by image_len bytes of image
+ * and words_len bytes of words (OCR_MAKE_PDF; see below);
  * the engine answers with frames (OcrFrame + payload): any number of
  * OCR_FRAME_PROGRESS, then exactly one OCR_FRAME_RESULT or OCR_FRAME_ERROR.
  * No PostgreSQL headers here: the engine does not link with the server.
@@ -14,7 +15,7 @@
 #include <stdint.h>
 
 #define OCR_PROTOCOL_MAGIC 0x53435242	/* "SCRB" */
-#define OCR_PROTOCOL_VERSION 3
+#define OCR_PROTOCOL_VERSION 4
 
 /* The engine's pipe ends, as file descriptors of the engine process */
 #define OCR_ENGINE_REQUEST_FD 3
@@ -29,6 +30,28 @@
 #define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: skip words and completeness */
 #define OCR_RECOMPRESS	0x40	/* no recognition: convert and re-encode the image (base64) */
 #define OCR_ORIENT		0x80	/* detect pages turned 90, 180 or 270 degrees and turn them upright */
+#define OCR_MAKE_PDF	0x400	/* no recognition: a searchable PDF of the image and its words (base64) */
+
+/*
+ * The words of an OCR_MAKE_PDF request, as the pipeline stored them: UTF-8
+ * text, one record a line, fields separated by tabs, a page's words after
+ * its page record, in reading order:
+ *
+ *   page <n> <width> <height> <rotation>
+ *   word <line> <left> <top> <width> <height> <text>
+ *
+ * Boxes are in pixels of the page as submitted, width x height (the page's
+ * size when it was recognised; the engine scales the boxes if it decodes the
+ * page at another size; 0 x 0 if the size was not kept: the decoded
+ * page's); words of one line share its number.  A page with
+ * no page record gets no text.  Text holds no tab or newline.
+ *
+ * The image may be a PDF: its pages are kept, and each page with words gets
+ * the text layer.  Its words are on the page as a viewer shows it (its
+ * /Rotate applied), width x height covering its CropBox (else MediaBox),
+ * as a renderer such as pdftoppm makes the page; 0 x 0: in points.
+ */
+#define OCR_MAX_WORDS_LEN (64 * 1024 * 1024)
 
 /* What a recompression request converts each page to */
 typedef enum OcrRecompressMode
@@ -104,6 +127,7 @@ typedef struct OcrRequest
 	uint32_t	recompress_format;	/* OCR_RECOMPRESS: an OcrRecompressFormat */
 	uint32_t	jpeg_quality;	/* OCR_RECOMPRESS to JPEG: 1-100 */
 	uint64_t	image_len;
+	uint64_t	words_len;		/* OCR_MAKE_PDF: the words after the image */
 } OcrRequest;
 
 typedef enum OcrFrameType

@@ -15,6 +15,8 @@
  *              tesseract's orientation detection (OSD)
  *   recompress a request that converts and re-encodes the pages instead of
  *              recognising them (the archive's smaller copy of a scan)
+ *   searchable PDF  a request that writes the pages with their words (found
+ *              by an earlier request) as a PDF with an invisible text layer
  */
 #ifndef SCRIBE_ENGINE_H
 #define SCRIBE_ENGINE_H
@@ -26,6 +28,7 @@
 #include <leptonica/allheaders.h>
 
 #include "client/ocr_protocol.h"
+#include "engine_pdf.h"
 
 /* Text whose median character height is under this (pixels) is small: OCR upscales it */
 #define SMALL_TEXT_HEIGHT 14
@@ -98,6 +101,14 @@ extern void engine_recognize(const OcrRequest *req, PIXA *pages, int exif_orient
 /* engine_encode.c */
 extern void engine_split_png(PIXA *pages, JsonOut *out);
 extern void engine_recompress(const OcrRequest *req, PIXA *pages, JsonOut *out);
+
+/* engine_pdf.c */
+extern void engine_make_pdf(const OcrRequest *req, const unsigned char *image, const char *words,
+							PIXA *pages, int format, int orientation, JsonOut *out);
+
+/* engine_pdf_text.c */
+extern void pdf_text_layer(JsonOut *out, const PdfPageWords *page, const char *font_name,
+						   double width_pt, double height_pt, int base_rotation, double x0, double y0);
 
 /* engine_json.c */
 extern void json_init(JsonOut *out);

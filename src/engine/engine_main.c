@@ -1,6 +1,6 @@
 /*
  * The engine's request loop: read a request from the backend, decode the
- * image, recognise, split or recompress it, answer, and wait for the next one.  A
+ * image, recognise, split or recompress it or make a searchable PDF of it, answer, and wait for the next one.  A
  * failure the engine can describe is an error frame and the engine stays;
  * anything else (abort, signal, CPU or memory limit) ends the process and
  * the backend reports it.
@@ -30,6 +30,8 @@ static bool in_request = false;
 static unsigned char *request_image = NULL;
 static PIXA *request_pages = NULL;
 static int	request_orientation = 1;	/* the EXIF orientation the page was turned by */
+static int	request_format = IFF_UNKNOWN;	/* leptonica's name of the image's format */
+static char *request_words = NULL;	/* OCR_MAKE_PDF: the words, NUL-terminated */
 static JsonOut request_out;
 
 /* The last error leptonica printed, for an error's detail */
@@ -187,6 +189,7 @@ decode_pages(const OcrRequest *req, const unsigned char *image)
 	library_message[0] = '\0';
 	/* one page more than allowed, to tell "too many" from "just enough" */
 	pages = engine_decode_pages(image, req->image_len, req->max_pages + 1, &format, &request_orientation);
+	request_format = format;
 	if (format == IFF_UNKNOWN)
 		engine_fail("22P03", "Send a PNG, JPEG, TIFF, BMP, PNM, GIF or WebP image.",
 					"the image format is not recognised");
@@ -225,9 +228,25 @@ release_request(void)
 {
 	free(request_image);
 	request_image = NULL;
+	free(request_words);
+	request_words = NULL;
 	if (request_pages)
 		pixaDestroy(&request_pages);
 	json_free(&request_out);
+}
+
+/* Read and drop len bytes of the request, to stay in step with the backend */
+static void
+drain(uint64_t len)
+{
+	while (len > 0)
+	{
+		char		sink[65536];
+		size_t		n = len < sizeof(sink) ? (size_t) len : sizeof(sink);
+
+		read_all(sink, n);
+		len -= n;
+	}
 }
 
 /* Read, run and answer one request; false when the backend closed the pipe */
@@ -246,33 +265,45 @@ serve_request(void)
 	req.lang[OCR_LANG_MAX - 1] = '\0';
 
 	request_image = malloc(req.image_len ? req.image_len : 1);
-	if (request_image == NULL)
+	request_words = req.words_len <= OCR_MAX_WORDS_LEN ? malloc(req.words_len + 1) : NULL;
+	if (request_image == NULL || request_words == NULL)
 	{
-		/* drain the image so that the protocol stays in step */
-		for (uint64_t left = req.image_len; left > 0;)
-		{
-			char		sink[65536];
-			size_t		n = left < sizeof(sink) ? (size_t) left : sizeof(sink);
-
-			read_all(sink, n);
-			left -= n;
-		}
+		/* drain the request so that the protocol stays in step */
+		drain(req.image_len);
+		drain(req.words_len);
+		if (req.words_len > OCR_MAX_WORDS_LEN)
+			engine_fail("54000", NULL, "the words of the request take %llu bytes, more than %d",
+						(unsigned long long) req.words_len, OCR_MAX_WORDS_LEN);
 		engine_fail("53200", "Raise scribe.ocr_memory_limit.", "out of memory receiving a %llu-byte image",
 					(unsigned long long) req.image_len);
 	}
 	if (req.image_len > 0)
 		read_all(request_image, req.image_len);
+	if (req.words_len > 0)
+		read_all(request_words, req.words_len);
+	request_words[req.words_len] = '\0';
 
 	limit_cpu(req.cpu_seconds);
-	request_pages = decode_pages(&req, request_image);
-	free(request_image);
-	request_image = NULL;
+	/* a searchable PDF of a PDF adds to its pages: nothing to decode */
+	if ((req.flags & OCR_MAKE_PDF) && req.image_len >= 5 && memcmp(request_image, "%PDF-", 5) == 0)
+		request_pages = NULL;
+	else
+		request_pages = decode_pages(&req, request_image);
+	/* only a PDF keeps the image's own bytes (a JPEG's) */
+	if (!(req.flags & OCR_MAKE_PDF))
+	{
+		free(request_image);
+		request_image = NULL;
+	}
 
 	json_init(&request_out);
 	if (req.flags & OCR_SPLIT_PNG)
 		engine_split_png(request_pages, &request_out);
 	else if (req.flags & OCR_RECOMPRESS)
 		engine_recompress(&req, request_pages, &request_out);
+	else if (req.flags & OCR_MAKE_PDF)
+		engine_make_pdf(&req, request_image, request_words, request_pages, request_format,
+						request_orientation, &request_out);
 	else
 		engine_recognize(&req, request_pages, request_orientation, &request_out);
 	send_frame(OCR_FRAME_RESULT, request_out.data, request_out.len);

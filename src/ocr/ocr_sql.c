@@ -1,6 +1,6 @@
 /*
- * The synchronous OCR functions: scribe.ocr, scribe.ocr_detail and
- * scribe.image_info.
+ * The synchronous OCR functions: scribe.ocr, scribe.ocr_detail,
+ * scribe.ocr_pdf and scribe.image_info.
  */
 #include "base/pg_scribe.h"
 
@@ -13,6 +13,7 @@
 
 PG_FUNCTION_INFO_V1(scribe_ocr_text);
 PG_FUNCTION_INFO_V1(scribe_ocr_detail);
+PG_FUNCTION_INFO_V1(scribe_ocr_pdf);
 PG_FUNCTION_INFO_V1(scribe_image_info);
 PG_FUNCTION_INFO_V1(scribe_ocr_engine_pid_sql);
 PG_FUNCTION_INFO_V1(scribe_ocr_languages);
@@ -64,6 +65,20 @@ scribe_ocr_detail(PG_FUNCTION_ARGS)
 		(PG_GETARG_BOOL(6) ? OCR_WANT_TSV : 0);
 
 	PG_RETURN_JSONB_P(ocr_from_args(fcinfo, flags));
+}
+
+/* scribe.ocr_pdf(image, lang, psm, preprocess): the searchable PDF of the image */
+Datum
+scribe_ocr_pdf(PG_FUNCTION_ARGS)
+{
+	bytea	   *image = PG_GETARG_BYTEA_PP(0);
+	Jsonb	   *result = ocr_from_args(fcinfo, OCR_WANT_WORDS);
+	JsonbValue *pages = getKeyJsonValueFromContainer(&result->root, "pages", strlen("pages"), NULL);
+
+	if (pages == NULL || pages->type != jbvBinary)
+		elog(ERROR, "the OCR engine returned no pages");
+	PG_RETURN_BYTEA_P(scribe_ocr_make_pdf(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image),
+										  JsonbValueToJsonb(pages)));
 }
 
 /* scribe.image_info(image): format, size, pages and resolution from the header */

@@ -139,6 +139,46 @@ END
 $$;
 COMMENT ON FUNCTION scribe.document_get_image(bigint) IS 'A document''s image, as stored now: inline, or read back from S3 after an archive policy moved it there; NULL if there is no such document';
 
+CREATE OR REPLACE FUNCTION scribe.document_get_pdf(document_id bigint)
+    RETURNS bytea
+    LANGUAGE plpgsql VOLATILE
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    d record;
+    pages jsonb;
+BEGIN
+    SELECT status, error INTO d FROM scribe.documents
+    WHERE documents.document_id = document_get_pdf.document_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    IF d.status = 'queued' THEN
+        RAISE EXCEPTION 'document % is not recognised yet', document_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = format('Wait until scribe.document_get(%s) says status done.', document_id);
+    END IF;
+    IF d.status = 'failed' THEN
+        RAISE EXCEPTION 'document % failed: %', document_id, d.error
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'A failed document has no text to put in a PDF; submit the image again once it is fixed.';
+    END IF;
+    SELECT jsonb_agg(jsonb_build_object('page', p.page, 'width', p.width, 'height', p.height,
+                                        'rotation', p.rotation, 'words', p.words) ORDER BY p.page)
+    INTO pages
+    FROM scribe.document_pages p
+    WHERE p.document_id = document_get_pdf.document_id AND p.words IS NOT NULL;
+    IF pages IS NULL THEN
+        RAISE EXCEPTION 'document % has no word boxes to place in a PDF', document_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Documents read by the cloud tier keep no word boxes; submit with tier => ''local'' for a searchable PDF.';
+    END IF;
+    RETURN scribe._ocr_make_pdf(scribe.document_get_image(document_id), pages);
+END
+$$;
+COMMENT ON FUNCTION scribe.document_get_pdf(bigint) IS 'A searchable PDF of a recognised document: each page''s image with its words as an invisible text layer, made by this session''s OCR engine; NULL if there is no such document';
+
 CREATE OR REPLACE FUNCTION scribe.document_search(
     query       text,
     owner       text DEFAULT NULL,

@@ -78,6 +78,22 @@ CREATE OR REPLACE FUNCTION scribe.ocr_tsv(
 $$;
 COMMENT ON FUNCTION scribe.ocr_tsv(bytea, text, integer, boolean) IS 'The OCR result of an image as tesseract''s TSV';
 
+CREATE OR REPLACE FUNCTION scribe.ocr_pdf(
+    image      bytea,
+    lang       text DEFAULT 'eng',
+    psm        integer DEFAULT 3,
+    preprocess boolean DEFAULT true)
+    RETURNS bytea
+    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'scribe_ocr_pdf';
+COMMENT ON FUNCTION scribe.ocr_pdf(bytea, text, integer, boolean) IS 'A searchable PDF of an image: each page''s image with its recognised words as an invisible text layer where they are on the page';
+
+CREATE OR REPLACE FUNCTION scribe._ocr_make_pdf(image bytea, pages jsonb)
+    RETURNS bytea
+    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'scribe_ocr_make_pdf_sql';
+COMMENT ON FUNCTION scribe._ocr_make_pdf(bytea, jsonb) IS 'Internal: the searchable PDF of an image and its pages'' words (an OCR result''s pages, or a document''s)';
+
 CREATE OR REPLACE FUNCTION scribe.image_info(
     image bytea,
     OUT format text, OUT width integer, OUT height integer, OUT pages integer,

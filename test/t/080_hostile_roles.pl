@@ -247,6 +247,7 @@ $world = world_snapshot($node, $db, @victim_tables);
 	SELECT * FROM scribe.document_get(1);
 	SELECT * FROM scribe.document_search('letter');
 	SELECT length(scribe.document_get_image(1));
+	SELECT length(scribe.document_get_pdf(1));
 	SELECT * FROM scribe.ocr_costs();
 });
 is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE owner = 'archive'}), '1',
