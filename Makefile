@@ -44,7 +44,7 @@ OBJS = \
 	src/client/ocr_engine.o \
 	src/client/ocr_gucs.o \
 	src/client/ocr_image.o \
-	src/client/ocr_pdf.o \
+	src/client/ocr_searchable_pdf.o \
 	src/client/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
 	src/documents/kind_ocr.o \
@@ -94,7 +94,7 @@ ENGINE_OBJS = \
 	src/engine/engine_geometry.o \
 	src/engine/engine_json.o \
 	src/engine/engine_orient.o \
-	src/engine/engine_pdf.o \
+	src/engine/engine_pdf_write.o \
 	src/engine/engine_pdf_text.o \
 	src/engine/engine_pdf_words.o \
 	src/engine/engine_prepare.o \

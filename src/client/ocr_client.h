@@ -15,7 +15,7 @@
  *              and encoding them anew (PNG, TIFF G4, JPEG), in the engine:
  *              the archive's smaller copy of a scan
  *   searchable PDF  an image's pages with their recognised words as an
- *              invisible text layer, written by the engine (ocr_pdf.c)
+ *              invisible text layer, written by the engine (ocr_searchable_pdf.c)
  */
 #ifndef SCRIBE_OCR_CLIENT_H
 #define SCRIBE_OCR_CLIENT_H
@@ -73,7 +73,7 @@ extern List *scribe_ocr_installed_languages(void);
 extern int	scribe_ocr_engine_pid(void);
 
 
-/* ocr_pdf.c */
+/* ocr_searchable_pdf.c */
 extern bytea *scribe_ocr_make_pdf(const char *image, size_t len, Jsonb *pages);
 
 /* ocr_cloud.c */

@@ -28,7 +28,7 @@
 #include <leptonica/allheaders.h>
 
 #include "client/ocr_protocol.h"
-#include "engine_pdf.h"
+#include "engine_pdf_write.h"
 
 /* Text whose median character height is under this (pixels) is small: OCR upscales it */
 #define SMALL_TEXT_HEIGHT 14
@@ -102,12 +102,12 @@ extern void engine_recognize(const OcrRequest *req, PIXA *pages, int exif_orient
 extern void engine_split_png(PIXA *pages, JsonOut *out);
 extern void engine_recompress(const OcrRequest *req, PIXA *pages, JsonOut *out);
 
-/* engine_pdf.c */
+/* engine_pdf_write.c */
 extern void engine_make_pdf(const OcrRequest *req, const unsigned char *image, const char *words,
 							PIXA *pages, int format, int orientation, JsonOut *out);
 
 /* engine_pdf_text.c */
-extern void pdf_text_layer(JsonOut *out, const PdfPageWords *page, const char *font_name,
+extern void pdf_text_layer(JsonOut *out, const LayerPage *page, const char *font_name,
 						   double width_pt, double height_pt, int base_rotation, double x0, double y0);
 
 /* engine_json.c */

@@ -9,13 +9,13 @@
  * Words are followed by a space, so that a reader that joins words closer
  * than some share of the font size (pdftotext: a tenth) still splits them.
  * Text is written as 2-byte codes: UTF-16BE code units, which the font's
- * ToUnicode map (engine_pdf.c) maps back to themselves.
+ * ToUnicode map (engine_pdf_write.c) maps back to themselves.
  */
 #include <stdint.h>
 #include <string.h>
 
 #include "engine.h"
-#include "engine_pdf.h"
+#include "engine_pdf_write.h"
 
 /* The glyphless font's advance: every code is this wide (thousandths of the font size) */
 #define GLYPH_WIDTH 500
@@ -102,7 +102,7 @@ append_utf16_hex(JsonOut *out, const char *text, bool space)
  * clockwise on a width x height page
  */
 static void
-upright_box(const PdfWord *w, int rotation, int width, int height, double box[4])
+upright_box(const LayerWord *w, int rotation, int width, int height, double box[4])
 {
 	switch (rotation)
 	{
@@ -143,7 +143,7 @@ upright_box(const PdfWord *w, int rotation, int width, int height, double box[4]
  * becomes base_rotation + the words' rotation, so that it shows upright.
  */
 void
-pdf_text_layer(JsonOut *out, const PdfPageWords *page, const char *font_name, double width_pt, double height_pt,
+pdf_text_layer(JsonOut *out, const LayerPage *page, const char *font_name, double width_pt, double height_pt,
 			   int base_rotation, double x0, double y0)
 {
 	int			turn = (base_rotation + page->rotation) % 360;

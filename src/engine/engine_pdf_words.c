@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "engine_pdf.h"
+#include "engine_pdf_write.h"
 
 /* Largest coordinate or size a word or page may have: leptonica's pages are smaller */
 #define MAX_COORDINATE 1000000
@@ -52,7 +52,7 @@ split_fields(char *line, char **fields, int max)
 
 /* Free what pdf_words_parse made */
 void
-pdf_words_free(PdfWords *words)
+pdf_words_free(LayerWords *words)
 {
 	if (words == NULL)
 		return;
@@ -83,12 +83,12 @@ grow(void **array, int n, size_t size)
  * Parse len bytes of words for an image of max_page pages; NULL with
  * *error set (a static message naming the line) if they are not valid
  */
-PdfWords *
+LayerWords *
 pdf_words_parse(const char *data, size_t len, int max_page, const char **error)
 {
 	static char message[128];
-	PdfWords   *words = calloc(1, sizeof(PdfWords));
-	PdfPageWords *page = NULL;
+	LayerWords   *words = calloc(1, sizeof(LayerWords));
+	LayerPage *page = NULL;
 	char	   *line;
 	int			line_no = 0;
 
@@ -122,7 +122,7 @@ pdf_words_parse(const char *data, size_t len, int max_page, const char **error)
 		n = split_fields(line, fields, 8);
 		if (n == 5 && strcmp(fields[0], "page") == 0)
 		{
-			PdfPageWords p = {0};
+			LayerPage p = {0};
 
 			if (!parse_int(fields[1], 1, max_page, &p.page) ||
 				!parse_int(fields[2], 0, MAX_COORDINATE, &p.width) ||
@@ -132,14 +132,14 @@ pdf_words_parse(const char *data, size_t len, int max_page, const char **error)
 			for (int i = 0; i < words->npages; i++)
 				if (words->pages[i].page == p.page)
 					goto invalid;
-			if (!grow((void **) &words->pages, words->npages, sizeof(PdfPageWords)))
+			if (!grow((void **) &words->pages, words->npages, sizeof(LayerPage)))
 				goto oom;
 			words->pages[words->npages] = p;
 			page = &words->pages[words->npages++];
 		}
 		else if (n == 7 && strcmp(fields[0], "word") == 0 && page != NULL)
 		{
-			PdfWord		w;
+			LayerWord		w;
 
 			if (!parse_int(fields[1], 0, INT_MAX, &w.line) ||
 				!parse_int(fields[2], 0, MAX_COORDINATE, &w.left) ||
@@ -148,7 +148,7 @@ pdf_words_parse(const char *data, size_t len, int max_page, const char **error)
 				!parse_int(fields[5], 0, MAX_COORDINATE, &w.height))
 				goto invalid;
 			w.text = fields[6];
-			if (!grow((void **) &page->words, page->nwords, sizeof(PdfWord)))
+			if (!grow((void **) &page->words, page->nwords, sizeof(LayerWord)))
 				goto oom;
 			page->words[page->nwords++] = w;
 		}
@@ -170,8 +170,8 @@ oom:
 }
 
 /* The words of page page_no (1-based), NULL if it has none */
-const PdfPageWords *
-pdf_words_page(const PdfWords *words, int page_no)
+const LayerPage *
+pdf_words_page(const LayerWords *words, int page_no)
 {
 	for (int i = 0; words != NULL && i < words->npages; i++)
 		if (words->pages[i].page == page_no)

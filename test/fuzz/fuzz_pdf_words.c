@@ -33,7 +33,7 @@ int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *error = NULL;
-	PdfWords   *words = pdf_words_parse((const char *) data, size, FUZZ_PAGES, &error);
+	LayerWords   *words = pdf_words_parse((const char *) data, size, FUZZ_PAGES, &error);
 
 	if (words == NULL)
 	{
@@ -43,7 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	for (int i = 0; i < words->npages; i++)
 	{
-		PdfPageWords page = words->pages[i];
+		LayerPage page = words->pages[i];
 		JsonOut		out;
 
 		if (page.page < 1 || page.page > FUZZ_PAGES || pdf_words_page(words, page.page) != &words->pages[i] ||

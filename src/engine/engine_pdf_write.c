@@ -23,7 +23,7 @@
 #include <qpdf/qpdf-c.h>
 
 #include "engine.h"
-#include "engine_pdf.h"
+#include "engine_pdf_write.h"
 
 /* Resolutions past these are not a scan's: the page is taken as DEFAULT_DPI */
 #define MIN_CREDIBLE_DPI 70
@@ -37,7 +37,7 @@
 
 /* What a request holds while it runs, released by the next one (engine_fail jumps past cleanup) */
 static qpdf_data pdf = NULL;
-static PdfWords *request_words = NULL;
+static LayerWords *request_words = NULL;
 static unsigned char *font_file = NULL;
 static L_COMP_DATA *compressed = NULL;
 static l_uint8 *png = NULL;
@@ -377,8 +377,8 @@ add_image_page(PIX *page, int page_no, qpdf_oh image, int orientation, qpdf_oh f
 	int			ydpi = credible_dpi(pixGetYRes(page), pixGetXRes(page));
 	double		width_pt = width * 72.0 / xdpi;
 	double		height_pt = height * 72.0 / ydpi;
-	const PdfPageWords *words = pdf_words_page(request_words, page_no);
-	PdfPageWords sized;
+	const LayerPage *words = pdf_words_page(request_words, page_no);
+	LayerPage sized;
 	double		m[6];
 	char		syntax[512];
 	qpdf_oh		contents,
@@ -430,14 +430,14 @@ text_stream(const char *text)
  * on the page as shown (its /Rotate applied), scaled to its crop box.
  */
 static void
-add_text_to_page(qpdf_oh page, const PdfPageWords *words, qpdf_oh font, int page_no)
+add_text_to_page(qpdf_oh page, const LayerPage *words, qpdf_oh font, int page_no)
 {
 	qpdf_oh		box = qpdf_oh_get_key(pdf, page, "/CropBox");
 	qpdf_oh		contents = qpdf_oh_get_key(pdf, page, "/Contents");
 	qpdf_oh		resources = qpdf_oh_get_key(pdf, page, "/Resources");
 	qpdf_oh		fonts,
 				list;
-	PdfPageWords sized;
+	LayerPage sized;
 	double		b[4];
 	qpdf_oh		rotate_oh = qpdf_oh_get_key(pdf, page, "/Rotate");
 	int			rotate = qpdf_oh_is_number(pdf, rotate_oh) ? (int) qpdf_oh_get_numeric_value(pdf, rotate_oh) : 0;
@@ -523,7 +523,7 @@ add_text_to_pdf(const unsigned char *image, size_t len)
 	font = make_font();
 	for (int i = 0; i < n; i++)
 	{
-		const PdfPageWords *words = pdf_words_page(request_words, i + 1);
+		const LayerPage *words = pdf_words_page(request_words, i + 1);
 
 		/* a page without words (one that kept its own text) stays as it is */
 		if (words != NULL && words->nwords > 0)

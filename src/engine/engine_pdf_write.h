@@ -13,44 +13,44 @@
  *               any character code draws nothing, and the ToUnicode map
  *               gives back the text
  */
-#ifndef SCRIBE_ENGINE_PDF_H
-#define SCRIBE_ENGINE_PDF_H
+#ifndef SCRIBE_ENGINE_PDF_WRITE_H
+#define SCRIBE_ENGINE_PDF_WRITE_H
 
 #include <stdbool.h>
 #include <stddef.h>
 
 /* One word: its line on the page and its box (pixels, top-left origin) */
-typedef struct PdfWord
+typedef struct LayerWord
 {
 	int			line;
 	int			left;
 	int			top;
 	int			width;
 	int			height;
-	const char *text;			/* UTF-8, in the PdfWords buffer */
-} PdfWord;
+	const char *text;			/* UTF-8, in the LayerWords buffer */
+} LayerWord;
 
 /* The words of one page, and the size of the page their boxes are on */
-typedef struct PdfPageWords
+typedef struct LayerPage
 {
 	int			page;			/* 1-based */
 	int			width;
 	int			height;
 	int			rotation;		/* degrees clockwise that made the page upright */
 	int			nwords;
-	PdfWord    *words;
-} PdfPageWords;
+	LayerWord    *words;
+} LayerPage;
 
-typedef struct PdfWords
+typedef struct LayerWords
 {
 	int			npages;
-	PdfPageWords *pages;
+	LayerPage *pages;
 	char	   *buffer;			/* the request's words, split in place */
-} PdfWords;
+} LayerWords;
 
 /* engine_pdf_words.c */
-extern PdfWords *pdf_words_parse(const char *data, size_t len, int max_page, const char **error);
-extern const PdfPageWords *pdf_words_page(const PdfWords *words, int page_no);
-extern void pdf_words_free(PdfWords *words);
+extern LayerWords *pdf_words_parse(const char *data, size_t len, int max_page, const char **error);
+extern const LayerPage *pdf_words_page(const LayerWords *words, int page_no);
+extern void pdf_words_free(LayerWords *words);
 
-#endif							/* SCRIBE_ENGINE_PDF_H */
+#endif							/* SCRIBE_ENGINE_PDF_WRITE_H */
