@@ -91,6 +91,8 @@ ENGINE_OBJS = \
 	src/engine/engine_geometry.o \
 	src/engine/engine_json.o \
 	src/engine/engine_orient.o \
+	src/engine/engine_pdf.o \
+	src/engine/engine_pdf_pages.o \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o
 
@@ -244,8 +246,12 @@ all: $(ENGINE)
 $(OBJS) $(ENGINE_OBJS): $(wildcard src/*.h src/*/*.h)
 # the version is compiled in (-DSCRIBE_VERSION): a new version rebuilds everything
 $(OBJS): $(EXTENSION).control
+# PDFs: poppler-glib renders through cairo (docs/architecture.md, "PDFs in the engine")
+POPPLER_CFLAGS = $(shell pkg-config --cflags poppler-glib cairo)
+POPPLER_LIBS = $(shell pkg-config --libs poppler-glib cairo)
+$(ENGINE_OBJS): override CPPFLAGS += $(POPPLER_CFLAGS)
 $(ENGINE): $(ENGINE_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept $(POPPLER_LIBS) -lm
 
 install: install-engine
 .PHONY: install-engine

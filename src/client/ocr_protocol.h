@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define OCR_PROTOCOL_MAGIC 0x53435242	/* "SCRB" */
-#define OCR_PROTOCOL_VERSION 3
+#define OCR_PROTOCOL_VERSION 4
 
 /* The engine's pipe ends, as file descriptors of the engine process */
 #define OCR_ENGINE_REQUEST_FD 3
@@ -29,6 +29,8 @@
 #define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: skip words and completeness */
 #define OCR_RECOMPRESS	0x40	/* no recognition: convert and re-encode the image (base64) */
 #define OCR_ORIENT		0x80	/* detect pages turned 90, 180 or 270 degrees and turn them upright */
+#define OCR_FORCE_OCR	0x100	/* a PDF: recognise every page, even those that carry a text layer */
+#define OCR_PROBE		0x200	/* a PDF: no rendering, no recognition: its pages, encryption, text layers */
 
 /* What a recompression request converts each page to */
 typedef enum OcrRecompressMode
