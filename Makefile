@@ -43,6 +43,7 @@ OBJS = \
 	src/client/ocr_engine.o \
 	src/client/ocr_gucs.o \
 	src/client/ocr_image.o \
+	src/client/ocr_pdf.o \
 	src/client/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
 	src/documents/kind_ocr.o \
