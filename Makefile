@@ -213,11 +213,12 @@ bench-before-after:
 # docs/charts/*.svg from the tables in docs/benchmarks.md (runs no benchmark)
 charts:
 	test/bench/charts.sh
-# the image header check and the cron parser under libFuzzer (clang): unit
-# cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
+# the image header check, the cron parser and the engine's PDF side under
+# libFuzzer (clang): unit cases, replay of the kept crashers and seeds, then
+# FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60
 fuzz:
-	$(MAKE) -C test/fuzz check replay run run-cron SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C test/fuzz check replay run run-cron replay-pdf run-pdf SECONDS=$(FUZZ_SECONDS)
 deps:
 	test/bin/install-deps
 
