@@ -45,6 +45,7 @@ OBJS = \
 	src/client/ocr_gucs.o \
 	src/client/ocr_image.o \
 	src/client/ocr_searchable_pdf.o \
+	src/client/ocr_pdf.o \
 	src/client/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
 	src/documents/kind_ocr.o \
@@ -97,6 +98,8 @@ ENGINE_OBJS = \
 	src/engine/engine_pdf_write.o \
 	src/engine/engine_pdf_text.o \
 	src/engine/engine_pdf_words.o \
+	src/engine/engine_pdf.o \
+	src/engine/engine_pdf_pages.o \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o
 
@@ -219,11 +222,12 @@ bench-before-after:
 # docs/charts/*.svg from the tables in docs/benchmarks.md (runs no benchmark)
 charts:
 	test/bench/charts.sh
-# the image header check and the cron parser under libFuzzer (clang): unit
-# cases, replay of the kept crashers and seeds, then FUZZ_SECONDS of fuzzing each
+# the image header check, the cron parser and the engine's PDF side under
+# libFuzzer (clang): unit cases, replay of the kept crashers and seeds, then
+# FUZZ_SECONDS of fuzzing each
 FUZZ_SECONDS ?= 60
 fuzz:
-	$(MAKE) -C test/fuzz check replay run run-cron run-words SECONDS=$(FUZZ_SECONDS)
+	$(MAKE) -C test/fuzz check replay run run-cron run-words replay-pdf run-pdf SECONDS=$(FUZZ_SECONDS)
 deps:
 	test/bin/install-deps
 
@@ -253,8 +257,12 @@ all: $(ENGINE)
 $(OBJS) $(ENGINE_OBJS): $(wildcard src/*.h src/*/*.h)
 # the version is compiled in (-DSCRIBE_VERSION): a new version rebuilds everything
 $(OBJS): $(EXTENSION).control
+# PDFs: poppler-glib renders through cairo (docs/architecture.md, "PDFs in the engine")
+POPPLER_CFLAGS = $(shell pkg-config --cflags poppler-glib cairo)
+POPPLER_LIBS = $(shell pkg-config --libs poppler-glib cairo)
+$(ENGINE_OBJS): override CPPFLAGS += $(POPPLER_CFLAGS)
 $(ENGINE): $(ENGINE_OBJS)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lqpdf -lm
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $^ -ltesseract -llept -lqpdf $(POPPLER_LIBS) -lm
 
 install: install-engine
 .PHONY: install-engine

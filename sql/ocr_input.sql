@@ -11,9 +11,10 @@ RESET client_min_messages;
 \i :abs_srcdir/sql/include/outcome.sql
 
 -- each fixture of test/fixtures/bad, through the header check and through OCR
+-- (PDFs pass the header check on their "%PDF-": the engine opens them, t/025)
 SELECT f AS file, pg_temp.outcome(format('SELECT scribe.ocr(pg_read_binary_file(%L))', :'bad' || f)) AS ocr
 FROM pg_ls_dir(:'bad') f
-WHERE f NOT IN ('README', 'tiff-12-pages.tif')
+WHERE f NOT IN ('README', 'tiff-12-pages.tif') AND f NOT LIKE '%.pdf'
 ORDER BY f;
 
 -- scribe.image_info gives the same verdict without starting an engine
@@ -21,7 +22,7 @@ SELECT count(*) AS files,
        count(*) FILTER (WHERE pg_temp.outcome(format('SELECT scribe.image_info(pg_read_binary_file(%L))', :'bad' || f))
                            <> pg_temp.outcome(format('SELECT scribe.ocr(pg_read_binary_file(%L))', :'bad' || f))) AS different
 FROM pg_ls_dir(:'bad') f
-WHERE f NOT IN ('README', 'tiff-12-pages.tif');
+WHERE f NOT IN ('README', 'tiff-12-pages.tif') AND f NOT LIKE '%.pdf';
 
 -- limits: bytes and pixels, superuser settings
 SET scribe.max_image_bytes = 1024;

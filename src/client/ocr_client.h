@@ -11,6 +11,9 @@
  *              'cloud' (a Google Vision images:annotate-compatible service)
  *   ledger     scribe.ocr_ledger: one row per page recognised by the
  *              pipeline, with its method and cost
+ *   PDF        opened, rendered and read only by the engine: the backend
+ *              checks its "%PDF-" and its size, then asks the engine (a
+ *              probe, OCR_PROBE) for its pages
  *   recompress converting an image's pages (gray, 1-bit, or as they are)
  *              and encoding them anew (PNG, TIFF G4, JPEG), in the engine:
  *              the archive's smaller copy of a scan
@@ -60,6 +63,9 @@ extern void scribe_ocr_define_gucs(void);
 
 /* ocr_image.c */
 extern void scribe_ocr_check_image(const char *data, size_t len, ScribeImageInfo *info);
+
+/* ocr_pdf.c */
+extern List *scribe_ocr_pdf_probe(const char *data, size_t len, ScribeImageInfo *info);
 
 /* ocr_engine.c */
 extern Jsonb *scribe_ocr_engine_call(OcrRequest *request, const char *image, size_t len,

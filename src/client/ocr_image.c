@@ -8,7 +8,11 @@
 
 #define IMAGE_FORMATS_HINT "Send a PNG, JPEG, TIFF, BMP, PNM, GIF or WebP image."
 
-/* ERROR unless the image's header is one the engine may decode */
+/*
+ * ERROR unless the image's header is one the engine may decode.  A PDF
+ * passes with its format alone (pages, width and height 0): only the engine
+ * opens it (scribe_ocr_pdf_probe).
+ */
 void
 scribe_ocr_check_image(const char *data, size_t len, ScribeImageInfo *info)
 {
@@ -22,6 +26,15 @@ scribe_ocr_check_image(const char *data, size_t len, ScribeImageInfo *info)
 				 errhint("Scale or compress the image, or ask a superuser to raise scribe.max_image_bytes.")));
 
 	status = scribe_image_probe((const unsigned char *) data, len, scribe_max_image_pages, info);
+	if (status == PROBE_UNSUPPORTED_FORMAT && info->format == IMAGE_PDF)
+	{
+		info->width = info->height = info->pages = 0;
+		info->total_pixels = 0;
+		info->bits_per_pixel = 0;
+		info->x_dpi = info->y_dpi = 0;
+		info->detail[0] = '\0';
+		return;
+	}
 	if (status != PROBE_OK)
 	{
 		const char *format = scribe_image_format_name(info->format);
@@ -42,11 +55,8 @@ scribe_ocr_check_image(const char *data, size_t len, ScribeImageInfo *info)
 				break;
 			case PROBE_UNSUPPORTED_FORMAT:
 				code = ERRCODE_FEATURE_NOT_SUPPORTED;
-				message = info->format == IMAGE_PDF ? pstrdup("PDF files cannot be recognised") :
-					psprintf("this file cannot be recognised: %s", info->detail);
-				hint = info->format == IMAGE_PDF ?
-					"Render the PDF's pages to images first, for example with pdftoppm -r 300 -png." :
-					IMAGE_FORMATS_HINT;
+				message = psprintf("this file cannot be recognised: %s", info->detail);
+				hint = IMAGE_FORMATS_HINT;
 				break;
 			case PROBE_TRUNCATED:
 				message = psprintf("the %s image is truncated", format);

@@ -30,6 +30,8 @@
 #define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: skip words and completeness */
 #define OCR_RECOMPRESS	0x40	/* no recognition: convert and re-encode the image (base64) */
 #define OCR_ORIENT		0x80	/* detect pages turned 90, 180 or 270 degrees and turn them upright */
+#define OCR_FORCE_OCR	0x100	/* a PDF: recognise every page, even those that carry a text layer */
+#define OCR_PROBE		0x200	/* a PDF: no rendering, no recognition: its pages, encryption, text layers */
 #define OCR_MAKE_PDF	0x400	/* no recognition: a searchable PDF of the image and its words (base64) */
 
 /*

@@ -133,6 +133,11 @@ image_recompress(const char *image, size_t len, const char *format, const char *
 
 	check_combination(format, f, mode, m, quality);
 	scribe_ocr_check_image(image, len, &header);
+	if (header.format == IMAGE_PDF)
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("PDF files cannot be recompressed"),
+				 errhint("An archive policy keeps a PDF document as it is; recompress images only.")));
 	check_image_fits(&header, format, f, m);
 
 	memset(&request, 0, sizeof(request));

@@ -66,14 +66,23 @@ words_payload(Jsonb *pages, StringInfo buf)
 		JsonbValue *page = getIthJsonbValueFromContainer(&pages->root, i);
 		JsonbContainer *object;
 		JsonbValue *words;
+		JsonbValue *source;
 		int			nwords;
 
 		if (page == NULL || page->type != jbvBinary || !JsonContainerIsObject(page->val.binary.data))
 			invalid_pages("Each page must be a jsonb object.");
 		object = page->val.binary.data;
 		words = getKeyJsonValueFromContainer(object, "words", strlen("words"), NULL);
-		/* a page without words (a PDF's text layer page, a cloud reading) gets no text */
-		if (words == NULL || words->type == jbvNull)
+		source = getKeyJsonValueFromContainer(object, "text_source", strlen("text_source"), NULL);
+		/*
+		 * A page without words (a cloud reading) gets no text; a PDF's page
+		 * whose own text was kept has it already, and a second layer would
+		 * double every word a reader extracts
+		 */
+		if (words == NULL || words->type == jbvNull ||
+			(source != NULL && source->type == jbvString &&
+			 source->val.string.len == strlen("text_layer") &&
+			 memcmp(source->val.string.val, "text_layer", source->val.string.len) == 0))
 			continue;
 		if (words->type != jbvBinary || !JsonContainerIsArray(words->val.binary.data))
 			invalid_pages("A page's words must be a jsonb array.");

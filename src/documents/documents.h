@@ -32,10 +32,11 @@ extern const ScribeJobRemoteWork scribe_worker_node_work;
 
 /* kind_ocr.c: the ocr kind's parts, shared with the worker nodes' side (node_verbs.c, worker_node.c) */
 extern bool scribe_ocr_load_document(int64 document_id, bytea **image, char **lang, char **tier,
-									 const char **skipped);
+									 bool *force_ocr, const char **skipped);
 extern Jsonb *scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *lang,
-											const char *tier, const char **method, bool *fallback,
-											char **error, ScribeJobOutcome *outcome, bool *unreadable);
+											const char *tier, bool force_ocr, const char **method,
+											bool *fallback, char **error, ScribeJobOutcome *outcome,
+											bool *unreadable);
 extern void scribe_ocr_record_result(int64 document_id, Jsonb *result, const char *method, bool fallback);
 extern void scribe_ocr_record_failure(int64 document_id, const char *message, bool final);
 extern Jsonb *scribe_ocr_job_result(int64 document_id, const char *method, bool fallback, const char *node);

@@ -32,7 +32,8 @@
 #include "replication/heartbeat.h"
 #include "base/spi_plans.h"
 
-static const char *const ocr_fields[] = {"document_id", "lang", "tier", NULL};
+/* force_ocr: only when true (worker nodes read it here; the local worker from the document) */
+static const char *const ocr_fields[] = {"document_id", "lang", "tier", "force_ocr", NULL};
 
 /* The document_id of an ocr job's payload, or ERROR */
 static int64
@@ -160,12 +161,12 @@ scribe_ocr_record_result(int64 document_id, Jsonb *result, const char *method, b
 
 /* Recognise the document with its tier; NULL with *error on a failure worth retrying */
 static Jsonb *
-ocr_recognize(const ScribeJob *job, bytea *image, const char *lang, bool cloud,
+ocr_recognize(const ScribeJob *job, bytea *image, const char *lang, bool cloud, bool force_ocr,
 			  const char **method, bool *fallback, char **error)
 {
 	ScribeImageInfo info;
 	ScribeOcrOptions options = {.lang = lang, .psm = 3,
-	.flags = OCR_PREPROCESS | OCR_WANT_WORDS};
+	.flags = OCR_PREPROCESS | OCR_WANT_WORDS | (force_ocr ? OCR_FORCE_OCR : 0)};
 
 	*method = "local";
 	*fallback = false;
@@ -199,6 +200,7 @@ typedef struct OcrAttempt
 	bytea	   *image;
 	const char *lang;
 	bool		cloud;
+	bool		force_ocr;
 	Jsonb	   *ocr;			/* the result, or NULL with error */
 	const char *method;
 	bool		fallback;
@@ -211,7 +213,7 @@ ocr_attempt(void *arg)
 {
 	OcrAttempt *a = arg;
 
-	a->ocr = ocr_recognize(a->job, a->image, a->lang, a->cloud, &a->method, &a->fallback, &a->error);
+	a->ocr = ocr_recognize(a->job, a->image, a->lang, a->cloud, a->force_ocr, &a->method, &a->fallback, &a->error);
 }
 
 /*
@@ -225,7 +227,7 @@ ocr_attempt(void *arg)
  */
 Jsonb *
 scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *lang, const char *tier,
-							  const char **method, bool *fallback, char **error,
+							  bool force_ocr, const char **method, bool *fallback, char **error,
 							  ScribeJobOutcome *outcome, bool *unreadable)
 {
 	OcrAttempt	attempt = {.method = "local"};
@@ -236,6 +238,7 @@ scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *la
 	attempt.image = image;
 	attempt.lang = lang;
 	attempt.cloud = strcmp(tier, "cloud") == 0;
+	attempt.force_ocr = force_ocr;
 	*outcome = JOB_DONE;
 	*unreadable = false;
 	failure = scribe_subxact_try(ocr_attempt, &attempt, &sqlerrcode);
@@ -256,12 +259,12 @@ scribe_ocr_recognize_document(const ScribeJob *job, bytea *image, const char *la
 
 /*
  * Load and lock a document to recognise (inside SPI): true with its image,
- * language and tier, or false with *skipped saying why there is nothing to
+ * language, tier and force_ocr, or false with *skipped saying why there is nothing to
  * do (deleted, or done already).
  */
 bool
 scribe_ocr_load_document(int64 document_id, bytea **image, char **lang, char **tier,
-						 const char **skipped)
+						 bool *force_ocr, const char **skipped)
 {
 	static SPIPlanPtr load_plan = NULL;
 	Oid			types[1] = {INT8OID};
@@ -269,7 +272,7 @@ scribe_ocr_load_document(int64 document_id, bytea **image, char **lang, char **t
 	bool		isnull;
 
 	scribe_plan_execute(&load_plan,
-						"SELECT image, lang, tier, status FROM scribe.documents "
+						"SELECT image, lang, tier, status, force_ocr FROM scribe.documents "
 						"WHERE document_id = $1 FOR UPDATE",
 						1, types, values, NULL, false, 1);
 	if (SPI_processed == 0)
@@ -285,6 +288,7 @@ scribe_ocr_load_document(int64 document_id, bytea **image, char **lang, char **t
 	*image = DatumGetByteaPP(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
 	*lang = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2);
 	*tier = SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3);
+	*force_ocr = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull)) && !isnull;
 	return true;
 }
 
@@ -338,6 +342,7 @@ ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 	bytea	   *image;
 	char	   *lang;
 	char	   *tier;
+	bool		force_ocr;
 	const char *skipped;
 	Jsonb	   *ocr;
 	const char *method;
@@ -349,7 +354,7 @@ ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 
 	/* SPI's memory goes at SPI_finish: *result and *error are the caller's */
 	SPI_connect();
-	if (!scribe_ocr_load_document(document_id, &image, &lang, &tier, &skipped))
+	if (!scribe_ocr_load_document(document_id, &image, &lang, &tier, &force_ocr, &skipped))
 	{
 		SPI_finish();
 		MemoryContextSwitchTo(callercxt);
@@ -358,8 +363,8 @@ ocr_execute(const ScribeJob *job, int64 timeout_ms, Jsonb **result, char **error
 	}
 
 	/* an OCR failure must not lose the failure's record: it runs in a subtransaction */
-	ocr = scribe_ocr_recognize_document(job, image, lang, tier, &method, &fallback, &failure, &outcome,
-										&unreadable);
+	ocr = scribe_ocr_recognize_document(job, image, lang, tier, force_ocr, &method, &fallback, &failure,
+										&outcome, &unreadable);
 	if (ocr != NULL)
 		scribe_ocr_record_result(document_id, ocr, method, fallback);
 	else

@@ -63,13 +63,14 @@ ocr_on_ack(const ScribeJob *job, Jsonb *result)
 	bytea	   *image;
 	char	   *lang;
 	char	   *tier;
+	bool		force_ocr;
 	const char *skipped;
 	Jsonb	   *pages;
 	Jsonb	   *fallback_value;
 	char	   *method;
 	bool		fallback = false;
 
-	if (!scribe_ocr_load_document(document_id, &image, &lang, &tier, &skipped))
+	if (!scribe_ocr_load_document(document_id, &image, &lang, &tier, &force_ocr, &skipped))
 		return scribe_ocr_job_skipped(skipped);
 
 	/* {"failed": reason}: the node's engine could not read the document, which fails */

@@ -75,6 +75,7 @@ typedef struct RemoteJob
 	bytea	   *image;			/* NULL: the document is gone */
 	char	   *lang;
 	char	   *tier;
+	bool		force_ocr;		/* a PDF: recognise the pages that carry text too */
 	int64		lease_ms;
 } RemoteJob;
 
@@ -328,7 +329,8 @@ remote_claim(RemoteJob *job)
 					  "  c.payload->>'document_id', c.payload->>'lang', c.payload->>'tier', "
 					  "  CASE WHEN c.kind = 'ocr' THEN scribe.document_get_image((c.payload->>'document_id')::bigint) END, "
 					  "  (extract(epoch FROM c.lease_until - clock_timestamp()) * 1000)::bigint, "
-					  "  greatest((SELECT s.ready FROM scribe.queue_stats('" REMOTE_QUEUE "') s) - 1, 0) "
+					  "  greatest((SELECT s.ready FROM scribe.queue_stats('" REMOTE_QUEUE "') s) - 1, 0), "
+					  "  c.payload->>'force_ocr' = 'true' "
 					  "FROM scribe.claim('" REMOTE_QUEUE "', 1) c", 0, NULL, NULL);
 	if (res == NULL)
 		return false;
@@ -347,6 +349,7 @@ remote_claim(RemoteJob *job)
 	job->document_id = PQgetisnull(res, 0, 5) ? 0 : pg_strtoint64(PQgetvalue(res, 0, 5));
 	job->lang = remote_text(res, 6);
 	job->tier = remote_text(res, 7);
+	job->force_ocr = !PQgetisnull(res, 0, 11) && strcmp(PQgetvalue(res, 0, 11), "t") == 0;
 	job->lease_ms = Max(pg_strtoint64(PQgetvalue(res, 0, 9)), 1);
 	backlog = PQgetisnull(res, 0, 10) ? 0 : pg_strtoint64(PQgetvalue(res, 0, 10));
 	if (!PQgetisnull(res, 0, 8))
@@ -426,7 +429,7 @@ remote_recognize(const RemoteJob *job, const char **method, bool *fallback, char
 		Jsonb	   *ocr;
 
 		scribe_job_timer_start(job->lease_ms);
-		ocr = scribe_ocr_recognize_document(&claimed, job->image, job->lang, job->tier,
+		ocr = scribe_ocr_recognize_document(&claimed, job->image, job->lang, job->tier, job->force_ocr,
 											method, fallback, error, outcome, unreadable);
 		scribe_job_timer_stop();
 		MemoryContextSwitchTo(jobcxt);

@@ -17,6 +17,8 @@
  *              recognising them (the archive's smaller copy of a scan)
  *   searchable PDF  a request that writes the pages with their words (found
  *              by an earlier request) as a PDF with an invisible text layer
+ *   text layer a PDF page's own text; a page that carries one keeps it
+ *              without OCR unless the request forces OCR
  */
 #ifndef SCRIBE_ENGINE_H
 #define SCRIBE_ENGINE_H
@@ -95,8 +97,15 @@ extern void geometry_map_box(const PageGeometry *g, int *left, int *top, int *ri
 extern char *geometry_map_hocr(const PageGeometry *g, const char *hocr);
 extern char *geometry_map_tsv(const PageGeometry *g, const char *tsv);
 
-/* engine_recognize.c */
+/* engine_recognize.c (pages NULL: the request's PDF's, from engine_pdf_pages.c) */
 extern void engine_recognize(const OcrRequest *req, PIXA *pages, int exif_orientation, JsonOut *out);
+
+/* engine_pdf_pages.c */
+extern void engine_pdf_request(const OcrRequest *req, const unsigned char *data, JsonOut *out);
+extern void engine_pdf_release(void);
+extern int	engine_pdf_page_count(void);
+extern PIX *engine_pdf_render_page(const OcrRequest *req, int index);
+extern bool engine_pdf_text_page(const OcrRequest *req, int index, JsonOut *out, JsonOut *texts);
 
 /* engine_encode.c */
 extern void engine_split_png(PIXA *pages, JsonOut *out);

@@ -21,6 +21,7 @@
 
 #include "engine.h"
 #include "engine_decode.h"
+#include "engine_pdf.h"
 
 /* Where engine_fail returns to: the top of the request loop */
 static sigjmp_buf request_failed;
@@ -232,6 +233,7 @@ release_request(void)
 	request_words = NULL;
 	if (request_pages)
 		pixaDestroy(&request_pages);
+	engine_pdf_release();
 	json_free(&request_out);
 }
 
@@ -248,6 +250,8 @@ drain(uint64_t len)
 		len -= n;
 	}
 }
+static bool is_pdf(const unsigned char *data, uint64_t len);
+static void serve_image(const OcrRequest *req);
 
 /* Read, run and answer one request; false when the backend closed the pipe */
 static bool
@@ -284,31 +288,56 @@ serve_request(void)
 	request_words[req.words_len] = '\0';
 
 	limit_cpu(req.cpu_seconds);
-	/* a searchable PDF of a PDF adds to its pages: nothing to decode */
-	if ((req.flags & OCR_MAKE_PDF) && req.image_len >= 5 && memcmp(request_image, "%PDF-", 5) == 0)
-		request_pages = NULL;
+	json_init(&request_out);
+	if ((req.flags & OCR_MAKE_PDF) && is_pdf(request_image, req.image_len))
+		/* a searchable PDF of a PDF adds to its pages: nothing to decode */
+		engine_make_pdf(&req, request_image, request_words, NULL, IFF_UNKNOWN, 1, &request_out);
+	else if (is_pdf(request_image, req.image_len))
+		/* the PDF is read page by page as the request goes: its bytes stay until it ends */
+		engine_pdf_request(&req, request_image, &request_out);
+	else if (req.flags & OCR_PROBE)
+		engine_fail("22023", "Only a PDF is probed by the engine; the server reads an image's header itself.",
+					"the file to probe is not a PDF");
 	else
-		request_pages = decode_pages(&req, request_image);
-	/* only a PDF keeps the image's own bytes (a JPEG's) */
-	if (!(req.flags & OCR_MAKE_PDF))
+		serve_image(&req);
+	send_frame(OCR_FRAME_RESULT, request_out.data, request_out.len);
+	limit_cpu(0);
+	return true;
+}
+
+/* Whether the request's file is a PDF, and not an image with "%PDF-" near its start */
+static bool
+is_pdf(const unsigned char *data, uint64_t len)
+{
+	l_int32		format = IFF_UNKNOWN;
+
+	if (!engine_is_pdf(data, len))
+		return false;
+	/* leptonica knows a PDF by its first bytes (IFF_LPDF), not after junk */
+	return len < 12 || findFileFormatBuffer(data, &format) != 0 || format == IFF_UNKNOWN || format == IFF_LPDF;
+}
+
+/* Decode the request's image and recognise, split, recompress or write it as a searchable PDF */
+static void
+serve_image(const OcrRequest *req)
+{
+	request_pages = decode_pages(req, request_image);
+	/* only a searchable PDF keeps the image's own bytes (a JPEG's, embedded as they are) */
+	if (!(req->flags & OCR_MAKE_PDF))
 	{
 		free(request_image);
 		request_image = NULL;
 	}
 
-	json_init(&request_out);
-	if (req.flags & OCR_SPLIT_PNG)
+	if (req->flags & OCR_SPLIT_PNG)
 		engine_split_png(request_pages, &request_out);
-	else if (req.flags & OCR_RECOMPRESS)
-		engine_recompress(&req, request_pages, &request_out);
-	else if (req.flags & OCR_MAKE_PDF)
-		engine_make_pdf(&req, request_image, request_words, request_pages, request_format,
+	else if (req->flags & OCR_RECOMPRESS)
+		engine_recompress(req, request_pages, &request_out);
+	else if (req->flags & OCR_MAKE_PDF)
+		engine_make_pdf(req, request_image, request_words, request_pages, request_format,
 						request_orientation, &request_out);
 	else
-		engine_recognize(&req, request_pages, request_orientation, &request_out);
-	send_frame(OCR_FRAME_RESULT, request_out.data, request_out.len);
-	limit_cpu(0);
-	return true;
+		engine_recognize(req, request_pages, request_orientation, &request_out);
 }
 
 /* Run requests until the backend closes the pipe */

@@ -278,7 +278,7 @@ recognize_page(const OcrRequest *req, PIX *page, int page_no, int exif_orientati
 void
 engine_recognize(const OcrRequest *req, PIXA *pages, int exif_orientation, JsonOut *out)
 {
-	int			n = pixaGetCount(pages);
+	int			n = pages ? pixaGetCount(pages) : engine_pdf_page_count();
 	double		start = engine_now();
 	double		confidence_sum = 0;
 	long		characters_sum = 0;
@@ -299,8 +299,12 @@ engine_recognize(const OcrRequest *req, PIXA *pages, int exif_orientation, JsonO
 				 (req->flags & OCR_ORIENT) ? "true" : "false");
 	for (int i = 0; i < n; i++)
 	{
-		PIX		   *page = pixaGetPix(pages, i, L_CLONE);
+		PIX		   *page;
 
+		/* a PDF's page that carries text keeps it */
+		if (pages == NULL && engine_pdf_text_page(req, i, out, &all_text))
+			continue;
+		page = pages ? pixaGetPix(pages, i, L_CLONE) : engine_pdf_render_page(req, i);
 		recognize_page(req, page, i + 1, exif_orientation, out, &all_text, &confidence_sum, &characters_sum);
 		pixDestroy(&page);
 	}

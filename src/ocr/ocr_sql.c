@@ -5,7 +5,9 @@
 #include "base/pg_scribe.h"
 
 #include "access/htup_details.h"
+#include "catalog/pg_type_d.h"
 #include "funcapi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -19,9 +21,12 @@ PG_FUNCTION_INFO_V1(scribe_ocr_engine_pid_sql);
 PG_FUNCTION_INFO_V1(scribe_ocr_languages);
 PG_FUNCTION_INFO_V1(scribe_ocr_check_options_sql);
 
-/* Check and recognise the bytea argument 0 with the options of arguments 1-3 */
+/*
+ * Check and recognise the bytea argument 0 with the options of arguments
+ * 1-3, and force_ocr from argument force_arg (the last)
+ */
 static Jsonb *
-ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags)
+ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags, int force_arg)
 {
 	bytea	   *image = PG_GETARG_BYTEA_PP(0);
 	ScribeOcrOptions options;
@@ -29,7 +34,8 @@ ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags)
 
 	options.lang = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	options.psm = PG_GETARG_INT32(2);
-	options.flags = (PG_GETARG_BOOL(3) ? OCR_PREPROCESS : 0) | extra_flags;
+	options.flags = (PG_GETARG_BOOL(3) ? OCR_PREPROCESS : 0) |
+		(PG_NARGS() > force_arg && PG_GETARG_BOOL(force_arg) ? OCR_FORCE_OCR : 0) | extra_flags;
 	scribe_ocr_check_options(options.lang, options.psm);
 	scribe_ocr_check_image(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
 	return scribe_ocr_run(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &options, NULL);
@@ -47,16 +53,16 @@ ocr_result_text(Jsonb *result)
 	return cstring_to_text_with_len(v.val.string.val, v.val.string.len);
 }
 
-/* scribe.ocr(image, lang, psm, preprocess): the text of the image */
+/* scribe.ocr(image, lang, psm, preprocess, force_ocr): the text of the image */
 Datum
 scribe_ocr_text(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *result = ocr_from_args(fcinfo, OCR_TEXT_ONLY);
+	Jsonb	   *result = ocr_from_args(fcinfo, OCR_TEXT_ONLY, 4);
 
 	PG_RETURN_TEXT_P(ocr_result_text(result));
 }
 
-/* scribe.ocr_detail(image, lang, psm, preprocess, words, hocr, tsv): the engine's full result */
+/* scribe.ocr_detail(image, lang, psm, preprocess, words, hocr, tsv, force_ocr): the engine's full result */
 Datum
 scribe_ocr_detail(PG_FUNCTION_ARGS)
 {
@@ -64,15 +70,15 @@ scribe_ocr_detail(PG_FUNCTION_ARGS)
 		(PG_GETARG_BOOL(5) ? OCR_WANT_HOCR : 0) |
 		(PG_GETARG_BOOL(6) ? OCR_WANT_TSV : 0);
 
-	PG_RETURN_JSONB_P(ocr_from_args(fcinfo, flags));
+	PG_RETURN_JSONB_P(ocr_from_args(fcinfo, flags, 7));
 }
 
-/* scribe.ocr_pdf(image, lang, psm, preprocess): the searchable PDF of the image */
+/* scribe.ocr_pdf(image, lang, psm, preprocess, force_ocr): the searchable PDF of the image */
 Datum
 scribe_ocr_pdf(PG_FUNCTION_ARGS)
 {
 	bytea	   *image = PG_GETARG_BYTEA_PP(0);
-	Jsonb	   *result = ocr_from_args(fcinfo, OCR_WANT_WORDS);
+	Jsonb	   *result = ocr_from_args(fcinfo, OCR_WANT_WORDS, 4);
 	JsonbValue *pages = getKeyJsonValueFromContainer(&result->root, "pages", strlen("pages"), NULL);
 
 	if (pages == NULL || pages->type != jbvBinary)
@@ -81,28 +87,51 @@ scribe_ocr_pdf(PG_FUNCTION_ARGS)
 										  JsonbValueToJsonb(pages)));
 }
 
-/* scribe.image_info(image): format, size, pages and resolution from the header */
+/*
+ * scribe.image_info(image): format, size, pages and resolution from the
+ * header; a PDF's from the engine's probe (page 1 as it would be rendered)
+ */
 Datum
 scribe_image_info(PG_FUNCTION_ARGS)
 {
 	bytea	   *image = PG_GETARG_BYTEA_PP(0);
 	ScribeImageInfo info;
 	TupleDesc	tupdesc;
-	Datum		values[7];
-	bool		nulls[7] = {false};
+	Datum		values[8];
+	bool		nulls[8] = {false};
+	List	   *with_text = NIL;
+	bool		pdf;
 
 	if (get_call_result_type(fcinfo, NULL, &tupdesc) != TYPEFUNC_COMPOSITE)
 		elog(ERROR, "return type must be a row type");
 	scribe_ocr_check_image(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
+	pdf = info.format == IMAGE_PDF;
+	if (pdf)
+		with_text = scribe_ocr_pdf_probe(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
 
 	values[0] = CStringGetTextDatum(scribe_image_format_name(info.format));
 	values[1] = Int32GetDatum((int32) info.width);
 	values[2] = Int32GetDatum((int32) info.height);
 	values[3] = Int32GetDatum((int32) info.pages);
 	values[4] = Int32GetDatum(info.bits_per_pixel);
+	/* a PDF's pages are rendered gray or in colour, page by page */
+	nulls[4] = pdf;
 	values[5] = Int32GetDatum((int32) info.x_dpi);
 	nulls[5] = info.x_dpi == 0;
 	values[6] = Int64GetDatum((int64) VARSIZE_ANY_EXHDR(image));
+	/* 8 columns since 0.3.0: the older SQL's 7 until ALTER EXTENSION UPDATE */
+	if (tupdesc->natts > 7)
+	{
+		Datum	   *pages = palloc(sizeof(Datum) * (list_length(with_text) + 1));
+		int			n = 0;
+		ListCell   *lc;
+
+		foreach(lc, with_text)
+			pages[n++] = Int32GetDatum(lfirst_int(lc));
+		/* NULL for an image: only a PDF has a text layer */
+		values[7] = pdf ? PointerGetDatum(construct_array(pages, n, INT4OID, sizeof(int32), true, TYPALIGN_INT)) : (Datum) 0;
+		nulls[7] = !pdf;
+	}
 	PG_RETURN_DATUM(HeapTupleGetDatum(heap_form_tuple(tupdesc, values, nulls)));
 }
 

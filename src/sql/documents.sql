@@ -39,7 +39,8 @@ CREATE OR REPLACE FUNCTION scribe.document_submit(
     metadata jsonb DEFAULT '{}',
     tier     text DEFAULT 'local',
     lang     text DEFAULT 'eng',
-    priority integer DEFAULT 0)
+    priority integer DEFAULT 0,
+    force_ocr boolean DEFAULT false)
     RETURNS bigint
     LANGUAGE plpgsql
     SECURITY DEFINER
@@ -49,8 +50,8 @@ DECLARE
     info record;
     doc bigint;
 BEGIN
-    IF image IS NULL OR owner IS NULL OR tier IS NULL OR lang IS NULL OR metadata IS NULL THEN
-        RAISE EXCEPTION 'image, owner, metadata, tier and lang must not be NULL'
+    IF image IS NULL OR owner IS NULL OR tier IS NULL OR lang IS NULL OR metadata IS NULL OR force_ocr IS NULL THEN
+        RAISE EXCEPTION 'image, owner, metadata, tier, lang and force_ocr must not be NULL'
             USING ERRCODE = 'null_value_not_allowed';
     END IF;
     IF EXISTS (SELECT FROM scribe.subscriptions) THEN
@@ -73,20 +74,24 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value';
     END IF;
     PERFORM scribe._ocr_check_options(lang, 3);
+    -- a PDF is opened by the engine here: an encrypted or broken one fails now, with its reason
     info := scribe.image_info(image);
 
     -- the id first, so that the row is written once, with its job
     doc := nextval(pg_get_serial_sequence('scribe.documents', 'document_id'));
     INSERT INTO scribe.documents (document_id, job_id, owner, metadata, tier, lang, image, image_format,
-                                  image_bytes, pages, search_config)
+                                  image_bytes, pages, search_config, force_ocr)
     OVERRIDING SYSTEM VALUE
-    VALUES (doc, scribe.send('ocr', jsonb_build_object('document_id', doc, 'lang', lang, 'tier', tier),
+    VALUES (doc, scribe.send('ocr', jsonb_build_object('document_id', doc, 'lang', lang, 'tier', tier)
+                                    -- worker nodes read it from here; only when set, as before 0.3.0 otherwise
+                                    || CASE WHEN force_ocr THEN '{"force_ocr": true}'::jsonb ELSE '{}' END,
                         kind => 'ocr', priority => priority),
-            owner, metadata, tier, lang, image, info.format, info.bytes, info.pages, scribe._search_config(lang));
+            owner, metadata, tier, lang, image, info.format, info.bytes, info.pages, scribe._search_config(lang),
+            force_ocr);
     RETURN doc;
 END
 $$;
-COMMENT ON FUNCTION scribe.document_submit(bytea, text, jsonb, text, text, integer) IS 'Store a scan and enqueue its OCR in the caller''s transaction; returns the document id';
+COMMENT ON FUNCTION scribe.document_submit(bytea, text, jsonb, text, text, integer, boolean) IS 'Store a scan (an image or a PDF) and enqueue its OCR in the caller''s transaction; returns the document id. A PDF page''s own text layer is kept unless force_ocr';
 
 CREATE OR REPLACE FUNCTION scribe._ocr_check_options(lang text, psm integer)
     RETURNS void
@@ -164,8 +169,10 @@ BEGIN
             USING ERRCODE = 'object_not_in_prerequisite_state',
                   HINT = 'A failed document has no text to put in a PDF; submit the image again once it is fixed.';
     END IF;
+    -- a PDF's pages that kept their own text (text_source text_layer) get no second layer
     SELECT jsonb_agg(jsonb_build_object('page', p.page, 'width', p.width, 'height', p.height,
-                                        'rotation', p.rotation, 'words', p.words) ORDER BY p.page)
+                                        'rotation', p.rotation, 'words', p.words,
+                                        'text_source', p.text_source) ORDER BY p.page)
     INTO pages
     FROM scribe.document_pages p
     WHERE p.document_id = document_get_pdf.document_id AND p.words IS NOT NULL;

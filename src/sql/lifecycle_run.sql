@@ -314,7 +314,8 @@ BEGIN
              FOR UPDATE SKIP LOCKED LOOP
         img := d.image;
         fmt := d.image_format;
-        IF r IS NOT NULL THEN
+        -- a PDF is kept as it is: its pages are not images to re-encode
+        IF r IS NOT NULL AND d.image_format <> 'pdf' THEN
             img := scribe.image_recompress(d.image, r->>'format', r->>'mode', (r->>'quality')::integer);
             fmt := CASE r->>'format' WHEN 'tiff_g4' THEN 'tiff' ELSE r->>'format' END;
             IF octet_length(img) >= octet_length(d.image) THEN
@@ -324,7 +325,7 @@ BEGIN
         END IF;
         IF (s->>'offload')::boolean THEN
             key := format('documents/%s.%s', d.document_id, fmt);
-            PERFORM scribe._s3_put(key, img, 'image/' || fmt);
+            PERFORM scribe._s3_put(key, img, CASE fmt WHEN 'pdf' THEN 'application/pdf' ELSE 'image/' || fmt END);
             UPDATE scribe.documents SET image = NULL, image_location = 's3', image_key = key, image_format = fmt,
                    image_bytes = octet_length(img), archived_at = clock_timestamp(),
                    bytes_saved = octet_length(d.image)

@@ -265,7 +265,7 @@ sql_ocr() {
     summarise "$c"
 }
 
-if has_function 'scribe.ocr(bytea,text,integer,boolean)'; then
+if has_function 'scribe.ocr(bytea,text,integer,boolean)' || has_function 'scribe.ocr(bytea,text,integer,boolean,boolean)'; then
     # seconds on the first line, the text after; an error as "error" and its message
     q -v ON_ERROR_STOP=1 >/dev/null <<'EOF'
 CREATE SCHEMA bench;
@@ -349,7 +349,8 @@ pipeline() {
 }
 
 if has_function 'scribe.document_submit(bytea,text,jsonb,text,text)' \
-   || has_function 'scribe.document_submit(bytea,text,jsonb,text,text,integer)'; then
+   || has_function 'scribe.document_submit(bytea,text,jsonb,text,text,integer)' \
+   || has_function 'scribe.document_submit(bytea,text,jsonb,text,text,integer,boolean)'; then
     step "(e) the document pipeline: $BENCH_OCR_COPIES × ${#PAGES[@]} pages through scribe.document_submit()"
     pipeline 1
     pipeline 2

@@ -23,3 +23,15 @@ ALTER TABLE scribe.document_pages
 -- document_get answers the verdict too: new OUT columns need a new function
 -- (a DBA's grants on it are to be made again: docs/upgrading.md)
 DROP FUNCTION scribe.document_get(bigint);
+
+-- PDF in (issue 16, item 6): scribe.ocr*, document_submit take force_ocr as
+-- their last parameter, and image_info answers pages_with_text: new
+-- signatures, so the old functions go (a DBA's grants on them are to be made
+-- again: docs/upgrading.md)
+DROP FUNCTION scribe.ocr(bytea, text, integer, boolean);
+DROP FUNCTION scribe.ocr_detail(bytea, text, integer, boolean, boolean, boolean, boolean);
+DROP FUNCTION scribe.ocr_words(bytea, text, integer, boolean);
+DROP FUNCTION scribe.ocr_hocr(bytea, text, integer, boolean);
+DROP FUNCTION scribe.ocr_tsv(bytea, text, integer, boolean);
+DROP FUNCTION scribe.document_submit(bytea, text, jsonb, text, text, integer);
+DROP FUNCTION scribe.image_info(bytea);
