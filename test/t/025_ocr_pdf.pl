@@ -12,6 +12,7 @@ use FindBin;
 use lib "$FindBin::Bin/../perl";
 use PostgreSQL::Test::Utils;
 use ScribeTest;
+use MIME::Base64;
 use Test::More;
 
 my $pdf = "$ENV{SCRIBE_SOURCE_DIR}/test/fixtures/pdf";
@@ -154,6 +155,27 @@ is(sql(qq{SELECT string_agg(format('%s:%s', page, text_source), ' ' ORDER BY pag
 is(sql(qq{SELECT count(*) FROM scribe.ocr_ledger WHERE document_id = $forced}), '2', '... and billed');
 like(sql(qq{SELECT text FROM scribe.documents WHERE document_id = $mixed}), qr/market.*\f.*parish council/s,
 	'the document\'s text: both pages');
+
+# the searchable PDF of a PDF document: its pages kept, the recognised page
+# gets the text layer, the page with its own text keeps it, not doubled
+sub pdf_text_of
+{
+	my ($query, $page) = @_;
+	my $path = PostgreSQL::Test::Utils::tempdir() . '/out.pdf';
+	open my $fh, '>:raw', $path or die "$path: $!";
+	print $fh MIME::Base64::decode_base64(sql("SELECT encode(($query), 'base64')"));
+	close $fh;
+	my $text = `pdftotext -f $page -l $page $path - 2>&1`;
+	die "pdftotext: $text" if $?;
+	return $text =~ s/\s+/ /gr =~ s/^ | $//gr;
+}
+my $own_text = pdf_text_of(file('mixed.pdf'), 2);
+like($own_text, qr/parish council/, "page 2 of mixed.pdf carries its own text: $own_text");
+for my $how ("scribe.document_get_pdf($mixed)", 'scribe.ocr_pdf(' . file('mixed.pdf') . ')')
+{
+	like(pdf_text_of($how, 1), qr/market/, "$how: page 1, recognised, is searchable");
+	is(pdf_text_of($how, 2), $own_text, "$how: page 2 keeps its own text, once");
+}
 
 # encrypted and broken PDFs fail at submit: no document, no job, no dead letter
 is(outcome('SELECT scribe.document_submit(' . file('encrypted.pdf') . ')'), $encrypted, 'document_submit of an encrypted PDF');
