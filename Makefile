@@ -91,6 +91,7 @@ ENGINE_OBJS = \
 	src/engine/engine_geometry.o \
 	src/engine/engine_json.o \
 	src/engine/engine_orient.o \
+	src/engine/engine_verdict.o \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o
 

@@ -14,7 +14,7 @@
 #include <stdint.h>
 
 #define OCR_PROTOCOL_MAGIC 0x53435242	/* "SCRB" */
-#define OCR_PROTOCOL_VERSION 3
+#define OCR_PROTOCOL_VERSION 4
 
 /* The engine's pipe ends, as file descriptors of the engine process */
 #define OCR_ENGINE_REQUEST_FD 3
@@ -88,6 +88,9 @@ ocr_recompress_fits(uint32_t mode, uint32_t format)
 		!(mode == OCR_MODE_BW && format == OCR_FORMAT_JPEG);
 }
 
+/* psm: the engine chooses the layout per page (engine_recognize.c) */
+#define OCR_PSM_AUTO (-1)
+
 #define OCR_LANG_MAX 128
 
 typedef struct OcrRequest
@@ -95,7 +98,7 @@ typedef struct OcrRequest
 	uint32_t	magic;
 	uint32_t	version;
 	uint32_t	flags;
-	int32_t		psm;			/* tesseract page segmentation mode */
+	int32_t		psm;			/* tesseract page segmentation mode, or OCR_PSM_AUTO */
 	uint32_t	max_pages;
 	uint32_t	cpu_seconds;	/* CPU time this request may use; 0: unlimited */
 	uint64_t	max_pixels;		/* after decoding, per page and after upscaling */

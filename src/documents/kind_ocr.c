@@ -162,7 +162,7 @@ ocr_recognize(const ScribeJob *job, bytea *image, const char *lang, bool cloud,
 			  const char **method, bool *fallback, char **error)
 {
 	ScribeImageInfo info;
-	ScribeOcrOptions options = {.lang = lang, .psm = 3,
+	ScribeOcrOptions options = {.lang = lang, .psm = OCR_PSM_AUTO,
 	.flags = OCR_PREPROCESS | OCR_WANT_WORDS};
 
 	*method = "local";

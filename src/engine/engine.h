@@ -60,16 +60,42 @@ typedef struct PrepareReport
 {
 	bool		grayscale;
 	bool		normalized;
+	bool		noisy;			/* most dark components are specks */
+	bool		denoised;		/* a median filter took the noise off */
 	float		skew;			/* degrees the page was rotated back; 0 if not */
 	float		skew_confidence;
 	float		scale;			/* upscaling factor, 1 if none */
+	int			background_spread;	/* gray levels between the lightest and darkest paper */
+	int			background_level;	/* the paper's median gray level */
+	float		speck_share;	/* share of specks among the dark components */
+	int			components;		/* dark components of the page */
+	int			text_height;	/* median character height (pixels), 0 if not measured */
 	bool		orientation_checked;	/* orientation detection ran and found text */
+	bool		orientation_full_pass;	/* the quick pass was not sure: the full one decided */
 	int			rotation;		/* degrees clockwise the page was turned upright */
 	float		rotation_confidence;	/* OSD's confidence in the page's orientation */
 	double		orientation_seconds;
 	double		seconds;
 	PageGeometry geometry;
 } PrepareReport;
+
+/* Below this share of character-sized ink inside recognised words, text was probably lost */
+#define MIN_COMPLETENESS 0.90
+
+/* One recognition of a prepared page with one layout (page segmentation mode) */
+typedef struct PageReading
+{
+	int			psm;
+	char	   *text;			/* malloc'd */
+	JsonOut		body;			/* the page's words, hOCR and TSV members */
+	int			confidence;		/* tesseract's mean word confidence */
+	int			characters;		/* non-space characters recognised */
+	int			words;			/* words with a letter or digit */
+	int			garbage_words;	/* of which look like garbage (engine_word_is_garbage) */
+	long		good_characters;	/* characters of the words that are not garbage */
+	double		completeness;	/* share of character-sized ink inside words */
+	long		ink_pixels;		/* character-sized ink on the page */
+} PageReading;
 
 /* engine_main.c */
 extern void engine_send_progress(int percent);
@@ -84,7 +110,7 @@ extern PIX *engine_binarize(PIX *normalized, bool twice);
 extern int	engine_text_height(PIX *binary);
 
 /* engine_orient.c */
-extern bool engine_detect_orientation(PIX *page, int *rotation, float *confidence);
+extern bool engine_detect_orientation(PIX *page, int *rotation, float *confidence, bool *full_pass);
 
 /* engine_geometry.c */
 extern bool geometry_is_identity(const PageGeometry *g);
@@ -94,6 +120,10 @@ extern char *geometry_map_tsv(const PageGeometry *g, const char *tsv);
 
 /* engine_recognize.c */
 extern void engine_recognize(const OcrRequest *req, PIXA *pages, int exif_orientation, JsonOut *out);
+
+/* engine_verdict.c */
+extern bool engine_word_is_garbage(const char *word, bool numeric);
+extern void engine_verdict(const PageReading *reading, const PrepareReport *prep, JsonOut *out);
 
 /* engine_encode.c */
 extern void engine_split_png(PIXA *pages, JsonOut *out);

@@ -82,21 +82,24 @@ detect(PIX *page, const char *characters, int *degrees, float *confidence)
  * or 270 degrees): true with *rotation and OSD's *confidence if it found
  * text to judge by (*rotation is 0 when the confidence is too low to turn
  * the page), false if not or the osd model is not installed.  An upright
- * page's confidence is the quick pass's (3 and up, on fewer characters).
+ * page's confidence is the quick pass's (3 and up, on fewer characters);
+ * *full_pass says whether the quick pass was not sure.
  */
 bool
-engine_detect_orientation(PIX *page, int *rotation, float *confidence)
+engine_detect_orientation(PIX *page, int *rotation, float *confidence, bool *full_pass)
 {
 	int			degrees = 0;
 
 	*rotation = 0;
 	*confidence = 0;
+	*full_pass = false;
 	if (!load_osd())
 		return false;
 	/* the quick pass: upright and sure of it is the common answer */
 	if (detect(page, QUICK_CHARACTERS, &degrees, confidence) &&
 		degrees == 0 && *confidence >= QUICK_CONFIDENCE)
 		return true;
+	*full_pass = true;
 	if (!detect(page, FULL_CHARACTERS, &degrees, confidence))
 		return false;
 	/* OSD says how far the page is turned clockwise; turning it back is the rest of the turn */

@@ -18,7 +18,20 @@ PG_FUNCTION_INFO_V1(scribe_ocr_engine_pid_sql);
 PG_FUNCTION_INFO_V1(scribe_ocr_languages);
 PG_FUNCTION_INFO_V1(scribe_ocr_check_options_sql);
 
-/* Check and recognise the bytea argument 0 with the options of arguments 1-3 */
+/*
+ * Whether any of the first n arguments but psm (argument 2) is NULL: the
+ * functions are not STRICT only so that a NULL psm can mean "automatic"
+ */
+static bool
+ocr_args_null(FunctionCallInfo fcinfo, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (i != 2 && PG_ARGISNULL(i))
+			return true;
+	return false;
+}
+
+/* Check and recognise the bytea argument 0 with the options of arguments 1-3 (psm NULL: automatic) */
 static Jsonb *
 ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags)
 {
@@ -27,9 +40,10 @@ ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags)
 	ScribeImageInfo info;
 
 	options.lang = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	options.psm = PG_GETARG_INT32(2);
+	options.psm = PG_ARGISNULL(2) ? OCR_PSM_AUTO : PG_GETARG_INT32(2);
 	options.flags = (PG_GETARG_BOOL(3) ? OCR_PREPROCESS : 0) | extra_flags;
-	scribe_ocr_check_options(options.lang, options.psm);
+	/* an explicit psm must be one of tesseract's that recognise text (not -1: NULL is automatic) */
+	scribe_ocr_check_options(options.lang, PG_ARGISNULL(2) ? 3 : options.psm);
 	scribe_ocr_check_image(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
 	return scribe_ocr_run(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &options, NULL);
 }
@@ -50,7 +64,11 @@ ocr_result_text(Jsonb *result)
 Datum
 scribe_ocr_text(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *result = ocr_from_args(fcinfo, OCR_TEXT_ONLY);
+	Jsonb	   *result;
+
+	if (ocr_args_null(fcinfo, 4))
+		PG_RETURN_NULL();
+	result = ocr_from_args(fcinfo, OCR_TEXT_ONLY);
 
 	PG_RETURN_TEXT_P(ocr_result_text(result));
 }
@@ -59,7 +77,11 @@ scribe_ocr_text(PG_FUNCTION_ARGS)
 Datum
 scribe_ocr_detail(PG_FUNCTION_ARGS)
 {
-	uint32		flags = (PG_GETARG_BOOL(4) ? OCR_WANT_WORDS : 0) |
+	uint32		flags;
+
+	if (ocr_args_null(fcinfo, 7))
+		PG_RETURN_NULL();
+	flags = (PG_GETARG_BOOL(4) ? OCR_WANT_WORDS : 0) |
 		(PG_GETARG_BOOL(5) ? OCR_WANT_HOCR : 0) |
 		(PG_GETARG_BOOL(6) ? OCR_WANT_TSV : 0);
 
@@ -124,10 +146,12 @@ scribe_ocr_languages(PG_FUNCTION_ARGS)
 Datum
 scribe_ocr_check_options_sql(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the OCR language and page segmentation mode must not be NULL")));
-	scribe_ocr_check_options(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT32(1));
+				 errmsg("the OCR language must not be NULL")));
+	/* a NULL page segmentation mode is the automatic one */
+	scribe_ocr_check_options(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+							 PG_ARGISNULL(1) ? 3 : PG_GETARG_INT32(1));
 	PG_RETURN_VOID();
 }
