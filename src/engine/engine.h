@@ -55,6 +55,14 @@ typedef struct PageGeometry
 	double		skew;
 } PageGeometry;
 
+/* How orientation detection runs (engine_orient.c) */
+typedef enum OrientMode
+{
+	ORIENT_QUICK_FIRST,			/* a quick pass, the full one if it is not sure */
+	ORIENT_DEFER,				/* a quick pass; if it leans upright, let the reading decide */
+	ORIENT_FULL					/* the full pass only */
+} OrientMode;
+
 /* What preprocessing did to a page */
 typedef struct PrepareReport
 {
@@ -72,6 +80,7 @@ typedef struct PrepareReport
 	int			text_height;	/* median character height (pixels), 0 if not measured */
 	bool		orientation_checked;	/* orientation detection ran and found text */
 	bool		orientation_full_pass;	/* the quick pass was not sure: the full one decided */
+	bool		orientation_deferred;	/* the quick pass leaned upright: the reading decides */
 	int			rotation;		/* degrees clockwise the page was turned upright */
 	float		rotation_confidence;	/* OSD's confidence in the page's orientation */
 	double		orientation_seconds;
@@ -105,12 +114,14 @@ extern double engine_now(void);
 extern const char *engine_last_library_message(void);
 
 /* engine_prepare.c */
-extern PIX *engine_prepare_page(PIX *page, uint32_t flags, uint64_t max_pixels, PrepareReport *report);
+extern PIX *engine_prepare_page(PIX *page, uint32_t flags, OrientMode orient, uint64_t max_pixels,
+								PrepareReport *report);
 extern PIX *engine_binarize(PIX *normalized, bool twice);
 extern int	engine_text_height(PIX *binary);
 
 /* engine_orient.c */
-extern bool engine_detect_orientation(PIX *page, int *rotation, float *confidence, bool *full_pass);
+extern bool engine_detect_orientation(PIX *page, OrientMode mode, int *rotation, float *confidence,
+									  bool *full_pass, bool *deferred);
 
 /* engine_geometry.c */
 extern bool geometry_is_identity(const PageGeometry *g);
@@ -123,6 +134,7 @@ extern void engine_recognize(const OcrRequest *req, PIXA *pages, int exif_orient
 
 /* engine_verdict.c */
 extern bool engine_word_is_garbage(const char *word, bool numeric);
+extern bool engine_reading_plausible(const PageReading *reading);
 extern void engine_verdict(const PageReading *reading, const PrepareReport *prep, JsonOut *out);
 
 /* engine_encode.c */

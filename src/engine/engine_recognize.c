@@ -277,11 +277,37 @@ recognize_page(const OcrRequest *req, PIX *page, int page_no, int exif_orientati
 	bool		automatic = req->psm == OCR_PSM_AUTO;
 	bool		second = false;
 
-	prepared = engine_prepare_page(page, req->flags, req->max_pixels, &prep);
+	prepared = engine_prepare_page(page, req->flags, ORIENT_DEFER, req->max_pixels, &prep);
 	pixGetResolution(page, &xres, &yres);
 
 	start = engine_now();
 	read_page(req, prepared, automatic ? FIRST_LAYOUT : req->psm, page_no, &prep.geometry, &reading);
+	if (prep.orientation_deferred && !engine_reading_plausible(&reading))
+	{
+		/* orientation detection leaned upright, and the reading does not look right: ask it fully */
+		PrepareReport full;
+		PIX		   *turned = engine_prepare_page(page, req->flags, ORIENT_FULL, req->max_pixels, &full);
+
+		full.orientation_seconds += prep.orientation_seconds;
+		full.seconds += prep.seconds;
+		if (full.rotation != 0)
+		{
+			reading_free(&reading);
+			pixDestroy(&prepared);
+			prepared = turned;
+			prep = full;
+			read_page(req, prepared, automatic ? FIRST_LAYOUT : req->psm, page_no, &prep.geometry, &reading);
+		}
+		else
+		{
+			pixDestroy(&turned);
+			prep.orientation_checked = full.orientation_checked;
+			prep.rotation_confidence = full.rotation_confidence;
+			prep.orientation_full_pass = true;
+			prep.orientation_seconds = full.orientation_seconds;
+			prep.seconds = full.seconds;
+		}
+	}
 	if (automatic && reading.completeness < ALT_LAYOUT_BELOW)
 	{
 		PageReading other;

@@ -197,6 +197,22 @@ engine_word_is_garbage(const char *word, bool numeric)
 }
 
 /*
+ * Whether a reading looks like text read the right way up: some text and
+ * neither low confidence nor garbage words, or no ink at all (a blank page).
+ * A page read upside down fails it (confidence 30-40, 25-32 % garbage).
+ */
+bool
+engine_reading_plausible(const PageReading *r)
+{
+	double		garbage_share = r->words > 0 ? (double) r->garbage_words / r->words : 0;
+
+	if (r->characters == 0)
+		return r->ink_pixels < INK_WITHOUT_TEXT;
+	return r->confidence >= LOW_CONFIDENCE &&
+		!(r->words >= GARBAGE_MIN_WORDS && garbage_share > MAX_GARBAGE_SHARE);
+}
+
+/*
  * Append the verdict on a page to its JSON object: "needs_review" and
  * "review_reasons", from what recognition found.
  */
