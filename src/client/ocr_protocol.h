@@ -26,7 +26,7 @@
 #define OCR_WANT_HOCR	0x04
 #define OCR_WANT_TSV	0x08
 #define OCR_SPLIT_PNG	0x10	/* no recognition: return each page as PNG (base64) */
-#define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: skip words and completeness */
+#define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: no words in the result */
 #define OCR_RECOMPRESS	0x40	/* no recognition: convert and re-encode the image (base64) */
 #define OCR_ORIENT		0x80	/* detect pages turned 90, 180 or 270 degrees and turn them upright */
 

@@ -1,9 +1,11 @@
 /*
- * Preprocessing a page for tesseract, in leptonica: grayscale, background
- * normalisation (shadows, yellowed paper), upscaling of very small text, and
- * deskew.  Tesseract's defaults silently drop most of a page skewed by 2-4
+ * Preprocessing a page for tesseract, in leptonica, decided per page from
+ * what the page is: grayscale; background normalisation of uneven or dark
+ * paper (shadows, yellowed paper); denoising of noisy pages with large
+ * text; upscaling of very small text; deskew of pages skewed 2 degrees or
+ * more.  Tesseract's defaults silently drop most of a page skewed by 3-4
  * degrees or half a page under a shadow while its mean confidence stays
- * high; these steps cost tens of milliseconds a page and recover them.
+ * high; these steps recover them, and leave clean pages as they are.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -135,6 +137,7 @@ analyse_page(PIX *gray, PrepareReport *report)
 				mid = 255,
 				high = 255;
 
+	/* the tiles and thresholds of pixBackgroundNormSimple, which normalises with this map */
 	if (pixGetBackgroundGrayMap(gray, NULL, 10, 15, 60, 40, &map) == 0 && map != NULL)
 	{
 		pixGetRankValue(map, 1, 0.05f, &low);
@@ -142,8 +145,8 @@ analyse_page(PIX *gray, PrepareReport *report)
 		pixGetRankValue(map, 1, 0.95f, &high);
 	}
 	pixDestroy(&map);
-	report->background_spread = (int) high - (int) low;
-	report->background_level = (int) mid;
+	report->background_spread = (int) L_MIN(high, 255) - (int) L_MIN(low, 255);
+	report->background_level = (int) L_MIN(mid, 255);
 
 	binary = pixConvertTo1(gray, INK_THRESHOLD);
 	report->speck_share = 0;
