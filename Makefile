@@ -100,6 +100,7 @@ ENGINE_OBJS = \
 	src/engine/engine_pdf_words.o \
 	src/engine/engine_pdf.o \
 	src/engine/engine_pdf_pages.o \
+	src/engine/engine_verdict.o \
 	src/engine/engine_prepare.o \
 	src/engine/engine_recognize.o
 

@@ -515,7 +515,7 @@ scribe_ocr_check_options(const char *lang, int psm)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
 				 errmsg("page segmentation mode %d does not recognise text", psm),
-				 errhint("Use 1 or 3-13; 3 (automatic) is the default, 6 a single block, 7 a single line.")));
+				 errhint("Use NULL (the default: the engine chooses per page), 1 or 3-13: 3 a page of text, 6 a single block, 7 a single line, 11 sparse text.")));
 }
 
 /*
@@ -580,7 +580,8 @@ scribe_ocr_run(const char *image, size_t len, const ScribeOcrOptions *options,
 {
 	OcrRequest	request;
 
-	scribe_ocr_check_options(options->lang, options->psm);
+	/* the automatic layout is the engine's choice among modes that recognise text */
+	scribe_ocr_check_options(options->lang, options->psm == OCR_PSM_AUTO ? 3 : options->psm);
 	memset(&request, 0, sizeof(request));
 	request.flags = options->flags | (scribe_ocr_detect_orientation ? OCR_ORIENT : 0);
 	request.psm = options->psm;

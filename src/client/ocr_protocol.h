@@ -27,7 +27,7 @@
 #define OCR_WANT_HOCR	0x04
 #define OCR_WANT_TSV	0x08
 #define OCR_SPLIT_PNG	0x10	/* no recognition: return each page as PNG (base64) */
-#define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: skip words and completeness */
+#define OCR_TEXT_ONLY	0x20	/* the text is all the caller wants: no words in the result */
 #define OCR_RECOMPRESS	0x40	/* no recognition: convert and re-encode the image (base64) */
 #define OCR_ORIENT		0x80	/* detect pages turned 90, 180 or 270 degrees and turn them upright */
 #define OCR_FORCE_OCR	0x100	/* a PDF: recognise every page, even those that carry a text layer */
@@ -113,6 +113,9 @@ ocr_recompress_fits(uint32_t mode, uint32_t format)
 		!(mode == OCR_MODE_BW && format == OCR_FORMAT_JPEG);
 }
 
+/* psm: the engine chooses the layout per page (engine_recognize.c) */
+#define OCR_PSM_AUTO (-1)
+
 #define OCR_LANG_MAX 128
 
 typedef struct OcrRequest
@@ -120,7 +123,7 @@ typedef struct OcrRequest
 	uint32_t	magic;
 	uint32_t	version;
 	uint32_t	flags;
-	int32_t		psm;			/* tesseract page segmentation mode */
+	int32_t		psm;			/* tesseract page segmentation mode, or OCR_PSM_AUTO */
 	uint32_t	max_pages;
 	uint32_t	cpu_seconds;	/* CPU time this request may use; 0: unlimited */
 	uint64_t	max_pixels;		/* after decoding, per page and after upscaling */

@@ -165,7 +165,7 @@ ocr_recognize(const ScribeJob *job, bytea *image, const char *lang, bool cloud, 
 			  const char **method, bool *fallback, char **error)
 {
 	ScribeImageInfo info;
-	ScribeOcrOptions options = {.lang = lang, .psm = 3,
+	ScribeOcrOptions options = {.lang = lang, .psm = OCR_PSM_AUTO,
 	.flags = OCR_PREPROCESS | OCR_WANT_WORDS | (force_ocr ? OCR_FORCE_OCR : 0)};
 
 	*method = "local";

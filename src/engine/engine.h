@@ -60,21 +60,56 @@ typedef struct PageGeometry
 	double		skew;
 } PageGeometry;
 
+/* How orientation detection runs (engine_orient.c) */
+typedef enum OrientMode
+{
+	ORIENT_QUICK_FIRST,			/* a quick pass, the full one if it is not sure */
+	ORIENT_DEFER,				/* a quick pass; if it leans upright, let the reading decide */
+	ORIENT_FULL					/* the full pass only */
+} OrientMode;
+
 /* What preprocessing did to a page */
 typedef struct PrepareReport
 {
 	bool		grayscale;
 	bool		normalized;
+	bool		noisy;			/* most dark components are specks */
+	bool		denoised;		/* a median filter took the noise off */
 	float		skew;			/* degrees the page was rotated back; 0 if not */
 	float		skew_confidence;
 	float		scale;			/* upscaling factor, 1 if none */
+	int			background_spread;	/* gray levels between the lightest and darkest paper */
+	int			background_level;	/* the paper's median gray level */
+	float		speck_share;	/* share of specks among the dark components */
+	int			components;		/* dark components of the page */
+	int			text_height;	/* median character height (pixels), 0 if not measured */
 	bool		orientation_checked;	/* orientation detection ran and found text */
+	bool		orientation_full_pass;	/* the quick pass was not sure: the full one decided */
+	bool		orientation_deferred;	/* the quick pass leaned upright: the reading decides */
 	int			rotation;		/* degrees clockwise the page was turned upright */
 	float		rotation_confidence;	/* OSD's confidence in the page's orientation */
 	double		orientation_seconds;
 	double		seconds;
 	PageGeometry geometry;
 } PrepareReport;
+
+/* Below this share of character-sized ink inside recognised words, text was probably lost */
+#define MIN_COMPLETENESS 0.90
+
+/* One recognition of a prepared page with one layout (page segmentation mode) */
+typedef struct PageReading
+{
+	int			psm;
+	char	   *text;			/* malloc'd */
+	JsonOut		body;			/* the page's words, hOCR and TSV members */
+	int			confidence;		/* tesseract's mean word confidence */
+	int			characters;		/* non-space characters recognised */
+	int			words;			/* words with a letter or digit */
+	int			garbage_words;	/* of which look like garbage (engine_word_is_garbage) */
+	long		good_characters;	/* characters of the words that are not garbage */
+	double		completeness;	/* share of character-sized ink inside words */
+	long		ink_pixels;		/* character-sized ink on the page */
+} PageReading;
 
 /* engine_main.c */
 extern void engine_send_progress(int percent);
@@ -84,12 +119,14 @@ extern double engine_now(void);
 extern const char *engine_last_library_message(void);
 
 /* engine_prepare.c */
-extern PIX *engine_prepare_page(PIX *page, uint32_t flags, uint64_t max_pixels, PrepareReport *report);
+extern PIX *engine_prepare_page(PIX *page, uint32_t flags, OrientMode orient, uint64_t max_pixels,
+								PrepareReport *report);
 extern PIX *engine_binarize(PIX *normalized, bool twice);
 extern int	engine_text_height(PIX *binary);
 
 /* engine_orient.c */
-extern bool engine_detect_orientation(PIX *page, int *rotation, float *confidence);
+extern bool engine_detect_orientation(PIX *page, OrientMode mode, int *rotation, float *confidence,
+									  bool *full_pass, bool *deferred);
 
 /* engine_geometry.c */
 extern bool geometry_is_identity(const PageGeometry *g);
@@ -106,6 +143,10 @@ extern void engine_pdf_release(void);
 extern int	engine_pdf_page_count(void);
 extern PIX *engine_pdf_render_page(const OcrRequest *req, int index);
 extern bool engine_pdf_text_page(const OcrRequest *req, int index, JsonOut *out, JsonOut *texts);
+/* engine_verdict.c */
+extern bool engine_word_is_garbage(const char *word, bool numeric);
+extern bool engine_reading_plausible(const PageReading *reading);
+extern void engine_verdict(const PageReading *reading, const PrepareReport *prep, JsonOut *out);
 
 /* engine_encode.c */
 extern void engine_split_png(PIXA *pages, JsonOut *out);

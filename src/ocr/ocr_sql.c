@@ -22,8 +22,21 @@ PG_FUNCTION_INFO_V1(scribe_ocr_languages);
 PG_FUNCTION_INFO_V1(scribe_ocr_check_options_sql);
 
 /*
+ * Whether any of the first n arguments but psm (argument 2) is NULL: the
+ * functions are not STRICT only so that a NULL psm can mean "automatic"
+ */
+static bool
+ocr_args_null(FunctionCallInfo fcinfo, int n)
+{
+	for (int i = 0; i < n; i++)
+		if (i != 2 && PG_ARGISNULL(i))
+			return true;
+	return false;
+}
+
+/*
  * Check and recognise the bytea argument 0 with the options of arguments
- * 1-3, and force_ocr from argument force_arg (the last)
+ * 1-3 (psm NULL: automatic), and force_ocr from argument force_arg (the last)
  */
 static Jsonb *
 ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags, int force_arg)
@@ -33,10 +46,11 @@ ocr_from_args(FunctionCallInfo fcinfo, uint32 extra_flags, int force_arg)
 	ScribeImageInfo info;
 
 	options.lang = text_to_cstring(PG_GETARG_TEXT_PP(1));
-	options.psm = PG_GETARG_INT32(2);
+	options.psm = PG_ARGISNULL(2) ? OCR_PSM_AUTO : PG_GETARG_INT32(2);
 	options.flags = (PG_GETARG_BOOL(3) ? OCR_PREPROCESS : 0) |
 		(PG_NARGS() > force_arg && PG_GETARG_BOOL(force_arg) ? OCR_FORCE_OCR : 0) | extra_flags;
-	scribe_ocr_check_options(options.lang, options.psm);
+	/* an explicit psm must be one of tesseract's that recognise text (not -1: NULL is automatic) */
+	scribe_ocr_check_options(options.lang, PG_ARGISNULL(2) ? 3 : options.psm);
 	scribe_ocr_check_image(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &info);
 	return scribe_ocr_run(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image), &options, NULL);
 }
@@ -57,7 +71,11 @@ ocr_result_text(Jsonb *result)
 Datum
 scribe_ocr_text(PG_FUNCTION_ARGS)
 {
-	Jsonb	   *result = ocr_from_args(fcinfo, OCR_TEXT_ONLY, 4);
+	Jsonb	   *result;
+
+	if (ocr_args_null(fcinfo, PG_NARGS()))
+		PG_RETURN_NULL();
+	result = ocr_from_args(fcinfo, OCR_TEXT_ONLY, 4);
 
 	PG_RETURN_TEXT_P(ocr_result_text(result));
 }
@@ -66,7 +84,11 @@ scribe_ocr_text(PG_FUNCTION_ARGS)
 Datum
 scribe_ocr_detail(PG_FUNCTION_ARGS)
 {
-	uint32		flags = (PG_GETARG_BOOL(4) ? OCR_WANT_WORDS : 0) |
+	uint32		flags;
+
+	if (ocr_args_null(fcinfo, PG_NARGS()))
+		PG_RETURN_NULL();
+	flags = (PG_GETARG_BOOL(4) ? OCR_WANT_WORDS : 0) |
 		(PG_GETARG_BOOL(5) ? OCR_WANT_HOCR : 0) |
 		(PG_GETARG_BOOL(6) ? OCR_WANT_TSV : 0);
 
@@ -77,10 +99,15 @@ scribe_ocr_detail(PG_FUNCTION_ARGS)
 Datum
 scribe_ocr_pdf(PG_FUNCTION_ARGS)
 {
-	bytea	   *image = PG_GETARG_BYTEA_PP(0);
-	Jsonb	   *result = ocr_from_args(fcinfo, OCR_WANT_WORDS, 4);
-	JsonbValue *pages = getKeyJsonValueFromContainer(&result->root, "pages", strlen("pages"), NULL);
+	bytea	   *image;
+	Jsonb	   *result;
+	JsonbValue *pages;
 
+	if (ocr_args_null(fcinfo, PG_NARGS()))
+		PG_RETURN_NULL();
+	image = PG_GETARG_BYTEA_PP(0);
+	result = ocr_from_args(fcinfo, OCR_WANT_WORDS, 4);
+	pages = getKeyJsonValueFromContainer(&result->root, "pages", strlen("pages"), NULL);
 	if (pages == NULL || pages->type != jbvBinary)
 		elog(ERROR, "the OCR engine returned no pages");
 	PG_RETURN_BYTEA_P(scribe_ocr_make_pdf(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image),
@@ -168,10 +195,12 @@ scribe_ocr_languages(PG_FUNCTION_ARGS)
 Datum
 scribe_ocr_check_options_sql(PG_FUNCTION_ARGS)
 {
-	if (PG_ARGISNULL(0) || PG_ARGISNULL(1))
+	if (PG_ARGISNULL(0))
 		ereport(ERROR,
 				(errcode(ERRCODE_NULL_VALUE_NOT_ALLOWED),
-				 errmsg("the OCR language and page segmentation mode must not be NULL")));
-	scribe_ocr_check_options(text_to_cstring(PG_GETARG_TEXT_PP(0)), PG_GETARG_INT32(1));
+				 errmsg("the OCR language must not be NULL")));
+	/* a NULL page segmentation mode is the automatic one */
+	scribe_ocr_check_options(text_to_cstring(PG_GETARG_TEXT_PP(0)),
+							 PG_ARGISNULL(1) ? 3 : PG_GETARG_INT32(1));
 	PG_RETURN_VOID();
 }

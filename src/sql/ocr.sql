@@ -3,37 +3,37 @@
 CREATE OR REPLACE FUNCTION scribe.ocr(
     image      bytea,
     lang       text DEFAULT 'eng',
-    psm        integer DEFAULT 3,
+    psm        integer DEFAULT NULL,
     preprocess boolean DEFAULT true,
     force_ocr  boolean DEFAULT false)
     RETURNS text
-    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_ocr_text';
 COMMENT ON FUNCTION scribe.ocr(bytea, text, integer, boolean, boolean) IS 'The text of an image or PDF, recognised by this session''s OCR engine (a PDF page''s own text layer is kept unless force_ocr)';
 
 CREATE OR REPLACE FUNCTION scribe.ocr_detail(
     image      bytea,
     lang       text DEFAULT 'eng',
-    psm        integer DEFAULT 3,
+    psm        integer DEFAULT NULL,
     preprocess boolean DEFAULT true,
     words      boolean DEFAULT true,
     hocr       boolean DEFAULT false,
     tsv        boolean DEFAULT false,
     force_ocr  boolean DEFAULT false)
     RETURNS jsonb
-    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_ocr_detail';
 COMMENT ON FUNCTION scribe.ocr_detail(bytea, text, integer, boolean, boolean, boolean, boolean, boolean) IS 'The full OCR result of an image: text, confidence, rotation, skew, completeness, and per page its words with boxes on the image as submitted (and hOCR, TSV on request)';
 
 CREATE OR REPLACE FUNCTION scribe.ocr_words(
     image      bytea,
     lang       text DEFAULT 'eng',
-    psm        integer DEFAULT 3,
+    psm        integer DEFAULT NULL,
     preprocess boolean DEFAULT true,
     force_ocr  boolean DEFAULT false)
     RETURNS TABLE (page integer, block integer, paragraph integer, line integer, word text,
                    confidence real, "left" integer, top integer, width integer, height integer)
-    LANGUAGE sql VOLATILE STRICT
+    LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT (p->>'page')::integer, (w->>'block')::integer, (w->>'paragraph')::integer,
@@ -47,11 +47,11 @@ COMMENT ON FUNCTION scribe.ocr_words(bytea, text, integer, boolean, boolean) IS 
 CREATE OR REPLACE FUNCTION scribe.ocr_hocr(
     image      bytea,
     lang       text DEFAULT 'eng',
-    psm        integer DEFAULT 3,
+    psm        integer DEFAULT NULL,
     preprocess boolean DEFAULT true,
     force_ocr  boolean DEFAULT false)
     RETURNS text
-    LANGUAGE sql VOLATILE STRICT
+    LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT '<?xml version="1.0" encoding="UTF-8"?>' || E'\n'
@@ -70,11 +70,11 @@ COMMENT ON FUNCTION scribe.ocr_hocr(bytea, text, integer, boolean, boolean) IS '
 CREATE OR REPLACE FUNCTION scribe.ocr_tsv(
     image      bytea,
     lang       text DEFAULT 'eng',
-    psm        integer DEFAULT 3,
+    psm        integer DEFAULT NULL,
     preprocess boolean DEFAULT true,
     force_ocr  boolean DEFAULT false)
     RETURNS text
-    LANGUAGE sql VOLATILE STRICT
+    LANGUAGE sql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT E'level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext\n'
@@ -86,11 +86,11 @@ COMMENT ON FUNCTION scribe.ocr_tsv(bytea, text, integer, boolean, boolean) IS 'T
 CREATE OR REPLACE FUNCTION scribe.ocr_pdf(
     image      bytea,
     lang       text DEFAULT 'eng',
-    psm        integer DEFAULT 3,
+    psm        integer DEFAULT NULL,
     preprocess boolean DEFAULT true,
     force_ocr  boolean DEFAULT false)
     RETURNS bytea
-    LANGUAGE c VOLATILE STRICT PARALLEL RESTRICTED
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_ocr_pdf';
 COMMENT ON FUNCTION scribe.ocr_pdf(bytea, text, integer, boolean, boolean) IS 'A searchable PDF of an image or PDF: each page''s image (a PDF''s own page) with its recognised words as an invisible text layer where they are on the page; a PDF''s pages that carry text keep it';
 

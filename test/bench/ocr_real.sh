@@ -273,7 +273,7 @@ $(scribe_bench_facts)
   \`ocrmypdf --jobs 1\` with \`OMP_THREAD_LIMIT=1\` on a one-page PDF made by \`img2pdf\` from the page
   image (its text and boxes from \`pdftotext -bbox\` of its output), without and with
   \`--rotate-pages --deskew\`; pg_scribe in a throwaway server: \`scribe.ocr_words(image)\`,
-  \`scribe.ocr_hocr(image)\` (defaults: \`eng\`, \`psm\` 3, \`preprocess => true\`) and
+  \`scribe.ocr_hocr(image)\` (defaults: \`eng\`, \`psm\` NULL: the automatic layout, \`preprocess => true\`: per page) and
   \`scribe.ocr_words(image, preprocess => false)\`.
 - Seconds per page: wall time of the command (model loading included) for the command lines;
   \`clock_timestamp()\` around the call in the server for pg_scribe (one session, after a warm-up call).

@@ -64,11 +64,11 @@ for my $file ('letter-skewed-3deg.png', 'recipe-shadow.png', 'diary-small-text.p
 		$file, 100 * $fixed, 100 * $raw));
 }
 my ($lost, $kept, $skew) = split /\|/, $node->safe_psql('postgres', qq{
-	SELECT (scribe.ocr_detail(img, preprocess => false)->'pages'->0->>'text_probably_lost'),
+	SELECT (scribe.ocr_detail(img, psm => 3, preprocess => false)->'pages'->0->>'text_probably_lost'),
 	       (d->'pages'->0->>'text_probably_lost'), round((d->'pages'->0->>'skew')::numeric)
 	FROM (SELECT pg_read_binary_file('$scans/letter-skewed-3deg.png') img) i,
 	     LATERAL scribe.ocr_detail(img) d});
-is($lost, 'true', 'the completeness signal flags the skewed page read without preprocessing');
+is($lost, 'true', 'the completeness signal flags the skewed page read as a page of text (psm 3) without preprocessing');
 is($kept, 'false', 'and clears it once preprocessing deskewed the page');
 is(abs($skew), 3, 'the skew found is reported: 3 degrees');
 

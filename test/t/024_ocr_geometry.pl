@@ -79,7 +79,8 @@ for my $case ([ 'diary-small-text.png', 'upscaled' ], [ 'letter-skewed-3deg.png'
 		SELECT width, height FROM scribe.image_info(pg_read_binary_file('$path'))});
 	is("$width x $height", "$w x $h", "$file: the page size reported is the submitted image's");
 	cmp_ok($scale, '>', 2, "diary-small-text.png is upscaled ($scale)") if $what eq 'upscaled';
-	my ($worst, $n) = box_distance(word_boxes($path, 'preprocess => false'), word_boxes($path));
+	# one layout for both readings: the automatic one may read the skewed page as sparse text without preprocessing
+	my ($worst, $n) = box_distance(word_boxes($path, 'psm => 3, preprocess => false'), word_boxes($path, 'psm => 3'));
 	cmp_ok($n, '>=', 30, "$file: $n words found with and without preprocessing");
 	cmp_ok($worst, '<=', 8, "$file ($what): word boxes within $worst px of those read without preprocessing");
 }
