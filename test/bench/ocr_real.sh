@@ -17,6 +17,8 @@
 #   scribe   scribe.ocr_words(image)                      (defaults)
 #   scribe-hocr  scribe.ocr_hocr(image)                   (defaults)
 #   scribe-nopre scribe.ocr_words(image, preprocess => false)
+#   scribe-pdf   scribe.ocr_pdf(IN.pdf)                  (OCRmyPDF's input: a searchable PDF,
+#            its text from pdftotext -bbox, its size beside OCRmyPDF's)
 #
 # Scores (test/bench/ocr_real/score): order-insensitive word accuracy (F of
 # the bags of words) and positional word accuracy (a word counts where the
@@ -42,7 +44,7 @@ BENCH_SRC=$(cd "$(dirname "$0")" && pwd)
 REAL_SRC="$BENCH_SRC/ocr_real"
 PY=/usr/bin/python3     # Debian's, with python3-pil
 BENCH_PAGES=${BENCH_PAGES:-}
-ALL_SYSTEMS="cli cli1 ocrmypdf ocrmypdf-rd scribe scribe-hocr scribe-nopre"
+ALL_SYSTEMS="cli cli1 ocrmypdf ocrmypdf-rd scribe scribe-hocr scribe-nopre scribe-pdf"
 SYSTEMS=${BENCH_OCR_REAL_SYSTEMS:-$ALL_SYSTEMS}
 if [ -n "$BENCH_PAGES" ] || [ -n "${BENCH_OCR_REAL_SYSTEMS:-}" ]; then
     BENCH_DOCS=${BENCH_DOCS-}
@@ -77,6 +79,7 @@ ocrmypdf-rd	OCRmyPDF --rotate-pages --deskew
 scribe	pg_scribe ocr_words
 scribe-hocr	pg_scribe ocr_hocr
 scribe-nopre	pg_scribe preprocess => false
+scribe-pdf	pg_scribe ocr_pdf of the PDF
 EOF
 )
 
@@ -156,16 +159,18 @@ SCRIBE_VERSION=n/a
 GIT_VERSION=$(git -C "$SCRIBE_ROOT" describe --always --dirty 2>/dev/null || echo unknown)
 
 # Run a pg_scribe function on every page in one session: sql_run KEY CALL EXT
-# (CALL: the SQL of bench.timed()'s kind argument)
+# (CALL: the SQL of bench.timed()'s kind argument; EXT pdf: on the page's PDF,
+# the output a base64 PDF)
 sql_run() {
-    local key=$1 kind=$2 ext=$3 i script="$SCRIBE_WORK/$1.sql" raw
+    local key=$1 kind=$2 ext=$3 i script="$SCRIBE_WORK/$1.sql" raw input
     mkdir -p "$OUT/$key"
     [ "$(id -u)" -ne 0 ] || chown "$SCRIBE_TEST_USER" "$OUT/$key"
+    input() { if [ "$ext" = pdf ]; then echo "$PDF_DIR/${NAMES[$1]}.pdf"; else echo "${IMAGES[$1]}"; fi; }
     {
-        echo "SELECT bench.timed('${IMAGES[0]}', '$kind') IS NOT NULL AS warm_up;"
+        echo "SELECT bench.timed('$(input 0)', '$kind') IS NOT NULL AS warm_up;"
         for ((i = 0; i < N; i++)); do
             echo "\\o $OUT/$key/${NAMES[$i]}.raw"
-            echo "SELECT bench.timed('${IMAGES[$i]}', '$kind');"
+            echo "SELECT bench.timed('$(input "$i")', '$kind');"
         done
         echo "\\o"
     } >"$script"
@@ -178,11 +183,15 @@ sql_run() {
             continue
         fi
         head -n 1 "$raw" >"$OUT/$key/${NAMES[$i]}.sec"
-        tail -n +2 "$raw" >"$OUT/$key/${NAMES[$i]}.$ext"
+        if [ "$ext" = pdf ]; then
+            tail -n +2 "$raw" | base64 -d >"$OUT/$key/${NAMES[$i]}.pdf"
+        else
+            tail -n +2 "$raw" >"$OUT/$key/${NAMES[$i]}.$ext"
+        fi
     done
 }
 
-if wants scribe || wants scribe-hocr || wants scribe-nopre; then
+if wants scribe || wants scribe-hocr || wants scribe-nopre || wants scribe-pdf; then
     step "build pg_scribe into a private PostgreSQL installation, start the server"
     make -C "$SCRIBE_ROOT" -s PG_CONFIG="$PG_CONFIG"
     scribe_private_install
@@ -203,6 +212,8 @@ BEGIN
     t0 := clock_timestamp();
     IF kind = 'hocr' THEN
         res := scribe.ocr_hocr(image);
+    ELSIF kind = 'pdf' THEN
+        res := encode(scribe.ocr_pdf(image), 'base64');
     ELSE
         SELECT string_agg(concat_ws(E'\t', replace(word, E'\t', ' '), "left", top, width, height), E'\n')
           INTO res
@@ -218,6 +229,7 @@ EOF
     wants scribe-hocr && timed_step "scribe-hocr: scribe.ocr_hocr(image)" sql_run scribe-hocr hocr hocr
     wants scribe-nopre && timed_step "scribe-nopre: scribe.ocr_words(image, preprocess => false)" \
         sql_run scribe-nopre words-nopre words
+    wants scribe-pdf && timed_step "scribe-pdf: scribe.ocr_pdf(IN.pdf)" sql_run scribe-pdf pdf pdf
 fi
 
 # --- scores and tables -----------------------------------------------------------------
@@ -227,7 +239,7 @@ SCORES="$SCRIBE_WORK/scores.tsv"
 for key in $SYSTEMS; do
     case $key in
         cli|cli1) fmt=tsv ;;
-        ocrmypdf|ocrmypdf-rd) fmt=pdf ;;
+        ocrmypdf|ocrmypdf-rd|scribe-pdf) fmt=pdf ;;
         scribe-hocr) fmt=hocr ;;
         *) fmt=words ;;
     esac
