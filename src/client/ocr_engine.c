@@ -19,6 +19,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/base64.h"
 #include "lib/stringinfo.h"
 #include "miscadmin.h"
 #include "storage/fd.h"
@@ -616,6 +617,33 @@ scribe_ocr_installed_languages(void)
 		FreeDir(dir);
 	list_sort(names, compare_names);
 	return names;
+}
+
+/*
+ * The bytes of a base64 member of the engine's result (a recompressed
+ * image, a searchable PDF), palloc'd; what names them in errors
+ */
+bytea *
+scribe_ocr_result_bytes(Jsonb *result, const char *key, const char *what)
+{
+	JsonbValue *encoded = getKeyJsonValueFromContainer(&result->root, key, strlen(key), NULL);
+	bytea	   *out;
+	int			size;
+
+	if (encoded == NULL || encoded->type != jbvString)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("the OCR engine's result has no %s (\"%s\")", what, key),
+				 errhint("The engine and the library may be from different builds: reinstall pg_scribe.")));
+	out = palloc(VARHDRSZ + pg_b64_dec_len(encoded->val.string.len));
+	size = pg_b64_decode(encoded->val.string.val, encoded->val.string.len, VARDATA(out),
+						 pg_b64_dec_len(encoded->val.string.len));
+	if (size < 0)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("the OCR engine's %s is not valid base64", what)));
+	SET_VARSIZE(out, VARHDRSZ + size);
+	return out;
 }
 
 /* The pid of this backend's engine, 0 if none runs */

@@ -6,7 +6,6 @@
  */
 #include "base/pg_scribe.h"
 
-#include "common/base64.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 #include "utils/numeric.h"
@@ -127,9 +126,7 @@ image_recompress(const char *image, size_t len, const char *format, const char *
 	ScribeImageInfo header;
 	OcrRequest	request;
 	Jsonb	   *result;
-	JsonbValue *encoded;
 	bytea	   *out;
-	int			size;
 
 	check_combination(format, f, mode, m, quality);
 	scribe_ocr_check_image(image, len, &header);
@@ -147,20 +144,13 @@ image_recompress(const char *image, size_t len, const char *format, const char *
 	request.jpeg_quality = quality;
 	result = scribe_ocr_engine_call(&request, image, len, NULL);
 
-	encoded = result_member(result, "image", jbvString);
-	out = palloc(VARHDRSZ + pg_b64_dec_len(encoded->val.string.len));
-	size = pg_b64_decode(encoded->val.string.val, encoded->val.string.len, VARDATA(out),
-						 pg_b64_dec_len(encoded->val.string.len));
-	if (size < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("the OCR engine's recompressed image is not valid base64")));
-	SET_VARSIZE(out, VARHDRSZ + size);
+	out = scribe_ocr_result_bytes(result, "image", "recompressed image");
 
 	elog(DEBUG1, "recompressed to %s, mode %s: %d pages of up to %d x %d pixels, %d bits per pixel, "
-		 "%zu bytes to %d in %.3f s", format, mode, (int) result_number(result, "pages"),
+		 "%zu bytes to %zu in %.3f s", format, mode, (int) result_number(result, "pages"),
 		 (int) result_number(result, "width"), (int) result_number(result, "height"),
-		 (int) result_number(result, "bits_per_pixel"), len, size, result_number(result, "seconds"));
+		 (int) result_number(result, "bits_per_pixel"), len, (size_t) (VARSIZE(out) - VARHDRSZ),
+		 result_number(result, "seconds"));
 	return out;
 }
 

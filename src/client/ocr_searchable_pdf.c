@@ -7,7 +7,6 @@
  */
 #include "base/pg_scribe.h"
 
-#include "common/base64.h"
 #include "lib/stringinfo.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
@@ -128,9 +127,6 @@ scribe_ocr_make_pdf(const char *image, size_t len, Jsonb *pages)
 	StringInfoData words;
 	OcrRequest	request;
 	Jsonb	   *result;
-	JsonbValue *encoded;
-	bytea	   *out;
-	int			size;
 
 	initStringInfo(&words);
 	words_payload(pages, &words);
@@ -139,21 +135,7 @@ scribe_ocr_make_pdf(const char *image, size_t len, Jsonb *pages)
 	request.flags = OCR_MAKE_PDF;
 	result = scribe_ocr_engine_call_words(&request, image, len, words.data, words.len, NULL);
 
-	encoded = getKeyJsonValueFromContainer(&result->root, "pdf", strlen("pdf"), NULL);
-	if (encoded == NULL || encoded->type != jbvString)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("the OCR engine's PDF result has no \"pdf\""),
-				 errhint("The engine and the library may be from different builds: reinstall pg_scribe.")));
-	out = palloc(VARHDRSZ + pg_b64_dec_len(encoded->val.string.len));
-	size = pg_b64_decode(encoded->val.string.val, encoded->val.string.len, VARDATA(out),
-						 pg_b64_dec_len(encoded->val.string.len));
-	if (size < 0)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("the OCR engine's PDF is not valid base64")));
-	SET_VARSIZE(out, VARHDRSZ + size);
-	return out;
+	return scribe_ocr_result_bytes(result, "pdf", "PDF");
 }
 
 /* scribe._ocr_make_pdf(image, pages): the searchable PDF of an image and its pages' words */
