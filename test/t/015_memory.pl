@@ -1,6 +1,8 @@
 # No memory grows with the number of jobs: a backend that sends, claims and
 # acks 20,000 jobs, and a worker that runs 20,000, keep their private memory
-# (RssAnon: shared buffers do not count) within a small bound.
+# (RssAnon: shared buffers do not count) within a small bound; so do an OCR
+# engine and its backend through 2,000 PDF probes and 4,000 searchable PDFs
+# (poppler, qpdf and leptonica in a process that lives as long as the session).
 use strict;
 use warnings;
 
@@ -51,6 +53,36 @@ is($node->safe_psql('postgres', 'SELECT pid FROM scribe.worker_status()'), $work
 $after = rss_anon($worker);
 cmp_ok($after - $before, '<', 1024,
 	"the worker's private memory after 20,000 jobs: $before kB -> $after kB");
+
+# an OCR engine through PDF probes and searchable PDFs of a JPEG and of a PDF
+my $fixtures = "$ENV{SCRIBE_SOURCE_DIR}/test/fixtures";
+my $session = scribe_session($node);
+$session->query_safe(qq{
+	CREATE TEMP TABLE f AS SELECT pg_read_binary_file('$fixtures/pdf/mixed.pdf') AS pdf,
+	    pg_read_binary_file('$fixtures/scans/note-clean.jpg') AS jpg;
+	CREATE TEMP TABLE w AS SELECT scribe.ocr_detail(jpg)->'pages' AS pages FROM f;
+	CREATE FUNCTION pg_temp.pdf_churn(n int) RETURNS bigint LANGUAGE plpgsql AS \$\$
+	DECLARE r record; total bigint := 0;
+	BEGIN
+	    SELECT f.pdf, f.jpg, w.pages INTO r FROM f, w;
+	    FOR i IN 1..n LOOP
+	        total := total + (scribe.image_info(r.pdf)).pages
+	            + length(scribe._ocr_make_pdf(r.jpg, r.pages)) + length(scribe._ocr_make_pdf(r.pdf, '[]'));
+	    END LOOP;
+	    RETURN total;
+	END \$\$});
+my $engine = $session->query_safe('SELECT scribe._ocr_engine_pid()');
+my $backend = $session->query_safe('SELECT pg_backend_pid()');
+$session->query_safe('SELECT pg_temp.pdf_churn(200)');
+my ($engine_before, $backend_before) = (rss_anon($engine), rss_anon($backend));
+$session->query_safe('SELECT pg_temp.pdf_churn(2000)');
+is($session->query_safe('SELECT scribe._ocr_engine_pid()'), $engine, 'the same engine through 2,200 rounds');
+cmp_ok(rss_anon($engine) - $engine_before, '<', 2048,
+	"the engine's private memory after 2,000 PDF probes and 4,000 searchable PDFs: $engine_before kB -> "
+	  . rss_anon($engine) . ' kB');
+cmp_ok(rss_anon($backend) - $backend_before, '<', 1024,
+	"its backend's: $backend_before kB -> " . rss_anon($backend) . ' kB');
+$session->quit;
 
 $node->stop;
 done_testing();
