@@ -1,0 +1,5 @@
+-- pg_scribe update 0.3.0 -> 0.4.0: the schema delta (issue 17, the
+-- application's side).  Only what CREATE OR REPLACE cannot do goes here; the
+-- build puts every function file after it (docs/development.md, "How the SQL
+-- is built and upgraded").  test/t/090_extension_update.pl compares the
+-- result with a fresh install.
