@@ -30,6 +30,7 @@ OBJS = \
 	src/queue/queue_recount.o \
 	src/queue/queue_status.o \
 	src/queue/queue_ready.o \
+	src/queue/queue_wait.o \
 	src/pool/pool.o \
 	src/pool/pool_launcher.o \
 	src/pool/pool_worker.o \

@@ -109,7 +109,7 @@ SELECT scribe.ack(:plain_job_id, :'plain_lease', '{"anything": 1}');
 -- role that may read every document's image (a worker node's) may
 SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS held_id \gset
 CREATE ROLE regress_scribe_consumer;
-GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval) TO regress_scribe_consumer;
+GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval) TO regress_scribe_consumer;
 SET ROLE regress_scribe_consumer;
 SELECT pg_temp.outcome($$SELECT count(*) FROM scribe.claim('ocr', 1)$$);
 RESET ROLE;
@@ -119,7 +119,7 @@ GRANT EXECUTE ON FUNCTION scribe.document_get_image(bigint) TO regress_scribe_co
 SET ROLE regress_scribe_consumer;
 SELECT kind, attempt FROM scribe.claim('ocr', 1);
 RESET ROLE;
-REVOKE ALL ON FUNCTION scribe.claim(text, integer, interval), scribe.document_get_image(bigint) FROM regress_scribe_consumer;
+REVOKE ALL ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.document_get_image(bigint) FROM regress_scribe_consumer;
 DROP ROLE regress_scribe_consumer;
 
 SELECT count(*) FROM scribe.queue_alter('ocr', consumer => 'workers', backoff_base => '5 seconds', backoff_cap => '1 minute');

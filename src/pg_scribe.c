@@ -63,6 +63,7 @@ scribe_register_shmem(void)
 	scribe_shmem_register(scribe_launcher_latch_shmem_size, scribe_launcher_latch_shmem_init);
 	scribe_shmem_register(scribe_launcher_shmem_size, scribe_launcher_shmem_init);
 	scribe_shmem_register(scribe_queue_stats_shmem_size, scribe_queue_stats_shmem_init);
+	scribe_shmem_register(scribe_queue_wait_shmem_size, scribe_queue_wait_shmem_init);
 	scribe_shmem_register(scribe_pool_shmem_size, scribe_pool_shmem_init);
 	scribe_shmem_register(scribe_cache_shmem_size, scribe_cache_shmem_init);
 	scribe_shmem_register(scribe_cache_flight_shmem_size, scribe_cache_flight_shmem_init);

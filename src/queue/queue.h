@@ -79,6 +79,16 @@ extern int64 scribe_queue_ready_jobs(int64 cap);
 extern TimestampTz scribe_queue_lookup_next_due(void);
 
 /*
+ * queue_wait.c: claims that wait on a condition variable of their queue,
+ * broadcast when a transaction that made its jobs ready commits
+ */
+extern Size scribe_queue_wait_shmem_size(void);
+extern void scribe_queue_wait_shmem_init(void);
+extern void scribe_queue_wake_at_commit(int32 queue_id);
+extern int	scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us,
+									int32 claimed_by, int64 wait_us, ScribeJob **jobs);
+
+/*
  * queue_send.c: the check of a job's kind and payload at send, which the
  * job kinds' registry provides (jobs/job_kind.c); ERROR on a bad one
  */

@@ -180,8 +180,8 @@ int
 scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 claimed_by,
 						ScribeJob **jobs)
 {
-	Oid			argtypes[4] = {INT4OID, INT4OID, INT8OID, INT4OID};
-	Datum		values[4];
+	Oid			argtypes[5] = {INT4OID, INT4OID, INT8OID, INT4OID, TIMESTAMPTZOID};
+	Datum		values[5];
 	MemoryContext caller = CurrentMemoryContext;
 	int64	   *exhausted;
 	int			nexhausted = 0;
@@ -193,10 +193,12 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 	values[1] = Int32GetDatum(n);
 	values[2] = Int64GetDatum(lease_us);
 	values[3] = Int32GetDatum(claimed_by);
+	/* the clock, not now(): a claim that waits sees jobs sent after its transaction began */
+	values[4] = TimestampTzGetDatum(GetCurrentTimestamp());
 	scribe_plan_execute_indexed(&plan_claim,
 						"WITH c AS MATERIALIZED ("
 						"  SELECT job_id, lease_until FROM scribe.jobs "
-						"  WHERE queue_id = $1 AND run_at <= now() AND (lease_until IS NULL OR lease_until <= now()) "
+						"  WHERE queue_id = $1 AND run_at <= $5 AND (lease_until IS NULL OR lease_until <= $5) "
 						"  ORDER BY priority DESC, run_at, job_id "
 						"  LIMIT $2 FOR UPDATE SKIP LOCKED), "
 						"r AS (SELECT COALESCE(array_agg(job_id) FILTER (WHERE lease_until IS NOT NULL), '{}') AS ids FROM c) "
@@ -211,7 +213,7 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 						"RETURNING j.job_id, j.attempts, j.max_attempts, j.priority, j.kind, j.payload, "
 						"          j.enqueued_by, j.enqueued_at, j.run_at, j.lease_until, j.job_id = ANY ((SELECT ids FROM r)::bigint[]), "
 						"          j.lease",
-						4, argtypes, values, NULL, false, 0);
+						5, argtypes, values, NULL, false, 0);
 	rows = SPI_tuptable;
 	nrows = SPI_processed;
 
@@ -541,6 +543,8 @@ nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 		run_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
 		scribe_queue_stats_count(queue_id, 0, -1);
 		scribe_queue_stats_failed(queue_id, result_text(0, 4), false);
+		/* waiting claims learn the retry's due time */
+		scribe_queue_wake_at_commit(queue_id);
 		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
 			scribe_queue_ready_at_commit(0, run_at);
 		if (hooks)
@@ -694,6 +698,7 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 		int32		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[r], SPI_tuptable->tupdesc, 1, &isnull));
 
 		scribe_queue_stats_count(queue_id, 0, -1);
+		scribe_queue_wake_at_commit(queue_id);
 	}
 	released = (int) SPI_processed;
 	if (released > 0)

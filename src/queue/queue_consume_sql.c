@@ -5,6 +5,7 @@
  */
 #include "base/pg_scribe.h"
 
+#include "access/xact.h"
 #include "executor/spi.h"
 #include "fmgr.h"
 #include "funcapi.h"
@@ -41,17 +42,22 @@ arg_job_id(FunctionCallInfo fcinfo)
 	return PG_GETARG_INT64(0);
 }
 
+/* Microseconds of an interval (a month is 30 days) */
+static int64
+arg_interval_us(const Interval *iv)
+{
+	return iv->time + iv->day * USECS_PER_DAY + (int64) iv->month * 30 * USECS_PER_DAY;
+}
+
 /* Microseconds of an interval argument, which must be positive when given */
 static int64
 arg_positive_interval(FunctionCallInfo fcinfo, int argno, const char *name, int64 dflt)
 {
-	Interval   *iv;
 	int64		us;
 
 	if (PG_ARGISNULL(argno))
 		return dflt;
-	iv = PG_GETARG_INTERVAL_P(argno);
-	us = iv->time + iv->day * USECS_PER_DAY + (int64) iv->month * 30 * USECS_PER_DAY;
+	us = arg_interval_us(PG_GETARG_INTERVAL_P(argno));
 	if (us <= 0)
 		ereport(ERROR,
 				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
@@ -62,7 +68,7 @@ arg_positive_interval(FunctionCallInfo fcinfo, int argno, const char *name, int6
 
 PG_FUNCTION_INFO_V1(scribe_claim);
 
-/* scribe.claim(queue, n, lease) */
+/* scribe.claim(queue, n, lease, wait) */
 Datum
 scribe_claim(PG_FUNCTION_ARGS)
 {
@@ -73,6 +79,7 @@ scribe_claim(PG_FUNCTION_ARGS)
 	ScribeJob  *jobs;
 	int			count;
 	Oid			caller;
+	int64		wait_us = 0;
 
 	scribe_require_preload("scribe.claim()");
 	if (PG_ARGISNULL(0))
@@ -85,13 +92,34 @@ scribe_claim(PG_FUNCTION_ARGS)
 				 errmsg("n must be between 1 and %d, not %d", MAX_CLAIM, n),
 				 errhint("n is how many jobs to claim at most.")));
 
+	if (!PG_ARGISNULL(3))
+	{
+		wait_us = arg_interval_us(PG_GETARG_INTERVAL_P(3));
+		if (wait_us < 0)
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("wait must not be negative"),
+					 errhint("Pass how long to wait for a job, or leave it NULL not to wait.")));
+	}
+	/* a wait needs a new snapshot for each look: only READ COMMITTED takes one per statement */
+	if (wait_us > 0 && IsolationUsesXactSnapshot())
+		ereport(ERROR,
+				(errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+				 errmsg("scribe.claim() cannot wait in a REPEATABLE READ or SERIALIZABLE transaction"),
+				 errhint("Claim with wait in a READ COMMITTED transaction (the default), or claim without wait.")));
+
 	InitMaterializedSRF(fcinfo, 0);
 
 	caller = scribe_spi_begin_as_owner(&scope);
 	queue = scribe_queue_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
-	count = scribe_queue_claim_jobs(queue, n,
-									arg_positive_interval(fcinfo, 2, "lease_for", queue->lease_us),
-									MyProcPid, &jobs);
+	if (wait_us > 0)
+		count = scribe_queue_claim_wait(queue, n,
+										arg_positive_interval(fcinfo, 2, "lease_for", queue->lease_us),
+										MyProcPid, wait_us, &jobs);
+	else
+		count = scribe_queue_claim_jobs(queue, n,
+										arg_positive_interval(fcinfo, 2, "lease_for", queue->lease_us),
+										MyProcPid, &jobs);
 	/* the jobs of some kinds are other users' data: their pipeline says who may hold them */
 	scribe_queue_check_claim(jobs, count, caller);
 	scribe_spi_as_caller(&scope);

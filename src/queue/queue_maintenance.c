@@ -129,6 +129,7 @@ scribe_queue_jobs_changed(PG_FUNCTION_ARGS)
 
 	scribe_require_preload("changing jobs in bulk");
 	scribe_queue_stats_recount_at_commit(queue_id);
+	scribe_queue_wake_at_commit(queue_id);
 	if (PG_GETARG_BOOL(1))
 		scribe_queue_ready_at_commit(1, 0);
 	PG_RETURN_VOID();

@@ -286,6 +286,7 @@ static void
 send_account(int32 queue_id, bool workers, int64 n, TimestampTz run_at)
 {
 	scribe_queue_stats_count(queue_id, n, 0);
+	scribe_queue_wake_at_commit(queue_id);
 	if (!workers)
 		return;
 	if (run_at <= GetCurrentTransactionStartTimestamp())

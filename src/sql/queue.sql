@@ -321,11 +321,12 @@ CREATE OR REPLACE FUNCTION scribe.send_batch(
     AS 'MODULE_PATHNAME', 'scribe_send_batch';
 COMMENT ON FUNCTION scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer) IS 'Enqueue many jobs in one statement; returns their ids in the order of payloads';
 
-CREATE OR REPLACE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease_for interval DEFAULT NULL)
+CREATE OR REPLACE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease_for interval DEFAULT NULL,
+    wait interval DEFAULT NULL)
     RETURNS SETOF scribe.claimed_job
     LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_claim';
-COMMENT ON FUNCTION scribe.claim(text, integer, interval) IS 'Claim up to n ready jobs (highest priority, then oldest) for lease_for (the queue''s lease by default); ack, nack or extend each with its job_id and the lease token returned with it';
+COMMENT ON FUNCTION scribe.claim(text, integer, interval, interval) IS 'Claim up to n ready jobs (highest priority, then oldest) for lease_for (the queue''s lease by default), waiting up to wait for the first to commit (READ COMMITTED only); ack, nack or extend each with its job_id and the lease token returned with it';
 
 CREATE OR REPLACE FUNCTION scribe.ack(job_id bigint, lease uuid, result jsonb DEFAULT NULL) RETURNS boolean
     LANGUAGE c VOLATILE

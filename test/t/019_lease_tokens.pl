@@ -28,7 +28,7 @@ $node->safe_psql('postgres', q{
 	-- docs/reference.md, Privileges: a producer's and a consumer's grants
 	GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer),
 	                          scribe.job_get(bigint) TO alice, bob;
-	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval), scribe.ack(bigint, uuid, jsonb),
+	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.ack(bigint, uuid, jsonb),
 	                          scribe.nack(bigint, uuid, text, interval, boolean),
 	                          scribe.extend_lease(bigint, uuid, interval) TO alice, bob;
 });

@@ -35,7 +35,7 @@ $primary->safe_psql('postgres', q{
 	SELECT scribe.queue_alter('ocr', backoff_base => '0', backoff_cap => '0');
 	-- the node's role: EXECUTE on the functions it calls, nothing else
 	CREATE ROLE scribe_node LOGIN;
-	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval), scribe.ack(bigint, uuid, jsonb),
+	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.ack(bigint, uuid, jsonb),
 		scribe.nack(bigint, uuid, text, interval, boolean), scribe.release(bigint, uuid),
 		scribe.document_get_image(bigint), scribe.queue_stats(text, interval) TO scribe_node;
 });
@@ -145,7 +145,7 @@ like($err, qr/permission denied for function claim/, 'another role may not');
 # nor a consumer granted claim for its own queues: an ocr job is another user's scan
 $primary->safe_psql('postgres', q{
 	CREATE ROLE consumer LOGIN;
-	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval) TO consumer});
+	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval) TO consumer});
 # (the document is submitted in the consumer's transaction, so that the node cannot take it first)
 ($rc, $out, $err) = $primary->psql('postgres', qq{
 	BEGIN;

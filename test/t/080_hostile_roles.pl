@@ -71,7 +71,7 @@ attacker_create($node, $db, 'mon', 'GRANT pg_monitor TO mon');
 $node->safe_psql($db, $grants);
 $node->safe_psql($db, q{
 	-- bob, a victim, consumes the inbox and submits documents too
-	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval), scribe.ack(bigint, uuid, jsonb) TO bob;
+	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.ack(bigint, uuid, jsonb) TO bob;
 	-- a clean slate for the evidence: setting up ran nothing of the attackers
 	SELECT setval('arsenal.evidence', 1, false);
 });

@@ -1,0 +1,175 @@
+/*
+ * Claims that wait: scribe.claim(..., wait => interval) sleeps on a
+ * condition variable in shared memory until a transaction that made jobs of
+ * its queue ready commits, or the next delayed job (or lease) of the queue
+ * falls due, or the wait runs out.  No polling: a committing sender
+ * broadcasts (base/xact.h, phase ANNOUNCE), after its commit is visible, so
+ * the woken claim's fresh snapshot sees the jobs.
+ *
+ * Queues share a small fixed array of condition variables, hashed by queue
+ * id: a broadcast for another queue of the same slot costs a waiter one
+ * empty claim, never a lost wake-up.
+ */
+#include "base/pg_scribe.h"
+
+#include "access/xact.h"
+#include "catalog/pg_type.h"
+#include "executor/spi.h"
+#include "miscadmin.h"
+#include "pgstat.h"
+#include "storage/condition_variable.h"
+#include "storage/shmem.h"
+#include "utils/timestamp.h"
+
+#include "base/spi_plans.h"
+#include "base/xact.h"
+#include "queue/queue.h"
+
+/* Condition variables shared by all queues, hashed by queue id */
+#define WAIT_SLOTS 64
+
+typedef struct QueueWaitShared
+{
+	ConditionVariable slots[WAIT_SLOTS];
+} QueueWaitShared;
+
+static QueueWaitShared *wait_shared = NULL;
+static bool wait_registered = false;
+static uint64 wake_slots = 0;	/* bit i: broadcast slot i at commit */
+static SPIPlanPtr plan_queue_next_due = NULL;
+
+/* Size of the waiters' condition variables */
+Size
+scribe_queue_wait_shmem_size(void)
+{
+	return sizeof(QueueWaitShared);
+}
+
+/* Create or attach to the waiters' condition variables */
+void
+scribe_queue_wait_shmem_init(void)
+{
+	bool		found;
+
+	wait_shared = ShmemInitStruct("pg_scribe claim waiters", sizeof(QueueWaitShared), &found);
+	if (!found)
+		for (int i = 0; i < WAIT_SLOTS; i++)
+			ConditionVariableInit(&wait_shared->slots[i]);
+}
+
+/* The slot of a queue */
+static int
+wait_slot(int32 queue_id)
+{
+	return (int) ((uint32) queue_id % WAIT_SLOTS);
+}
+
+/* Wake the waiting claims once the transaction commits (phase ANNOUNCE) */
+static void
+queue_wait_xact_callback(XactEvent event, void *arg)
+{
+	switch (event)
+	{
+		case XACT_EVENT_COMMIT:
+		case XACT_EVENT_PARALLEL_COMMIT:
+			if (wake_slots != 0 && wait_shared != NULL)
+				for (int i = 0; i < WAIT_SLOTS; i++)
+					if (wake_slots & (UINT64CONST(1) << i))
+						ConditionVariableBroadcast(&wait_shared->slots[i]);
+			wake_slots = 0;
+			break;
+
+		case XACT_EVENT_ABORT:
+		case XACT_EVENT_PARALLEL_ABORT:
+		case XACT_EVENT_PREPARE:
+			/* a prepared transaction's jobs: the waiter finds them at its next due time or wait's end */
+			wake_slots = 0;
+			break;
+
+		default:
+			break;
+	}
+}
+
+/*
+ * Wake the claims waiting on queue_id when the current transaction commits:
+ * jobs of it became ready, or their due times changed
+ */
+void
+scribe_queue_wake_at_commit(int32 queue_id)
+{
+	if (!wait_registered)
+	{
+		scribe_xact_register(SCRIBE_XACT_PHASE_ANNOUNCE, queue_wait_xact_callback, NULL);
+		wait_registered = true;
+	}
+	wake_slots |= UINT64CONST(1) << wait_slot(queue_id);
+}
+
+/*
+ * When the queue's next job becomes claimable after now: the earliest
+ * delayed job or running lease (0: none; inside SPI)
+ */
+static TimestampTz
+queue_next_due(int32 queue_id, TimestampTz now)
+{
+	Oid			argtypes[2] = {INT4OID, TIMESTAMPTZOID};
+	Datum		values[2];
+	bool		isnull;
+	Datum		d;
+
+	values[0] = Int32GetDatum(queue_id);
+	values[1] = TimestampTzGetDatum(now);
+	scribe_plan_execute(&plan_queue_next_due,
+						"SELECT min(COALESCE(lease_until, run_at)) FROM scribe.jobs "
+						"WHERE queue_id = $1 AND (lease_until > $2 OR (lease_until IS NULL AND run_at > $2))",
+						2, argtypes, values, NULL, true, 1);
+	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	return isnull ? 0 : DatumGetTimestampTz(d);
+}
+
+/*
+ * Claim up to n ready jobs, waiting up to wait_us for the first (inside SPI,
+ * as the owner, READ COMMITTED: each try's query takes a fresh snapshot).
+ * Returns how many, as scribe_queue_claim_jobs.
+ */
+int
+scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us, int32 claimed_by,
+						int64 wait_us, ScribeJob **jobs)
+{
+	ConditionVariable *cv;
+	TimestampTz deadline;
+	int			count;
+
+	if (wait_shared == NULL)
+		elog(ERROR, "pg_scribe: the claim waiters' shared memory is missing");
+	deadline = GetCurrentTimestamp() + wait_us;
+	cv = &wait_shared->slots[wait_slot(queue->queue_id)];
+
+	/* on the wait list before each look, so a commit between the look and the sleep still wakes us */
+	ConditionVariablePrepareToSleep(cv);
+	for (;;)
+	{
+		TimestampTz now;
+		TimestampTz due;
+		long		timeout_ms;
+
+		count = scribe_queue_claim_jobs(queue, n, lease_us, claimed_by, jobs);
+		if (count > 0)
+			break;
+		pfree(*jobs);
+		now = GetCurrentTimestamp();
+		if (now >= deadline)
+			break;
+		due = queue_next_due(queue->queue_id, now);
+		if (due == 0 || due > deadline)
+			due = deadline;
+		/* round up: waking a millisecond early would only sleep again */
+		timeout_ms = (long) ((due - now + 999) / 1000);
+		(void) ConditionVariableTimedSleep(cv, Max(timeout_ms, 1), PG_WAIT_EXTENSION);
+	}
+	ConditionVariableCancelSleep();
+	if (count == 0)
+		*jobs = palloc0(sizeof(ScribeJob));
+	return count;
+}
