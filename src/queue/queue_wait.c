@@ -108,7 +108,8 @@ scribe_queue_wake_at_commit(int32 queue_id)
 
 /*
  * When the queue's next job becomes claimable after now: the earliest
- * delayed job or running lease (0: none; inside SPI)
+ * delayed job or running lease (0: none; inside SPI).  Not read-only: SPI
+ * then takes a fresh snapshot, which sees the jobs sent since the claim began.
  */
 static TimestampTz
 queue_next_due(int32 queue_id, TimestampTz now)
@@ -123,7 +124,7 @@ queue_next_due(int32 queue_id, TimestampTz now)
 	scribe_plan_execute(&plan_queue_next_due,
 						"SELECT min(COALESCE(lease_until, run_at)) FROM scribe.jobs "
 						"WHERE queue_id = $1 AND (lease_until > $2 OR (lease_until IS NULL AND run_at > $2))",
-						2, argtypes, values, NULL, true, 1);
+						2, argtypes, values, NULL, false, 1);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	return isnull ? 0 : DatumGetTimestampTz(d);
 }

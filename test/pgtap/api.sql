@@ -56,7 +56,7 @@ SELECT function_returns('scribe', 'version', ARRAY[]::text[], 'text');
 SELECT function_returns('scribe', 'health', ARRAY[]::text[], 'jsonb');
 SELECT function_returns('scribe', 'send',
     ARRAY['text', 'jsonb', 'text', 'interval', 'timestamp with time zone', 'integer', 'text', 'integer'], 'bigint');
-SELECT function_returns('scribe', 'claim', ARRAY['text', 'integer', 'interval'], 'setof scribe.claimed_job');
+SELECT function_returns('scribe', 'claim', ARRAY['text', 'integer', 'interval', 'interval'], 'setof scribe.claimed_job');
 -- a lease is named by its token, never by an attempt number
 SELECT function_returns('scribe', 'ack', ARRAY['bigint', 'uuid', 'jsonb'], 'boolean');
 SELECT function_returns('scribe', 'nack', ARRAY['bigint', 'uuid', 'text', 'interval', 'boolean'], 'text');
