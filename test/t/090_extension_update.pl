@@ -101,6 +101,8 @@ for my $version (@versions)
 		-- a DBA's grant on a function (0.2.0 renamed it)
 		CREATE ROLE queue_admin;
 		GRANT EXECUTE ON FUNCTION scribe.$n{queue_create}(text, text, interval, integer, interval, interval, interval) TO queue_admin;
+		-- and on one whose signature 0.4.0 changed (claim gained wait)
+		GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval) TO queue_admin;
 	});
 	is($sql->(q{SELECT extversion FROM pg_extension WHERE extname = 'pg_scribe'}), $version,
 		"$version: installed");
@@ -131,6 +133,10 @@ for my $version (@versions)
 	is($sql->(q{SELECT has_function_privilege('queue_admin',
 		'scribe.queue_create(text, text, interval, integer, interval, interval, interval)', 'EXECUTE')}), 't',
 		"$version: a DBA's grant on a function (renamed or not) is still there");
+	# (PUBLIC may execute it too: the grant itself must be in the new function's ACL)
+	is($sql->(q{SELECT 'queue_admin' IN (SELECT grantee::regrole::text FROM pg_proc, aclexplode(proacl)
+		WHERE oid = 'scribe.claim(text, integer, interval, interval)'::regprocedure)}), 't',
+		"$version: a DBA's grant on claim passes to its new signature");
 	is($sql->(q{SELECT payload ? 'lang' AND payload ? 'tier' FROM scribe.jobs WHERE kind = 'ocr'}), 't',
 		"$version: a queued ocr job carries what a worker node needs");
 	is($sql->(q{SELECT (scribe.rate_limit_take('login:ann', 1, '1 day')).allowed}), 'f',

@@ -6,6 +6,30 @@
 
 -- ---------------------------------------------------------------------------
 -- Claims that wait (issue 17, item 5): scribe.claim() gains wait => interval.
--- The old three-argument signature goes; the function files create the new.
+-- The new signature is created here (the function files replace it), takes
+-- the grants a DBA made on the old one (a consumer role keeps its EXECUTE),
+-- and the old three-argument signature goes.
 -- ---------------------------------------------------------------------------
-DROP FUNCTION IF EXISTS scribe.claim(text, integer, interval);
+CREATE FUNCTION scribe.claim(queue text, n integer DEFAULT 1, lease_for interval DEFAULT NULL,
+    wait interval DEFAULT NULL)
+    RETURNS SETOF scribe.claimed_job
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_claim';
+DO $claim_grants$
+DECLARE
+    old_acl aclitem[] := (SELECT proacl FROM pg_catalog.pg_proc
+                          WHERE oid = 'scribe.claim(text, integer, interval)'::pg_catalog.regprocedure);
+    a record;
+BEGIN
+    IF old_acl IS NULL THEN
+        RETURN;                 -- the default: EXECUTE for PUBLIC, as the new one has
+    END IF;
+    REVOKE ALL ON FUNCTION scribe.claim(text, integer, interval, interval) FROM PUBLIC;
+    FOR a IN SELECT * FROM pg_catalog.aclexplode(old_acl) LOOP
+        EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval) TO %s%s',
+            CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE a.grantee::pg_catalog.regrole::text END,
+            CASE WHEN a.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+    END LOOP;
+END
+$claim_grants$;
+DROP FUNCTION scribe.claim(text, integer, interval);
