@@ -187,7 +187,7 @@ PGXS := $(shell $(PG_CONFIG) --pgxs 2>/dev/null)
 
 # `make test`, `make demo` and `make bench*` install what they need first, so
 # they must work on a machine that has no PGXS yet.
-.PHONY: test demo charts bench bench-ocr bench-ocr-real bench-searchable-pdf bench-cache bench-cache-events bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation bench-before-after fuzz deps
+.PHONY: test demo charts bench bench-ocr bench-ocr-real bench-searchable-pdf bench-cache bench-cache-events bench-claim-wait bench-recompress bench-lifecycle bench-replication bench-worker-node bench-metrics bench-isolation bench-before-after fuzz deps
 test:
 	test/bin/run-tests
 demo:
@@ -206,6 +206,9 @@ bench-cache:
 	test/bench/cache.sh
 bench-cache-events:
 	test/bench/cache_events.sh
+# commit-to-return latency of claims that wait (issue 17)
+bench-claim-wait:
+	test/bench/claim_wait.sh
 bench-recompress:
 	test/bench/recompress.sh
 bench-lifecycle:
