@@ -126,6 +126,7 @@ queue_next_due(int32 queue_id, TimestampTz now)
 						"WHERE queue_id = $1 AND (lease_until > $2 OR (lease_until IS NULL AND run_at > $2))",
 						2, argtypes, values, NULL, false, 1);
 	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
+	SPI_freetuptable(SPI_tuptable);
 	return isnull ? 0 : DatumGetTimestampTz(d);
 }
 
@@ -158,7 +159,9 @@ scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 		count = scribe_queue_claim_jobs(queue, n, lease_us, claimed_by, jobs);
 		if (count > 0)
 			break;
+		/* a wait may wake many times for other queues of its slot: keep nothing of the empty looks */
 		pfree(*jobs);
+		SPI_freetuptable(SPI_tuptable);
 		now = GetCurrentTimestamp();
 		if (now >= deadline)
 			break;
