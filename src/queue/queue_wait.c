@@ -28,6 +28,10 @@
 /* Condition variables shared by all queues, hashed by queue id */
 #define WAIT_SLOTS 64
 
+/* Longest sleep at a time, and longest wait (about 35 years) */
+#define MAX_SLEEP_MS (3600L * 1000L)
+#define MAX_WAIT_US (INT64CONST(1) << 50)
+
 typedef struct QueueWaitShared
 {
 	ConditionVariable slots[WAIT_SLOTS];
@@ -145,7 +149,8 @@ scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 
 	if (wait_shared == NULL)
 		elog(ERROR, "pg_scribe: the claim waiters' shared memory is missing");
-	deadline = GetCurrentTimestamp() + wait_us;
+	/* a wait of centuries is forever, without overflowing the clock */
+	deadline = GetCurrentTimestamp() + Min(wait_us, MAX_WAIT_US);
 	cv = &wait_shared->slots[wait_slot(queue->queue_id)];
 
 	/* on the wait list before each look, so a commit between the look and the sleep still wakes us */
@@ -168,8 +173,11 @@ scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 		due = queue_next_due(queue->queue_id, now);
 		if (due == 0 || due > deadline)
 			due = deadline;
-		/* round up: waking a millisecond early would only sleep again */
-		timeout_ms = (long) ((due - now + 999) / 1000);
+		/*
+		 * round up: waking a millisecond early would only sleep again; at
+		 * most an hour at a time, since the latch wait takes an int of ms
+		 */
+		timeout_ms = (long) Min((due - now + 999) / 1000, MAX_SLEEP_MS);
 		(void) ConditionVariableTimedSleep(cv, Max(timeout_ms, 1), PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();

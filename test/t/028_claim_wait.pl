@@ -136,6 +136,13 @@ SELECT * FROM scribe.claim('inbox', wait => '1 second');});
 		'0', "$level: a claim without wait works");
 }
 
+# A wait of a thousand years is a long wait, not an overflow
+$waiter = start_waiter(q{SELECT coalesce(string_agg(payload->>'n', ','), 'none') FROM scribe.claim('inbox', wait => '1000 years')});
+ok($node->poll_query_until('postgres', "SELECT ($asleep) = 1"), 'a claim waits a thousand years');
+$node->safe_psql('postgres', q{SELECT scribe.send('inbox', '{"n": "millennium"}')});
+($got, $err) = finish_waiter($waiter);
+is($got, 'millennium', 'and returns the job sent meanwhile');
+
 # Arguments
 ($rc, $out, $stderr) = $node->psql('postgres', qq{\\set VERBOSITY verbose
 SELECT * FROM scribe.claim('inbox', wait => '-1 second');});
