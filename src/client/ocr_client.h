@@ -77,6 +77,8 @@ extern Jsonb *scribe_ocr_run(const char *image, size_t len, const ScribeOcrOptio
 extern void scribe_ocr_check_options(const char *lang, int psm);
 extern List *scribe_ocr_installed_languages(void);
 extern int	scribe_ocr_engine_pid(void);
+extern JsonbValue *scribe_ocr_result_member(Jsonb *result, const char *key, enum jbvType type,
+										   const char *what);
 extern bytea *scribe_ocr_result_bytes(Jsonb *result, const char *key, const char *what);
 
 

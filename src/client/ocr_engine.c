@@ -619,22 +619,28 @@ scribe_ocr_installed_languages(void)
 	return names;
 }
 
-/*
- * The bytes of a base64 member of the engine's result (a recompressed
- * image, a searchable PDF), palloc'd; what names them in errors
- */
+/* A member of the engine's result (what names the result in errors); ERROR if missing or not of type */
+JsonbValue *
+scribe_ocr_result_member(Jsonb *result, const char *key, enum jbvType type, const char *what)
+{
+	JsonbValue *v = getKeyJsonValueFromContainer(&result->root, key, strlen(key), NULL);
+
+	if (v == NULL || v->type != type)
+		ereport(ERROR,
+				(errcode(ERRCODE_PROTOCOL_VIOLATION),
+				 errmsg("the OCR engine's %s has no valid \"%s\"", what, key),
+				 errhint("The engine and the library may be from different builds: reinstall pg_scribe.")));
+	return v;
+}
+
+/* The bytes of a base64 member of the engine's result (a recompressed image, a searchable PDF), palloc'd */
 bytea *
 scribe_ocr_result_bytes(Jsonb *result, const char *key, const char *what)
 {
-	JsonbValue *encoded = getKeyJsonValueFromContainer(&result->root, key, strlen(key), NULL);
+	JsonbValue *encoded = scribe_ocr_result_member(result, key, jbvString, what);
 	bytea	   *out;
 	int			size;
 
-	if (encoded == NULL || encoded->type != jbvString)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("the OCR engine's result has no %s (\"%s\")", what, key),
-				 errhint("The engine and the library may be from different builds: reinstall pg_scribe.")));
 	out = palloc(VARHDRSZ + pg_b64_dec_len(encoded->val.string.len));
 	size = pg_b64_decode(encoded->val.string.val, encoded->val.string.len, VARDATA(out),
 						 pg_b64_dec_len(encoded->val.string.len));

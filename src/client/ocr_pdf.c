@@ -11,25 +11,12 @@
 
 #include "client/ocr_client.h"
 
-/* A member of the probe's result, of the type wanted, or ERROR */
-static JsonbValue *
-probe_member(Jsonb *probe, const char *key, enum jbvType type)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(&probe->root, key, strlen(key), NULL);
-
-	if (v == NULL || v->type != type)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("the OCR engine's PDF probe has no \"%s\"", key)));
-	return v;
-}
-
 /* A number of the probe's result as an int32 */
 static int32
 probe_int(Jsonb *probe, const char *key)
 {
 	return DatumGetInt32(DirectFunctionCall1(numeric_int4,
-											 NumericGetDatum(probe_member(probe, key, jbvNumeric)->val.numeric)));
+											 NumericGetDatum(scribe_ocr_result_member(probe, key, jbvNumeric, "PDF probe")->val.numeric)));
 }
 
 /*

@@ -88,25 +88,11 @@ check_image_fits(const ScribeImageInfo *image, const char *format, OcrRecompress
 				 errhint("Use mode => 'gray' for JPEG, or format => 'tiff_g4' or 'png' for a 1-bit image.")));
 }
 
-/* A member of the engine's result; ERROR if it is missing or not of type */
-static JsonbValue *
-result_member(Jsonb *result, const char *key, enum jbvType type)
-{
-	JsonbValue *v = getKeyJsonValueFromContainer(&result->root, key, strlen(key), NULL);
-
-	if (v == NULL || v->type != type)
-		ereport(ERROR,
-				(errcode(ERRCODE_PROTOCOL_VIOLATION),
-				 errmsg("the OCR engine's recompression result has no valid \"%s\"", key),
-				 errhint("The engine and the library may be from different builds: reinstall pg_scribe.")));
-	return v;
-}
-
 /* A number of the engine's result, as a double */
 static double
 result_number(Jsonb *result, const char *key)
 {
-	JsonbValue *v = result_member(result, key, jbvNumeric);
+	JsonbValue *v = scribe_ocr_result_member(result, key, jbvNumeric, "recompression result");
 
 	return DatumGetFloat8(DirectFunctionCall1(numeric_float8, NumericGetDatum(v->val.numeric)));
 }
@@ -144,7 +130,7 @@ image_recompress(const char *image, size_t len, const char *format, const char *
 	request.jpeg_quality = quality;
 	result = scribe_ocr_engine_call(&request, image, len, NULL);
 
-	out = scribe_ocr_result_bytes(result, "image", "recompressed image");
+	out = scribe_ocr_result_bytes(result, "image", "recompression result");
 
 	elog(DEBUG1, "recompressed to %s, mode %s: %d pages of up to %d x %d pixels, %d bits per pixel, "
 		 "%zu bytes to %zu in %.3f s", format, mode, (int) result_number(result, "pages"),

@@ -38,11 +38,14 @@
 /* What a request holds while it runs, released by the next one (engine_fail jumps past cleanup) */
 static qpdf_data pdf = NULL;
 static LayerWords *request_words = NULL;
-static unsigned char *font_file = NULL;
 static L_COMP_DATA *compressed = NULL;
 static l_uint8 *png = NULL;
 static unsigned char *idat = NULL;
 static JsonOut content;
+
+/* The glyphless font's bytes, read on the engine's first searchable PDF and kept */
+static unsigned char *font_file = NULL;
+static size_t font_size = 0;
 
 /* Release what the last request left behind */
 static void
@@ -52,8 +55,6 @@ release_pdf(void)
 		qpdf_cleanup(&pdf);
 	pdf_words_free(request_words);
 	request_words = NULL;
-	free(font_file);
-	font_file = NULL;
 	if (compressed)
 		l_CIDataDestroy(&compressed);
 	lept_free(png);
@@ -140,7 +141,10 @@ new_object(const char *syntax, const char *path1, const char *key1, qpdf_oh oh1,
 	return oh;
 }
 
-/* Read the glyphless font from the tessdata directory into font_file; its size */
+/*
+ * The glyphless font from the tessdata directory (fixed for the engine's
+ * life), read on first use and kept: its size
+ */
 static size_t
 read_font(void)
 {
@@ -148,20 +152,26 @@ read_font(void)
 	char		path[1024];
 	FILE	   *f;
 	long		size;
+	unsigned char *bytes = NULL;
 
+	if (font_file != NULL)
+		return font_size;
 	snprintf(path, sizeof(path), "%s/%s", dir ? dir : ".", GLYPHLESS_FONT);
 	f = fopen(path, "rb");
 	if (f == NULL || fseek(f, 0, SEEK_END) != 0 || (size = ftell(f)) <= 0 || size > 1024 * 1024 ||
-		fseek(f, 0, SEEK_SET) != 0 || (font_file = malloc((size_t) size)) == NULL ||
-		fread(font_file, 1, (size_t) size, f) != (size_t) size)
+		fseek(f, 0, SEEK_SET) != 0 || (bytes = malloc((size_t) size)) == NULL ||
+		fread(bytes, 1, (size_t) size, f) != (size_t) size)
 	{
 		if (f)
 			fclose(f);
+		free(bytes);
 		engine_fail("58P01", "Tesseract's packages install it (tesseract-ocr); scribe.ocr_tessdata_dir names the directory.",
 					"the glyphless font \"%s\" could not be read", path);
 	}
 	fclose(f);
-	return (size_t) size;
+	font_file = bytes;
+	font_size = (size_t) size;
+	return font_size;
 }
 
 /*
@@ -181,7 +191,7 @@ make_font(void)
 		"1 beginbfrange\n<0000> <FFFF> <0000>\nendbfrange\n"
 		"endcmap\nCMapName currentdict /CMap defineresource pop\nend\nend\n";
 	static unsigned char map[2 * 65536];
-	size_t		font_size = read_font();
+	size_t		size = read_font();
 	qpdf_oh		file,
 				descriptor,
 				cid_to_gid,
@@ -190,12 +200,13 @@ make_font(void)
 				descendants;
 	char		syntax[512];
 
-	/* every CID to glyph 1, the font's empty glyph */
-	for (int i = 0; i < 2 * 65536; i++)
-		map[i] = i % 2;
+	/* every CID to glyph 1, the font's empty glyph (big-endian 0x0001: filled once) */
+	if (map[1] == 0)
+		for (int i = 0; i < 2 * 65536; i++)
+			map[i] = i % 2;
 	cid_to_gid = new_stream(map, sizeof(map), NULL, NULL);
-	snprintf(syntax, sizeof(syntax), "<< /Length1 %zu >>", font_size);
-	file = new_stream(font_file, font_size, NULL, syntax);
+	snprintf(syntax, sizeof(syntax), "<< /Length1 %zu >>", size);
+	file = new_stream(font_file, size, NULL, syntax);
 	unicode = new_stream(to_unicode, strlen(to_unicode), NULL, NULL);
 	descriptor = new_object("<< /Type /FontDescriptor /FontName /GlyphLessFont /Flags 5 /FontBBox [0 0 500 1000] "
 							"/ItalicAngle 0 /Ascent 1000 /Descent -1 /CapHeight 1000 /StemV 80 >>",

@@ -107,9 +107,7 @@ scribe_ocr_pdf(PG_FUNCTION_ARGS)
 		PG_RETURN_NULL();
 	image = PG_GETARG_BYTEA_PP(0);
 	result = ocr_from_args(fcinfo, OCR_WANT_WORDS, 4);
-	pages = getKeyJsonValueFromContainer(&result->root, "pages", strlen("pages"), NULL);
-	if (pages == NULL || pages->type != jbvBinary)
-		elog(ERROR, "the OCR engine returned no pages");
+	pages = scribe_ocr_result_member(result, "pages", jbvBinary, "result");
 	PG_RETURN_BYTEA_P(scribe_ocr_make_pdf(VARDATA_ANY(image), VARSIZE_ANY_EXHDR(image),
 										  JsonbValueToJsonb(pages)));
 }
