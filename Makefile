@@ -19,6 +19,7 @@ OBJS = \
 	src/base/tasks.o \
 	src/base/privilege.o \
 	src/base/removed.o \
+	src/base/call_internal.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
 	src/queue/queue_consume_sql.o \
@@ -49,6 +50,7 @@ OBJS = \
 	src/client/ocr_pdf.o \
 	src/client/ocr_recompress.o \
 	src/ocr/ocr_sql.o \
+	src/documents/document_owner.o \
 	src/documents/kind_ocr.o \
 	src/documents/node_verbs.o \
 	src/documents/ocr_stats.o \
@@ -130,6 +132,7 @@ FUNCTION_SQL = \
 	src/sql/pool.sql \
 	src/sql/ocr.sql \
 	src/sql/documents.sql \
+	src/sql/documents_api.sql \
 	src/sql/recompress.sql \
 	src/sql/cache.sql \
 	src/sql/cache_redis.sql \

@@ -48,6 +48,7 @@ scribe_define_gucs(void)
 	scribe_http_client_define_gucs();
 	scribe_http_define_gucs();
 	scribe_ocr_define_gucs();
+	scribe_document_define_gucs();
 	scribe_cache_define_gucs();
 	scribe_redis_define_gucs();
 	scribe_rate_limit_define_gucs();

@@ -24,6 +24,10 @@
 /* node_verbs.c: the ocr kind's queue hooks and the worker node's loop, registered from _PG_init */
 extern void scribe_documents_init(void);
 
+/* document_owner.c: scribe.owner, whose documents a session acts on */
+extern char *scribe_document_owner;
+extern void scribe_document_define_gucs(void);
+
 /* kind_ocr.c: the ocr job kind, registered by scribe_documents_init() */
 extern const ScribeJobKind scribe_kind_ocr;
 

@@ -258,5 +258,3 @@ END
 $$;
 COMMENT ON FUNCTION scribe.capacity_plan(integer, numeric, numeric, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, boolean) IS 'Project users, documents, storage, peak requests per second, connections, workers and cost month by month, from parameters (defaults: the FamilyTales planner) or, with measured => true, from this installation''s measured rates';
 
-GRANT EXECUTE ON FUNCTION scribe.capacity_inputs() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.capacity_plan(integer, numeric, numeric, numeric, numeric, numeric, numeric, numeric, integer, numeric, numeric, numeric, numeric, numeric, boolean) TO pg_monitor;

@@ -216,4 +216,3 @@ $$;
 COMMENT ON FUNCTION scribe.capacity_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval) IS 'Findings from the live statistics and the history (OCR time and backlog, worker slots, cache hit rate, dead letters, replica lag, partitions ahead, cloud OCR cost), each with its evidence and a recommendation; none on a healthy installation';
 
 REVOKE ALL ON FUNCTION scribe.capacity_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval) FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe.capacity_advice(interval, interval, real, bigint, bigint, interval, interval, bigint, interval, real, interval) TO pg_monitor;

@@ -191,6 +191,5 @@ $$;
 COMMENT ON FUNCTION scribe.health() IS 'This node''s verdict (status: ok, degraded or failing) and the reasons for it, with versions, preload status, role, launcher state, node heartbeats and replication, as jsonb';
 
 REVOKE ALL ON FUNCTION scribe.health() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe.health() TO pg_monitor;
 REVOKE ALL ON FUNCTION scribe._health_reasons() FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe._partition_runway() FROM PUBLIC;

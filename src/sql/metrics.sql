@@ -52,6 +52,3 @@ COMMENT ON FUNCTION scribe.cache_status() IS 'Per cache tier (l1 shared memory, 
 -- granted to nobody (SECURITY DEFINER reaches them)
 REVOKE ALL ON FUNCTION scribe.metrics() FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe._queue_totals() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe.metrics() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.queue_status() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.cache_status() TO pg_monitor;

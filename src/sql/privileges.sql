@@ -1,10 +1,51 @@
--- pg_scribe functions, last part: privileges.
+-- pg_scribe functions, last part: roles and privileges.
 --
--- Functions reach other roles' jobs, the network (http jobs) or shared
--- state: none is for PUBLIC but scribe.version() and read-your-writes (at
--- the end).  Grant what each role
--- needs, for example:
---   GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, integer, text, integer) TO app;
+-- Functions reach other roles' jobs and documents, the network (http jobs)
+-- or shared state: none is for PUBLIC but scribe.version() and
+-- read-your-writes.  A DBA grants one of three roles, which CREATE
+-- EXTENSION makes (docs/reference.md#privileges has the matrix):
+--   scribe_app      what an application needs: documents (of the owner it
+--                   acts for), OCR, queues as a client (each queue's own
+--                   rights are checked inside), cache, rate limiter
+--   scribe_monitor  health, metrics, status; pg_monitor's members have it
+--   scribe_admin    everything: queues, policies, replication, nodes; it
+--                   has scribe_app and scribe_monitor, and sees every owner
+
+-- The roles are the cluster's, made by the first database's CREATE
+-- EXTENSION (or update) and kept by the others'.  A role of that name made
+-- by someone else must be a NOLOGIN group without superuser: anything else
+-- would hand our grants to whoever made it.
+DO $roles$
+DECLARE
+    r text;
+    existing record;
+BEGIN
+    FOREACH r IN ARRAY ARRAY['scribe_app', 'scribe_monitor', 'scribe_admin'] LOOP
+        SELECT a.rolcanlogin, a.rolsuper, a.rolbypassrls INTO existing
+        FROM pg_catalog.pg_authid a WHERE a.rolname = r;
+        IF NOT FOUND THEN
+            EXECUTE pg_catalog.format('CREATE ROLE %I NOLOGIN', r);
+        ELSIF existing.rolcanlogin OR existing.rolsuper OR existing.rolbypassrls THEN
+            RAISE EXCEPTION 'role "%" exists and can log in or is a superuser', r
+                USING ERRCODE = 'duplicate_object',
+                      HINT = 'pg_scribe grants its functions to the NOLOGIN group roles scribe_app, scribe_monitor and scribe_admin; drop or rename that role first.';
+        END IF;
+    END LOOP;
+    -- memberships, once (GRANT again would only say so)
+    IF NOT pg_catalog.pg_has_role('scribe_admin', 'scribe_app', 'MEMBER') THEN
+        GRANT scribe_app TO scribe_admin;
+    END IF;
+    IF NOT pg_catalog.pg_has_role('scribe_admin', 'scribe_monitor', 'MEMBER') THEN
+        GRANT scribe_monitor TO scribe_admin;
+    END IF;
+    IF NOT pg_catalog.pg_has_role('pg_monitor', 'scribe_monitor', 'MEMBER') THEN
+        GRANT scribe_monitor TO pg_monitor;
+    END IF;
+END
+$roles$;
+
+-- Nothing for PUBLIC (nor pg_monitor directly: it has scribe_monitor); the
+-- grants below are the only ones
 DO $$
 DECLARE
     f regprocedure;
@@ -13,23 +54,70 @@ BEGIN
         SELECT p.oid::regprocedure FROM pg_proc p
         WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname <> 'version'
     LOOP
-        EXECUTE format('REVOKE ALL ON ROUTINE %s FROM PUBLIC', f);
+        EXECUTE format('REVOKE ALL ON ROUTINE %s FROM PUBLIC, pg_monitor', f);
     END LOOP;
 END
 $$;
 
--- monitoring roles may watch
-GRANT EXECUTE ON FUNCTION scribe.queue_stats(text, interval) TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.worker_status() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.queue_list() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.rate_limit_stats() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.redis_stats() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.cache_namespace_stats() TO pg_monitor;
-GRANT EXECUTE ON FUNCTION scribe.policy_status() TO pg_monitor;
+-- Grant EXECUTE on every signature of each named function to role
+CREATE OR REPLACE FUNCTION scribe._grant_functions(role name, names text[])
+    RETURNS void
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    f regprocedure;
+    missing text;
+BEGIN
+    SELECT n INTO missing FROM unnest(names) n
+    WHERE NOT EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname = n);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'pg_scribe grants scribe.% to %, but there is no such function', missing, role;
+    END IF;
+    FOR f IN
+        SELECT p.oid::regprocedure FROM pg_proc p
+        WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname = ANY (names)
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', f, role);
+    END LOOP;
+END
+$$;
+COMMENT ON FUNCTION scribe._grant_functions(name, text[]) IS 'Internal: GRANT EXECUTE on every signature of the named functions (install and update)';
 
--- read-your-writes: every application role needs them, and they reveal no
+-- scribe_app: what an application calls
+SELECT scribe._grant_functions('scribe_app', ARRAY[
+    -- documents, each session those of the owner it acts for (scribe.owner)
+    'document_submit', 'document_get', 'document_get_many', 'document_get_text', 'document_get_pages',
+    'document_get_image', 'document_get_pdf', 'document_list', 'document_search', 'document_delete',
+    'ocr_costs',
+    -- OCR of an image in hand
+    'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'ocr_pdf', 'ocr_languages', 'image_info',
+    'image_recompress', 'text_normalize',
+    -- queues as a client
+    'send', 'send_batch', 'claim', 'ack', 'nack', 'release', 'extend_lease', 'job_get',
+    -- cache and rate limiter
+    'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_get_many', 'cache_set', 'cache_set_bytea',
+    'cache_set_jsonb', 'cache_delete', 'cache_fetch', 'cache_invalidate', 'cache_invalidate_on',
+    'cache_invalidate_trigger',
+    'rate_limit_take', 'rate_limit_reset',
+    -- read-your-writes
+    'replication_commit_lsn', 'replication_wait_lsn',
+    -- the schedule syntax
+    'cron_next']);
+
+-- scribe_monitor: watching
+SELECT scribe._grant_functions('scribe_monitor', ARRAY[
+    'health', 'metrics', 'queue_stats', 'queue_list', 'queue_status', 'worker_status',
+    'rate_limit_stats', 'redis_stats', 'cache_stats', 'cache_namespace_stats', 'cache_status',
+    'policy_status', 'replication_status', 'capacity_inputs', 'capacity_plan', 'capacity_advice']);
+
+-- scribe_admin: every function that is not internal
+SELECT scribe._grant_functions('scribe_admin', ARRAY(
+    SELECT DISTINCT p.proname::text FROM pg_proc p
+    WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname !~ '^_' AND p.proname <> 'version'));
+
+-- read-your-writes: every role may wait for its own writes; they reveal no
 -- more than PUBLIC reads already (pg_current_wal_insert_lsn(),
--- pg_stat_subscription); a wait holds only the caller's own session
+-- pg_stat_subscription), and a wait holds only the caller's own session
 GRANT EXECUTE ON FUNCTION scribe.replication_commit_lsn() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION scribe.replication_wait_lsn(pg_lsn, interval, name, boolean) TO PUBLIC;

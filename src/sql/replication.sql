@@ -165,4 +165,3 @@ REVOKE ALL ON FUNCTION scribe.replication_publish(regclass[], name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.replication_subscribe(text, name, name, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.replication_unsubscribe() FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.replication_status() FROM PUBLIC;
-GRANT EXECUTE ON FUNCTION scribe.replication_status() TO pg_monitor;

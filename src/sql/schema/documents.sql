@@ -37,12 +37,16 @@ CREATE TABLE scribe.documents (
     -- the verdict: whether a person should check the text, and why (any page's reasons)
     needs_review  boolean,
     review_reasons text[],
+    -- the queue that gets a job when the document finishes or fails (document_submit's notify_queue)
+    notify_queue  text,
     CHECK ((image IS NOT NULL AND image_location = 'inline') OR (image_key IS NOT NULL AND image_location = 's3'))
 );
 -- scans are compressed already: keep them out of line without recompressing
 ALTER TABLE scribe.documents ALTER COLUMN image SET STORAGE EXTERNAL;
 CREATE INDEX documents_search_idx ON scribe.documents USING gin (search);
 CREATE INDEX documents_owner_idx ON scribe.documents (owner, submitted_at);
+-- an owner's documents, newest first (scribe.document_list)
+CREATE INDEX documents_owner_id_idx ON scribe.documents (owner, document_id);
 CREATE INDEX documents_unfinished_idx ON scribe.documents (submitted_at) WHERE status = 'queued';
 
 CREATE TABLE scribe.document_pages (

@@ -33,3 +33,15 @@ BEGIN
 END
 $claim_grants$;
 DROP FUNCTION scribe.claim(text, integer, interval);
+
+-- ---------------------------------------------------------------------------
+-- Owners and the document API (issue 17, items 2-4): the document functions
+-- become C entry points that know their caller and scribe.owner; those whose
+-- arguments or results changed go (their grants with them: docs/upgrading.md);
+-- documents remember the queue their completion job goes to.
+-- ---------------------------------------------------------------------------
+ALTER TABLE scribe.documents ADD COLUMN notify_queue text;
+CREATE INDEX documents_owner_id_idx ON scribe.documents (owner, document_id);
+DROP FUNCTION scribe.document_submit(bytea, text, jsonb, text, text, integer, boolean);
+DROP FUNCTION scribe.document_get(bigint);
+DROP FUNCTION scribe.document_search(text, text, integer, regconfig);
