@@ -65,7 +65,9 @@ UPDATE scribe.documents SET status = 'done', text = E'The ‘garden’ letters o
 WHERE document_id = :doc;
 SELECT document_id = :doc AS found, owner, headline FROM scribe.document_search('garden letter');
 SELECT count(*) AS folded_quote_found FROM scribe.document_search('''garden''');
-SELECT count(*) AS other_owner FROM scribe.document_search('garden', owner => 'family-2');
+SET scribe.owner = 'family-2';
+SELECT count(*) AS other_owner FROM scribe.document_search('garden');
+RESET scribe.owner;
 SELECT count(*) AS other_config FROM scribe.document_search('garden', config => 'simple');
 SELECT count(*) AS no_match FROM scribe.document_search('submarine');
 INSERT INTO scribe.ocr_ledger (recorded_at, owner, document_id, page, method, cost, fallback) VALUES

@@ -54,14 +54,14 @@ BEGIN
     PERFORM pg_notify('scribe_documents',
                       jsonb_build_object('document_id', NEW.document_id, 'status', NEW.status)::text);
     IF NEW.notify_queue IS NOT NULL THEN
-        IF EXISTS (SELECT FROM scribe.queues q WHERE q.name = NEW.notify_queue) THEN
+        BEGIN
             PERFORM scribe.send(NEW.notify_queue,
                                 jsonb_build_object('document_id', NEW.document_id, 'status', NEW.status,
                                                    'owner', NEW.owner));
-        ELSE
+        EXCEPTION WHEN undefined_object THEN
             RAISE WARNING 'document %''s notify queue "%" no longer exists: no job sent', NEW.document_id, NEW.notify_queue
                 USING HINT = 'Create the queue again, or submit without notify_queue.';
-        END IF;
+        END;
     END IF;
     RETURN NULL;
 END

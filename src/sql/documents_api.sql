@@ -407,10 +407,7 @@ BEGIN
     IF NOT FOUND THEN
         RETURN false;
     END IF;
-    -- a job still queued has nothing left to recognise (one running finds the row gone and skips)
-    IF d.status = 'queued' AND d.job_id IS NOT NULL THEN
-        DELETE FROM scribe.jobs j WHERE j.job_id = d.job_id AND j.lease_until IS NULL;
-    END IF;
+    -- a job still queued finds the row gone and is acked as skipped
     -- the archived copy in S3: deleted by a lifecycle job after this transaction commits
     -- (retried if S3 is down; never deleted for a transaction that rolls back)
     IF d.image_location = 's3' THEN

@@ -59,33 +59,12 @@ BEGIN
 END
 $$;
 
--- Grant EXECUTE on every signature of each named function to role
-CREATE OR REPLACE FUNCTION scribe._grant_functions(role name, names text[])
-    RETURNS void
-    LANGUAGE plpgsql
-    SET search_path = pg_catalog, pg_temp
-    AS $$
+-- EXECUTE on every signature of the named functions: scribe_app what an
+-- application calls, scribe_monitor what watches, scribe_admin every
+-- function that is not internal
+DO $grants$
 DECLARE
-    f regprocedure;
-    missing text;
-BEGIN
-    SELECT n INTO missing FROM unnest(names) n
-    WHERE NOT EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname = n);
-    IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'pg_scribe grants scribe.% to %, but there is no such function', missing, role;
-    END IF;
-    FOR f IN
-        SELECT p.oid::regprocedure FROM pg_proc p
-        WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname = ANY (names)
-    LOOP
-        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', f, role);
-    END LOOP;
-END
-$$;
-COMMENT ON FUNCTION scribe._grant_functions(name, text[]) IS 'Internal: GRANT EXECUTE on every signature of the named functions (install and update)';
-
--- scribe_app: what an application calls
-SELECT scribe._grant_functions('scribe_app', ARRAY[
+    app text[] := ARRAY[
     -- documents, each session those of the owner it acts for (scribe.owner)
     'document_submit', 'document_get', 'document_get_many', 'document_get_text', 'document_get_pages',
     'document_get_image', 'document_get_pdf', 'document_list', 'document_search', 'document_delete',
@@ -103,18 +82,31 @@ SELECT scribe._grant_functions('scribe_app', ARRAY[
     -- read-your-writes
     'replication_commit_lsn', 'replication_wait_lsn',
     -- the schedule syntax
-    'cron_next']);
-
--- scribe_monitor: watching
-SELECT scribe._grant_functions('scribe_monitor', ARRAY[
+    'cron_next'];
+    monitor text[] := ARRAY[
     'health', 'metrics', 'queue_stats', 'queue_list', 'queue_status', 'worker_status',
     'rate_limit_stats', 'redis_stats', 'cache_stats', 'cache_namespace_stats', 'cache_status',
-    'policy_status', 'replication_status', 'capacity_inputs', 'capacity_plan', 'capacity_advice']);
-
--- scribe_admin: every function that is not internal
-SELECT scribe._grant_functions('scribe_admin', ARRAY(
-    SELECT DISTINCT p.proname::text FROM pg_proc p
-    WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname !~ '^_' AND p.proname <> 'version'));
+    'policy_status', 'replication_status', 'capacity_inputs', 'capacity_plan', 'capacity_advice'];
+    g record;
+    missing text;
+BEGIN
+    SELECT n INTO missing FROM unnest(app || monitor) n
+    WHERE NOT EXISTS (SELECT FROM pg_proc p WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname = n);
+    IF missing IS NOT NULL THEN
+        RAISE EXCEPTION 'pg_scribe grants scribe.%, but there is no such function', missing;
+    END IF;
+    FOR g IN
+        SELECT p.oid::regprocedure AS f, r.role
+        FROM pg_proc p
+        CROSS JOIN LATERAL (VALUES ('scribe_app', p.proname = ANY (app)),
+                                   ('scribe_monitor', p.proname = ANY (monitor)),
+                                   ('scribe_admin', p.proname !~ '^_' AND p.proname <> 'version')) r(role, granted)
+        WHERE p.pronamespace = 'scribe'::regnamespace AND r.granted
+    LOOP
+        EXECUTE format('GRANT EXECUTE ON ROUTINE %s TO %I', g.f, g.role);
+    END LOOP;
+END
+$grants$;
 
 -- read-your-writes: every role may wait for its own writes; they reveal no
 -- more than PUBLIC reads already (pg_current_wal_insert_lsn(),

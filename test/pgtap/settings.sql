@@ -39,6 +39,7 @@ $$, $$ VALUES
     ('scribe.ocr_tessdata_dir', '/usr/share/tesseract-ocr/5/tessdata', 'superuser'),
     ('scribe.ocr_threads', '1', 'superuser'),
     ('scribe.ocr_timeout', '120000', 'user'),
+    ('scribe.owner', '', 'user'),
     ('scribe.policy_clock_offset', '0', 'superuser'),
     ('scribe.queue_conninfo', '', 'sighup'),
     ('scribe.queue_poll_interval', '1000', 'sighup'),

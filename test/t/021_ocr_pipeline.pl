@@ -110,11 +110,12 @@ my $word = $node->safe_psql('postgres', q{
 	SELECT (regexp_match(d.text, '([A-Za-z]{6,})'))[1] FROM scribe.documents d
 	JOIN submitted s ON s.id = d.document_id WHERE s.file = 'recipe-shadow.png' LIMIT 1});
 is($node->safe_psql('postgres', qq{
-	SELECT count(*) FROM scribe.document_search('$word', owner => 'family-1') r
+	SET scribe.owner = 'family-1';
+	SELECT count(*) FROM scribe.document_search('$word') r
 	JOIN submitted s ON s.id = r.document_id WHERE s.file = 'recipe-shadow.png'}), 1,
 	"document_search finds the recipe by '$word' for its owner");
 like($node->safe_psql('postgres', qq{
-	SELECT headline FROM scribe.document_search('$word', owner => 'family-1') LIMIT 1}),
+	SET scribe.owner = 'family-1'; SELECT headline FROM scribe.document_search('$word') LIMIT 1}),
 	qr/«/, 'with the match highlighted in the headline');
 my $pages = $node->safe_psql('postgres', 'SELECT sum(pages) FROM scribe.documents');
 is($node->safe_psql('postgres', 'SELECT count(*) FROM scribe.ocr_ledger'), $pages,

@@ -42,6 +42,7 @@ DROP FUNCTION scribe.claim(text, integer, interval);
 -- ---------------------------------------------------------------------------
 ALTER TABLE scribe.documents ADD COLUMN notify_queue text;
 CREATE INDEX documents_owner_id_idx ON scribe.documents (owner, document_id);
-DROP FUNCTION scribe.document_submit(bytea, text, jsonb, text, text, integer, boolean);
-DROP FUNCTION scribe.document_get(bigint);
-DROP FUNCTION scribe.document_search(text, text, integer, regconfig);
+-- (IF EXISTS: an update from 0.1.0 or 0.2.0 never made 0.3.0's signatures)
+DROP FUNCTION IF EXISTS scribe.document_submit(bytea, text, jsonb, text, text, integer, boolean);
+DROP FUNCTION IF EXISTS scribe.document_get(bigint);
+DROP FUNCTION IF EXISTS scribe.document_search(text, text, integer, regconfig);
