@@ -79,7 +79,8 @@ pgmq_fetch() {
     [ -f "$PGMQ_DIR/pgmq--$PGMQ_VERSION.sql" ] && [ -f "$PGMQ_DIR/pgmq.control" ] && return 0
     mkdir -p "$BENCH_CACHE"
     tmp=$(mktemp -d "$BENCH_CACHE/fetch.XXXXXX")
-    (cd "$tmp" && npm pack --silent --no-audit --no-fund "$PGMQ_NPM" >/dev/null)
+    (cd "$tmp" && npm pack --silent --no-audit --no-fund "$PGMQ_NPM" >/dev/null) || {
+        echo "npm pack $PGMQ_NPM failed" >&2; rm -rf "$tmp"; return 1; }
     # the files this script was written against, not whatever the name holds now
     echo "$PGMQ_NPM_SHA256  $tmp/$PGMQ_NPM_FILE" | sha256sum -c --quiet - || {
         echo "$PGMQ_NPM: unexpected SHA-256" >&2; rm -rf "$tmp"; return 1; }
@@ -160,7 +161,7 @@ idle_case() {
 
 scribe_bench_prepare
 scribe_step "pgmq $PGMQ_VERSION ($PGMQ_NPM, npm), into the private installation"
-pgmq_fetch
+pgmq_fetch || exit 1
 cp "$PGMQ_DIR/pgmq.control" "$PGMQ_DIR/pgmq--$PGMQ_VERSION.sql" "$PG_PRIVATE$("$PG_CONFIG" --sharedir)/extension/"
 scribe_note "from $PGMQ_DIR"
 
