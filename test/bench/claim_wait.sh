@@ -271,12 +271,17 @@ SQL
 )
 jobs_of() { read -r -a r <<<"${RES[$1]}"; echo "${r[$2]}"; }
 
+# CPU of one empty poll: the tight pollers' idle CPU over their polls (one
+# an interval each, the query's own time neglected)
+POLL_US=$(awk -v cpu="${IDLE_CPU[pgmq_tight]}" -v n="$BENCH_CONSUMERS" -v ms="$BENCH_TIGHT_POLL_MS" \
+    'BEGIN { printf "%.0f", cpu / 100 * 1e6 / (n * 1000 / ms) }')
+
 SECTION="$SCRIBE_WORK/claim_wait.md"
 {
     echo "$BEGIN_MARK"
     echo "## Claims that wait (issue 17)"
     echo
-    echo "Reproduce with \`make bench-claim-wait\` (runs \`test/bench/claim_wait.sh\`, about 2 minutes;" \
+    echo "Reproduce with \`make bench-claim-wait\` (runs \`test/bench/claim_wait.sh\`, under 2 minutes;" \
          "it fetches pgmq once with \`npm pack\`)."
     echo
     scribe_bench_facts
@@ -309,13 +314,15 @@ so the waiting claims run again at once: the latency is the commit's WAL flush, 
 process's wake-up and one claim, whatever the wait's length, and a claim asleep uses no
 CPU. \`read_with_poll\` never learns of a commit: it runs its query and, when the queue
 is empty, sleeps \`poll_interval_ms\` and runs it again. A job that commits while every
-consumer sleeps waits until one wakes, so the interval bounds the latency (max) and sets
-it: p50 near half the interval and p99 near all of it, as for a single poller. The
+consumer sleeps waits until one wakes, so the interval sets the latency: p50 near half
+the interval and p99 near all of it, as for a single poller (a max beyond the interval,
+like a pg_scribe max beyond a millisecond or two, most likely comes from the machine,
+not the wait: a slow WAL flush, a backend not scheduled on 2 shared cores). The
 ${BENCH_CONSUMERS} consumers do not share the wait out between them: jobs come faster than one an
 interval, so they drain together what came during a sleep and fall asleep together, in step.
 A shorter interval shortens the wait in proportion and costs one query per consumer per
 interval while the queue is empty: the idle CPU, which grows as the interval shrinks and
-with every consumer. (pgmq also offers LISTEN/NOTIFY on insert,
+with every consumer (here about ${POLL_US} µs of CPU an empty poll, from the ${BENCH_TIGHT_POLL_MS} ms row). (pgmq also offers LISTEN/NOTIFY on insert,
 \`pgmq.enable_notify_insert\`, which \`read_with_poll\` does not use; not measured here.)
 EOF
     echo "$END_MARK"
