@@ -33,3 +33,12 @@ BEGIN
 END
 $claim_grants$;
 DROP FUNCTION scribe.claim(text, integer, interval);
+
+-- ---------------------------------------------------------------------------
+-- Cache loaders with parameters (issue 17, item 6): nothing to do here.
+-- scribe.cache_fetch(text, text, interval), the loader without parameters,
+-- keeps its signature and its grants.  The forms with parameters,
+-- scribe.cache_fetch(text, text, interval, VARIADIC "any"), and
+-- scribe.cache_fetch_jsonb in both forms, are new functions made by
+-- src/sql/cache.sql; privileges.sql grants them to scribe_app.
+-- ---------------------------------------------------------------------------
