@@ -70,7 +70,8 @@ cache_fetch_params(FunctionCallInfo fcinfo, ScribeCacheParams *params)
 		if (!OidIsValid(elem_type))
 			ereport(ERROR,
 					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-					 errmsg("the VARIADIC parameters of scribe.cache_fetch must be an array")));
+					 errmsg("the VARIADIC parameters of scribe.cache_fetch must be an array"),
+					 errhint("Pass the values one by one after the ttl, or as VARIADIC ARRAY[...].")));
 		get_typlenbyvalalign(elem_type, &typlen, &typbyval, &typalign);
 		deconstruct_array(PG_GETARG_ARRAYTYPE_P(first), elem_type, typlen, typbyval, typalign,
 						  &params->values, &params->nulls, &params->n);
@@ -89,7 +90,8 @@ cache_fetch_params(FunctionCallInfo fcinfo, ScribeCacheParams *params)
 		if (!OidIsValid(params->types[i]))
 			ereport(ERROR,
 					(errcode(ERRCODE_INDETERMINATE_DATATYPE),
-					 errmsg("could not determine the type of parameter $%d of scribe.cache_fetch", i + 1)));
+					 errmsg("could not determine the type of parameter $%d of scribe.cache_fetch", i + 1),
+					 errhint("Cast the value in the call, for example $%d::text.", i + 1)));
 		params->nulls[i] = PG_ARGISNULL(first + i);
 		params->values[i] = PG_GETARG_DATUM(first + i);
 	}
