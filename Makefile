@@ -63,6 +63,7 @@ OBJS = \
 	src/cache/cache_commit.o \
 	src/cache/cache_events.o \
 	src/cache/cache_fetch.o \
+	src/cache/cache_loader.o \
 	src/cache/cache_flight.o \
 	src/cache/cache_stats.o \
 	src/cache/cache_trigger.o \

@@ -74,10 +74,13 @@ DECLARE
     'image_recompress', 'text_normalize',
     -- queues as a client
     'send', 'send_batch', 'claim', 'ack', 'nack', 'release', 'extend_lease', 'job_get',
-    -- cache and rate limiter
+    -- cache and rate limiter: one keyspace for every role granted them
+    -- (docs/reference.md, "Who shares the keys").  The trigger function,
+    -- because CREATE TRIGGER, run by cache_invalidate_on as its caller,
+    -- needs EXECUTE on it; whoever later writes the table needs nothing
     'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_get_many', 'cache_set', 'cache_set_bytea',
-    'cache_set_jsonb', 'cache_delete', 'cache_fetch', 'cache_invalidate', 'cache_invalidate_on',
-    'cache_invalidate_trigger',
+    'cache_set_jsonb', 'cache_delete', 'cache_fetch', 'cache_fetch_jsonb', 'cache_warm', 'cache_invalidate',
+    'cache_invalidate_on', 'cache_invalidate_trigger',
     'rate_limit_take', 'rate_limit_reset',
     -- read-your-writes
     'replication_commit_lsn', 'replication_wait_lsn',

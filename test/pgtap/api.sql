@@ -26,7 +26,7 @@ SELECT functions_are('scribe', ARRAY[
     '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config',
     'rate_limit_take', 'rate_limit_reset', 'rate_limit_stats',
     'cache_set', 'cache_set_bytea', 'cache_set_jsonb', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
-    'cache_stats', 'cache_clear', 'cache_fetch', 'cache_get_many', 'cache_warm',
+    'cache_stats', 'cache_clear', 'cache_fetch', 'cache_fetch_jsonb', 'cache_get_many', 'cache_warm',
     'cache_namespace_stats', 'cache_invalidate_on', 'cache_invalidate_trigger', '_cache_event_trigger',
     'redis_stats', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many',
     'policy_create', 'policy_alter', 'policy_drop', 'policy_run', 'policy_prune_runs',

@@ -46,3 +46,10 @@ CREATE INDEX documents_owner_id_idx ON scribe.documents (owner, document_id);
 DROP FUNCTION IF EXISTS scribe.document_submit(bytea, text, jsonb, text, text, integer, boolean);
 DROP FUNCTION IF EXISTS scribe.document_get(bigint);
 DROP FUNCTION IF EXISTS scribe.document_search(text, text, integer, regconfig);
+-- Cache loaders with parameters (issue 17, item 6): nothing to do here.
+-- scribe.cache_fetch(text, text, interval), the loader without parameters,
+-- keeps its signature and its grants.  The forms with parameters,
+-- scribe.cache_fetch(text, text, interval, VARIADIC "any"), and
+-- scribe.cache_fetch_jsonb in both forms, are new functions made by
+-- src/sql/cache.sql; privileges.sql grants them to scribe_app.
+-- ---------------------------------------------------------------------------
