@@ -33,3 +33,17 @@ GRANT EXECUTE ON FUNCTION scribe.policy_status() TO pg_monitor;
 -- pg_stat_subscription); a wait holds only the caller's own session
 GRANT EXECUTE ON FUNCTION scribe.replication_commit_lsn() TO PUBLIC;
 GRANT EXECUTE ON FUNCTION scribe.replication_wait_lsn(pg_lsn, interval, name, boolean) TO PUBLIC;
+
+-- ---------------------------------------------------------------------------
+-- Nodes (issue 17, item 8): forgetting a node's heartbeat is the
+-- administrator's.  Until the roles of issue 17 are created before this file
+-- on every branch, the grant waits for the role to exist; once they are,
+-- this is a plain GRANT.
+-- ---------------------------------------------------------------------------
+DO $node_grants$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'scribe_admin') THEN
+        GRANT EXECUTE ON FUNCTION scribe.node_forget(text, boolean) TO scribe_admin;
+    END IF;
+END
+$node_grants$;
