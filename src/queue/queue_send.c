@@ -25,6 +25,7 @@
 
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
+#include "base/install.h"
 #include "base/spi_plans.h"
 
 int			scribe_max_payload_size = 1024 * 1024;
@@ -344,6 +345,8 @@ scribe_send(PG_FUNCTION_ARGS)
 		desc = SPI_tuptable->tupdesc;
 		queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
 		workers = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
+		if (workers)
+			scribe_require_served_database(text_to_cstring(opts.queue));
 		job_id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
 		if (!isnull)
 		{
@@ -460,6 +463,8 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 
 	queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	workers = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	if (workers)
+		scribe_require_served_database(text_to_cstring(opts.queue));
 	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull && workers && opts.kind == NULL)
 		send_kind_required(&opts);

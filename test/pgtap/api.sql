@@ -41,6 +41,7 @@ SELECT functions_are('scribe', ARRAY[
     '_partition_name', '_partition_width', '_archive_documents', '_policy_check_documents', 'document_get_image', 'document_get_pdf', 'cron_next',
     '_s3_put', '_s3_get', '_s3_delete', '_s3_exists',
     'replication_publish', 'replication_subscribe', 'replication_unsubscribe', 'replication_status', '_replica_tables', '_node_role',
+    'node_forget', '_heartbeat_stale_after',
     'replication_commit_lsn', 'replication_wait_lsn',
     -- capacity planning
     'capacity_plan', 'capacity_inputs', '_capacity_check', '_capacity_round',

@@ -364,6 +364,20 @@ $world = world_snapshot($node, $db, @victim_tables);
 unlike($err, qr/ERROR/, 'the queue administrator created, changed, requeued, purged and dropped a queue');
 assert_harmless($node, $db, 'queue admin', $world, @victim_tables);
 
+# --- forgetting a node: its name is data, compared, never resolved
+$node->safe_psql($db, q{
+	GRANT EXECUTE ON FUNCTION scribe.node_forget(text, boolean) TO queue_admin;
+	INSERT INTO scribe.heartbeat VALUES ('retired''); DROP TABLE public.vault; --', now() - interval '1 day', '0.3.0');
+});
+$world = world_snapshot($node, $db, @victim_tables);
+($out, $err) = attack('queue_admin', 'node admin', q{
+	SELECT scribe.node_forget('retired''); DROP TABLE public.vault; --');
+});
+unlike($err, qr/ERROR/, 'an administrator forgot a retired node');
+is($node->safe_psql($db, q{SELECT count(*) FROM scribe.heartbeat WHERE node_name LIKE 'retired%'}), '0',
+	'its row, and only its row, is gone');
+assert_harmless($node, $db, 'node admin', $world, @victim_tables);
+
 # --- every elevated path is in the privilege model and attacked here
 my @c_symbols = split /\n/, `$source/test/bin/elevated-entry-points $source/src`;
 ok(@c_symbols >= 10, scalar(@c_symbols) . ' C entry points change rights');
