@@ -28,6 +28,20 @@ GRANT EXECUTE ON FUNCTION scribe.cache_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.cache_namespace_stats() TO pg_monitor;
 GRANT EXECUTE ON FUNCTION scribe.policy_status() TO pg_monitor;
 
+-- queues: a queue's owner grants and revokes the rights on its own queues
+-- (scribe_app's members create queues, which they then own); the functions
+-- check inside that the caller owns the queue, or is scribe_admin's
+-- (src/queue/queue_rights.c, src/sql/queue_rights.sql).  Until the roles of
+-- issue 17 are merged into this branch, only where scribe_app exists.
+DO $queue_grants$
+BEGIN
+    IF EXISTS (SELECT FROM pg_catalog.pg_roles WHERE rolname = 'scribe_app') THEN
+        GRANT EXECUTE ON FUNCTION scribe.queue_grant(text, regrole, text[]),
+                                  scribe.queue_revoke(text, regrole, text[]) TO scribe_app;
+    END IF;
+END
+$queue_grants$;
+
 -- read-your-writes: every application role needs them, and they reveal no
 -- more than PUBLIC reads already (pg_current_wal_insert_lsn(),
 -- pg_stat_subscription); a wait holds only the caller's own session
