@@ -72,6 +72,12 @@ $node->safe_psql($db, $grants);
 $node->safe_psql($db, q{
 	-- bob, a victim, consumes the inbox and submits documents too
 	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.ack(bigint, uuid, jsonb) TO bob;
+	-- the queues' owner (the superuser) grants the producer, the consumers and the worker node their queues
+	SELECT scribe.queue_grant('tasks', 'app_producer', '{send}');
+	SELECT scribe.queue_grant('inbox', 'app_producer', '{send}');
+	SELECT scribe.queue_grant('inbox', 'app_consumer', '{claim}');
+	SELECT scribe.queue_grant('inbox', 'bob', '{claim}');
+	SELECT scribe.queue_grant('ocr', 'worker_node', '{claim}');
 	-- a clean slate for the evidence: setting up ran nothing of the attackers
 	SELECT setval('arsenal.evidence', 1, false);
 });
@@ -115,9 +121,10 @@ my ($out, $err) = attack('mon', 'pg_monitor',
 		q{SELECT count(*) FROM scribe._health_reasons();},
 		q{SELECT count(*) FROM scribe._partition_runway();},
 		q{SELECT count(*) FROM scribe._queue_totals();},
+		q{SELECT scribe._queue_check_right('ocr', 'mon', 'claim');},
 		q{SELECT scribe.health()->>'status' AS health_status;}));
 like($out, qr/^(ok|degraded|failing)$/m, 'pg_monitor: health() answered through the arsenal');
-is(scalar(() = $err =~ /permission denied for function _(policy_alert|health_reasons|partition_runway|queue_totals)\b/g), 4,
+is(scalar(() = $err =~ /permission denied for function _(policy_alert|health_reasons|partition_runway|queue_totals|queue_check_right)\b/g), 5,
 	'pg_monitor may not call the internal functions the status answers use');
 assert_harmless($node, $db, 'pg_monitor', $world, @victim_tables);
 
@@ -279,7 +286,9 @@ is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE text = 'h
 	'the worker node finished a document through the arsenal');
 assert_harmless($node, $db, 'worker node', $world, @victim_tables);
 
-# --- a consumer of its own queues may not take other users' scans: it claims no ocr job
+# --- a consumer of its own queues may not take other users' scans: it claims no
+# ocr job, not even granted claim on the ocr queue
+$node->safe_psql($db, q{SELECT scribe.queue_grant('ocr', 'app_consumer', '{claim}')});
 my $ocr_claimed = q{SELECT count(*) FROM scribe.jobs j JOIN scribe.queues q USING (queue_id)
 	WHERE q.name = 'ocr' AND j.lease_until IS NOT NULL};
 my $held_before = $node->safe_psql($db, $ocr_claimed);
@@ -340,9 +349,14 @@ $world = world_snapshot($node, $db, @victim_tables);
 	SELECT count(*) FROM scribe.queue_list();
 	SELECT scribe.requeue('pg_class; DROP TABLE public.vault');
 	SELECT scribe.queue_purge('pg_class; DROP TABLE public.vault', 'all');
+	SELECT scribe.queue_grant('pg_class; DROP TABLE public.vault', 'bob', '{send}');
+	SELECT scribe.queue_revoke('pg_class; DROP TABLE public.vault', 'bob');
+	SELECT scribe.queue_alter('pg_class; DROP TABLE public.vault', owner => 'queue_admin');
 	SELECT scribe.queue_drop('pg_class; DROP TABLE public.vault');
 });
-unlike($err, qr/ERROR/, 'the queue administrator created, changed, requeued, purged and dropped a queue');
+unlike($err, qr/ERROR/, 'the queue administrator created, changed, requeued, purged, granted, revoked and dropped its queue');
+($out, $err) = attack('queue_admin', 'queue admin', q{SELECT scribe.queue_grant('inbox', 'queue_admin');});
+like($err, qr/ERROR:  42501: must be owner of queue "inbox"/, 'but may not grant itself a queue of another role');
 assert_harmless($node, $db, 'queue admin', $world, @victim_tables);
 
 # --- every elevated path is in the privilege model and attacked here
