@@ -72,8 +72,10 @@ DECLARE
     -- OCR of an image in hand
     'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'ocr_pdf', 'ocr_languages', 'image_info',
     'image_recompress', 'text_normalize',
-    -- queues as a client
+    -- queues: a client's verbs, and its own queues (the creator owns a queue
+    -- and grants others; each function checks the queue's rights inside)
     'send', 'send_batch', 'claim', 'ack', 'nack', 'release', 'extend_lease', 'job_get',
+    'queue_create', 'queue_alter', 'queue_drop', 'queue_purge', 'requeue', 'queue_grant', 'queue_revoke',
     -- cache and rate limiter: one keyspace for every role granted them
     -- (docs/reference.md, "Who shares the keys").  The trigger function,
     -- because CREATE TRIGGER, run by cache_invalidate_on as its caller,

@@ -38,6 +38,8 @@ $primary->safe_psql('postgres', q{
 	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.ack(bigint, uuid, jsonb),
 		scribe.nack(bigint, uuid, text, interval, boolean), scribe.release(bigint, uuid),
 		scribe.document_get_image(bigint), scribe.queue_stats(text, interval) TO scribe_node;
+	-- and the right to claim from the ocr queue
+	SELECT scribe.queue_grant('ocr', 'scribe_node', '{claim}');
 });
 my $conninfo = 'host=' . $primary->host . ' port=' . $primary->port . ' dbname=postgres user=scribe_node';
 
@@ -142,10 +144,12 @@ is($rc, 0, 'the node\'s role may claim');
 $primary->safe_psql('postgres', 'CREATE ROLE stranger LOGIN');
 ($rc, $out, $err) = $primary->psql('postgres', q{SET ROLE stranger; SELECT scribe.claim('ocr', 1)});
 like($err, qr/permission denied for function claim/, 'another role may not');
-# nor a consumer granted claim for its own queues: an ocr job is another user's scan
+# nor a consumer granted claim for its own queues, not even granted claim on
+# the ocr queue: an ocr job is another user's scan
 $primary->safe_psql('postgres', q{
 	CREATE ROLE consumer LOGIN;
-	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval) TO consumer});
+	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval) TO consumer;
+	SELECT scribe.queue_grant('ocr', 'consumer', '{claim}')});
 # (the document is submitted in the consumer's transaction, so that the node cannot take it first)
 ($rc, $out, $err) = $primary->psql('postgres', qq{
 	BEGIN;
