@@ -27,6 +27,7 @@ SELECT functions_are('scribe', ARRAY[
     '_document_submit', '_document_get', '_document_get_many', '_document_get_text', '_document_get_pages',
     '_document_get_image', '_document_get_pdf', '_document_list', '_document_search', '_document_delete',
     '_document_delete_image', '_document_finished', '_ocr_costs',
+    'document_get_image_for_job', '_document_get_image_for_job', '_job_leased',
     '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config',
     'rate_limit_take', 'rate_limit_reset', 'rate_limit_stats',
     'cache_set', 'cache_set_bytea', 'cache_set_jsonb', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
