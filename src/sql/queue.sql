@@ -157,7 +157,7 @@ COMMENT ON FUNCTION scribe._job_state(bigint) IS 'Internal: a job''s queue, stat
 -- proof, for another capability, that the caller holds that job
 CREATE OR REPLACE FUNCTION scribe._job_leased(job_id bigint, lease uuid, OUT kind text, OUT payload jsonb)
     RETURNS SETOF record
-    LANGUAGE sql STABLE STRICT
+    LANGUAGE sql VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT j.kind, j.payload FROM scribe.jobs j
