@@ -215,7 +215,7 @@ worker_claim(ScribeJob **jobs, ScribeQueue *queue)
 		ScribeQueue *q = list_nth(queues, turn);
 		MemoryContext spi = MemoryContextSwitchTo(batch_context);
 
-		n = scribe_queue_claim_jobs(q, batch_size(q->queue_id), q->lease_us, -MyProcPid, jobs);
+		n = scribe_queue_claim_jobs(q, batch_size(q->queue_id), q->lease_us, -MyProcPid, jobs, NULL);
 		MemoryContextSwitchTo(spi);
 		if (n > 0)
 		{

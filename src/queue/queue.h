@@ -117,6 +117,7 @@ extern TimestampTz scribe_queue_lookup_next_due(void);
 extern Size scribe_queue_wait_shmem_size(void);
 extern void scribe_queue_wait_shmem_init(void);
 extern void scribe_queue_wake_at_commit(int32 queue_id);
+extern void scribe_queue_wake_at_abort(int32 queue_id);
 extern int	scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us,
 									int32 claimed_by, int64 wait_us, ScribeJob **jobs);
 
@@ -136,7 +137,7 @@ extern TimestampTz scribe_queue_vacuum_if_needed(TimestampTz now);
 
 /* queue_consume.c: inside SPI, in the caller's transaction */
 extern int	scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us,
-									int32 claimed_by, ScribeJob **jobs);
+									int32 claimed_by, ScribeJob **jobs, int *touched);
 extern void scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results,
 								  const TimestampTz *finished);
 extern const char *scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,

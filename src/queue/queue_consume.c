@@ -172,13 +172,15 @@ job_claim_order(const void *a, const void *b)
 /*
  * Claim up to n ready jobs of a queue with a lease of lease_us (inside SPI).
  * claimed_by is the consumer's pid, negated for the worker pool.  Returns
- * how many; *jobs is allocated in the caller's memory context.  The update
+ * how many; *jobs is allocated in the caller's memory context.  *touched
+ * (if not NULL): the rows the claim changed, jobs whose last lease ran out
+ * (dead-lettered) included.  The update
  * finds its rows by primary key from an array, never by a join, so that no
  * statistics (a queue analyzed while empty) can turn it into a scan.
  */
 int
 scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 claimed_by,
-						ScribeJob **jobs)
+						ScribeJob **jobs, int *touched)
 {
 	Oid			argtypes[5] = {INT4OID, INT4OID, INT8OID, INT4OID, TIMESTAMPTZOID};
 	Datum		values[5];
@@ -264,6 +266,11 @@ scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 	}
 	if (nexhausted > 0)
 		dead_letter_expired(nexhausted, exhausted);
+	if (touched != NULL)
+		*touched = (int) nrows;
+	/* should this transaction roll back, the jobs are claimable again: waiting claims must look */
+	if (nrows > 0)
+		scribe_queue_wake_at_abort(queue->queue_id);
 	/* the update returns rows in key order: give them in the claim order */
 	qsort(*jobs, count, sizeof(ScribeJob), job_claim_order);
 	return count;

@@ -128,7 +128,7 @@ scribe_claim(PG_FUNCTION_ARGS)
 	else
 		count = scribe_queue_claim_jobs(queue, n,
 										arg_positive_interval(fcinfo, 2, "lease_for", queue->lease_us),
-										MyProcPid, &jobs);
+										MyProcPid, &jobs, NULL);
 	scribe_spi_as_caller(&scope);
 
 	for (int i = 0; i < count; i++)

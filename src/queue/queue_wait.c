@@ -9,6 +9,14 @@
  * Queues share a small fixed array of condition variables, hashed by queue
  * id: a broadcast for another queue of the same slot costs a waiter one
  * empty claim, never a lost wake-up.
+ *
+ * A claim's transaction that rolls back gives its jobs back at once: it
+ * broadcasts too, at its abort (or at its commit, when only a
+ * subtransaction that claimed rolled back).  And a waiting claim keeps no
+ * lock of an empty look: FOR UPDATE SKIP LOCKED keeps the lock of a row it
+ * locked and then found no longer claimable (another claim took it
+ * meanwhile), and a waiting claim's transaction lasts as long as its wait,
+ * so each look runs in a subtransaction, rolled back when it took nothing.
  */
 #include "base/pg_scribe.h"
 
@@ -19,6 +27,7 @@
 #include "pgstat.h"
 #include "storage/condition_variable.h"
 #include "storage/shmem.h"
+#include "utils/resowner.h"
 #include "utils/timestamp.h"
 
 #include "base/spi_plans.h"
@@ -40,7 +49,10 @@ typedef struct QueueWaitShared
 static QueueWaitShared *wait_shared = NULL;
 static bool wait_registered = false;
 static uint64 wake_slots = 0;	/* bit i: broadcast slot i at commit */
+static uint64 claim_slots = 0;	/* bit i: broadcast slot i at abort (jobs claimed) */
 static SPIPlanPtr plan_queue_next_due = NULL;
+
+static void queue_wait_xact_callback(XactEvent event, void *arg);
 
 /* Size of the waiters' condition variables */
 Size
@@ -68,6 +80,41 @@ wait_slot(int32 queue_id)
 	return (int) ((uint32) queue_id % WAIT_SLOTS);
 }
 
+/* Broadcast the condition variables of the slots set in bits */
+static void
+queue_wait_broadcast(uint64 bits)
+{
+	if (bits == 0 || wait_shared == NULL)
+		return;
+	for (int i = 0; i < WAIT_SLOTS; i++)
+		if (bits & (UINT64CONST(1) << i))
+			ConditionVariableBroadcast(&wait_shared->slots[i]);
+}
+
+/*
+ * A subtransaction that claimed rolled back: its jobs are claimable again
+ * once the transaction commits (conservatively, the claims of the whole
+ * transaction so far)
+ */
+static void
+queue_wait_subxact_callback(SubXactEvent event, SubTransactionId mySubid,
+							SubTransactionId parentSubid, void *arg)
+{
+	if (event == SUBXACT_EVENT_ABORT_SUB)
+		wake_slots |= claim_slots;
+}
+
+/* Register the transaction callbacks, once per backend */
+static void
+queue_wait_register(void)
+{
+	if (!wait_registered)
+	{
+		scribe_xact_register(SCRIBE_XACT_PHASE_ANNOUNCE, queue_wait_xact_callback, queue_wait_subxact_callback);
+		wait_registered = true;
+	}
+}
+
 /* Wake the waiting claims once the transaction commits (phase ANNOUNCE) */
 static void
 queue_wait_xact_callback(XactEvent event, void *arg)
@@ -76,18 +123,20 @@ queue_wait_xact_callback(XactEvent event, void *arg)
 	{
 		case XACT_EVENT_COMMIT:
 		case XACT_EVENT_PARALLEL_COMMIT:
-			if (wake_slots != 0 && wait_shared != NULL)
-				for (int i = 0; i < WAIT_SLOTS; i++)
-					if (wake_slots & (UINT64CONST(1) << i))
-						ConditionVariableBroadcast(&wait_shared->slots[i]);
-			wake_slots = 0;
+			queue_wait_broadcast(wake_slots);
+			wake_slots = claim_slots = 0;
 			break;
 
 		case XACT_EVENT_ABORT:
 		case XACT_EVENT_PARALLEL_ABORT:
+			/* the jobs it claimed are claimable again */
+			queue_wait_broadcast(claim_slots);
+			wake_slots = claim_slots = 0;
+			break;
+
 		case XACT_EVENT_PREPARE:
 			/* a prepared transaction's jobs: the waiter finds them at its next due time or wait's end */
-			wake_slots = 0;
+			wake_slots = claim_slots = 0;
 			break;
 
 		default:
@@ -102,12 +151,52 @@ queue_wait_xact_callback(XactEvent event, void *arg)
 void
 scribe_queue_wake_at_commit(int32 queue_id)
 {
-	if (!wait_registered)
-	{
-		scribe_xact_register(SCRIBE_XACT_PHASE_ANNOUNCE, queue_wait_xact_callback, NULL);
-		wait_registered = true;
-	}
+	queue_wait_register();
 	wake_slots |= UINT64CONST(1) << wait_slot(queue_id);
+}
+
+/* Wake the claims waiting on queue_id if the current transaction, which claimed jobs of it, rolls back */
+void
+scribe_queue_wake_at_abort(int32 queue_id)
+{
+	queue_wait_register();
+	claim_slots |= UINT64CONST(1) << wait_slot(queue_id);
+}
+
+/*
+ * One look of a waiting claim, in a subtransaction rolled back when it took
+ * and dead-lettered nothing, so that an empty look keeps no row lock
+ * (inside SPI)
+ */
+static int
+queue_wait_look(const ScribeQueue *queue, int n, int64 lease_us, int32 claimed_by, ScribeJob **jobs)
+{
+	MemoryContext caller = CurrentMemoryContext;
+	ResourceOwner owner = CurrentResourceOwner;
+	int			count = 0;
+	int			touched = 0;
+
+	BeginInternalSubTransaction(NULL);
+	MemoryContextSwitchTo(caller);
+	PG_TRY();
+	{
+		count = scribe_queue_claim_jobs(queue, n, lease_us, claimed_by, jobs, &touched);
+	}
+	PG_CATCH();
+	{
+		MemoryContextSwitchTo(caller);
+		RollbackAndReleaseCurrentSubTransaction();
+		CurrentResourceOwner = owner;
+		PG_RE_THROW();
+	}
+	PG_END_TRY();
+	if (touched > 0)
+		ReleaseCurrentSubTransaction();
+	else
+		RollbackAndReleaseCurrentSubTransaction();
+	MemoryContextSwitchTo(caller);
+	CurrentResourceOwner = owner;
+	return count;
 }
 
 /*
@@ -161,12 +250,11 @@ scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 		TimestampTz due;
 		long		timeout_ms;
 
-		count = scribe_queue_claim_jobs(queue, n, lease_us, claimed_by, jobs);
+		count = queue_wait_look(queue, n, lease_us, claimed_by, jobs);
 		if (count > 0)
 			break;
 		/* a wait may wake many times for other queues of its slot: keep nothing of the empty looks */
 		pfree(*jobs);
-		SPI_freetuptable(SPI_tuptable);
 		now = GetCurrentTimestamp();
 		if (now >= deadline)
 			break;

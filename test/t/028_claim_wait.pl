@@ -143,6 +143,31 @@ $node->safe_psql('postgres', q{SELECT scribe.send('inbox', '{"n": "millennium"}'
 ($got, $err) = finish_waiter($waiter);
 is($got, 'millennium', 'and returns the job sent meanwhile');
 
+# A claim that rolls back gives its job back at once: its abort wakes the
+# waiting claims (the wait is an hour: only the wake-up ends it)
+$node->safe_psql('postgres', q{SELECT scribe.send('inbox', '{"n": "given back"}')});
+my $holder = scribe_session($node);
+$holder->query_safe('BEGIN');
+is($holder->query_safe(q{SELECT payload->>'n' FROM scribe.claim('inbox')}), 'given back',
+	'a transaction claims the only job');
+$waiter = start_waiter($claim_one);
+ok($node->poll_query_until('postgres', "SELECT ($asleep) = 1"), 'a claim waits while the job is held');
+$holder->query_safe('ROLLBACK');
+($got, $err) = finish_waiter($waiter);
+is($got, 'given back', 'the rollback of the claim woke the waiting claim, which took the job');
+
+# ... and a subtransaction's claim rolled back wakes them at its transaction's commit
+$node->safe_psql('postgres', q{SELECT scribe.send('inbox', '{"n": "savepoint"}')});
+$holder->query_safe('BEGIN; SAVEPOINT s');
+is($holder->query_safe(q{SELECT payload->>'n' FROM scribe.claim('inbox')}), 'savepoint',
+	'a subtransaction claims the only job');
+$waiter = start_waiter($claim_one);
+ok($node->poll_query_until('postgres', "SELECT ($asleep) = 1"), 'a claim waits while the subtransaction holds it');
+$holder->query_safe('ROLLBACK TO s; COMMIT');
+($got, $err) = finish_waiter($waiter);
+is($got, 'savepoint', 'the commit after the subtransaction\'s rollback woke the waiting claim');
+$holder->quit;
+
 # Arguments
 ($rc, $out, $stderr) = $node->psql('postgres', qq{\\set VERBOSITY verbose
 SELECT * FROM scribe.claim('inbox', wait => '-1 second');});
