@@ -44,6 +44,8 @@
 typedef struct QueueWaitShared
 {
 	ConditionVariable slots[WAIT_SLOTS];
+	/* broadcasts so far, per slot: a look that a broadcast overtook looks again */
+	pg_atomic_uint64 broadcasts[WAIT_SLOTS];
 } QueueWaitShared;
 
 static QueueWaitShared *wait_shared = NULL;
@@ -70,7 +72,10 @@ scribe_queue_wait_shmem_init(void)
 	wait_shared = ShmemInitStruct("pg_scribe claim waiters", sizeof(QueueWaitShared), &found);
 	if (!found)
 		for (int i = 0; i < WAIT_SLOTS; i++)
+		{
 			ConditionVariableInit(&wait_shared->slots[i]);
+			pg_atomic_init_u64(&wait_shared->broadcasts[i], 0);
+		}
 }
 
 /* The slot of a queue */
@@ -88,7 +93,10 @@ queue_wait_broadcast(uint64 bits)
 		return;
 	for (int i = 0; i < WAIT_SLOTS; i++)
 		if (bits & (UINT64CONST(1) << i))
+		{
+			pg_atomic_fetch_add_u64(&wait_shared->broadcasts[i], 1);
 			ConditionVariableBroadcast(&wait_shared->slots[i]);
+		}
 }
 
 /*
@@ -233,6 +241,7 @@ scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 						int64 wait_us, ScribeJob **jobs)
 {
 	ConditionVariable *cv;
+	pg_atomic_uint64 *broadcasts;
 	TimestampTz deadline;
 	int			count;
 
@@ -242,14 +251,17 @@ scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 	deadline = GetCurrentTimestamp() + Min(wait_us, MAX_WAIT_US);
 	cv = &wait_shared->slots[wait_slot(queue->queue_id)];
 
-	/* on the wait list before each look, so a commit between the look and the sleep still wakes us */
-	ConditionVariablePrepareToSleep(cv);
+	broadcasts = &wait_shared->broadcasts[wait_slot(queue->queue_id)];
 	for (;;)
 	{
+		uint64		seen;
 		TimestampTz now;
 		TimestampTz due;
 		long		timeout_ms;
 
+		/* the broadcasts before the look's snapshot: a later one must not be missed */
+		seen = pg_atomic_read_u64(broadcasts);
+		pg_memory_barrier();
 		count = queue_wait_look(queue, n, lease_us, claimed_by, jobs);
 		if (count > 0)
 			break;
@@ -266,6 +278,16 @@ scribe_queue_claim_wait(const ScribeQueue *queue, int n, int64 lease_us, int32 c
 		 * most an hour at a time, since the latch wait takes an int of ms
 		 */
 		timeout_ms = (long) Min((due - now + 999) / 1000, MAX_SLEEP_MS);
+
+		/*
+		 * On the wait list, then sleep unless a commit broadcast since the
+		 * look began (its jobs may be newer than the look's snapshot).  The
+		 * look's subtransaction ended any earlier place on the list.
+		 */
+		ConditionVariablePrepareToSleep(cv);
+		pg_memory_barrier();
+		if (pg_atomic_read_u64(broadcasts) != seen)
+			continue;
 		(void) ConditionVariableTimedSleep(cv, Max(timeout_ms, 1), PG_WAIT_EXTENSION);
 	}
 	ConditionVariableCancelSleep();
