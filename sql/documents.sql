@@ -37,7 +37,7 @@ SELECT scribe.document_submit(pg_read_binary_file(:'word'), metadata => '[1]');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.document_submit(NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
-SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => NULL);
+SELECT scribe.document_submit(pg_read_binary_file(:'word'), metadata => NULL);
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 
 -- ocr jobs come from document_submit only

@@ -195,7 +195,7 @@ CREATE OR REPLACE FUNCTION scribe.document_get_text(document_id bigint)
     RETURNS text
     LANGUAGE c STABLE
     AS 'MODULE_PATHNAME', 'scribe_document_call';
-COMMENT ON FUNCTION scribe.document_get_text(bigint) IS 'A recognised document''s text, its pages joined by form feeds; NULL until it is done, or if it is missing or another owner''s';
+COMMENT ON FUNCTION scribe.document_get_text(bigint) IS 'A recognised document''s text, all its pages; NULL until it is done, or if it is missing or another owner''s';
 
 CREATE OR REPLACE FUNCTION scribe._document_get_pages(
     caller regrole, acting_owner text, all_owners boolean, document_id bigint,

@@ -106,10 +106,10 @@ my %row;
 for my $line (split /\n/, $matrix)
 {
 	my (undef, $who, $what) = split /\s*\|\s*/, $line;
-	$row{ ($who =~ /(PUBLIC|pg_monitor)/)[0] // $who } = $what if defined $what;
+	$row{ ($who =~ /(PUBLIC|scribe_app|scribe_monitor|scribe_admin|nobody)/)[0] // $who } = $what if defined $what;
 }
 $node->safe_psql('postgres', 'CREATE ROLE regress_nobody');
-for my $who ('PUBLIC', 'pg_monitor')
+for my $who ('PUBLIC', 'scribe_app', 'scribe_monitor')
 {
 	my $role = $who eq 'PUBLIC' ? 'regress_nobody' : $who;
 	my $documented = join ',', sort map { s/\(.*//r } ($row{$who} =~ /`(\w+\()/g);
@@ -118,14 +118,28 @@ for my $who ('PUBLIC', 'pg_monitor')
 		WHERE p.pronamespace = 'scribe'::regnamespace AND has_function_privilege('$role', p.oid, 'EXECUTE')
 		  AND ('$who' = 'PUBLIC' OR NOT has_function_privilege('regress_nobody', p.oid, 'EXECUTE'))});
 	is($granted, $documented, "the functions $who may execute are those the reference's matrix lists");
-	my @relations = ($row{$who} =~ /`(\w+)`(?!\()/g);
-	my $relations = join ',', sort @relations;
-	my $readable = $node->safe_psql('postgres', qq{
-		SELECT COALESCE(string_agg(c.relname, ',' ORDER BY c.relname), '') FROM pg_class c
-		WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
-		  AND has_table_privilege('$role', c.oid, 'SELECT')});
-	is($readable, $relations, "the tables and views $who may read are those the reference's matrix lists");
 }
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc p
+	WHERE p.pronamespace = 'scribe'::regnamespace
+	  AND has_function_privilege('scribe_admin', p.oid, 'EXECUTE') <> (p.proname !~ '^_')}), '',
+	'scribe_admin may execute every function that is not internal, and no internal one');
+is($node->safe_psql('postgres', q{
+	SELECT string_agg(p.proname, ',' ORDER BY p.proname) FROM pg_proc p, pg_roles r
+	WHERE p.pronamespace = 'scribe'::regnamespace AND p.proname ~ '^_'
+	  AND has_function_privilege(r.oid, p.oid, 'EXECUTE') AND NOT r.rolsuper}), '',
+	'no role but superusers may execute an internal function');
+is($node->safe_psql('postgres', q{
+	SELECT pg_has_role('pg_monitor', 'scribe_monitor', 'MEMBER'), pg_has_role('scribe_admin', 'scribe_app', 'MEMBER'),
+	       pg_has_role('scribe_admin', 'scribe_monitor', 'MEMBER')}), 't|t|t',
+	'the memberships the matrix states: pg_monitor has scribe_monitor; scribe_admin has scribe_app and scribe_monitor');
+my @relations = ($row{scribe_monitor} =~ /`(\w+)`(?!\()/g);
+my $readable = $node->safe_psql('postgres', q{
+	SELECT COALESCE(string_agg(c.relname, ',' ORDER BY c.relname), '') FROM pg_class c
+	WHERE c.relnamespace = 'scribe'::regnamespace AND c.relkind IN ('r', 'p', 'v', 'm') AND NOT c.relispartition
+	  AND has_table_privilege('pg_monitor', c.oid, 'SELECT')});
+is($readable, join(',', sort grep { !/^scribe_|^pg_monitor$/ } @relations),
+	"the tables pg_monitor may read are those the reference's matrix lists");
 
 $node->stop;
 done_testing();

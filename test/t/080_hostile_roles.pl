@@ -64,6 +64,11 @@ while ($grants =~ /GRANT\s+EXECUTE\s+ON\s+FUNCTION\s+(.*?)\s+TO\s+(\w+)\s*;/gs)
 	my ($functions, $role) = ($1, $2);
 	push @{ $granted_to{$role} }, $1 while $functions =~ /scribe\.(\w+)\(/g;
 }
+while ($grants =~ /GRANT\s+(scribe_\w+)\s+TO\s+([\w\s,]+?)\s*;/gs)
+{
+	my ($group, $roles) = ($1, $2);
+	push @{ $granted_to{$_} }, $group for split /\s*,\s*/, $roles;
+}
 my @roles = sort keys %granted_to;
 ok(@roles >= 6, 'the reference recommends grants for ' . join(', ', @roles));
 attacker_create($node, $db, $_) for @roles;
@@ -243,15 +248,23 @@ my $scan = "$source/test/fixtures/scans/letter-clean.png";
 $node->safe_psql($db, "SELECT scribe.document_submit(pg_read_binary_file('$scan'), owner => 'the superuser') FROM generate_series(1, 4)");
 $world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('archive_app', 'documents', qq{
-	SELECT scribe.document_submit(decode('@{[ unpack 'H*', slurp_file($scan) ]}', 'hex'), owner => 'archive');
+	SET scribe.owner = 'archive';
+	SELECT scribe.document_submit(decode('@{[ unpack 'H*', slurp_file($scan) ]}', 'hex'));
 	SELECT * FROM scribe.document_get(1);
+	SELECT * FROM scribe.document_get_many('{1, 2, 3, 4, 5}');
+	SELECT scribe.document_get_text(1);
+	SELECT count(*) FROM scribe.document_get_pages(1);
+	SELECT count(*) FROM scribe.document_list();
 	SELECT * FROM scribe.document_search('letter');
 	SELECT length(scribe.document_get_image(1));
 	SELECT length(scribe.document_get_pdf(1));
+	SELECT scribe.document_delete(1);
 	SELECT * FROM scribe.ocr_costs();
 });
 is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE owner = 'archive'}), '1',
 	'the documents application submitted through the arsenal');
+is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE owner = 'the superuser'}), '4',
+	'and deleted none of another owner\'s documents');
 assert_harmless($node, $db, 'documents', $world, @victim_tables);
 
 # --- the worker node's role: the queue's verbs on the ocr queue; nobody else's lease

@@ -162,7 +162,7 @@ as_ok('mallory', q{
 	GRANT USAGE ON SCHEMA mallory TO PUBLIC;});
 as_ok('boss', 'SELECT mallory.harmless()');
 $node->safe_psql($db, 'SELECT mallory.harmless()');
-is($node->safe_psql($db, q{SELECT string_agg(documents || ':' || (texts IS NULL), ',') FROM mallory.loot}), '0:t,0:t',
+is($node->safe_psql($db, q{SELECT string_agg(documents || ':' || (texts IS NULL), ',') FROM mallory.loot}), '0:true,0:true',
 	'called by scribe_admin or a superuser, mallory\'s function still sees only what mallory sees: nothing');
 
 # --- a pool worker's session keeps no owner from one job to the next
