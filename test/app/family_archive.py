@@ -432,7 +432,7 @@ def step_cache(conn):
                      "'SELECT jsonb_build_object(''title'', title, ''family'', family) FROM archive.albums "
                      "WHERE album_id = $1', '1 hour', 2)"),
            {'title': "Grandma's diaries", 'family': BROOKS}, 'cache_fetch_jsonb returns jsonb')
-    expect_error('42601', '', 'a loader of two statements is refused',
+    expect_error('42601', 'must be one statement', 'a loader of two statements is refused',
                  lambda: conn.execute("SELECT scribe.cache_fetch('album:9', 'SELECT 1; SELECT 2', '1 hour', 9)"))
 
 
