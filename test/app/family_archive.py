@@ -23,6 +23,7 @@ duration the checks depend on.
     family_archive.py consume ...    (a consumer process; started by the above)
 """
 import argparse
+import atexit
 import contextlib
 import datetime
 import json
@@ -37,8 +38,12 @@ import psycopg
 from psycopg.types.json import Jsonb
 
 FAILURES = []
-ANDERSEN = 'family-andersen'
-BROOKS = 'family-brooks'
+CHILDREN = []
+# two families, named afresh by each run, so that a run finds nothing of an
+# earlier one (their documents, costs and rate limits are theirs)
+RUN = os.urandom(3).hex()
+ANDERSEN = f'andersen-{RUN}'
+BROOKS = f'brooks-{RUN}'
 
 
 def say(text):
@@ -234,6 +239,10 @@ def step_completion(conn, listener, docs, timeout):
         for job_id, lease, payload in rows:
             say(f'   job {job_id}: {json.dumps(payload, sort_keys=True)} (the "your scan is ready" email goes out)')
             doc = payload['document_id']
+            if doc not in owner_of:
+                # of another run or another application's document: not ours to announce
+                conn.execute('SELECT scribe.ack(%s, %s)', [job_id, lease])
+                continue
             if doc in jobs:
                 FAILURES.append(f'document {doc} notified twice')
                 say(f'FAIL - document {doc}: a second job on the notify queue')
@@ -322,7 +331,8 @@ def start_consumer(args, name, *extra):
     """Start a consumer process of the thumbnails queue; returns it once it says it is ready"""
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), 'consume', '--conninfo', args.primary,
                              '--queue', 'thumbnails', '--name', name, '--timeout', str(args.timeout), *extra],
-                            stdout=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    CHILDREN.append(proc)
     words = read_line(proc, args.timeout)
     if words[:1] != ['ready']:
         raise RuntimeError(f'consumer {name} said {words}')
@@ -335,6 +345,10 @@ def step_consumers(args, conn, listener, docs):
     comes back after the lease and is done by another; each job is done once"""
     say('== waiting consumers, one killed in the middle of a job')
     ensure_queue(conn, 'thumbnails', interval(300))
+    # jobs an earlier run left behind: done now, so that none stops a consumer of this run
+    while rows := conn.execute("SELECT job_id, lease FROM scribe.claim('thumbnails', 100)").fetchall():
+        for job_id, lease in rows:
+            conn.execute('SELECT scribe.ack(%s, %s)', [job_id, lease])
     listener.execute('LISTEN thumbnail_done')
     # the victim takes its job with a lease of a second, and hangs holding it
     victim = start_consumer(args, 'victim', '--lease', '1', '--hang-after-claim')
@@ -392,7 +406,8 @@ def consume(args):
         job_id, lease, payload = rows[0]
         if args.hang_after_claim:
             print('claimed', job_id, lease, flush=True)
-            # a consumer stuck in the middle of its job, until it is killed
+            # a consumer stuck in the middle of its job, until it is killed (its
+            # parent never writes to its stdin)
             sys.stdin.read()
             return 1
         with conn.transaction():
@@ -478,8 +493,18 @@ def step_replica(args, conn, replica, docs):
                'and list their own diary only')
 
 
+def stop_children():
+    """Kill the consumer processes still running (a run that failed half-way)"""
+    for proc in CHILDREN:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+
 def run(args):
     """The whole application, step by step"""
+    atexit.register(stop_children)
+    say(f'the families of this run: {ANDERSEN} and {BROOKS}')
     conn = connect(args.primary)
     listener = connect(args.primary)
     replica = connect(args.replica)
