@@ -299,6 +299,9 @@ def step_read(conn, docs, fixtures):
                sorted(docs[k] for k in ('letter', 'upside_down')), 'document_search finds its two letters')
         expect(column(conn, 'SELECT document_id FROM scribe.document_search(%s)', ['Hendersons']), [],
                'and nothing of the other family\'s diary')
+    # a pooled connection goes to the next request as it came: SET LOCAL ended with the transaction
+    expect(one(conn, 'SELECT count(*) FROM scribe.document_list()'), 0,
+           'after the transaction the connection acts for no family again: it sees nothing')
     with acting_for(conn, BROOKS):
         expect(column(conn, 'SELECT document_id FROM scribe.document_list()'), [b], 'the Brookses list their diary only')
         expect(column(conn, 'SELECT document_id FROM scribe.document_search(%s)', ['Hendersons']), [b],
