@@ -327,7 +327,7 @@ remote_claim(RemoteJob *job)
 	res = remote_call("claiming an ocr job",
 					  "SELECT c.job_id, c.lease, c.attempt, c.max_attempts, c.kind, "
 					  "  c.payload->>'document_id', c.payload->>'lang', c.payload->>'tier', "
-					  "  CASE WHEN c.kind = 'ocr' THEN scribe.document_get_image((c.payload->>'document_id')::bigint) END, "
+					  "  CASE WHEN c.kind = 'ocr' THEN scribe.document_get_image_for_job(c.job_id, c.lease) END, "
 					  "  (extract(epoch FROM c.lease_until - clock_timestamp()) * 1000)::bigint, "
 					  "  greatest((SELECT s.ready FROM scribe.queue_stats('" REMOTE_QUEUE "') s) - 1, 0), "
 					  "  c.payload->>'force_ocr' = 'true' "

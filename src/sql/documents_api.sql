@@ -301,6 +301,33 @@ CREATE OR REPLACE FUNCTION scribe.document_get_pdf(document_id bigint)
     AS 'MODULE_PATHNAME', 'scribe_document_call';
 COMMENT ON FUNCTION scribe.document_get_pdf(bigint) IS 'A searchable PDF of a recognised document: each page''s image with its words as an invisible text layer, made by this session''s OCR engine; NULL if it is missing or another owner''s';
 
+CREATE OR REPLACE FUNCTION scribe._document_get_image_for_job(
+    caller regrole, acting_owner text, all_owners boolean, job_id bigint, lease uuid)
+    RETURNS bytea
+    LANGUAGE plpgsql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    j record;
+BEGIN
+    SELECT l.kind, l.payload INTO j FROM scribe._job_leased(job_id, lease) l;
+    IF NOT FOUND OR j.kind IS DISTINCT FROM 'ocr' THEN
+        RAISE EXCEPTION 'job % is not an ocr job whose lease you hold', job_id
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Claim the job from the ocr queue first (worker nodes do), and read its image before the lease runs out.';
+    END IF;
+    -- holding the job is the right to its document, whoever owns it
+    RETURN scribe._document_get_image(caller, NULL, true, (j.payload->>'document_id')::bigint);
+END
+$$;
+COMMENT ON FUNCTION scribe._document_get_image_for_job(regrole, text, boolean, bigint, uuid) IS 'Internal: scribe.document_get_image_for_job for caller';
+
+CREATE OR REPLACE FUNCTION scribe.document_get_image_for_job(job_id bigint, lease uuid)
+    RETURNS bytea
+    LANGUAGE c STABLE
+    AS 'MODULE_PATHNAME', 'scribe_document_call';
+COMMENT ON FUNCTION scribe.document_get_image_for_job(bigint, uuid) IS 'The image of the document of an ocr job whose lease the caller holds (what a worker node recognises), whoever owns it; ERROR otherwise';
+
 -- list and search ------------------------------------------------------
 
 CREATE OR REPLACE FUNCTION scribe._document_list(

@@ -152,6 +152,18 @@ CREATE OR REPLACE FUNCTION scribe._job_state(
 $$;
 COMMENT ON FUNCTION scribe._job_state(bigint) IS 'Internal: a job''s queue, state (ready, delayed, running, done, dead), attempts, lease and payload wherever it is; NULL when it is gone';
 
+-- A job's kind and payload while (job_id, lease) names its live lease: the
+-- proof, for another capability, that the caller holds that job
+CREATE OR REPLACE FUNCTION scribe._job_leased(job_id bigint, lease uuid, OUT kind text, OUT payload jsonb)
+    RETURNS SETOF record
+    LANGUAGE sql STABLE STRICT
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    SELECT j.kind, j.payload FROM scribe.jobs j
+    WHERE j.job_id = _job_leased.job_id AND j.lease = _job_leased.lease AND j.lease_until > clock_timestamp()
+$$;
+COMMENT ON FUNCTION scribe._job_leased(bigint, uuid) IS 'Internal: a job''s kind and payload while (job_id, lease) names its live lease; no row otherwise';
+
 -- A queue's name by its id (NULL: no such queue here)
 CREATE OR REPLACE FUNCTION scribe._queue_name(queue_id integer) RETURNS text
     LANGUAGE sql STABLE STRICT

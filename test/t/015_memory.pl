@@ -40,6 +40,26 @@ my ($before, $after) = backend_memory_growth($node, 'CALL public.churn(2000)', '
 cmp_ok($after - $before, '<', 1024,
 	"a backend's private memory after 20,000 send/claim/ack/stats: $before kB -> $after kB");
 
+# the document functions' doors (C entry point, internal body as the
+# superuser, rows materialised) through 60,000 calls: with a document in
+# the table, and the owner set
+$node->safe_psql('postgres', q{
+	INSERT INTO scribe.documents (owner, image, image_format, image_bytes, pages, status, text)
+	VALUES ('family-1', '\x00', 'png', 1, 1, 'done', 'hello');
+	CREATE PROCEDURE public.read_documents(n integer) LANGUAGE plpgsql AS $$
+	BEGIN
+		PERFORM set_config('scribe.owner', 'family-1', false);
+		FOR i IN 1..n LOOP
+			PERFORM * FROM scribe.document_get_many('{1, 2, 3}');
+			PERFORM scribe.document_get_text(1);
+			PERFORM * FROM scribe.document_list();
+		END LOOP;
+	END $$;
+});
+($before, $after) = backend_memory_growth($node, 'CALL public.read_documents(2000)', 'CALL public.read_documents(20000)');
+cmp_ok($after - $before, '<', 1024,
+	"a backend's private memory after 60,000 calls of document functions: $before kB -> $after kB");
+
 # a worker through 20,000 sql jobs
 my $send = q{SELECT count(*) FROM scribe.send_batch('memw',
 	array_fill('{"function": "public.noop", "args": {"x": 1}}'::jsonb, ARRAY[%d]), kind => 'sql')};

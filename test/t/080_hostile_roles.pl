@@ -56,8 +56,8 @@ arsenal_setup($node, $db);
 # --- the attackers: the roles of the reference's recommended grants, and a
 # member of pg_monitor
 my $reference = slurp_file("$source/docs/reference.md");
-my ($grants) = $reference =~ /^### Privileges\n.*?```sql\n(.*?)```/ms
-  or die 'docs/reference.md: no sql block under "### Privileges"';
+my ($grants) = $reference =~ /^### Privileges\n.*?The roles the hostile tests use.*?```sql\n(.*?)```/ms
+  or die 'docs/reference.md: no sql block of the hostile tests\' roles under "### Privileges"';
 my %granted_to;
 while ($grants =~ /GRANT\s+EXECUTE\s+ON\s+FUNCTION\s+(.*?)\s+TO\s+(\w+)\s*;/gs)
 {
