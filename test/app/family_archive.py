@@ -32,7 +32,6 @@ import select
 import signal
 import subprocess
 import sys
-import time
 
 import psycopg
 from psycopg.types.json import Jsonb
@@ -114,7 +113,8 @@ def interval(seconds):
 def notifications(conn, timeout):
     """Yield (channel, payload) of the notifications conn LISTENs to, as they
     arrive; raise TimeoutError after timeout seconds without one.  Waits on
-    the socket (select), never polls."""
+    the socket (select), never polls: psycopg 3.1 (Debian 12) has no timeout
+    in conn.notifies(), so this reads them through its libpq layer."""
     pgconn = conn.pgconn
     while True:
         n = pgconn.notifies()
@@ -128,14 +128,19 @@ def notifications(conn, timeout):
 
 
 def read_line(proc, timeout):
-    """The next line a child process prints; TimeoutError after timeout seconds without one"""
-    readable, _, _ = select.select([proc.stdout], [], [], timeout)
-    if not readable:
-        raise TimeoutError(f'process {proc.pid} printed nothing within {timeout} s')
-    line = proc.stdout.readline()
-    if not line:
-        raise RuntimeError(f'process {proc.pid} exited (status {proc.wait()}) before printing')
-    return line.split()
+    """The words of the next line a child process prints; TimeoutError after
+    timeout seconds without one (read byte by byte: no buffer hides a line
+    from select)"""
+    line = b''
+    while not line.endswith(b'\n'):
+        readable, _, _ = select.select([proc.stdout], [], [], timeout)
+        if not readable:
+            raise TimeoutError(f'process {proc.pid} printed no line within {timeout} s')
+        byte = os.read(proc.stdout.fileno(), 1)
+        if not byte:
+            raise RuntimeError(f'process {proc.pid} exited (status {proc.wait()}) before printing a line')
+        line += byte
+    return line.decode().split()
 
 
 # --- the application's operations -----------------------------------------
@@ -334,12 +339,12 @@ def start_consumer(args, name, *extra):
     """Start a consumer process of the thumbnails queue; returns it once it says it is ready"""
     proc = subprocess.Popen([sys.executable, os.path.abspath(__file__), 'consume', '--conninfo', args.primary,
                              '--queue', 'thumbnails', '--name', name, '--timeout', str(args.timeout), *extra],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE)
     CHILDREN.append(proc)
     words = read_line(proc, args.timeout)
     if words[:1] != ['ready']:
         raise RuntimeError(f'consumer {name} said {words}')
-    say(f'   consumer {name}: process {proc.pid}, waiting in scribe.claim(..., wait => ...)')
+    say(f'   consumer {name}: process {proc.pid}, connected; it waits in scribe.claim(..., wait => ...)')
     return proc
 
 
