@@ -20,6 +20,7 @@ OBJS = \
 	src/base/privilege.o \
 	src/base/removed.o \
 	src/base/call_internal.o \
+	src/queue/queue_admin_sql.o \
 	src/queue/queue_cache.o \
 	src/queue/queue_consume.o \
 	src/queue/queue_consume_sql.o \
@@ -31,6 +32,7 @@ OBJS = \
 	src/queue/queue_recount.o \
 	src/queue/queue_status.o \
 	src/queue/queue_ready.o \
+	src/queue/queue_rights.o \
 	src/queue/queue_wait.o \
 	src/pool/pool.o \
 	src/pool/pool_launcher.o \
@@ -63,6 +65,7 @@ OBJS = \
 	src/cache/cache_commit.o \
 	src/cache/cache_events.o \
 	src/cache/cache_fetch.o \
+	src/cache/cache_loader.o \
 	src/cache/cache_flight.o \
 	src/cache/cache_stats.o \
 	src/cache/cache_trigger.o \
@@ -129,6 +132,7 @@ FUNCTION_SQL = \
 	src/sql/replication.sql \
 	src/sql/read_your_writes.sql \
 	src/sql/queue.sql \
+	src/sql/queue_rights.sql \
 	src/sql/pool.sql \
 	src/sql/ocr.sql \
 	src/sql/documents.sql \

@@ -1,5 +1,7 @@
 -- Privileges: nothing for PUBLIC; producers, consumers and readers get what
--- they are granted; sql jobs run only what their role may run.
+-- they are granted (EXECUTE on the functions, and the queue's owner's grant
+-- of send or claim on its queue); sql jobs run only what their role may run.
+-- test/t/029_queue_rights.pl tries the per-queue rights in depth.
 SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
@@ -17,6 +19,16 @@ REVOKE ALL ON FUNCTION public.priv_private(jsonb) FROM PUBLIC;
 GRANT EXECUTE ON FUNCTION public.priv_private(jsonb) TO regress_scribe_other;
 
 SET ROLE regress_scribe_producer;
+-- EXECUTE on send is not enough: the queue's owner grants send on its queue
+SELECT scribe.send('priv_c', '{"secret": "mine"}');
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT scribe.queue_grant('priv_w', 'regress_scribe_producer', '{send}');
+SELECT scribe.queue_grant('priv_c', 'regress_scribe_producer', '{send}');
+SELECT scribe.queue_grant('priv_w', 'regress_scribe_other', '{send}');
+SELECT q.name, r.grantee, r.may_send, r.may_claim
+FROM scribe.queue_rights r JOIN scribe.queues q USING (queue_id) ORDER BY 1, 2;
+SET ROLE regress_scribe_producer;
 -- a role may not enqueue a sql job for a function it may not run
 SELECT scribe.send('priv_w', '{"function": "public.priv_private"}', kind => 'sql');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
@@ -32,8 +44,10 @@ SELECT scribe.queue_create('priv_mine');
 RESET ROLE;
 
 SET ROLE regress_scribe_other;
--- another role cannot read the job
+-- another role cannot read the job, nor send to a queue it was not granted
 SELECT payload FROM scribe.job_get(:mine);
+\echo SQLSTATE :LAST_ERROR_SQLSTATE
+SELECT scribe.send('priv_c', '{}');
 \echo SQLSTATE :LAST_ERROR_SQLSTATE
 SELECT scribe.send('priv_w', '{"function": "public.priv_private"}', kind => 'sql') AS theirs \gset
 RESET ROLE;

@@ -55,6 +55,8 @@ GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, 
                           scribe.send_batch(text, jsonb[], text, interval, timestamptz, integer, text[], integer),
                           scribe.job_get(bigint)
     TO regress_scribe_alice, regress_scribe_bob;
+SELECT scribe.queue_grant('send_q', 'regress_scribe_alice', '{send}');
+SELECT scribe.queue_grant('send_q', 'regress_scribe_bob', '{send}');
 SET ROLE regress_scribe_alice;
 SELECT scribe.send('send_q', '{"from": "alice"}', idempotency_key => 'shared') AS alice_job \gset
 RESET ROLE;

@@ -105,8 +105,8 @@ SELECT scribe.send('ocr', '{"plain": true}', priority => 1000) > 0 AS sent;
 SELECT job_id, lease FROM scribe.claim('ocr') \gset plain_
 SELECT scribe.ack(:plain_job_id, :'plain_lease', '{"anything": 1}');
 
--- who may claim ocr jobs: not a consumer granted claim for its own queues; a
--- role that may read every document's image (a worker node's) may
+-- who may claim ocr jobs: not a role granted EXECUTE on claim alone; a role
+-- granted the claim right on the ocr queue (a worker node's) may
 SELECT scribe.document_submit(pg_read_binary_file(:'word'), owner => 'node-test', priority => 100) AS held_id \gset
 CREATE ROLE regress_scribe_consumer;
 GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval) TO regress_scribe_consumer;
@@ -115,11 +115,12 @@ SELECT pg_temp.outcome($$SELECT count(*) FROM scribe.claim('ocr', 1)$$);
 RESET ROLE;
 SELECT j.attempts, j.lease_until IS NULL AS not_claimed
 FROM scribe.documents d JOIN scribe.jobs j USING (job_id) WHERE d.document_id = :held_id;
-GRANT EXECUTE ON FUNCTION scribe.document_get_image(bigint) TO regress_scribe_consumer;
+SELECT scribe.queue_grant('ocr', 'regress_scribe_consumer', '{claim}');
 SET ROLE regress_scribe_consumer;
 SELECT kind, attempt FROM scribe.claim('ocr', 1);
 RESET ROLE;
-REVOKE ALL ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.document_get_image(bigint) FROM regress_scribe_consumer;
+REVOKE ALL ON FUNCTION scribe.claim(text, integer, interval, interval) FROM regress_scribe_consumer;
+SELECT scribe.queue_revoke('ocr', 'regress_scribe_consumer');
 DROP ROLE regress_scribe_consumer;
 
 SELECT count(*) FROM scribe.queue_alter('ocr', consumer => 'workers', backoff_base => '5 seconds', backoff_cap => '1 minute');

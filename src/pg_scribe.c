@@ -129,5 +129,5 @@ _PG_init(void)
 	scribe_register_launcher_tasks();
 	scribe_shmem_install_hooks();
 	scribe_launcher_register();
-	scribe_launcher_watch_drops();
+	scribe_launcher_watch_objects();
 }

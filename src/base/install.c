@@ -72,6 +72,48 @@ scribe_require_preload(const char *what)
 }
 
 /*
+ * Whether this backend's database is scribe.database, the one the launcher
+ * and its workers serve.  Asked once per backend: neither changes while it
+ * runs (scribe.database is set at server start; a database cannot be
+ * renamed while someone is connected to it).
+ */
+bool
+scribe_database_is_served(void)
+{
+	static int	served = -1;
+
+	if (served < 0)
+		served = scribe_database != NULL &&
+			strcmp(get_database_name(MyDatabaseId), scribe_database) == 0;
+	return served == 1;
+}
+
+/*
+ * ERROR unless this database is scribe.database: a job sent to a queue that
+ * the workers consume would never run here.  The extension is left in a
+ * database other than scribe.database only when the setting changed since
+ * it was installed.
+ */
+void
+scribe_require_served_database(const char *queue)
+{
+	const char *current;
+
+	if (scribe_database_is_served())
+		return;
+
+	current = get_database_name(MyDatabaseId);
+	ereport(ERROR,
+			(errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+			 errmsg("queue \"%s\" is consumed by workers, which run in database \"%s\", not in \"%s\"",
+					queue, scribe_database, current),
+			 errdetail("A job sent here would never run: pg_scribe's launcher and workers serve scribe.database only."),
+			 errhint("Send it in database \"%s\", or set scribe.database = %s in postgresql.conf and restart the server; "
+					 "queues created with consumer => 'clients' work in any database.",
+					 scribe_database, quote_literal_cstr(current))));
+}
+
+/*
  * Refuse CREATE EXTENSION without the preloaded library or outside
  * scribe.database, and wake the launcher when the install commits.
  */

@@ -9,5 +9,7 @@
 extern char *scribe_database;
 
 extern void scribe_install_define_gucs(void);
+extern bool scribe_database_is_served(void);
+extern void scribe_require_served_database(const char *queue);
 
 #endif							/* SCRIBE_INSTALL_H */

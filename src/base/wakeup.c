@@ -11,6 +11,7 @@
 #include "base/pg_scribe.h"
 
 #include "catalog/objectaccess.h"
+#include "catalog/pg_database.h"
 #include "catalog/pg_extension.h"
 #include "commands/extension.h"
 #include "storage/latch.h"
@@ -150,7 +151,11 @@ scribe_launcher_wake_at_commit_flag(pg_atomic_uint32 *flag)
 	wake_flag = flag;
 }
 
-/* Wake the launcher when a DROP EXTENSION pg_scribe commits */
+/*
+ * Wake the launcher when a DROP EXTENSION pg_scribe commits, and when a
+ * database is created or altered (renamed, opened to connections): a
+ * launcher waiting for scribe.database looks at once.
+ */
 static void
 launcher_wakeup_object_access(ObjectAccessType access, Oid classId, Oid objectId,
 							  int subId, void *arg)
@@ -165,11 +170,16 @@ launcher_wakeup_object_access(ObjectAccessType access, Oid classId, Oid objectId
 		if (name != NULL && strcmp(name, SCRIBE_EXTENSION_NAME) == 0)
 			scribe_launcher_wake_at_commit();
 	}
+	else if ((access == OAT_POST_CREATE || access == OAT_POST_ALTER) && classId == DatabaseRelationId)
+		scribe_launcher_wake_at_commit();
 }
 
-/* Watch for DROP EXTENSION pg_scribe in every backend (server start only) */
+/*
+ * Watch for DROP EXTENSION pg_scribe and for new databases in every backend
+ * (server start only)
+ */
 void
-scribe_launcher_watch_drops(void)
+scribe_launcher_watch_objects(void)
 {
 	prev_object_access_hook = object_access_hook;
 	object_access_hook = launcher_wakeup_object_access;

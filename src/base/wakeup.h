@@ -19,7 +19,7 @@ extern void scribe_launcher_latch_attach(PGPROC *proc);
 extern void scribe_launcher_wake(void);
 extern void scribe_launcher_wake_at_commit(void);
 extern void scribe_launcher_wake_at_commit_flag(pg_atomic_uint32 *flag);
-extern void scribe_launcher_watch_drops(void);
+extern void scribe_launcher_watch_objects(void);
 
 /*
  * tasks.c: what the launcher runs.  A task returns when it next wants to

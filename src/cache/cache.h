@@ -56,6 +56,18 @@ typedef struct ScribeCacheItem
 } ScribeCacheItem;
 
 /*
+ * The parameters of a cache_fetch loader, as the caller gave them: $1 is
+ * values[0].  A quoted literal's type is unknown, its value a C string.
+ */
+typedef struct ScribeCacheParams
+{
+	int			n;
+	Oid		   *types;
+	Datum	   *values;
+	bool	   *nulls;
+} ScribeCacheParams;
+
+/*
  * Taken before a value is loaded (cache_fetch), checked when it is stored:
  * the generation of the key's slot, bumped by every delete of a key hashing
  * there, and its namespace's version.  If either moved, the key was deleted
@@ -182,8 +194,16 @@ extern void scribe_cache_invalidate(const char *ns, int ns_len);
 /* cache_key.c: the shape of a key, its namespace */
 extern void scribe_cache_check_key(const text *key);
 extern int	scribe_cache_namespace_len(const char *key, int key_len);
+
+/* cache_sql.c: arguments and values of the SQL functions */
 extern int64 scribe_cache_ttl_arg(FunctionCallInfo fcinfo, int argno);
+extern void scribe_cache_check_type(const char *key, ScribeCacheType type, ScribeCacheType want);
+extern Datum scribe_cache_value_varlena(StringInfo value);
 extern text *scribe_cache_value_text(StringInfo value, ScribeCacheType type);
+
+/* cache_loader.c: a cache_fetch loader, checked, its parameters bound */
+extern bool scribe_cache_load(const char *key, const char *loader, const ScribeCacheParams *params,
+							  ScribeCacheType want, StringInfo value, ScribeCacheType *type);
 
 /* cache_commit.c: deletes and invalidations done again when the transaction commits */
 extern void scribe_cache_delete_at_commit(const char *key, int key_len);

@@ -5,68 +5,26 @@
  * scribe.cache_fetch_wait) and read what it stored.  A loader that fails
  * releases the claim, so the next caller loads.  A hit near its expiry may
  * be refreshed early by one caller (XFetch), the others served meanwhile.
+ * The loader, its parameters and what it may be: cache_loader.c.  The
+ * parameters are not part of the key: the caller names the value.
  */
 #include "base/pg_scribe.h"
 
 #include <math.h>
 
-#include "catalog/pg_type_d.h"
 #include "common/pg_prng.h"
-#include "executor/spi.h"
+#include "utils/array.h"
 #include "utils/builtins.h"
-#include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 #include "utils/timestamp.h"
 
 #include "cache/cache.h"
 
 PG_FUNCTION_INFO_V1(scribe_cache_fetch);
+PG_FUNCTION_INFO_V1(scribe_cache_fetch_jsonb);
 
-/* Run the loader: its one value as text in *value (false if NULL); ERROR unless one row, one column */
-static bool
-cache_run_loader(const char *key, const char *loader, StringInfo value, ScribeCacheType *type)
-{
-	bool		isnull;
-	Oid			typid;
-	Datum		d;
-	int			rc;
-
-	SPI_connect();
-	rc = SPI_execute(loader, false, 2);
-	if (rc < 0)
-		elog(ERROR, "could not run the loader of cache key \"%s\": %s", key, SPI_result_code_string(rc));
-	if (SPI_tuptable == NULL || SPI_tuptable->tupdesc->natts != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
-				 errmsg("the loader of cache key \"%s\" must return one column", key),
-				 errhint("Write the loader as SELECT <one expression> ...")));
-	if (SPI_processed != 1)
-		ereport(ERROR,
-				(errcode(ERRCODE_CARDINALITY_VIOLATION),
-				 errmsg("the loader of cache key \"%s\" returned %llu rows, not one", key,
-						(unsigned long long) SPI_processed),
-				 SPI_processed == 0 ?
-				 errhint("A loader returns one row; wrap it in an aggregate or a scalar subquery to return NULL for nothing.") :
-				 errhint("Add a WHERE, an aggregate or LIMIT 1 to the loader.")));
-	typid = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
-	d = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-	if (!isnull)
-	{
-		if (typid == JSONBOID)
-		{
-			Jsonb	   *j = DatumGetJsonbP(d);
-
-			appendBinaryStringInfo(value, VARDATA_ANY(j), VARSIZE_ANY_EXHDR(j));
-			*type = CACHE_TYPE_JSONB;
-		}
-		else
-		{
-			appendStringInfoString(value, SPI_getvalue(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1));
-			*type = CACHE_TYPE_TEXT;
-		}
-	}
-	SPI_finish();
-	return !isnull;
-}
+/* The arguments before the loader's parameters: key, loader, ttl */
+#define CACHE_FETCH_FIXED_ARGS 3
 
 /*
  * Whether a hit should be refreshed now, before it expires: the XFetch rule
@@ -86,14 +44,78 @@ cache_refresh_early(const ScribeCacheItem *item)
 	return GetCurrentTimestamp() - item->load_us * scribe_cache_fetch_beta * log(r) >= item->expires_at;
 }
 
-/* scribe.cache_fetch(key, loader, ttl) → the cached value, loading it on a miss */
-Datum
-scribe_cache_fetch(PG_FUNCTION_ARGS)
+/*
+ * The loader's parameters: the arguments after the ttl (VARIADIC "any"),
+ * or the elements of the array passed as VARIADIC ARRAY[...] (none for a
+ * NULL array)
+ */
+static void
+cache_fetch_params(FunctionCallInfo fcinfo, ScribeCacheParams *params)
+{
+	int			first = CACHE_FETCH_FIXED_ARGS;
+	int			n = PG_NARGS() - first;
+
+	params->n = 0;
+	if (n <= 0)
+		return;
+	if (get_fn_expr_variadic(fcinfo->flinfo))
+	{
+		Oid			elem_type = get_base_element_type(get_fn_expr_argtype(fcinfo->flinfo, first));
+		int16		typlen;
+		bool		typbyval;
+		char		typalign;
+
+		if (PG_ARGISNULL(first))
+			return;
+		if (!OidIsValid(elem_type))
+			ereport(ERROR,
+					(errcode(ERRCODE_INVALID_PARAMETER_VALUE),
+					 errmsg("the VARIADIC parameters of scribe.cache_fetch must be an array"),
+					 errhint("Pass the values one by one after the ttl, or as VARIADIC ARRAY[...].")));
+		get_typlenbyvalalign(elem_type, &typlen, &typbyval, &typalign);
+		deconstruct_array(PG_GETARG_ARRAYTYPE_P(first), elem_type, typlen, typbyval, typalign,
+						  &params->values, &params->nulls, &params->n);
+		params->types = palloc(Max(params->n, 1) * sizeof(Oid));
+		for (int i = 0; i < params->n; i++)
+			params->types[i] = elem_type;
+		return;
+	}
+	params->n = n;
+	params->types = palloc(n * sizeof(Oid));
+	params->values = palloc(n * sizeof(Datum));
+	params->nulls = palloc(n * sizeof(bool));
+	for (int i = 0; i < n; i++)
+	{
+		params->types[i] = get_fn_expr_argtype(fcinfo->flinfo, first + i);
+		if (!OidIsValid(params->types[i]))
+			ereport(ERROR,
+					(errcode(ERRCODE_INDETERMINATE_DATATYPE),
+					 errmsg("could not determine the type of parameter $%d of scribe.cache_fetch", i + 1),
+					 errhint("Cast the value in the call, for example $%d::text.", i + 1)));
+		params->nulls[i] = PG_ARGISNULL(first + i);
+		params->values[i] = PG_GETARG_DATUM(first + i);
+	}
+}
+
+/* A found value as the function returns it: text (a jsonb as its text) or jsonb */
+static Datum
+cache_fetch_result(const char *key, StringInfo value, ScribeCacheType type, ScribeCacheType want)
+{
+	scribe_cache_check_type(key, type, want);
+	if (want == CACHE_TYPE_JSONB)
+		return scribe_cache_value_varlena(value);
+	return PointerGetDatum(scribe_cache_value_text(value, type));
+}
+
+/* scribe.cache_fetch(key, loader, ttl, params...) as want → the cached value, loading it on a miss */
+static Datum
+cache_fetch(FunctionCallInfo fcinfo, ScribeCacheType want)
 {
 	text	   *key_t;
 	char	   *key;
 	int			key_len;
 	char	   *loader;
+	ScribeCacheParams params;
 	int64		ttl;
 	TimestampTz wait_until;
 	StringInfoData value;
@@ -112,6 +134,7 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 	key_len = strlen(key);
 	loader = text_to_cstring(PG_GETARG_TEXT_PP(1));
 	ttl = scribe_cache_ttl_arg(fcinfo, 2);
+	cache_fetch_params(fcinfo, &params);
 	stats_slot = scribe_cache_stats_slot(key, key_len);
 
 	initStringInfo(&value);
@@ -128,12 +151,12 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 		scribe_cache_get_many(1, (const char *const *) &key, &key_len, &value, &item, &hit, first_look);
 		first_look = false;
 		if (hit && !(early = cache_refresh_early(&item)))
-			PG_RETURN_TEXT_P(scribe_cache_value_text(&value, item.type));
+			return cache_fetch_result(key, &value, item.type, want);
 
 		flight = scribe_cache_flight_claim(key, key_len, &slot);
 		/* an early refresh is one caller's job; the others keep the value they have */
 		if (early && flight != CACHE_FLIGHT_MINE)
-			PG_RETURN_TEXT_P(scribe_cache_value_text(&value, item.type));
+			return cache_fetch_result(key, &value, item.type, want);
 		if (flight == CACHE_FLIGHT_BUSY && GetCurrentTimestamp() < wait_until)
 		{
 			/* another session loads it: wait for a load to end, then read again */
@@ -158,7 +181,7 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 				/* a delete or invalidation while the loader runs voids its value */
 				scribe_cache_token(key, key_len, &token);
 				resetStringInfo(&value);
-				found = cache_run_loader(key, loader, &value, &item.type);
+				found = scribe_cache_load(key, loader, &params, want, &value, &item.type);
 				scribe_cache_count(stats_slot, CACHE_EVENT_LOAD, 1);
 				if (early)
 					scribe_cache_count(stats_slot, CACHE_EVENT_EARLY_REFRESH, 1);
@@ -183,6 +206,20 @@ scribe_cache_fetch(PG_FUNCTION_ARGS)
 
 		if (!found)
 			PG_RETURN_NULL();
-		PG_RETURN_TEXT_P(scribe_cache_value_text(&value, item.type));
+		return cache_fetch_result(key, &value, item.type, want);
 	}
+}
+
+/* scribe.cache_fetch(key, loader, ttl [, params...]) → text */
+Datum
+scribe_cache_fetch(PG_FUNCTION_ARGS)
+{
+	return cache_fetch(fcinfo, CACHE_TYPE_TEXT);
+}
+
+/* scribe.cache_fetch_jsonb(key, loader, ttl [, params...]) → jsonb */
+Datum
+scribe_cache_fetch_jsonb(PG_FUNCTION_ARGS)
+{
+	return cache_fetch(fcinfo, CACHE_TYPE_JSONB);
 }

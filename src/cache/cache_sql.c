@@ -104,8 +104,8 @@ scribe_cache_set_jsonb(PG_FUNCTION_ARGS)
 }
 
 /* ERROR if a value of type cannot be read as want (jsonb reads as text too: its text form) */
-static void
-cache_check_type(const char *key, ScribeCacheType type, ScribeCacheType want)
+void
+scribe_cache_check_type(const char *key, ScribeCacheType type, ScribeCacheType want)
 {
 	if (type != want && !(want == CACHE_TYPE_TEXT && type == CACHE_TYPE_JSONB))
 		ereport(ERROR,
@@ -127,13 +127,13 @@ cache_get(FunctionCallInfo fcinfo, ScribeCacheType want, StringInfo value, Scrib
 	if (!scribe_cache_get(VARDATA_ANY(key), VARSIZE_ANY_EXHDR(key), value, &item))
 		return false;
 	*type = item.type;
-	cache_check_type(text_to_cstring(key), item.type, want);
+	scribe_cache_check_type(text_to_cstring(key), item.type, want);
 	return true;
 }
 
 /* A varlena datum with the bytes of value */
-static Datum
-cache_varlena(StringInfo value)
+Datum
+scribe_cache_value_varlena(StringInfo value)
 {
 	bytea	   *result = palloc(VARHDRSZ + value->len);
 
@@ -147,8 +147,8 @@ text *
 scribe_cache_value_text(StringInfo value, ScribeCacheType type)
 {
 	if (type == CACHE_TYPE_JSONB)
-		return cstring_to_text(DatumGetCString(DirectFunctionCall1(jsonb_out, cache_varlena(value))));
-	return (text *) DatumGetPointer(cache_varlena(value));
+		return cstring_to_text(DatumGetCString(DirectFunctionCall1(jsonb_out, scribe_cache_value_varlena(value))));
+	return (text *) DatumGetPointer(scribe_cache_value_varlena(value));
 }
 
 /* scribe.cache_get(key) → text (a jsonb value as its text) */
@@ -207,7 +207,7 @@ scribe_cache_get_many_sql(PG_FUNCTION_ARGS)
 
 		if (!found[i])
 			continue;
-		cache_check_type(TextDatumGetCString(elems[i]), items[i].type, CACHE_TYPE_TEXT);
+		scribe_cache_check_type(TextDatumGetCString(elems[i]), items[i].type, CACHE_TYPE_TEXT);
 		row[0] = elems[i];
 		row[1] = PointerGetDatum(scribe_cache_value_text(&values[i], items[i].type));
 		tuplestore_putvalues(rsinfo->setResult, rsinfo->setDesc, row, nulls);
@@ -224,7 +224,7 @@ scribe_cache_get_bytea(PG_FUNCTION_ARGS)
 
 	if (!cache_get(fcinfo, CACHE_TYPE_BYTEA, &value, &type))
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(cache_varlena(&value));
+	PG_RETURN_DATUM(scribe_cache_value_varlena(&value));
 }
 
 /* scribe.cache_get_jsonb(key) */
@@ -236,7 +236,7 @@ scribe_cache_get_jsonb(PG_FUNCTION_ARGS)
 
 	if (!cache_get(fcinfo, CACHE_TYPE_JSONB, &value, &type))
 		PG_RETURN_NULL();
-	PG_RETURN_DATUM(cache_varlena(&value));
+	PG_RETURN_DATUM(scribe_cache_value_varlena(&value));
 }
 
 /*

@@ -10,18 +10,14 @@
  * nothing.  A node that disappears holds its jobs until their lease runs
  * out; then any consumer claims them again.
  *
- * An ocr job's document is another user's scan: only a role that may read
- * every document's image (EXECUTE on scribe.document_get_image(bigint), which
- * the node calls anyway to fetch the image) or a superuser may claim ocr
- * jobs over SQL.  A consumer granted scribe.claim for its own queues cannot
- * take, hold, fail or finish them.
+ * An ocr job's document is another user's scan: only a role granted claim
+ * on the ocr queue (a worker node's; the queue belongs to the superuser)
+ * takes, holds, fails or finishes them, and reads the image through the
+ * lease it holds (scribe.document_get_image_for_job).
  */
 #include "base/pg_scribe.h"
 
 #include "catalog/pg_type.h"
-#include "nodes/makefuncs.h"
-#include "parser/parse_func.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/jsonb.h"
 
@@ -126,25 +122,11 @@ ocr_on_nack(const ScribeJob *job, const char *error, bool dead)
 	scribe_ocr_record_failure(job_document_id(job), error, dead);
 }
 
-/* Whether role may read every document's image: EXECUTE on scribe.document_get_image(bigint) */
-static bool
-ocr_may_claim(Oid role)
-{
-	Oid			argtype = INT8OID;
-	Oid			image_fn = LookupFuncName(list_make2(makeString("scribe"), makeString("document_get_image")),
-										  1, &argtype, true);
-
-	return OidIsValid(image_fn) && pg_proc_aclcheck(image_fn, role, ACL_EXECUTE) == ACLCHECK_OK;
-}
-
 /* What the queue does for the ocr kind when a consumer (a worker node) claims, acks or nacks */
 static const ScribeQueueKindHooks ocr_hooks = {
 	.kind = "ocr",
 	.on_ack = ocr_on_ack,
 	.on_nack = ocr_on_nack,
-	.may_claim = ocr_may_claim,
-	.claim_hint = "An ocr job holds another user's scan: worker nodes claim them, with a role granted "
-	"EXECUTE on scribe.document_get_image(bigint) (see \"Adding a worker node\" in docs/operations.md).",
 };
 
 /* Register the documents pipeline with the queue and the pool (from _PG_init) */

@@ -9,7 +9,7 @@
  * job runner declared there.
  *
  * A claim is one round trip: scribe.claim('ocr', 1) with, in the same
- * statement, the document's image (scribe.document_get_image()) and how many
+ * statement, the document's image (scribe.document_get_image_for_job()) and how many
  * jobs wait behind it (scribe.queue_stats()); the payload carries the
  * document's language and tier.  The outcome is a second one: ack, nack, or
  * release.
@@ -295,7 +295,7 @@ remote_call(const char *what, const char *sql, int nparams, const char *const *p
 		ereport(LOG,
 				(errmsg("pg_scribe worker node: %s failed on the primary: %s", what,
 						pchomp(PQresultErrorMessage(res))),
-				 errhint("The role of scribe.queue_conninfo needs EXECUTE on scribe.claim, ack, nack, release, document_get_image and queue_stats, and pg_scribe installed on the primary.")));
+				 errhint("The role of scribe.queue_conninfo needs scribe_app and scribe_monitor, and the claim right on the ocr queue (scribe.queue_grant), with pg_scribe installed on the primary.")));
 		PQclear(res);
 		remote_retry_at = TimestampTzPlusMilliseconds(GetCurrentTimestamp(), REMOTE_RETRY_MS);
 		return NULL;

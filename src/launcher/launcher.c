@@ -63,6 +63,22 @@
  */
 #define LAUNCHER_IDLE_RECHECK_MS (60 * 1000)
 
+/* What a starting launcher knows of scribe.database */
+typedef enum LauncherDatabaseHint
+{
+	DATABASE_UNKNOWN = 0,		/* look before connecting */
+	DATABASE_MISSING,			/* the last attempt to connect did not come back */
+	DATABASE_FOUND				/* the waiting launcher just found it */
+} LauncherDatabaseHint;
+
+/* The answer of a database check worker */
+typedef enum LauncherDatabaseCheck
+{
+	CHECK_NO_ANSWER = 0,
+	CHECK_ABSENT,				/* no such database, or it refuses connections */
+	CHECK_PRESENT
+} LauncherDatabaseCheck;
+
 typedef struct LauncherShared
 {
 	slock_t		mutex;
@@ -71,8 +87,8 @@ typedef struct LauncherShared
 	TimestampTz started_at;
 	TimestampTz state_since;
 	int			starts;
-	/* the last attempt to connect to scribe.database did not come back */
-	bool		database_missing;
+	LauncherDatabaseHint database_hint;
+	LauncherDatabaseCheck database_check;
 } LauncherShared;
 
 static LauncherShared *launcher_shared = NULL;
@@ -200,11 +216,11 @@ launcher_detach(int code, Datum arg)
 	scribe_launcher_latch_attach(NULL);
 }
 
-/* Record our process in shared memory; return whether the database went missing */
-static bool
+/* Record our process in shared memory; return what we know of the database */
+static LauncherDatabaseHint
 launcher_attach(void)
 {
-	bool		database_missing;
+	LauncherDatabaseHint hint;
 	TimestampTz now = GetCurrentTimestamp();
 
 	SpinLockAcquire(&launcher_shared->mutex);
@@ -213,20 +229,29 @@ launcher_attach(void)
 	launcher_shared->started_at = now;
 	launcher_shared->state_since = now;
 	launcher_shared->starts++;
-	database_missing = launcher_shared->database_missing;
+	hint = launcher_shared->database_hint;
 	SpinLockRelease(&launcher_shared->mutex);
 	scribe_launcher_latch_attach(MyProc);
 
 	before_shmem_exit(launcher_detach, (Datum) 0);
-	return database_missing;
+	return hint;
 }
 
-/* Note whether the next start should wait for the database instead of connecting */
+/* Tell the next start what we know of the database */
 static void
-launcher_set_database_missing(bool missing)
+launcher_set_database_hint(LauncherDatabaseHint hint)
 {
 	SpinLockAcquire(&launcher_shared->mutex);
-	launcher_shared->database_missing = missing;
+	launcher_shared->database_hint = hint;
+	SpinLockRelease(&launcher_shared->mutex);
+}
+
+/* Record the answer of a database check */
+static void
+launcher_set_database_check(LauncherDatabaseCheck answer)
+{
+	SpinLockAcquire(&launcher_shared->mutex);
+	launcher_shared->database_check = answer;
 	SpinLockRelease(&launcher_shared->mutex);
 }
 
@@ -310,7 +335,7 @@ launcher_wait_for_database(void)
 
 		if (connectable)
 		{
-			launcher_set_database_missing(false);
+			launcher_set_database_hint(DATABASE_FOUND);
 			ereport(LOG,
 					(errmsg("pg_scribe launcher found database \"%s\" and restarts to connect to it",
 							scribe_database)));
@@ -321,6 +346,63 @@ launcher_wait_for_database(void)
 						 LAUNCHER_DATABASE_RECHECK_MS, PG_WAIT_EXTENSION);
 		ResetLatch(MyLatch);
 	}
+}
+
+/*
+ * Whether scribe.database exists and accepts connections, as a short-lived
+ * worker connected to shared catalogs only finds it: the launcher cannot
+ * look itself, since a backend connects once (to no database, it could no
+ * longer connect to ours), and connecting to a missing database is a FATAL
+ * error in the log.  Without a free background worker slot for the check,
+ * we say yes, and the launcher tries to connect as it did before.
+ */
+static bool
+launcher_database_exists(void)
+{
+	BackgroundWorker worker;
+	BackgroundWorkerHandle *handle;
+	LauncherDatabaseCheck answer;
+
+	launcher_set_database_check(CHECK_NO_ANSWER);
+
+	memset(&worker, 0, sizeof(worker));
+	worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+	worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+	worker.bgw_restart_time = BGW_NEVER_RESTART;
+	strlcpy(worker.bgw_library_name, "pg_scribe", BGW_MAXLEN);
+	strlcpy(worker.bgw_function_name, "scribe_launcher_check_main", BGW_MAXLEN);
+	strlcpy(worker.bgw_name, "pg_scribe database check", BGW_MAXLEN);
+	strlcpy(worker.bgw_type, "pg_scribe database check", BGW_MAXLEN);
+	worker.bgw_notify_pid = MyProcPid;
+
+	if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+		return true;
+	if (WaitForBackgroundWorkerShutdown(handle) == BGWH_POSTMASTER_DIED)
+		proc_exit(1);
+
+	SpinLockAcquire(&launcher_shared->mutex);
+	answer = launcher_shared->database_check;
+	SpinLockRelease(&launcher_shared->mutex);
+	return answer != CHECK_ABSENT;
+}
+
+/* Entry point of the database check worker: look in pg_database, answer, exit */
+void
+scribe_launcher_check_main(Datum main_arg)
+{
+	bool		connectable;
+
+	pqsignal(SIGTERM, die);
+	BackgroundWorkerUnblockSignals();
+	BackgroundWorkerInitializeConnection(NULL, NULL, 0);
+
+	SetCurrentStatementStartTimestamp();
+	StartTransactionCommand();
+	connectable = launcher_database_connectable();
+	CommitTransactionCommand();
+
+	launcher_set_database_check(connectable ? CHECK_PRESENT : CHECK_ABSENT);
+	proc_exit(0);
 }
 
 /*
@@ -543,13 +625,27 @@ scribe_launcher_main(Datum main_arg)
 	pqsignal(SIGTERM, die);
 	BackgroundWorkerUnblockSignals();
 
-	if (launcher_attach())
-		launcher_wait_for_database();
+	/*
+	 * Look before connecting, unless the last attempt failed (no slot for
+	 * the check, say) or the waiting launcher we replace just found it
+	 */
+	switch (launcher_attach())
+	{
+		case DATABASE_UNKNOWN:
+			if (!launcher_database_exists())
+				launcher_wait_for_database();
+			break;
+		case DATABASE_MISSING:
+			launcher_wait_for_database();
+			break;
+		case DATABASE_FOUND:
+			break;
+	}
 
-	/* if connecting is FATAL, the next start waits for the database instead */
-	launcher_set_database_missing(true);
+	/* if connecting is FATAL (dropped since we looked), the next start waits */
+	launcher_set_database_hint(DATABASE_MISSING);
 	BackgroundWorkerInitializeConnection(scribe_database, NULL, 0);
-	launcher_set_database_missing(false);
+	launcher_set_database_hint(DATABASE_UNKNOWN);
 	launcher_run_tasks(1 << SCRIBE_TASK_AT_CONNECT, GetCurrentTimestamp(), NULL);
 
 	launcher_supervise();

@@ -12,9 +12,11 @@
  *
  *   STOPPED  -> STARTING                 the postmaster starts the process
  *   STARTING -> WAITING_FOR_EXTENSION    connected to scribe.database
- *   STARTING -> WAITING_FOR_DATABASE     the previous attempt to connect found
- *                                        no such database: wait for it while
- *                                        connected to shared catalogs only
+ *   STARTING -> WAITING_FOR_DATABASE     a check worker (connected to shared
+ *                                        catalogs only) or the previous attempt
+ *                                        to connect found no such database:
+ *                                        wait for it while connected to shared
+ *                                        catalogs only
  *   WAITING_FOR_DATABASE -> STOPPED      the database appeared: exit so that
  *                                        the postmaster restarts us connected
  *   WAITING_FOR_EXTENSION <-> RUNNING    CREATE / DROP EXTENSION pg_scribe
@@ -46,7 +48,8 @@ extern void scribe_launcher_shmem_init(void);
 extern void scribe_launcher_get_status(ScribeLauncherStatus *status);
 extern const char *scribe_launcher_state_name(ScribeLauncherState state);
 
-/* Entry point named in the worker registration; must be exported. */
+/* Entry points named in the worker registrations; must be exported. */
 extern PGDLLEXPORT void scribe_launcher_main(Datum main_arg);
+extern PGDLLEXPORT void scribe_launcher_check_main(Datum main_arg);
 
 #endif							/* SCRIBE_LAUNCHER_H */

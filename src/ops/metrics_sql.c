@@ -90,6 +90,15 @@ static const SqlFamily sql_families[] = {
 		"Seconds since each node's last heartbeat as this node sees it (through replication for other nodes).",
 		1, {"node"},
 		"SELECT node_name, extract(epoch FROM clock_timestamp() - beat_at)::float8 FROM scribe.heartbeat ORDER BY node_name"},
+	{"scribe_heartbeat_stale", "gauge",
+		"1 for each node whose heartbeat is older than 3 x scribe.heartbeat_interval + 10 s (renamed, retired or down: scribe.node_forget() removes a row left behind), else 0; no samples while heartbeats are off here.",
+		1, {"node"},
+		"SELECT node_name, (beat_at < clock_timestamp() - scribe._heartbeat_stale_after())::int::float8 "
+		"FROM scribe.heartbeat ORDER BY node_name"},
+	{"scribe_database_served", "gauge",
+		"1 when this database is scribe.database, which the launcher and its workers serve; 0 in another, where jobs for workers never run.",
+		0, {NULL},
+		"SELECT (current_database() = current_setting('scribe.database'))::int::float8"},
 };
 
 #define N_SQL_FAMILIES lengthof(sql_families)

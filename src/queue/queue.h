@@ -15,6 +15,11 @@
  *   ack       finish a claimed job; nack fails its attempt
  *   consumer  'workers': pg_scribe's worker pool runs the jobs;
  *             'clients': applications claim and ack them
+ *   owner     the role that created a queue (the built-in ones: the
+ *             bootstrap superuser); its members manage the queue and grant
+ *   right     send or claim, which a queue's owner grants other roles
+ *             (scribe.queue_grant); claim covers ack, nack, release,
+ *             extend_lease and job_get of the queue's jobs
  */
 #ifndef SCRIBE_QUEUE_H
 #define SCRIBE_QUEUE_H
@@ -27,7 +32,14 @@
 /* Longest error text kept per attempt, in bytes; longer ones are cut (scribe_queue_error_text) */
 #define SCRIBE_MAX_ERROR_BYTES 8192
 
-/* A queue's policy, as the backend-local cache holds it */
+/* The rights on a queue that its owner grants (scribe.queue_grant) */
+typedef enum ScribeQueueRight
+{
+	SCRIBE_QUEUE_SEND,			/* send, send_batch */
+	SCRIBE_QUEUE_CLAIM			/* claim; ack, nack, release, extend_lease, job_get */
+} ScribeQueueRight;
+
+/* A queue's policy and rights, as the backend-local cache holds them */
 typedef struct ScribeQueue
 {
 	char		name[NAMEDATALEN];	/* hash key: keep first */
@@ -36,6 +48,12 @@ typedef struct ScribeQueue
 	bool		archive;		/* retention > 0: acked jobs go to the archive */
 	int32		max_attempts;
 	int64		lease_us;
+	bool		owned;			/* false under the SQL of 0.3.0: no owners, no rights to check */
+	Oid			owner;
+	int			nsenders;		/* the grantees of send (in the cache's memory) */
+	Oid		   *senders;
+	int			nclaimers;		/* the grantees of claim */
+	Oid		   *claimers;
 } ScribeQueue;
 
 /* A claimed job */
@@ -62,10 +80,24 @@ extern void scribe_queue_define_gucs(void);
 
 /* queue_cache.c */
 extern const ScribeQueue *scribe_queue_lookup(const char *name);
+extern const ScribeQueue *scribe_queue_lookup_id(int32 queue_id);
 extern void scribe_queue_not_found(const char *name) pg_attribute_noreturn();
 extern List *scribe_queue_worker_queues(void);
 extern void scribe_queue_changed_at_commit(void);
 extern void scribe_queue_cache_forget(void);
+
+/*
+ * queue_rights.c: whether a role may send to or claim from a queue: a
+ * superuser, a member of its owner or of scribe_admin, or of a role its
+ * owner granted the right.  The checks ERROR with 42501.
+ * scribe_queue_check_right() is the one for other capabilities (it looks
+ * the queue up itself, inside or outside SPI); the others are the queue's
+ * (inside SPI, as the owner).
+ */
+extern bool scribe_queue_may(const ScribeQueue *queue, Oid role, ScribeQueueRight right);
+extern void scribe_queue_require(const ScribeQueue *queue, Oid role, ScribeQueueRight right);
+extern void scribe_queue_require_id(int32 queue_id, Oid role, ScribeQueueRight right);
+extern void scribe_queue_check_right(const char *queue, Oid role, ScribeQueueRight right);
 
 /*
  * queue_ready.c: the queue's announcement, at commit, that jobs became
@@ -114,7 +146,7 @@ extern int	scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_
 									  const char *reason);
 extern const char *scribe_queue_error_text(const char *error);
 extern int64 scribe_queue_release_orphans(int n_alive, const int32 *alive_pids);
-extern TimestampTz scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us);
+extern TimestampTz scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us, Oid role);
 
 /* queue_consume.c: no SPI needed */
 extern int	scribe_queue_job_leases(int n, const ScribeJob *jobs, const bool *keep,
@@ -124,12 +156,14 @@ extern int	scribe_queue_job_leases(int n, const ScribeJob *jobs, const bool *kee
  * queue_consume.c: a consumer's verbs on one job, named by its lease (inside
  * SPI, as the owner).  They run the hooks of the job's kind; the pool's own
  * acks and nacks (scribe_queue_ack_jobs, scribe_queue_nack_job) do not: the
- * kind's execute did that work in the worker.
+ * kind's execute did that work in the worker.  role (the consumer) must
+ * still hold the claim right on the job's queue: the lease token alone is
+ * not enough, so that a revoked right stops a consumer at once.
  */
-extern bool scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result);
+extern bool scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result, Oid role);
 extern const char *scribe_queue_consumer_nack(int64 job_id, const pg_uuid_t *lease, const char *error,
-											  const Interval *retry_in, bool retry);
-extern bool scribe_queue_release_job(int64 job_id, const pg_uuid_t *lease);
+											  const Interval *retry_in, bool retry, Oid role);
+extern bool scribe_queue_release_job(int64 job_id, const pg_uuid_t *lease, Oid role);
 
 /*
  * What a pipeline does when a consumer acks or nacks a job of its kind over
@@ -143,10 +177,6 @@ typedef struct ScribeQueueKindHooks
 	Jsonb	   *(*on_ack) (const ScribeJob *job, Jsonb *result);
 	/* the attempt failed with error (cut); dead: the job went to the dead letters */
 	void		(*on_nack) (const ScribeJob *job, const char *error, bool dead);
-	/* whether role may claim jobs of this kind over SQL (superusers always may) */
-	bool		(*may_claim) (Oid role);
-	/* the hint of the ERROR when it may not */
-	const char *claim_hint;
 } ScribeQueueKindHooks;
 
 /* queue_hooks.c */
@@ -154,6 +184,5 @@ extern void scribe_queue_register_kind_hooks(const ScribeQueueKindHooks *hooks);
 extern const ScribeQueueKindHooks *scribe_queue_kind_hooks(const char *kind);
 extern Datum scribe_queue_hooked_kinds(void);
 extern Datum scribe_queue_no_kinds(void);
-extern void scribe_queue_check_claim(const ScribeJob *jobs, int n, Oid role);
 
 #endif							/* SCRIBE_QUEUE_H */

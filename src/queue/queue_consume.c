@@ -367,6 +367,20 @@ lock_leased_job(int64 job_id, const pg_uuid_t *lease, ScribeJob *job)
 	return true;
 }
 
+/*
+ * ERROR unless role (a consumer; InvalidOid for the pool) may claim from
+ * the queue of a job it acts on.  Checked once the verb's statement found
+ * the job (no statement more on the hot path): the ERROR rolls its work
+ * back.  It may run a statement (a miss of the queue cache): read the last
+ * result first.
+ */
+static void
+check_claim(int32 queue_id, Oid role)
+{
+	if (OidIsValid(role))
+		scribe_queue_require_id(queue_id, role, SCRIBE_QUEUE_CLAIM);
+}
+
 /* ERROR when a result to archive is larger than scribe.max_payload_size */
 static void
 check_result_size(Jsonb *result)
@@ -385,10 +399,11 @@ check_result_size(Jsonb *result)
  * and its kind's on_ack writes what the result says and picks what the
  * archive keeps; the others take one statement, which leaves hooked kinds
  * alone ($4).  True when acked now, false when the job is gone already
- * (acks are idempotent); ERROR when its lease passed on.
+ * (acks are idempotent); ERROR when its lease passed on, or when role may
+ * not claim from the job's queue.
  */
 bool
-scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
+scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result, Oid role)
 {
 	Oid			argtypes[4] = {INT8OID, UUIDOID, JSONBOID, TEXTARRAYOID};
 	Datum		values[4];
@@ -407,6 +422,8 @@ scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
 			if (!lock_leased_job(job_id, lease, &job) || job.kind == NULL ||
 				(hooks = scribe_queue_kind_hooks(job.kind)) == NULL)
 				break;
+			/* before the hook writes anything */
+			check_claim(job.queue_id, role);
 			result = hooks->on_ack(&job, result);
 			values[3] = scribe_queue_no_kinds();
 		}
@@ -425,7 +442,11 @@ scribe_queue_ack_job(int64 job_id, const pg_uuid_t *lease, Jsonb *result)
 							4, argtypes, values, nulls, false, 0);
 		if (SPI_processed > 0)
 		{
+			bool		isnull;
+			int32		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+
 			account_acked_rows();
+			check_claim(queue_id, role);
 			return true;
 		}
 	}
@@ -504,11 +525,12 @@ nack_hook(int64 job_id, const pg_uuid_t *lease, SPITupleTable *rows, int kindcol
 /*
  * Fail a claimed job's attempt (inside SPI): retry it after backoff (or
  * retry_in), or, out of attempts or with retry false, move it to the dead
- * letters.  Returns "retry" or "dead".
+ * letters.  Returns "retry" or "dead".  role: the consumer, which must
+ * still hold the claim right (InvalidOid: the pool).
  */
 static const char *
 nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
-		 const Interval *retry_in, bool retry, bool hooks)
+		 const Interval *retry_in, bool retry, bool hooks, Oid role)
 {
 	const char *cut = scribe_queue_error_text(error);
 	Oid			argtypes[5] = {INT8OID, UUIDOID, TEXTOID, INTERVALOID, BOOLOID};
@@ -539,16 +561,19 @@ nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 						5, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 1)
 	{
-		queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
-		run_at = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull));
+		SPITupleTable *rows = SPI_tuptable;
+
+		queue_id = DatumGetInt32(SPI_getbinval(rows->vals[0], rows->tupdesc, 1, &isnull));
+		run_at = DatumGetTimestampTz(SPI_getbinval(rows->vals[0], rows->tupdesc, 2, &isnull));
 		scribe_queue_stats_count(queue_id, 0, -1);
 		scribe_queue_stats_failed(queue_id, result_text(0, 4), false);
 		/* waiting claims learn the retry's due time */
 		scribe_queue_wake_at_commit(queue_id);
-		if (DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 3, &isnull)))
+		if (DatumGetBool(SPI_getbinval(rows->vals[0], rows->tupdesc, 3, &isnull)))
 			scribe_queue_ready_at_commit(0, run_at);
+		check_claim(queue_id, role);
 		if (hooks)
-			nack_hook(job_id, lease, SPI_tuptable, 4, cut, false);
+			nack_hook(job_id, lease, rows, 4, cut, false);
 		return "retry";
 	}
 
@@ -563,9 +588,13 @@ nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 						3, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 1)
 	{
+		SPITupleTable *rows = SPI_tuptable;
+
+		queue_id = DatumGetInt32(SPI_getbinval(rows->vals[0], rows->tupdesc, 1, &isnull));
 		account_dead_rows();
+		check_claim(queue_id, role);
 		if (hooks)
-			nack_hook(job_id, lease, SPI_tuptable, 2, cut, true);
+			nack_hook(job_id, lease, rows, 2, cut, true);
 		return "dead";
 	}
 
@@ -582,15 +611,18 @@ const char *
 scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,
 					  const Interval *retry_in, bool retry)
 {
-	return nack_job(job_id, lease, error, retry_in, retry, false);
+	return nack_job(job_id, lease, error, retry_in, retry, false, InvalidOid);
 }
 
-/* A consumer's nack (scribe.nack()): as a worker's, and the hooks of the job's kind run */
+/*
+ * A consumer's nack (scribe.nack()): as a worker's, and the hooks of the
+ * job's kind run; role must hold the claim right on the job's queue
+ */
 const char *
 scribe_queue_consumer_nack(int64 job_id, const pg_uuid_t *lease, const char *error,
-						   const Interval *retry_in, bool retry)
+						   const Interval *retry_in, bool retry, Oid role)
 {
-	return nack_job(job_id, lease, error, retry_in, retry, true);
+	return nack_job(job_id, lease, error, retry_in, retry, true, role);
 }
 
 /*
@@ -667,10 +699,11 @@ scribe_queue_lock_jobs(int n, const ScribeJob *jobs, bool *locked)
  * a reason (a graceful stop) the attempt is given back; with one (the
  * consumer died) it counts, the reason is recorded, and a job on its last
  * attempt goes to the dead letters.  The token is void from then on.
- * Returns how many went back to ready.
+ * Returns how many went back to ready; *queue_id (if not NULL) is the queue
+ * of one of them.
  */
-int
-scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, const char *reason)
+static int
+release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, const char *reason, int32 *queue_id_out)
 {
 	Oid			argtypes[3] = {INT8ARRAYOID, UUIDARRAYOID, TEXTOID};
 	Datum		values[3];
@@ -699,6 +732,8 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 
 		scribe_queue_stats_count(queue_id, 0, -1);
 		scribe_queue_wake_at_commit(queue_id);
+		if (queue_id_out != NULL)
+			*queue_id_out = queue_id;
 	}
 	released = (int) SPI_processed;
 	if (released > 0)
@@ -720,16 +755,28 @@ scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, 
 	return released;
 }
 
+/* Release claimed jobs (release_jobs): the pool's, and the launcher's for dead workers */
+int
+scribe_queue_release_jobs(int n, const int64 *job_ids, const pg_uuid_t *leases, const char *reason)
+{
+	return release_jobs(n, job_ids, leases, reason, NULL);
+}
+
 /*
  * Give back a claimed job unrun (scribe.release()), the attempt not counted
  * (inside SPI).  True when released, false when the job is gone; ERROR when
- * the token does not hold it.
+ * the token does not hold it, or when role may not claim from its queue.
  */
 bool
-scribe_queue_release_job(int64 job_id, const pg_uuid_t *lease)
+scribe_queue_release_job(int64 job_id, const pg_uuid_t *lease, Oid role)
 {
-	if (scribe_queue_release_jobs(1, &job_id, lease, NULL) == 1)
+	int32		queue_id;
+
+	if (release_jobs(1, &job_id, lease, NULL, &queue_id) == 1)
+	{
+		check_claim(queue_id, role);
 		return true;
+	}
 	return gone_or_refuse(job_id, lease, "release");
 }
 
@@ -777,15 +824,16 @@ scribe_queue_release_orphans(int n_alive, const int32 *alive_pids)
 /*
  * Extend a claimed job's lease to lease_us from now, or the queue's lease
  * when lease_us is 0 (inside SPI); returns the new end.  ERROR unless the
- * token holds the job.
+ * token holds the job and role may claim from its queue.
  */
 TimestampTz
-scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us)
+scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us, Oid role)
 {
 	Oid			argtypes[3] = {INT8OID, UUIDOID, INT8OID};
 	Datum		values[3];
 	char		nulls[3] = "   ";
 	bool		isnull;
+	TimestampTz lease_until;
 
 	lease_params(job_id, lease, values);
 	values[2] = Int64GetDatum(lease_us);
@@ -796,9 +844,11 @@ scribe_queue_extend_lease(int64 job_id, const pg_uuid_t *lease, int64 lease_us)
 						"FROM scribe.queues q "
 						"WHERE " HELD_BY_LEASE("j.") " "
 						"  AND q.queue_id = j.queue_id "
-						"RETURNING j.lease_until",
+						"RETURNING j.lease_until, j.queue_id",
 						3, argtypes, values, nulls, false, 0);
 	if (SPI_processed == 0)
 		refuse(job_id, lease_state(job_id, lease), "extend the lease of");
-	return DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	lease_until = DatumGetTimestampTz(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull));
+	check_claim(DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 2, &isnull)), role);
+	return lease_until;
 }

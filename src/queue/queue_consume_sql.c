@@ -1,7 +1,8 @@
 /*
  * The SQL functions of consumers: scribe.claim(), ack(), nack(), release()
  * and extend_lease(), over the C API of queue_consume.c.  A consumer names a
- * lease by the job's id and the token that claim() returned with it.
+ * lease by the job's id and the token that claim() returned with it, and
+ * needs the claim right on the queue for each (queue_rights.c).
  */
 #include "base/pg_scribe.h"
 
@@ -79,6 +80,7 @@ scribe_claim(PG_FUNCTION_ARGS)
 	ScribeJob  *jobs;
 	int			count;
 	Oid			caller;
+	char	   *name;
 	int64		wait_us = 0;
 
 	scribe_require_preload("scribe.claim()");
@@ -111,17 +113,22 @@ scribe_claim(PG_FUNCTION_ARGS)
 	InitMaterializedSRF(fcinfo, 0);
 
 	caller = scribe_spi_begin_as_owner(&scope);
-	queue = scribe_queue_lookup(text_to_cstring(PG_GETARG_TEXT_PP(0)));
+	name = text_to_cstring(PG_GETARG_TEXT_PP(0));
+	queue = scribe_queue_lookup(name);
+	scribe_queue_require(queue, caller, SCRIBE_QUEUE_CLAIM);
 	if (wait_us > 0)
+	{
 		count = scribe_queue_claim_wait(queue, n,
 										arg_positive_interval(fcinfo, 2, "lease_for", queue->lease_us),
 										MyProcPid, wait_us, &jobs);
+		/* a right revoked while the claim waited rolls back what it took */
+		if (count > 0)
+			scribe_queue_require(scribe_queue_lookup(name), caller, SCRIBE_QUEUE_CLAIM);
+	}
 	else
 		count = scribe_queue_claim_jobs(queue, n,
 										arg_positive_interval(fcinfo, 2, "lease_for", queue->lease_us),
 										MyProcPid, &jobs);
-	/* the jobs of some kinds are other users' data: their pipeline says who may hold them */
-	scribe_queue_check_claim(jobs, count, caller);
 	scribe_spi_as_caller(&scope);
 
 	for (int i = 0; i < count; i++)
@@ -155,11 +162,12 @@ scribe_ack(PG_FUNCTION_ARGS)
 	pg_uuid_t  *lease = arg_lease(fcinfo, 1);
 	Jsonb	   *result = PG_ARGISNULL(2) ? NULL : PG_GETARG_JSONB_P(2);
 	ScribeSpiScope scope;
+	Oid			caller;
 	bool		acked;
 
 	scribe_require_preload("scribe.ack()");
-	scribe_spi_begin_as_owner(&scope);
-	acked = scribe_queue_ack_job(job_id, lease, result);
+	caller = scribe_spi_begin_as_owner(&scope);
+	acked = scribe_queue_ack_job(job_id, lease, result, caller);
 	scribe_spi_end(&scope);
 	PG_RETURN_BOOL(acked);
 }
@@ -176,6 +184,7 @@ scribe_nack(PG_FUNCTION_ARGS)
 	Interval   *retry_in = PG_ARGISNULL(3) ? NULL : PG_GETARG_INTERVAL_P(3);
 	bool		retry = PG_ARGISNULL(4) ? true : PG_GETARG_BOOL(4);
 	ScribeSpiScope scope;
+	Oid			caller;
 	const char *state;
 
 	scribe_require_preload("scribe.nack()");
@@ -185,8 +194,8 @@ scribe_nack(PG_FUNCTION_ARGS)
 				 errmsg("retry_in must not be negative"),
 				 errhint("Leave it NULL for the queue's exponential backoff, or pass interval '0' to retry at once.")));
 
-	scribe_spi_begin_as_owner(&scope);
-	state = scribe_queue_consumer_nack(job_id, lease, error, retry_in, retry);
+	caller = scribe_spi_begin_as_owner(&scope);
+	state = scribe_queue_consumer_nack(job_id, lease, error, retry_in, retry, caller);
 	scribe_spi_end(&scope);
 	PG_RETURN_TEXT_P(cstring_to_text(state));
 }
@@ -200,11 +209,12 @@ scribe_release(PG_FUNCTION_ARGS)
 	int64		job_id = arg_job_id(fcinfo);
 	pg_uuid_t  *lease = arg_lease(fcinfo, 1);
 	ScribeSpiScope scope;
+	Oid			caller;
 	bool		released;
 
 	scribe_require_preload("scribe.release()");
-	scribe_spi_begin_as_owner(&scope);
-	released = scribe_queue_release_job(job_id, lease);
+	caller = scribe_spi_begin_as_owner(&scope);
+	released = scribe_queue_release_job(job_id, lease, caller);
 	scribe_spi_end(&scope);
 	PG_RETURN_BOOL(released);
 }
@@ -219,11 +229,12 @@ scribe_extend_lease(PG_FUNCTION_ARGS)
 	pg_uuid_t  *lease = arg_lease(fcinfo, 1);
 	int64		lease_us = arg_positive_interval(fcinfo, 2, "lease_for", 0);
 	ScribeSpiScope scope;
+	Oid			caller;
 	TimestampTz lease_until;
 
 	scribe_require_preload("scribe.extend_lease()");
-	scribe_spi_begin_as_owner(&scope);
-	lease_until = scribe_queue_extend_lease(job_id, lease, lease_us);
+	caller = scribe_spi_begin_as_owner(&scope);
+	lease_until = scribe_queue_extend_lease(job_id, lease, lease_us, caller);
 	scribe_spi_end(&scope);
 	PG_RETURN_TIMESTAMPTZ(lease_until);
 }

@@ -76,23 +76,3 @@ scribe_queue_no_kinds(void)
 	return empty_array;
 }
 
-/*
- * ERROR unless role may hold the claimed jobs: a job of a hooked kind whose
- * may_claim refuses the role (a superuser may always) rolls the claim back.
- */
-void
-scribe_queue_check_claim(const ScribeJob *jobs, int n, Oid role)
-{
-	if (n_hooked == 0 || superuser_arg(role))
-		return;
-	for (int i = 0; i < n; i++)
-	{
-		const ScribeQueueKindHooks *hooks = jobs[i].kind ? scribe_queue_kind_hooks(jobs[i].kind) : NULL;
-
-		if (hooks != NULL && hooks->may_claim != NULL && !hooks->may_claim(role))
-			ereport(ERROR,
-					(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
-					 errmsg("permission denied to claim jobs of kind %s", jobs[i].kind),
-					 errhint("%s", hooks->claim_hint)));
-	}
-}

@@ -1,7 +1,8 @@
 /*
  * Upkeep of the queue by the launcher: exact recounts of the statistics,
- * archive partitions created ahead and dropped after retention; and the
- * notices that SQL functions send it when they change queues in bulk.
+ * archive partitions created ahead and dropped after retention, the rights
+ * and queues of dropped roles forgotten; and the notices that SQL functions
+ * send it when they change queues in bulk.
  */
 #include "base/pg_scribe.h"
 
@@ -38,6 +39,7 @@ static bool recounted_since_start = false;
 
 static SPIPlanPtr plan_partitions_ensure = NULL;
 static SPIPlanPtr plan_partitions_expire = NULL;
+static SPIPlanPtr plan_roles_forget = NULL;
 
 /* The launcher's queue task: recount, keep partitions; returns when next due */
 TimestampTz
@@ -55,6 +57,10 @@ scribe_queue_maintenance_task(TimestampTz now)
 							0, NULL, NULL, NULL, false, 0);
 		scribe_plan_execute(&plan_partitions_expire, "SELECT scribe._archive_partitions_expire()",
 							0, NULL, NULL, NULL, false, 0);
+		/* queues have owners since 0.4.0's SQL: not before ALTER EXTENSION UPDATE */
+		if (OidIsValid(get_relname_relid("queue_rights", get_namespace_oid(SCRIBE_SCHEMA_NAME, true))))
+			scribe_plan_execute(&plan_roles_forget, "SELECT scribe._queue_roles_forget()",
+								0, NULL, NULL, NULL, false, 0);
 		partitions_due = TimestampTzPlusMilliseconds(now, PARTITIONS_INTERVAL_MS);
 	}
 	return Min(next, partitions_due);

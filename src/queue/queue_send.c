@@ -9,7 +9,8 @@
  * earlier (a time in the past means ready now, behind the jobs already
  * ready), never infinite and at most MAX_AHEAD_YEARS ahead.  An idempotency
  * key is unique per queue and sending role: one role's key never finds,
- * nor blocks, another role's job.
+ * nor blocks, another role's job.  The sender needs the send right on the
+ * queue (queue_rights.c), checked on the backend's cache of the queue.
  */
 #include "base/pg_scribe.h"
 
@@ -25,6 +26,7 @@
 
 #include "queue/queue.h"
 #include "queue/queue_stats.h"
+#include "base/install.h"
 #include "base/spi_plans.h"
 
 int			scribe_max_payload_size = 1024 * 1024;
@@ -205,6 +207,18 @@ send_check_payload(Jsonb *payload, const SendOptions *opts)
 		kind_check(text_to_cstring(opts->kind), payload, opts->role);
 }
 
+/*
+ * ERROR unless the sender may send to the queue (inside SPI, as the owner):
+ * superusers (pg_scribe's own sends among them) without looking
+ */
+static void
+send_check_right(const SendOptions *opts)
+{
+	if (!superuser_arg(opts->role))
+		scribe_queue_require(scribe_queue_lookup(text_to_cstring(opts->queue)), opts->role,
+							 SCRIBE_QUEUE_SEND);
+}
+
 /* Check an idempotency key */
 static void
 send_check_key(text *key)
@@ -313,6 +327,7 @@ scribe_send(PG_FUNCTION_ARGS)
 	send_check_key(key);
 
 	scribe_spi_begin_as_owner(&scope);
+	send_check_right(&opts);
 
 	for (int attempt = 0; attempt < SEND_RETRIES && job_id == 0; attempt++)
 	{
@@ -344,6 +359,8 @@ scribe_send(PG_FUNCTION_ARGS)
 		desc = SPI_tuptable->tupdesc;
 		queue_id = DatumGetInt32(SPI_getbinval(tuple, desc, 3, &isnull));
 		workers = DatumGetBool(SPI_getbinval(tuple, desc, 4, &isnull));
+		if (workers)
+			scribe_require_served_database(text_to_cstring(opts.queue));
 		job_id = DatumGetInt64(SPI_getbinval(tuple, desc, 1, &isnull));
 		if (!isnull)
 		{
@@ -438,6 +455,7 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 	/* the ids outlive SPI: allocate them before connecting */
 	ids = palloc0(sizeof(int64) * n);
 	scribe_spi_begin_as_owner(&scope);
+	send_check_right(&opts);
 
 	send_params(&opts, PointerGetDatum(payload_array), PointerGetDatum(key_array), key_array == NULL,
 				values, nulls);
@@ -460,6 +478,8 @@ scribe_send_batch(PG_FUNCTION_ARGS)
 
 	queue_id = DatumGetInt32(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 4, &isnull));
 	workers = DatumGetBool(SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 5, &isnull));
+	if (workers)
+		scribe_require_served_database(text_to_cstring(opts.queue));
 	(void) SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
 	if (isnull && workers && opts.kind == NULL)
 		send_kind_required(&opts);

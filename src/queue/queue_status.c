@@ -176,7 +176,10 @@ scribe_queue_stats(PG_FUNCTION_ARGS)
 
 PG_FUNCTION_INFO_V1(scribe_job_status);
 
-/* scribe.job_get(id): a job wherever it is, for the role that enqueued it */
+/*
+ * scribe.job_get(id): a job wherever it is, for the role that enqueued it
+ * and the roles that may claim from its queue (who read its payload anyway)
+ */
 Datum
 scribe_job_status(PG_FUNCTION_ARGS)
 {
@@ -186,8 +189,11 @@ scribe_job_status(PG_FUNCTION_ARGS)
 	Oid			argtypes[1] = {INT8OID};
 	Datum		args[1] = {Int64GetDatum(job_id)};
 	TupleDesc	tupdesc;
+	TupleDesc	rowdesc;
 	HeapTuple	row;
-	Oid			owner;
+	Oid			sender;
+	char	   *queue;
+	bool		may;
 	bool		isnull;
 	Datum		result;
 
@@ -219,22 +225,28 @@ scribe_job_status(PG_FUNCTION_ARGS)
 				 errmsg("job " INT64_FORMAT " not found", job_id),
 				 errhint("It never existed, or it finished longer ago than its queue's retention.")));
 	row = SPI_copytuple(SPI_tuptable->vals[0]);
-	owner = DatumGetObjectId(SPI_getbinval(row, SPI_tuptable->tupdesc, 8, &isnull));
-	scribe_spi_as_caller(&scope);
+	rowdesc = SPI_tuptable->tupdesc;
+	sender = DatumGetObjectId(SPI_getbinval(row, rowdesc, 8, &isnull));
+	queue = TextDatumGetCString(SPI_getbinval(row, rowdesc, 2, &isnull));
 
-	/* a job's payload and result belong to the role that enqueued it */
-	if (!has_privs_of_role(caller, owner))
+	/*
+	 * A job's payload and result belong to the role that enqueued it, and
+	 * to those that may claim it (a lookup of the queue may run a statement)
+	 */
+	may = has_privs_of_role(caller, sender) ||
+		scribe_queue_may(scribe_queue_lookup(queue), caller, SCRIBE_QUEUE_CLAIM);
+	scribe_spi_as_caller(&scope);
+	if (!may)
 		ereport(ERROR,
 				(errcode(ERRCODE_INSUFFICIENT_PRIVILEGE),
 				 errmsg("permission denied for job " INT64_FORMAT, job_id),
-				 errhint("Only the role that enqueued it (%s) and its members can read it.",
-						 GetUserNameFromId(owner, true) ? GetUserNameFromId(owner, true) : "dropped")));
+				 errhint("Only the role that enqueued it and the roles that may claim from its queue can read it.")));
 
 	{
 		Datum		values[16];
 		bool		nulls[16];
 
-		heap_deform_tuple(row, SPI_tuptable->tupdesc, values, nulls);
+		heap_deform_tuple(row, rowdesc, values, nulls);
 		result = HeapTupleGetDatum(heap_form_tuple(BlessTupleDesc(tupdesc), values, nulls));
 		result = SPI_datumTransfer(result, false, -1);
 	}

@@ -151,8 +151,29 @@ CREATE OR REPLACE FUNCTION scribe.cache_clear()
     AS 'MODULE_PATHNAME', 'scribe_cache_clear';
 COMMENT ON FUNCTION scribe.cache_clear() IS 'Empty the shared-memory cache';
 
+-- cache_fetch: the zero-parameter form (0.3.0's signature), and the form
+-- whose loader takes parameters $1, $2, ... after the ttl (VARIADIC "any":
+-- each value keeps its type; docs/reference.md says why not text[] or jsonb)
 CREATE OR REPLACE FUNCTION scribe.cache_fetch(key text, loader text, ttl interval DEFAULT NULL)
     RETURNS text
     LANGUAGE c VOLATILE PARALLEL RESTRICTED
     AS 'MODULE_PATHNAME', 'scribe_cache_fetch';
-COMMENT ON FUNCTION scribe.cache_fetch(text, text, interval) IS 'The cached value of key; on a miss, run the loader query (one row, one column) once across all sessions and cache its result for ttl';
+COMMENT ON FUNCTION scribe.cache_fetch(text, text, interval) IS 'The cached value of key; on a miss, run the loader (one query returning one row of one column) once across all sessions and cache its result for ttl';
+
+CREATE OR REPLACE FUNCTION scribe.cache_fetch(key text, loader text, ttl interval, VARIADIC params "any")
+    RETURNS text
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'scribe_cache_fetch';
+COMMENT ON FUNCTION scribe.cache_fetch(text, text, interval, "any") IS 'The cached value of key; on a miss, run the loader with params bound to $1, $2, ... (never spliced into its text) once across all sessions and cache its result for ttl; the params are not part of the key';
+
+CREATE OR REPLACE FUNCTION scribe.cache_fetch_jsonb(key text, loader text, ttl interval DEFAULT NULL)
+    RETURNS jsonb
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'scribe_cache_fetch_jsonb';
+COMMENT ON FUNCTION scribe.cache_fetch_jsonb(text, text, interval) IS 'The cached jsonb of key; on a miss, run the loader (one query returning jsonb, json or JSON text) once across all sessions and cache its result as jsonb for ttl';
+
+CREATE OR REPLACE FUNCTION scribe.cache_fetch_jsonb(key text, loader text, ttl interval, VARIADIC params "any")
+    RETURNS jsonb
+    LANGUAGE c VOLATILE PARALLEL RESTRICTED
+    AS 'MODULE_PATHNAME', 'scribe_cache_fetch_jsonb';
+COMMENT ON FUNCTION scribe.cache_fetch_jsonb(text, text, interval, "any") IS 'The cached jsonb of key; on a miss, run the loader with params bound to $1, $2, ... once across all sessions and cache its result as jsonb for ttl; the params are not part of the key';

@@ -40,6 +40,9 @@ DECLARE
     beat timestamptz;
     -- pg_settings shows the raw seconds (current_setting says '10s')
     beat_every integer := COALESCE((SELECT setting::integer FROM pg_settings WHERE name = 'scribe.heartbeat_interval'), 0);
+    stale_after interval := scribe._heartbeat_stale_after();
+    -- the launcher and its workers serve scribe.database only
+    served boolean := current_database() = current_setting('scribe.database', true);
     -- new dead letters within this window make the node degraded
     dead_window constant text := '15 minutes';
     -- a partitions policy with less runway than this is degraded (none left: failing)
@@ -56,7 +59,19 @@ BEGIN
         RETURN;
     END IF;
 
-    IF l.state <> 'running' THEN
+    -- the extension left behind where scribe.database used to point: the
+    -- launcher (running or not) is elsewhere, so no reason of its is ours
+    IF NOT served THEN
+        RETURN QUERY SELECT 'not_served_database', 'failing',
+            format('this database is not scribe.database (%s): no launcher or worker serves it, so jobs for workers, '
+                   'documents, policies and heartbeats never run here', current_setting('scribe.database', true)),
+            jsonb_build_object('database', current_database(), 'scribe.database', current_setting('scribe.database', true)),
+            format('Use pg_scribe in database %s (sending to a queue of workers is refused here), or set '
+                   'scribe.database = %L in postgresql.conf and restart the server; then DROP EXTENSION pg_scribe '
+                   'where it is no longer used.', current_setting('scribe.database', true), current_database());
+    END IF;
+
+    IF served AND l.state <> 'running' THEN
         RETURN QUERY SELECT 'launcher_down', 'failing',
             format('the launcher is %s: no jobs are started, no policies run', l.state),
             jsonb_build_object('state', l.state, 'state_since', l.state_since, 'restarts', l.restarts,
@@ -66,7 +81,7 @@ BEGIN
     END IF;
 
     SELECT * INTO pool FROM scribe._pool_start_status();
-    IF pool.short_since IS NOT NULL THEN
+    IF served AND pool.short_since IS NOT NULL THEN
         RETURN QUERY SELECT 'workers_cannot_start',
             CASE WHEN pool.running = 0 THEN 'failing' ELSE 'degraded' END,
             format('the pool runs %s of the %s workers it needs: the server has no free background worker slots',
@@ -131,10 +146,9 @@ BEGIN
     END LOOP;
 
     -- the launcher writes this node's row every scribe.heartbeat_interval (0: never)
-    IF beat_every > 0 AND l.state = 'running'
-       AND l.state_since < now() - make_interval(secs => 3 * beat_every + 10) THEN
+    IF served AND beat_every > 0 AND l.state = 'running' AND l.state_since < now() - stale_after THEN
         SELECT h.beat_at INTO beat FROM scribe.heartbeat h WHERE h.node_name = lib.node_name;
-        IF beat IS NULL OR beat < now() - make_interval(secs => 3 * beat_every + 10) THEN
+        IF beat IS NULL OR beat < now() - stale_after THEN
             RETURN QUERY SELECT 'heartbeat_stale', 'degraded',
                 CASE WHEN beat IS NULL THEN 'this node has no heartbeat'
                      ELSE format('this node''s heartbeat is %s old', date_trunc('second', now() - beat)) END,
@@ -142,6 +156,21 @@ BEGIN
                                    'heartbeat_interval', beat_every),
                 'The launcher is busy or stuck: pg_stat_activity shows what it waits for; the server log why.';
         END IF;
+    END IF;
+
+    -- other nodes' rows: a node renamed (scribe.node_name) or retired leaves
+    -- its row behind, which nothing but node_forget() removes
+    IF served THEN
+        FOR r IN SELECT h.node_name, h.beat_at FROM scribe.heartbeat h
+                 WHERE h.node_name <> lib.node_name AND h.beat_at < clock_timestamp() - stale_after
+                 ORDER BY h.node_name LOOP
+            RETURN QUERY SELECT 'node_stale', 'degraded',
+                format('node %s has not beaten for %s', r.node_name, date_trunc('second', clock_timestamp() - r.beat_at)),
+                jsonb_build_object('node_name', r.node_name, 'beat_at', r.beat_at, 'stale_after', stale_after),
+                format('If %1$s was renamed (scribe.node_name) or retired, forget it on the primary: '
+                       'SELECT scribe.node_forget(%1$L). If it should be running, its launcher is down, '
+                       'or replication from it has stopped.', r.node_name);
+        END LOOP;
     END IF;
 END
 $$;
@@ -181,6 +210,7 @@ CREATE OR REPLACE FUNCTION scribe.health() RETURNS jsonb
                        'local', h.node_name = lib.node_name,
                        'beat_at', h.beat_at,
                        'age_seconds', round(extract(epoch FROM clock_timestamp() - h.beat_at), 3),
+                       'stale', h.beat_at < clock_timestamp() - scribe._heartbeat_stale_after(),
                        'library_version', h.library_version)
                    ORDER BY h.node_name)
             FROM scribe.heartbeat h), '[]'::jsonb),

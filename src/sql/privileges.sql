@@ -72,12 +72,17 @@ DECLARE
     -- OCR of an image in hand
     'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'ocr_pdf', 'ocr_languages', 'image_info',
     'image_recompress', 'text_normalize',
-    -- queues as a client
+    -- queues: a client's verbs, and its own queues (the creator owns a queue
+    -- and grants others; each function checks the queue's rights inside)
     'send', 'send_batch', 'claim', 'ack', 'nack', 'release', 'extend_lease', 'job_get',
-    -- cache and rate limiter
+    'queue_create', 'queue_alter', 'queue_drop', 'queue_purge', 'requeue', 'queue_grant', 'queue_revoke',
+    -- cache and rate limiter: one keyspace for every role granted them
+    -- (docs/reference.md, "Who shares the keys").  The trigger function,
+    -- because CREATE TRIGGER, run by cache_invalidate_on as its caller,
+    -- needs EXECUTE on it; whoever later writes the table needs nothing
     'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_get_many', 'cache_set', 'cache_set_bytea',
-    'cache_set_jsonb', 'cache_delete', 'cache_fetch', 'cache_invalidate', 'cache_invalidate_on',
-    'cache_invalidate_trigger',
+    'cache_set_jsonb', 'cache_delete', 'cache_fetch', 'cache_fetch_jsonb', 'cache_warm', 'cache_invalidate',
+    'cache_invalidate_on', 'cache_invalidate_trigger',
     'rate_limit_take', 'rate_limit_reset',
     -- read-your-writes
     'replication_commit_lsn', 'replication_wait_lsn',

@@ -4,10 +4,11 @@
 -- jobs live in scribe.jobs (the hot table); a job leaves it when it is acked
 -- (to scribe.jobs_archive, partitioned by day) or dead-lettered (to
 -- scribe.jobs_dead).  The hot paths (send, claim, ack, nack) are C with saved
--- plans; the administrative functions are SQL.
+-- plans; the administrative functions are SQL behind C entry points that
+-- pass their caller on.  Who may use a queue: queue_rights.sql.
 
 -- Comments of the tables in schema/queue.sql
-COMMENT ON TABLE scribe.queues IS 'Named queues and their policies (change them with scribe.queue_create / queue_alter / queue_drop)';
+COMMENT ON TABLE scribe.queues IS 'Named queues, their policies and owners (change them with scribe.queue_create / queue_alter / queue_drop)';
 COMMENT ON TABLE scribe.jobs IS 'Unfinished jobs: ready, delayed and in flight';
 COMMENT ON TABLE scribe.jobs_archive IS 'Acked jobs with their results, partitioned by day of finished_at';
 COMMENT ON TABLE scribe.jobs_dead IS 'Dead letters: jobs that ran out of attempts, with every attempt''s error';
@@ -193,17 +194,24 @@ CREATE OR REPLACE FUNCTION scribe._queue_dead_letters(
 $$;
 COMMENT ON FUNCTION scribe._queue_dead_letters(interval) IS 'Internal: per queue with dead letters since the interval ago, how many, the last death, and the commonest last error (first 200 characters) with its count';
 
-CREATE OR REPLACE FUNCTION scribe.queue_create(
+-- The administrative functions are C functions (src/queue/queue_admin_sql.c)
+-- for one reason: to know their caller, which they pass to the internal
+-- function that does the work as the bootstrap superuser.  The creator of a
+-- queue owns it; its owner's members, scribe_admin's and superusers manage
+-- it (scribe._queue_managed, in queue_rights.sql).
+
+-- scribe.queue_create for caller, who owns the new queue
+CREATE OR REPLACE FUNCTION scribe._queue_create(
+    caller       regrole,
     name         text,
-    consumer     text DEFAULT 'workers',
-    lease        interval DEFAULT '5 minutes',
-    max_attempts integer DEFAULT 5,
-    backoff_base interval DEFAULT '10 seconds',
-    backoff_cap  interval DEFAULT '1 hour',
-    retention    interval DEFAULT '7 days')
+    consumer     text,
+    lease        interval,
+    max_attempts integer,
+    backoff_base interval,
+    backoff_cap  interval,
+    retention    interval)
     RETURNS scribe.queues
     LANGUAGE plpgsql
-    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -217,14 +225,66 @@ BEGIN
             USING ERRCODE = 'duplicate_object',
                   HINT = 'Change its policy with scribe.queue_alter().';
     END IF;
-    INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention)
-    VALUES (q.name, q.consumer, q.lease, q.max_attempts, q.backoff_base, q.backoff_cap, q.retention)
+    INSERT INTO scribe.queues (name, consumer, lease, max_attempts, backoff_base, backoff_cap, retention, owner)
+    VALUES (q.name, q.consumer, q.lease, q.max_attempts, q.backoff_base, q.backoff_cap, q.retention, caller)
     RETURNING * INTO q;
     PERFORM scribe._queues_changed();
     RETURN q;
 END
 $$;
-COMMENT ON FUNCTION scribe.queue_create(text, text, interval, integer, interval, interval, interval) IS 'Create a queue with its policy: consumer (workers or clients), lease, max attempts, backoff, retention';
+COMMENT ON FUNCTION scribe._queue_create(regrole, text, text, interval, integer, interval, interval, interval) IS 'Internal: scribe.queue_create for caller (called by the C function, as the bootstrap superuser); caller owns the queue';
+
+CREATE OR REPLACE FUNCTION scribe.queue_create(
+    name         text,
+    consumer     text DEFAULT 'workers',
+    lease        interval DEFAULT '5 minutes',
+    max_attempts integer DEFAULT 5,
+    backoff_base interval DEFAULT '10 seconds',
+    backoff_cap  interval DEFAULT '1 hour',
+    retention    interval DEFAULT '7 days')
+    RETURNS scribe.queues
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_queue_create';
+COMMENT ON FUNCTION scribe.queue_create(text, text, interval, integer, interval, interval, interval) IS 'Create a queue with its policy: consumer (workers or clients), lease, max attempts, backoff, retention; the caller owns it';
+
+-- scribe.queue_alter for caller; NULL leaves a setting as it is
+CREATE OR REPLACE FUNCTION scribe._queue_alter(
+    caller       regrole,
+    name         text,
+    consumer     text,
+    lease        interval,
+    max_attempts integer,
+    backoff_base interval,
+    backoff_cap  interval,
+    retention    interval,
+    owner        regrole)
+    RETURNS scribe.queues
+    LANGUAGE plpgsql
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    q scribe.queues := scribe._queue_managed(caller, _queue_alter.name);
+BEGIN
+    q.consumer := COALESCE(consumer, q.consumer);
+    q.lease := COALESCE(lease, q.lease);
+    q.max_attempts := COALESCE(max_attempts, q.max_attempts);
+    q.backoff_base := COALESCE(backoff_base, q.backoff_base);
+    q.backoff_cap := COALESCE(backoff_cap, q.backoff_cap);
+    q.retention := COALESCE(retention, q.retention);
+    PERFORM scribe._queue_check_policy(q);
+    IF _queue_alter.owner IS NOT NULL AND _queue_alter.owner <> q.owner THEN
+        q.owner := scribe._queue_new_owner(caller, q.name, _queue_alter.owner);
+    END IF;
+    UPDATE scribe.queues SET consumer = q.consumer, lease = q.lease, max_attempts = q.max_attempts,
+           backoff_base = q.backoff_base, backoff_cap = q.backoff_cap, retention = q.retention,
+           owner = q.owner
+    WHERE queue_id = q.queue_id
+    RETURNING * INTO q;
+    PERFORM scribe._queues_changed();
+    RETURN q;
+END
+$$;
+COMMENT ON FUNCTION scribe._queue_alter(regrole, text, text, interval, integer, interval, interval, interval, regrole) IS 'Internal: scribe.queue_alter for caller (called by the C function, as the bootstrap superuser)';
 
 CREATE OR REPLACE FUNCTION scribe.queue_alter(
     name         text,
@@ -233,53 +293,26 @@ CREATE OR REPLACE FUNCTION scribe.queue_alter(
     max_attempts integer DEFAULT NULL,
     backoff_base interval DEFAULT NULL,
     backoff_cap  interval DEFAULT NULL,
-    retention    interval DEFAULT NULL)
+    retention    interval DEFAULT NULL,
+    owner        regrole DEFAULT NULL)
     RETURNS scribe.queues
-    LANGUAGE plpgsql
-    SECURITY DEFINER
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-DECLARE
-    q scribe.queues;
-BEGIN
-    SELECT * INTO q FROM scribe.queues WHERE queues.name = queue_alter.name FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM scribe._queue_not_found(queue_alter.name);
-    END IF;
-    q.consumer := COALESCE(consumer, q.consumer);
-    q.lease := COALESCE(lease, q.lease);
-    q.max_attempts := COALESCE(max_attempts, q.max_attempts);
-    q.backoff_base := COALESCE(backoff_base, q.backoff_base);
-    q.backoff_cap := COALESCE(backoff_cap, q.backoff_cap);
-    q.retention := COALESCE(retention, q.retention);
-    PERFORM scribe._queue_check_policy(q);
-    UPDATE scribe.queues SET consumer = q.consumer, lease = q.lease, max_attempts = q.max_attempts,
-           backoff_base = q.backoff_base, backoff_cap = q.backoff_cap, retention = q.retention
-    WHERE queue_id = q.queue_id
-    RETURNING * INTO q;
-    PERFORM scribe._queues_changed();
-    RETURN q;
-END
-$$;
-COMMENT ON FUNCTION scribe.queue_alter(text, text, interval, integer, interval, interval, interval) IS 'Change a queue''s policy; NULL leaves a setting as it is (jobs already queued keep their max_attempts)';
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_queue_alter';
+COMMENT ON FUNCTION scribe.queue_alter(text, text, interval, integer, interval, interval, interval, regrole) IS 'Change a queue''s policy or give it to another owner; NULL leaves a setting as it is (jobs already queued keep their max_attempts); for the queue''s owner, scribe_admin and superusers';
 
-CREATE OR REPLACE FUNCTION scribe.queue_drop(name text, force boolean DEFAULT false) RETURNS void
+-- scribe.queue_drop for caller
+CREATE OR REPLACE FUNCTION scribe._queue_drop(caller regrole, name text, force boolean) RETURNS void
     LANGUAGE plpgsql
-    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    q scribe.queues;
+    q scribe.queues := scribe._queue_managed(caller, _queue_drop.name);
     unfinished bigint;
 BEGIN
-    SELECT * INTO q FROM scribe.queues WHERE queues.name = queue_drop.name FOR UPDATE;
-    IF NOT FOUND THEN
-        PERFORM scribe._queue_not_found(queue_drop.name);
-    END IF;
     -- wait for transactions enqueueing to this queue, and keep new ones out
     LOCK TABLE scribe.jobs IN SHARE MODE;
     SELECT count(*) INTO unfinished FROM scribe.jobs WHERE queue_id = q.queue_id;
-    IF unfinished > 0 AND NOT force THEN
+    IF unfinished > 0 AND NOT COALESCE(force, false) THEN
         RAISE EXCEPTION 'queue "%" has % unfinished jobs', q.name, unfinished
             USING ERRCODE = 'dependent_objects_still_exist',
                   HINT = 'Wait for them to finish, or call scribe.queue_drop(name, force => true) to delete them.';
@@ -287,11 +320,17 @@ BEGIN
     DELETE FROM scribe.jobs WHERE queue_id = q.queue_id;
     DELETE FROM scribe.jobs_dead WHERE queue_id = q.queue_id;
     DELETE FROM scribe.jobs_archive WHERE queue_id = q.queue_id;
+    -- its rights go with it (ON DELETE CASCADE)
     DELETE FROM scribe.queues WHERE queue_id = q.queue_id;
     PERFORM scribe._queues_changed();
 END
 $$;
-COMMENT ON FUNCTION scribe.queue_drop(text, boolean) IS 'Drop a queue; refused while it has unfinished jobs unless force => true, which deletes them with its dead letters and archive';
+COMMENT ON FUNCTION scribe._queue_drop(regrole, text, boolean) IS 'Internal: scribe.queue_drop for caller (called by the C function, as the bootstrap superuser)';
+
+CREATE OR REPLACE FUNCTION scribe.queue_drop(name text, force boolean DEFAULT false) RETURNS void
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_queue_drop';
+COMMENT ON FUNCTION scribe.queue_drop(text, boolean) IS 'Drop a queue and its rights; refused while it has unfinished jobs unless force => true, which deletes them with its dead letters and archive; for the queue''s owner, scribe_admin and superusers';
 
 CREATE OR REPLACE FUNCTION scribe.queue_list() RETURNS SETOF scribe.queues
     LANGUAGE sql STABLE
@@ -363,19 +402,15 @@ CREATE OR REPLACE FUNCTION scribe.extend_lease(job_id bigint, lease uuid, lease_
     AS 'MODULE_PATHNAME', 'scribe_extend_lease';
 COMMENT ON FUNCTION scribe.extend_lease(bigint, uuid, interval) IS 'Extend the lease of a claimed job to lease_for from now (the queue''s lease by default); returns the new lease end';
 
-CREATE OR REPLACE FUNCTION scribe.requeue(queue text, job_ids bigint[] DEFAULT NULL) RETURNS bigint
+-- scribe.requeue for caller
+CREATE OR REPLACE FUNCTION scribe._requeue(caller regrole, queue text, job_ids bigint[]) RETURNS bigint
     LANGUAGE plpgsql
-    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
-    qid integer;
+    qid integer := (scribe._queue_managed(caller, queue)).queue_id;
     moved bigint;
 BEGIN
-    SELECT queue_id INTO qid FROM scribe.queues WHERE name = queue;
-    IF NOT FOUND THEN
-        PERFORM scribe._queue_not_found(queue);
-    END IF;
     WITH d AS (
         DELETE FROM scribe.jobs_dead
         WHERE queue_id = qid AND (job_ids IS NULL OR job_id = ANY (job_ids))
@@ -402,11 +437,16 @@ BEGIN
     RETURN moved;
 END
 $$;
-COMMENT ON FUNCTION scribe.requeue(text, bigint[]) IS 'Move dead letters (all of the queue''s, or those listed) back to ready, with a fresh allowance of attempts; returns how many';
+COMMENT ON FUNCTION scribe._requeue(regrole, text, bigint[]) IS 'Internal: scribe.requeue for caller (called by the C function, as the bootstrap superuser)';
 
-CREATE OR REPLACE FUNCTION scribe.queue_purge(queue text, what text DEFAULT 'dead') RETURNS bigint
+CREATE OR REPLACE FUNCTION scribe.requeue(queue text, job_ids bigint[] DEFAULT NULL) RETURNS bigint
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_requeue';
+COMMENT ON FUNCTION scribe.requeue(text, bigint[]) IS 'Move dead letters (all of the queue''s, or those listed) back to ready, with a fresh allowance of attempts; returns how many; for the queue''s owner, scribe_admin and superusers';
+
+-- scribe.queue_purge for caller
+CREATE OR REPLACE FUNCTION scribe._queue_purge(caller regrole, queue text, what text) RETURNS bigint
     LANGUAGE plpgsql
-    SECURITY DEFINER
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -419,10 +459,7 @@ BEGIN
             USING ERRCODE = 'invalid_parameter_value',
                   HINT = 'Purge ''ready'' (jobs not claimed, delayed included), ''dead'', ''archive'' or ''all'' (all three and the jobs in flight).';
     END IF;
-    SELECT queue_id INTO qid FROM scribe.queues WHERE name = queue;
-    IF NOT FOUND THEN
-        PERFORM scribe._queue_not_found(queue);
-    END IF;
+    qid := (scribe._queue_managed(caller, queue)).queue_id;
     IF what = 'ready' THEN
         DELETE FROM scribe.jobs WHERE queue_id = qid AND lease_until IS NULL;
         GET DIAGNOSTICS n = ROW_COUNT;
@@ -444,7 +481,12 @@ BEGIN
     RETURN n;
 END
 $$;
-COMMENT ON FUNCTION scribe.queue_purge(text, text) IS 'Delete a queue''s ready jobs, dead letters, archive, or all of them; returns how many rows';
+COMMENT ON FUNCTION scribe._queue_purge(regrole, text, text) IS 'Internal: scribe.queue_purge for caller (called by the C function, as the bootstrap superuser)';
+
+CREATE OR REPLACE FUNCTION scribe.queue_purge(queue text, what text DEFAULT 'dead') RETURNS bigint
+    LANGUAGE c VOLATILE
+    AS 'MODULE_PATHNAME', 'scribe_queue_purge';
+COMMENT ON FUNCTION scribe.queue_purge(text, text) IS 'Delete a queue''s ready jobs, dead letters, archive, or all of them; returns how many rows; for the queue''s owner, scribe_admin and superusers';
 
 CREATE OR REPLACE FUNCTION scribe._queue_jobs_changed(queue_id integer, ready boolean) RETURNS void
     LANGUAGE c VOLATILE
@@ -495,4 +537,4 @@ CREATE OR REPLACE FUNCTION scribe.job_get(
     RETURNS record
     LANGUAGE c VOLATILE STRICT
     AS 'MODULE_PATHNAME', 'scribe_job_status';
-COMMENT ON FUNCTION scribe.job_get(bigint) IS 'A job''s state (ready, delayed, running, done, dead), attempts, payload, result and errors; only for the role that enqueued it';
+COMMENT ON FUNCTION scribe.job_get(bigint) IS 'A job''s state (ready, delayed, running, done, dead), attempts, payload, result and errors; for the role that enqueued it and the roles that may claim from its queue';

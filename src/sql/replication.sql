@@ -18,6 +18,73 @@ CREATE OR REPLACE FUNCTION scribe._node_role() RETURNS text
 $$;
 COMMENT ON FUNCTION scribe._node_role() IS 'Internal: primary, replica (scribe.replication_subscribe) or worker node (scribe.queue_conninfo)';
 
+-- How old a node's heartbeat may grow before the node counts as stale: three
+-- of this node's scribe.heartbeat_interval and 10 s (NULL when heartbeats are
+-- off here: this node then judges no one).  For health(), metrics() and
+-- node_forget(): one definition of it.
+CREATE OR REPLACE FUNCTION scribe._heartbeat_stale_after() RETURNS interval
+    LANGUAGE sql STABLE
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+    -- pg_settings shows the raw seconds (current_setting says '10s')
+    SELECT CASE WHEN s.setting::integer > 0 THEN make_interval(secs => 3 * s.setting::integer + 10) END
+    FROM pg_settings s WHERE s.name = 'scribe.heartbeat_interval'
+$$;
+COMMENT ON FUNCTION scribe._heartbeat_stale_after() IS 'Internal: how old a heartbeat may be before its node is stale (3 x scribe.heartbeat_interval + 10 s; NULL when heartbeats are off here)';
+
+-- Forget a node: delete its row of scribe.heartbeat.  A node renamed
+-- (scribe.node_name) or retired leaves its row behind, stale for ever; the
+-- delete on the primary replicates to the replicas.
+CREATE OR REPLACE FUNCTION scribe.node_forget(node_name text, force boolean DEFAULT false) RETURNS void
+    LANGUAGE plpgsql
+    SECURITY DEFINER
+    SET search_path = pg_catalog, pg_temp
+    AS $$
+DECLARE
+    this_node text := (SELECT l.node_name FROM scribe._library_status() l);
+    stale_after interval := scribe._heartbeat_stale_after();
+    beat timestamptz;
+BEGIN
+    IF node_forget.node_name IS NULL OR node_forget.force IS NULL THEN
+        RAISE EXCEPTION 'node_name and force must not be NULL'
+            USING ERRCODE = 'null_value_not_allowed',
+                  HINT = 'SELECT node_name, beat_at FROM scribe.heartbeat lists the nodes this node knows.';
+    END IF;
+    IF node_forget.node_name = this_node THEN
+        RAISE EXCEPTION 'node "%" is this node', node_forget.node_name
+            USING ERRCODE = 'object_not_in_prerequisite_state',
+                  HINT = 'Its launcher writes this row every scribe.heartbeat_interval. Forget the old name of a node that was renamed or retired, from another node or after the rename.';
+    END IF;
+    SELECT h.beat_at INTO beat FROM scribe.heartbeat h WHERE h.node_name = node_forget.node_name FOR UPDATE;
+    IF NOT FOUND THEN
+        RAISE EXCEPTION 'node "%" has no heartbeat here', node_forget.node_name
+            USING ERRCODE = 'undefined_object',
+                  HINT = 'SELECT node_name, beat_at FROM scribe.heartbeat lists the nodes this node knows.';
+    END IF;
+    IF NOT node_forget.force THEN
+        IF scribe._node_role() = 'replica' THEN
+            RAISE EXCEPTION 'this node is a read replica: forget node "%" on the primary', node_forget.node_name
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'The primary''s delete replicates here. force => true deletes this copy only: right for a row the primary does not have (this replica''s own old name); a row the primary still has would then miss its updates here.';
+        END IF;
+        IF stale_after IS NULL THEN
+            RAISE EXCEPTION 'heartbeats are off on this node: it cannot tell whether node "%" is alive', node_forget.node_name
+                USING ERRCODE = 'object_not_in_prerequisite_state',
+                      HINT = 'Check that the node is stopped or renamed, then pass force => true (scribe.heartbeat_interval is 0 here).';
+        END IF;
+        IF beat >= clock_timestamp() - stale_after THEN
+            RAISE EXCEPTION 'node "%" beat % ago: it looks alive', node_forget.node_name,
+                    date_trunc('second', clock_timestamp() - beat)
+                USING ERRCODE = 'object_in_use',
+                      DETAIL = format('A node is stale after %s without a heartbeat (3 x scribe.heartbeat_interval + 10 s).', stale_after),
+                      HINT = 'Stop that node or change its scribe.node_name first; force => true forgets it anyway, and a live node''s launcher writes its row again at its next beat.';
+        END IF;
+    END IF;
+    DELETE FROM scribe.heartbeat h WHERE h.node_name = node_forget.node_name;
+END
+$$;
+COMMENT ON FUNCTION scribe.node_forget(text, boolean) IS 'Forget a node renamed or retired: delete its heartbeat row (on the primary, the delete replicates); refused for this node, for a node whose heartbeat is fresh and on a replica unless force => true';
+
 CREATE OR REPLACE FUNCTION scribe._replica_tables() RETURNS regclass[]
     LANGUAGE sql IMMUTABLE
     SET search_path = pg_catalog, pg_temp
@@ -160,6 +227,8 @@ $$;
 COMMENT ON FUNCTION scribe.replication_status() IS 'Logical replication as this node sees it: each subscription (on a replica) and each slot (on a primary), with state, lag in bytes and time, errors and the problem, if any';
 
 REVOKE ALL ON FUNCTION scribe._replica_tables() FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe._heartbeat_stale_after() FROM PUBLIC;
+REVOKE ALL ON FUNCTION scribe.node_forget(text, boolean) FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe._node_role() FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.replication_publish(regclass[], name) FROM PUBLIC;
 REVOKE ALL ON FUNCTION scribe.replication_subscribe(text, name, name, boolean) FROM PUBLIC;

@@ -86,6 +86,15 @@ GRANT EXECUTE ON FUNCTION scribe.send(text, jsonb, text, interval, timestamptz, 
     TO bench_a, bench_b;
 SELECT scribe.queue_create('drain', retention => '0');
 SELECT scribe.queue_create('clients', consumer => 'clients', retention => '0');
+-- queues have owners since 0.4.0: the senders need the drain queue's grant (the baseline has none)
+DO $$
+BEGIN
+    IF to_regproc('scribe.queue_grant') IS NOT NULL THEN
+        PERFORM scribe.queue_grant('drain', 'bench_a', '{send}');
+        PERFORM scribe.queue_grant('drain', 'bench_b', '{send}');
+    END IF;
+END
+$$;
 SQL
 done
 # (c): the baseline names a lease (job_id, attempt), this build (job_id, lease token)

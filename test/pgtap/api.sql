@@ -6,7 +6,7 @@ SET client_min_messages = warning;
 CREATE EXTENSION IF NOT EXISTS pg_scribe;
 RESET client_min_messages;
 
-SELECT plan(49);
+SELECT plan(52);
 
 SELECT has_schema('scribe');
 SELECT functions_are('scribe', ARRAY[
@@ -16,6 +16,10 @@ SELECT functions_are('scribe', ARRAY[
     'requeue', 'queue_purge', 'queue_stats', 'job_get', 'worker_status',
     '_library_status', '_launcher_status', '_worker_slots',
     '_queues_changed', '_queue_jobs_changed', '_queue_not_found', '_queue_check_policy', '_job_state', '_queue_name', '_queue_dead_letters',
+    -- queues have owners, who grant their rights
+    'queue_grant', 'queue_revoke', '_queue_create', '_queue_alter', '_queue_drop', '_queue_purge', '_requeue',
+    '_queue_grant', '_queue_revoke', '_queue_admin', '_queue_managed', '_queue_new_owner', '_queue_rights_parse',
+    '_queue_role_required', '_queue_check_right', '_queue_roles_forget',
     '_archive_partitions_ensure', '_archive_partitions_expire',
     'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'ocr_pdf', '_ocr_make_pdf', 'image_info', 'ocr_languages',
     'text_normalize', 'image_recompress', 'document_submit', 'document_get', 'document_search', 'ocr_costs',
@@ -23,10 +27,11 @@ SELECT functions_are('scribe', ARRAY[
     '_document_submit', '_document_get', '_document_get_many', '_document_get_text', '_document_get_pages',
     '_document_get_image', '_document_get_pdf', '_document_list', '_document_search', '_document_delete',
     '_document_delete_image', '_document_finished', '_ocr_costs',
+    'document_get_image_for_job', '_document_get_image_for_job', '_job_leased',
     '_ocr_engine_pid', '_ocr_check_options', '_ocr_cloud_configured', '_search_config',
     'rate_limit_take', 'rate_limit_reset', 'rate_limit_stats',
     'cache_set', 'cache_set_bytea', 'cache_set_jsonb', 'cache_get', 'cache_get_bytea', 'cache_get_jsonb', 'cache_delete', 'cache_invalidate',
-    'cache_stats', 'cache_clear', 'cache_fetch', 'cache_get_many', 'cache_warm',
+    'cache_stats', 'cache_clear', 'cache_fetch', 'cache_fetch_jsonb', 'cache_get_many', 'cache_warm',
     'cache_namespace_stats', 'cache_invalidate_on', 'cache_invalidate_trigger', '_cache_event_trigger',
     'redis_stats', '_redis_get', '_redis_set', '_redis_del', '_redis_incr', '_redis_mget', '_redis_set_many',
     'policy_create', 'policy_alter', 'policy_drop', 'policy_run', 'policy_prune_runs',
@@ -41,6 +46,7 @@ SELECT functions_are('scribe', ARRAY[
     '_partition_name', '_partition_width', '_archive_documents', '_policy_check_documents', 'document_get_image', 'document_get_pdf', 'cron_next',
     '_s3_put', '_s3_get', '_s3_delete', '_s3_exists',
     'replication_publish', 'replication_subscribe', 'replication_unsubscribe', 'replication_status', '_replica_tables', '_node_role',
+    'node_forget', '_heartbeat_stale_after',
     'replication_commit_lsn', 'replication_wait_lsn',
     -- capacity planning
     'capacity_plan', 'capacity_inputs', '_capacity_check', '_capacity_round',
@@ -53,7 +59,7 @@ SELECT is(ARRAY(SELECT relname::text FROM pg_class
                 WHERE relnamespace = 'scribe'::regnamespace AND relkind IN ('r', 'p')
                   AND NOT relispartition ORDER BY 1),
           ARRAY['cache_events', 'document_pages', 'documents', 'heartbeat', 'jobs', 'jobs_archive', 'jobs_dead',
-                'ocr_ledger', 'policies', 'policy_runs', 'queues', 'subscriptions'],
+                'ocr_ledger', 'policies', 'policy_runs', 'queue_rights', 'queues', 'subscriptions'],
           'the scribe schema holds exactly the documented tables');
 
 SELECT function_returns('scribe', 'version', ARRAY[]::text[], 'text');
@@ -72,6 +78,10 @@ SELECT is_empty($$
       AND p.proname IN ('ack', 'nack', 'release', 'extend_lease')
       AND p.proargtypes[1] <> 'uuid'::regtype
 $$, 'ack, nack, release and extend_lease take the lease token second');
+SELECT function_returns('scribe', 'queue_grant', ARRAY['text', 'regrole', 'text[]'], 'void');
+SELECT function_returns('scribe', 'queue_revoke', ARRAY['text', 'regrole', 'text[]'], 'void');
+SELECT function_returns('scribe', 'queue_alter',
+    ARRAY['text', 'text', 'interval', 'integer', 'interval', 'interval', 'interval', 'regrole'], 'scribe.queues');
 SELECT function_returns('scribe', 'replication_wait_lsn', ARRAY['pg_lsn', 'interval', 'name', 'boolean'], 'boolean');
 
 CREATE ROLE regress_scribe_nobody_yet;

@@ -37,7 +37,9 @@ ok(wait_for_launcher($node, 'waiting for CREATE EXTENSION pg_scribe'),
 	'DROP EXTENSION sends the launcher back to waiting');
 $node->stop;
 
-# scribe.database names a database that does not exist yet
+# scribe.database names a database that does not exist yet (a new replica
+# whose database comes later): the launcher waits quietly, from its first
+# start on
 my $later = scribe_node('later', conf => "scribe.database = 'later'\n");
 $later->start;
 ok(wait_for_launcher($later, 'waiting for database'),
@@ -48,6 +50,9 @@ like(slurp_file($later->logfile), qr/pg_scribe launcher is waiting for database 
 	'the log says what the launcher waits for');
 is(wait_for_launcher_asleep($later, 'waiting for database'), $waiting_pid,
 	'the launcher looked, found no database and sleeps, without crash-looping');
+is(launcher_restarted($later), 0, 'the launcher waits in its first process: it never tried to connect');
+is(join("\n", slurp_file($later->logfile) =~ /^.*\b(?:FATAL|ERROR|PANIC):.*$/mg), '',
+	'the log has no FATAL or ERROR (no "database does not exist")');
 
 my ($ret, $stdout, $stderr) = $later->psql('postgres', 'CREATE EXTENSION pg_scribe');
 like($stderr, qr/pg_scribe can only be installed in database "later"/,
@@ -55,19 +60,28 @@ like($stderr, qr/pg_scribe can only be installed in database "later"/,
 like($stderr, qr/HINT:  Add scribe.database = 'postgres' to postgresql.conf/,
 	'the hint names the setting to add');
 
+# the commit of CREATE DATABASE wakes the waiting launcher (its 10 s
+# recheck is the safety net), which restarts to connect to it
 $later->safe_psql('postgres', 'CREATE DATABASE later');
-$later->reload;
 ok(wait_for_launcher($later, 'waiting for CREATE EXTENSION pg_scribe'),
 	'once the database exists, the launcher connects to it');
 my (undef, $db) = launcher_activity($later);
 is($db, 'later', 'the launcher is in scribe.database');
 $later->safe_psql('later', 'CREATE EXTENSION pg_scribe');
 ok(wait_for_launcher($later, 'running'), 'and runs once the extension is created');
+is($later->safe_psql('later', q{SELECT scribe.health()->'launcher'->>'state'}), 'running',
+	'health() says so');
+unlike(slurp_file($later->logfile), qr/\b(?:FATAL|PANIC):/,
+	'no FATAL in the log from the first start to running');
 
-# DROP DATABASE ... WITH (FORCE) terminates the launcher, which waits again
+# DROP DATABASE ... WITH (FORCE) terminates the launcher (a FATAL, as any
+# terminated process logs), which waits again: its next start looks first
+my $offset = -s $later->logfile;
 $later->safe_psql('postgres', 'DROP DATABASE later WITH (FORCE)');
 ok(wait_for_launcher($later, 'waiting for database'),
 	'after its database is dropped, the launcher waits for it again');
+unlike(slurp_file($later->logfile, $offset), qr/database "later" does not exist/,
+	'without trying to connect to it');
 
 $later->stop;
 done_testing();

@@ -1,5 +1,7 @@
 # No memory grows with the number of jobs: a backend that sends, claims and
-# acks 20,000 jobs, and a worker that runs 20,000, keep their private memory
+# acks 20,000 jobs, a backend that loads 20,000 cache keys through
+# parameterised loaders (distinct keys, then one key deleted and loaded
+# again each time), and a worker that runs 20,000, keep their private memory
 # (RssAnon: shared buffers do not count) within a small bound; so do an OCR
 # engine and its backend through 2,000 PDF probes and 4,000 searchable PDFs
 # (poppler, qpdf and leptonica in a process that lives as long as the session).
@@ -59,6 +61,35 @@ $node->safe_psql('postgres', q{
 ($before, $after) = backend_memory_growth($node, 'CALL public.read_documents(2000)', 'CALL public.read_documents(20000)');
 cmp_ok($after - $before, '<', 1024,
 	"a backend's private memory after 60,000 calls of document functions: $before kB -> $after kB");
+
+# a backend through parameterised cache loaders, text and jsonb: distinct
+# keys (each a miss), then one key deleted before each call (each a miss too)
+$node->safe_psql('postgres', q{
+	CREATE TABLE public.families (id bigint PRIMARY KEY, name text);
+	INSERT INTO public.families VALUES (1, 'f-42'), (2, 'f-43');
+	CREATE PROCEDURE public.fetch_churn(n int, one_key boolean) LANGUAGE plpgsql AS $$
+	BEGIN
+	    FOR i IN 1..n LOOP
+	        IF one_key THEN
+	            PERFORM scribe.cache_delete('fam:1'), scribe.cache_delete('famj:1');
+	        END IF;
+	        PERFORM scribe.cache_fetch('fam:' || CASE WHEN one_key THEN 1 ELSE i END,
+	            'SELECT name || $2 FROM public.families WHERE id = $1', '1 hour', i % 2 + 1, 'x' || i);
+	        PERFORM scribe.cache_fetch_jsonb('famj:' || CASE WHEN one_key THEN 1 ELSE i END,
+	            'SELECT jsonb_build_object(''name'', name, ''i'', $2) FROM public.families WHERE id = $1',
+	            '1 hour', i % 2 + 1, i);
+	        COMMIT;
+	    END LOOP;
+	END $$;
+});
+($before, $after) = backend_memory_growth($node, 'CALL public.fetch_churn(2000, false)', 'CALL public.fetch_churn(20000, false)');
+cmp_ok($after - $before, '<', 1024,
+	"a backend's private memory after 20,000 parameterised loads of distinct keys (x2: text, jsonb): $before kB -> $after kB");
+($before, $after) = backend_memory_growth($node, 'CALL public.fetch_churn(2000, true)', 'CALL public.fetch_churn(20000, true)');
+cmp_ok($after - $before, '<', 1024,
+	"after 20,000 loads of one key, deleted before each (x2): $before kB -> $after kB");
+is($node->safe_psql('postgres', q{SELECT sum(loads) FROM scribe.cache_namespace_stats() WHERE namespace IN ('fam', 'famj')}),
+	2 * (2000 + 18000 + 22000), 'every call but the 2,000 repeated distinct keys of each namespace ran its loader');
 
 # a worker through 20,000 sql jobs
 my $send = q{SELECT count(*) FROM scribe.send_batch('memw',

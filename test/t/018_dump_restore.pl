@@ -1,7 +1,8 @@
-# One backup: pg_dump and pg_restore of scribe.database keep the queues, the
-# unfinished and dead jobs, the documents and the ledger, the lifecycle
-# policies; job ids keep growing; the restored jobs run.  (The archive's daily partitions are not
-# dumped yet: see src/sql/schema/queue.sql.)
+# One backup: pg_dump and pg_restore of scribe.database keep the queues with
+# their owners and rights (the built-in ones' rights too), the unfinished and
+# dead jobs, the documents and the ledger, the lifecycle policies; job ids
+# keep growing; the restored jobs run.  (The archive's daily partitions are
+# not dumped yet: see src/sql/schema/queue.sql.)
 use strict;
 use warnings;
 
@@ -30,7 +31,16 @@ $node->safe_psql('postgres', qq{
 	CREATE TABLE logs (at timestamptz);
 	SELECT scribe.policy_create('logs', 'purge', 'logs', '{"column": "at", "older_than": "30 days"}',
 	                            enabled => false);
+	CREATE ROLE mailer;
+	CREATE ROLE web;
+	SELECT scribe.queue_alter('emails', owner => 'mailer');
+	SELECT scribe.queue_grant('emails', 'web', '{send}');
+	SELECT scribe.queue_grant('ocr', 'mailer', '{claim}');
 });
+my $rights = q{SELECT string_agg(q.name || ':' || q.owner || ':' || COALESCE(r.grantee::text || ':' || r.may_send || ':' || r.may_claim, '-'),
+	',' ORDER BY q.name) FROM scribe.queues q LEFT JOIN scribe.queue_rights r USING (queue_id)};
+is($node->safe_psql('postgres', $rights),
+	'emails:mailer:web:true:false,lifecycle:postgres:-,ocr:postgres:mailer:false:true', 'the queues\' owners and rights');
 my $before = $node->safe_psql('postgres', q{
 	SELECT (SELECT string_agg(name || ':' || consumer, ',' ORDER BY name) FROM scribe.queues),
 	       (SELECT count(*) FROM scribe.jobs), (SELECT count(*) FROM scribe.jobs WHERE lease_until IS NOT NULL),
@@ -57,6 +67,9 @@ is($node->safe_psql('postgres', q{
 	       (SELECT string_agg(name || ':' || kind || ':' || target || ':' || owner || ':' || enabled, ',' ORDER BY name)
 	        FROM scribe.policies)}), $before,
 	'queues, jobs (one in flight), dead letters, documents, ledger and policies are back');
+is($node->safe_psql('postgres', $rights),
+	'emails:mailer:web:true:false,lifecycle:postgres:-,ocr:postgres:mailer:false:true',
+	'so are the owners and rights, the built-in queues\' too');
 cmp_ok($node->safe_psql('postgres', "SELECT scribe.send('emails', '{}')"), '>', 5,
 	'a new job gets a new id');
 is($node->safe_psql('postgres', "SELECT count(*) FROM scribe.claim('emails', 10)"), 2,

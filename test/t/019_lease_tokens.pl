@@ -31,6 +31,9 @@ $node->safe_psql('postgres', q{
 	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.ack(bigint, uuid, jsonb),
 	                          scribe.nack(bigint, uuid, text, interval, boolean),
 	                          scribe.extend_lease(bigint, uuid, interval) TO alice, bob;
+	-- and the queue's owner's grant on its queue
+	SELECT scribe.queue_grant('shared', 'alice');
+	SELECT scribe.queue_grant('shared', 'bob');
 });
 
 # Run SQL as a role; returns (stdout, stderr) with SQLSTATEs shown

@@ -33,11 +33,11 @@ $primary->start;
 $primary->safe_psql('postgres', q{
 	CREATE EXTENSION pg_scribe;
 	SELECT scribe.queue_alter('ocr', backoff_base => '0', backoff_cap => '0');
-	-- the node's role: EXECUTE on the functions it calls, nothing else
+	-- the node's role: an application's and a monitor's functions, as the docs say
 	CREATE ROLE scribe_node LOGIN;
-	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.ack(bigint, uuid, jsonb),
-		scribe.nack(bigint, uuid, text, interval, boolean), scribe.release(bigint, uuid),
-		scribe.document_get_image(bigint), scribe.queue_stats(text, interval) TO scribe_node;
+	GRANT scribe_app, scribe_monitor TO scribe_node;
+	-- and the right to claim from the ocr queue: what lets it take other users' scans
+	SELECT scribe.queue_grant('ocr', 'scribe_node', '{claim}');
 });
 my $conninfo = 'host=' . $primary->host . ' port=' . $primary->port . ' dbname=postgres user=scribe_node';
 
@@ -142,10 +142,13 @@ is($rc, 0, 'the node\'s role may claim');
 $primary->safe_psql('postgres', 'CREATE ROLE stranger LOGIN');
 ($rc, $out, $err) = $primary->psql('postgres', q{SET ROLE stranger; SELECT scribe.claim('ocr', 1)});
 like($err, qr/permission denied for function claim/, 'another role may not');
-# nor a consumer granted claim for its own queues: an ocr job is another user's scan
+# nor a consumer granted claim for its own queues (an application): an ocr job
+# is another user's scan, and the ocr queue's claim right is not its
 $primary->safe_psql('postgres', q{
 	CREATE ROLE consumer LOGIN;
-	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval) TO consumer});
+	GRANT scribe_app TO consumer;
+	SELECT scribe.queue_create('own');
+	SELECT scribe.queue_grant('own', 'consumer', '{claim}')});
 # (the document is submitted in the consumer's transaction, so that the node cannot take it first)
 ($rc, $out, $err) = $primary->psql('postgres', qq{
 	BEGIN;
@@ -153,7 +156,7 @@ $primary->safe_psql('postgres', q{
 	SET ROLE consumer;
 	SELECT scribe.claim('ocr', 1);
 	ROLLBACK;});
-like($err, qr/permission denied to claim jobs of kind ocr/, 'a consumer of other queues may not claim ocr jobs');
+like($err, qr/permission denied for queue "ocr"/, 'a consumer of other queues may not claim ocr jobs');
 
 # --- (b) the node dies mid-job; the lease runs out; another consumer finishes
 $primary->safe_psql('postgres', q{SELECT scribe.queue_alter('ocr', lease => '15 seconds')});

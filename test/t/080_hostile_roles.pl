@@ -77,6 +77,12 @@ $node->safe_psql($db, $grants);
 $node->safe_psql($db, q{
 	-- bob, a victim, consumes the inbox and submits documents too
 	GRANT EXECUTE ON FUNCTION scribe.claim(text, integer, interval, interval), scribe.ack(bigint, uuid, jsonb) TO bob;
+	-- the queues' owner (the superuser) grants the producer, the consumers and the worker node their queues
+	SELECT scribe.queue_grant('tasks', 'app_producer', '{send}');
+	SELECT scribe.queue_grant('inbox', 'app_producer', '{send}');
+	SELECT scribe.queue_grant('inbox', 'app_consumer', '{claim}');
+	SELECT scribe.queue_grant('inbox', 'bob', '{claim}');
+	SELECT scribe.queue_grant('ocr', 'worker_node', '{claim}');
 	-- a clean slate for the evidence: setting up ran nothing of the attackers
 	SELECT setval('arsenal.evidence', 1, false);
 });
@@ -120,9 +126,10 @@ my ($out, $err) = attack('mon', 'pg_monitor',
 		q{SELECT count(*) FROM scribe._health_reasons();},
 		q{SELECT count(*) FROM scribe._partition_runway();},
 		q{SELECT count(*) FROM scribe._queue_totals();},
+		q{SELECT scribe._queue_check_right('ocr', 'mon', 'claim');},
 		q{SELECT scribe.health()->>'status' AS health_status;}));
 like($out, qr/^(ok|degraded|failing)$/m, 'pg_monitor: health() answered through the arsenal');
-is(scalar(() = $err =~ /permission denied for function _(policy_alert|health_reasons|partition_runway|queue_totals)\b/g), 4,
+is(scalar(() = $err =~ /permission denied for function _(policy_alert|health_reasons|partition_runway|queue_totals|queue_check_right)\b/g), 5,
 	'pg_monitor may not call the internal functions the status answers use');
 assert_harmless($node, $db, 'pg_monitor', $world, @victim_tables);
 
@@ -277,6 +284,7 @@ $world = world_snapshot($node, $db, @victim_tables);
 	SELECT scribe.nack($node_job, gen_random_uuid(), 'x');
 	SELECT scribe.release($node_job, gen_random_uuid());
 	SELECT length(scribe.document_get_image(1)), (SELECT ready FROM scribe.queue_stats('ocr'));
+	SELECT length(scribe.document_get_image_for_job($node_job, gen_random_uuid()));
 	SELECT scribe.release(c.job_id, c.lease) FROM scribe.claim('ocr', 1) c;
 	SELECT scribe.nack(c.job_id, c.lease, 'failed on the node') FROM scribe.claim('ocr', 1) c;
 	SELECT scribe.ack(c.job_id, c.lease,
@@ -292,7 +300,8 @@ is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE text = 'h
 	'the worker node finished a document through the arsenal');
 assert_harmless($node, $db, 'worker node', $world, @victim_tables);
 
-# --- a consumer of its own queues may not take other users' scans: it claims no ocr job
+# --- a consumer of its own queues may not take other users' scans: it claims no
+# ocr job without the claim right on the ocr queue, which belongs to the superuser
 my $ocr_claimed = q{SELECT count(*) FROM scribe.jobs j JOIN scribe.queues q USING (queue_id)
 	WHERE q.name = 'ocr' AND j.lease_until IS NOT NULL};
 my $held_before = $node->safe_psql($db, $ocr_claimed);
@@ -303,7 +312,7 @@ $world = world_snapshot($node, $db, @victim_tables);
 	SELECT scribe.release(c.job_id, c.lease) FROM scribe.claim('ocr', 10) c;
 	SELECT scribe.nack(c.job_id, c.lease, 'x', retry => false) FROM scribe.claim('ocr', 10) c;
 });
-my @denied = ($err =~ /ERROR:  42501: permission denied to claim jobs of kind ocr/g);
+my @denied = ($err =~ /ERROR:  42501: permission denied for queue "ocr"/g);
 is(scalar @denied, 3, 'the consumer may not claim ocr jobs (42501)');
 is($node->safe_psql($db, $ocr_claimed), $held_before, 'and it holds none');
 is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE status = 'failed'}), '0',
@@ -318,9 +327,15 @@ $world = world_snapshot($node, $db, @victim_tables);
 	SELECT scribe.cache_delete('user:1');
 	SELECT scribe.cache_invalidate('user');
 	SELECT scribe.cache_clear();
+	SELECT scribe.cache_fetch('steal:1', 'SELECT secret FROM public.vault WHERE $1', NULL, true);
+	SELECT scribe.cache_fetch_jsonb('steal:2', 'SELECT to_jsonb(amount) FROM bob.ledger WHERE amount > $1', NULL, 0);
 });
 is($node->safe_psql($db, q{SELECT count(*) FROM scribe.cache_events}), '3',
 	'the cache user\'s delete, invalidate and clear were recorded');
+like($err, qr/permission denied for table vault.*permission denied for schema bob/s,
+	'a loader runs as the cache user: it reads nothing the cache user may not read');
+is($node->safe_psql($db, q{SELECT scribe.cache_get('steal:1') IS NULL AND scribe.cache_get('steal:2') IS NULL}), 't',
+	'and caches nothing');
 assert_harmless($node, $db, 'cache', $world, @victim_tables);
 
 # --- the policy owner: its own table, through the arsenal (test/t/081 attacks policies in depth)
@@ -345,18 +360,37 @@ is($node->safe_psql($db, q{SELECT count(*) FROM scribe.policies WHERE name = 'ol
 	'the policy owner dropped its policy');
 assert_harmless($node, $db, 'policy owner', $world, @victim_tables);
 
-# --- the queues' administrator: queue names are data, never identifiers
+# --- an application managing its own queue (scribe_app): queue names are
+# data, never identifiers
 $world = world_snapshot($node, $db, @victim_tables);
 ($out, $err) = attack('queue_admin', 'queue admin', q{
 	SELECT scribe.queue_create('pg_class; DROP TABLE public.vault');
 	SELECT scribe.queue_alter('pg_class; DROP TABLE public.vault', lease => '1 minute');
-	SELECT count(*) FROM scribe.queue_list();
 	SELECT scribe.requeue('pg_class; DROP TABLE public.vault');
 	SELECT scribe.queue_purge('pg_class; DROP TABLE public.vault', 'all');
+	SELECT scribe.queue_grant('pg_class; DROP TABLE public.vault', 'bob', '{send}');
+	SELECT scribe.queue_revoke('pg_class; DROP TABLE public.vault', 'bob');
+	SELECT scribe.queue_alter('pg_class; DROP TABLE public.vault', owner => 'queue_admin');
 	SELECT scribe.queue_drop('pg_class; DROP TABLE public.vault');
 });
-unlike($err, qr/ERROR/, 'the queue administrator created, changed, requeued, purged and dropped a queue');
+unlike($err, qr/ERROR/, 'an application created, changed, requeued, purged, granted, revoked and dropped its own queue');
+($out, $err) = attack('queue_admin', 'queue admin', q{SELECT scribe.queue_grant('inbox', 'queue_admin');});
+like($err, qr/ERROR:  42501: must be owner of queue "inbox"/, 'but may not grant itself a queue of another role');
 assert_harmless($node, $db, 'queue admin', $world, @victim_tables);
+
+# --- forgetting a node: its name is data, compared, never resolved
+$node->safe_psql($db, q{
+	GRANT EXECUTE ON FUNCTION scribe.node_forget(text, boolean) TO queue_admin;
+	INSERT INTO scribe.heartbeat VALUES ('retired''); DROP TABLE public.vault; --', now() - interval '1 day', '0.3.0');
+});
+$world = world_snapshot($node, $db, @victim_tables);
+($out, $err) = attack('queue_admin', 'node admin', q{
+	SELECT scribe.node_forget('retired''); DROP TABLE public.vault; --');
+});
+unlike($err, qr/ERROR/, 'an administrator forgot a retired node');
+is($node->safe_psql($db, q{SELECT count(*) FROM scribe.heartbeat WHERE node_name LIKE 'retired%'}), '0',
+	'its row, and only its row, is gone');
+assert_harmless($node, $db, 'node admin', $world, @victim_tables);
 
 # --- every elevated path is in the privilege model and attacked here
 my @c_symbols = split /\n/, `$source/test/bin/elevated-entry-points $source/src`;

@@ -71,6 +71,9 @@ for my $node ($primary, $replica)
 		on_error_stop => 1, stdout => \$out, stderr => \$err);
 	unlike($err, qr/ERROR/, $node->name . ': the client\'s tables made by its own role') or diag($err);
 }
+# the other roles the README's examples share a queue with, made by a DBA
+my %grantees = map { $_ => 1 } map { $_->[1] =~ /queue_grant\('[^']*', '(\w+)'/g } @app;
+$primary->safe_psql('postgres', "CREATE ROLE $_ LOGIN; GRANT scribe_app TO $_;") for sort keys %grantees;
 $primary->safe_psql('postgres', q{SELECT scribe.replication_publish(ARRAY['archive.albums']::regclass[])});
 $replica->safe_psql('postgres', "SELECT scribe.replication_subscribe('" . $primary->connstr . " dbname=postgres')");
 $replica->wait_for_subscription_sync($primary, 'scribe');

@@ -2,11 +2,12 @@
 -- by CREATE EXTENSION, after the function files).
 
 -- The built-in queues, through the queue's own checks: ocr for the document
--- pipeline, lifecycle for the policies' runs
-SELECT scribe.queue_create('ocr', consumer => 'workers', lease => '10 minutes', max_attempts => 3,
-                           backoff_base => '5 seconds', backoff_cap => '1 minute', retention => '1 day');
-SELECT scribe.queue_create('lifecycle', consumer => 'workers', lease => '1 hour', max_attempts => 5,
-                           backoff_base => '10 seconds', backoff_cap => '10 minutes', retention => '1 day');
+-- pipeline, lifecycle for the policies' runs; owned by the bootstrap
+-- superuser (OID 10), as whom pg_scribe's own code runs, whoever installs
+SELECT scribe._queue_create(10::oid::regrole, 'ocr', consumer => 'workers', lease => '10 minutes', max_attempts => 3,
+                            backoff_base => '5 seconds', backoff_cap => '1 minute', retention => '1 day');
+SELECT scribe._queue_create(10::oid::regrole, 'lifecycle', consumer => 'workers', lease => '1 hour', max_attempts => 5,
+                            backoff_base => '10 seconds', backoff_cap => '10 minutes', retention => '1 day');
 
 -- The archive partitions of the coming days (the launcher keeps making them)
 SELECT scribe._archive_partitions_ensure();

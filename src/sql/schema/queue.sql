@@ -11,7 +11,24 @@ CREATE TABLE scribe.queues (
     backoff_base interval NOT NULL DEFAULT '10 seconds' CHECK (backoff_base >= '0'),
     backoff_cap  interval NOT NULL DEFAULT '1 hour' CHECK (backoff_cap >= backoff_base),
     retention    interval NOT NULL DEFAULT '7 days' CHECK (retention >= '0'),
-    created_at   timestamptz NOT NULL DEFAULT now()
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    -- who created it (the built-in ones: the bootstrap superuser); its
+    -- members manage the queue and grant its rights (scribe.queue_grant)
+    owner        regrole NOT NULL
+);
+
+-- The rights on a queue that its owner gave other roles (scribe.queue_grant):
+-- send (send, send_batch) and claim (claim, ack, nack, release,
+-- extend_lease, job_get of its jobs).  No row: no right.  A role dropped
+-- leaves its rows, which no role matches any more, until the launcher
+-- deletes them (scribe._queue_roles_forget).
+CREATE TABLE scribe.queue_rights (
+    queue_id  integer NOT NULL REFERENCES scribe.queues ON DELETE CASCADE,
+    grantee   regrole NOT NULL,
+    may_send  boolean NOT NULL,
+    may_claim boolean NOT NULL,
+    PRIMARY KEY (queue_id, grantee),
+    CHECK (may_send OR may_claim)
 );
 
 -- Unfinished jobs: ready, delayed (run_at in the future, including retries
@@ -122,3 +139,5 @@ CREATE TYPE scribe.claimed_job AS (
 -- schema/post_install.sql) come back with the extension
 SELECT pg_catalog.pg_extension_config_dump('scribe.queues', 'WHERE name NOT IN (''ocr'', ''lifecycle'')');
 SELECT pg_catalog.pg_extension_config_dump(pg_catalog.pg_get_serial_sequence('scribe.queues', 'queue_id'), '');
+-- and every queue's rights, the built-in ones' too (a worker node's claim on ocr)
+SELECT pg_catalog.pg_extension_config_dump('scribe.queue_rights', '');
