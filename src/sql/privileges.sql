@@ -68,6 +68,7 @@ DECLARE
     -- documents, each session those of the owner it acts for (scribe.owner)
     'document_submit', 'document_get', 'document_get_many', 'document_get_text', 'document_get_pages',
     'document_get_image', 'document_get_pdf', 'document_list', 'document_search', 'document_delete',
+    'document_get_image_for_job',
     'ocr_costs',
     -- OCR of an image in hand
     'ocr', 'ocr_detail', 'ocr_words', 'ocr_hocr', 'ocr_tsv', 'ocr_pdf', 'ocr_languages', 'image_info',
