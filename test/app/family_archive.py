@@ -374,11 +374,22 @@ def step_consumers(args, conn, listener, docs):
                  for d in (docs['letter'], docs['upside_down'], docs['diary'], docs['letter'])]
     everything = [first] + later
     done = set()
-    for channel, payload in notifications(listener, args.timeout):
-        if channel == 'thumbnail_done':
-            done.add(int(payload))
-            if done >= set(everything):
-                break
+    try:
+        for channel, payload in notifications(listener, args.timeout):
+            if channel == 'thumbnail_done':
+                done.add(int(payload))
+                if done >= set(everything):
+                    break
+    except TimeoutError:
+        say(f'   done so far: {sorted(done)}; the jobs and this role\'s sessions now:')
+        for job in everything:
+            say('   ' + repr(conn.execute('SELECT job_id, state, attempts, claimed_at, lease_until, errors '
+                                         'FROM scribe.job_get(%s)', [job]).fetchone()))
+        for row in conn.execute('''SELECT pid, state, wait_event_type, wait_event, xact_start, left(query, 90)
+                                   FROM pg_stat_activity WHERE usename = current_user
+                                   AND pid <> pg_backend_pid()''').fetchall():
+            say(f'   {row!r}')
+        raise
     expect(sorted(done), sorted(everything), 'every job done, the killed consumer\'s too')
     # the job is done: the token of the killed consumer's lease finishes nothing
     expect(one(conn, 'SELECT scribe.ack(%s, %s)', [first, victim_lease]), False,
