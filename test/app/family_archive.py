@@ -381,14 +381,7 @@ def step_consumers(args, conn, listener, docs):
                 if done >= set(everything):
                     break
     except TimeoutError:
-        say(f'   done so far: {sorted(done)}; the jobs and this role\'s sessions now:')
-        for job in everything:
-            say('   ' + repr(conn.execute('SELECT job_id, state, attempts, claimed_at, lease_until, errors '
-                                         'FROM scribe.job_get(%s)', [job]).fetchone()))
-        for row in conn.execute('''SELECT pid, state, wait_event_type, wait_event, xact_start, left(query, 90)
-                                   FROM pg_stat_activity WHERE usename = current_user
-                                   AND pid <> pg_backend_pid()''').fetchall():
-            say(f'   {row!r}')
+        diagnose_consumers(conn, everything, done)
         raise
     expect(sorted(done), sorted(everything), 'every job done, the killed consumer\'s too')
     # the job is done: the token of the killed consumer's lease finishes nothing
@@ -410,17 +403,43 @@ def step_consumers(args, conn, listener, docs):
     expect((state, attempts), ('done', 2), f'job {first}: done at its second attempt (the lease ran out once)')
 
 
+def diagnose_consumers(conn, jobs, done):
+    """Print why the consumers' jobs did not all finish: the jobs, this role's sessions, and
+    a consumer blocked by another's waiting claim"""
+    say(f'   done so far: {sorted(done)}; the jobs and this role\'s sessions now:')
+    for job in jobs:
+        say('   ' + repr(conn.execute('SELECT job_id, state, attempts, claimed_at, lease_until, errors '
+                                     'FROM scribe.job_get(%s)', [job]).fetchone()))
+    sessions = conn.execute('''SELECT pid, state, wait_event_type, wait_event, pg_blocking_pids(pid), xact_start,
+                                      left(query, 100)
+                               FROM pg_stat_activity WHERE usename = current_user AND pid <> pg_backend_pid()
+                               ORDER BY pid''').fetchall()
+    for row in sessions:
+        say(f'   {row!r}')
+    query = {row[0]: row[6] for row in sessions}
+    for pid, _, wait_type, _, blockers, _, what in sessions:
+        for blocker in blockers:
+            if wait_type == 'Lock' and 'scribe.claim(' in (query.get(blocker) or '') and 'wait =>' in query[blocker]:
+                FAILURES.append('a consumer blocked by another\'s waiting claim')
+                say(f'FAIL - session {pid} ({what}) waits for a row lock that session {blocker}\'s waiting '
+                    'claim holds, though that claim took no job: a claim that waits must not keep locks '
+                    'on jobs it does not return')
+
+
 def consume(args):
     """A consumer process: claim thumbnail jobs with a waiting claim, make each thumbnail and ack
     it in one transaction, until a stop job (or, as the victim, hang holding the first job)"""
     conn = connect(args.conninfo)
     print('ready', flush=True)
     lease_for = interval(args.lease) if args.lease else None
+    # longer than the parent waits for the jobs: whatever holds a consumer up is still
+    # there to be seen when the parent gives up (it kills the consumers then)
+    wait = interval(2 * args.timeout)
     while True:
         rows = conn.execute('SELECT job_id, lease, payload FROM scribe.claim(%s, 1, %s, wait => %s)',
-                            [args.queue, lease_for, interval(args.timeout)]).fetchall()
+                            [args.queue, lease_for, wait]).fetchall()
         if not rows:
-            print(f'{args.name}: no job within {args.timeout} s', file=sys.stderr, flush=True)
+            print(f'{args.name}: no job within {2 * args.timeout} s', file=sys.stderr, flush=True)
             return 1
         job_id, lease, payload = rows[0]
         if args.hang_after_claim:
