@@ -304,7 +304,7 @@ COMMENT ON FUNCTION scribe.document_get_pdf(bigint) IS 'A searchable PDF of a re
 CREATE OR REPLACE FUNCTION scribe._document_get_image_for_job(
     caller regrole, acting_owner text, all_owners boolean, job_id bigint, lease uuid)
     RETURNS bytea
-    LANGUAGE plpgsql STABLE
+    LANGUAGE plpgsql VOLATILE
     SET search_path = pg_catalog, pg_temp
     AS $$
 DECLARE
@@ -322,9 +322,10 @@ END
 $$;
 COMMENT ON FUNCTION scribe._document_get_image_for_job(regrole, text, boolean, bigint, uuid) IS 'Internal: scribe.document_get_image_for_job for caller';
 
+-- VOLATILE: it sees the lease a claim made earlier in the same statement
 CREATE OR REPLACE FUNCTION scribe.document_get_image_for_job(job_id bigint, lease uuid)
     RETURNS bytea
-    LANGUAGE c STABLE
+    LANGUAGE c VOLATILE
     AS 'MODULE_PATHNAME', 'scribe_document_call';
 COMMENT ON FUNCTION scribe.document_get_image_for_job(bigint, uuid) IS 'The image of the document of an ocr job whose lease the caller holds (what a worker node recognises), whoever owns it; ERROR otherwise';
 

@@ -157,7 +157,7 @@ COMMENT ON FUNCTION scribe._job_state(bigint) IS 'Internal: a job''s queue, stat
 -- proof, for another capability, that the caller holds that job
 CREATE OR REPLACE FUNCTION scribe._job_leased(job_id bigint, lease uuid, OUT kind text, OUT payload jsonb)
     RETURNS SETOF record
-    LANGUAGE sql STABLE STRICT
+    LANGUAGE sql VOLATILE STRICT
     SET search_path = pg_catalog, pg_temp
     AS $$
     SELECT j.kind, j.payload FROM scribe.jobs j
@@ -244,7 +244,7 @@ CREATE OR REPLACE FUNCTION scribe.queue_create(
     retention    interval DEFAULT '7 days')
     RETURNS scribe.queues
     LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'scribe_queue_create';
+    AS 'MODULE_PATHNAME', 'scribe_queue_admin_call';
 COMMENT ON FUNCTION scribe.queue_create(text, text, interval, integer, interval, interval, interval) IS 'Create a queue with its policy: consumer (workers or clients), lease, max attempts, backoff, retention; the caller owns it';
 
 -- scribe.queue_alter for caller; NULL leaves a setting as it is
@@ -297,7 +297,7 @@ CREATE OR REPLACE FUNCTION scribe.queue_alter(
     owner        regrole DEFAULT NULL)
     RETURNS scribe.queues
     LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'scribe_queue_alter';
+    AS 'MODULE_PATHNAME', 'scribe_queue_admin_call';
 COMMENT ON FUNCTION scribe.queue_alter(text, text, interval, integer, interval, interval, interval, regrole) IS 'Change a queue''s policy or give it to another owner; NULL leaves a setting as it is (jobs already queued keep their max_attempts); for the queue''s owner, scribe_admin and superusers';
 
 -- scribe.queue_drop for caller
@@ -329,7 +329,7 @@ COMMENT ON FUNCTION scribe._queue_drop(regrole, text, boolean) IS 'Internal: scr
 
 CREATE OR REPLACE FUNCTION scribe.queue_drop(name text, force boolean DEFAULT false) RETURNS void
     LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'scribe_queue_drop';
+    AS 'MODULE_PATHNAME', 'scribe_queue_admin_call';
 COMMENT ON FUNCTION scribe.queue_drop(text, boolean) IS 'Drop a queue and its rights; refused while it has unfinished jobs unless force => true, which deletes them with its dead letters and archive; for the queue''s owner, scribe_admin and superusers';
 
 CREATE OR REPLACE FUNCTION scribe.queue_list() RETURNS SETOF scribe.queues
@@ -441,7 +441,7 @@ COMMENT ON FUNCTION scribe._requeue(regrole, text, bigint[]) IS 'Internal: scrib
 
 CREATE OR REPLACE FUNCTION scribe.requeue(queue text, job_ids bigint[] DEFAULT NULL) RETURNS bigint
     LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'scribe_requeue';
+    AS 'MODULE_PATHNAME', 'scribe_queue_admin_call';
 COMMENT ON FUNCTION scribe.requeue(text, bigint[]) IS 'Move dead letters (all of the queue''s, or those listed) back to ready, with a fresh allowance of attempts; returns how many; for the queue''s owner, scribe_admin and superusers';
 
 -- scribe.queue_purge for caller
@@ -485,7 +485,7 @@ COMMENT ON FUNCTION scribe._queue_purge(regrole, text, text) IS 'Internal: scrib
 
 CREATE OR REPLACE FUNCTION scribe.queue_purge(queue text, what text DEFAULT 'dead') RETURNS bigint
     LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'scribe_queue_purge';
+    AS 'MODULE_PATHNAME', 'scribe_queue_admin_call';
 COMMENT ON FUNCTION scribe.queue_purge(text, text) IS 'Delete a queue''s ready jobs, dead letters, archive, or all of them; returns how many rows; for the queue''s owner, scribe_admin and superusers';
 
 CREATE OR REPLACE FUNCTION scribe._queue_jobs_changed(queue_id integer, ready boolean) RETURNS void

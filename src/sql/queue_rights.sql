@@ -130,7 +130,7 @@ COMMENT ON FUNCTION scribe._queue_grant(regrole, text, regrole, text[]) IS 'Inte
 CREATE OR REPLACE FUNCTION scribe.queue_grant(queue text, role regrole, rights text[] DEFAULT '{send,claim}')
     RETURNS void
     LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'scribe_queue_grant';
+    AS 'MODULE_PATHNAME', 'scribe_queue_admin_call';
 COMMENT ON FUNCTION scribe.queue_grant(text, regrole, text[]) IS 'Let role (and its members) send to a queue, claim from it, or both (rights: send, claim); for the queue''s owner, scribe_admin and superusers';
 
 -- scribe.queue_revoke for caller
@@ -158,7 +158,7 @@ COMMENT ON FUNCTION scribe._queue_revoke(regrole, text, regrole, text[]) IS 'Int
 CREATE OR REPLACE FUNCTION scribe.queue_revoke(queue text, role regrole, rights text[] DEFAULT '{send,claim}')
     RETURNS void
     LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'scribe_queue_revoke';
+    AS 'MODULE_PATHNAME', 'scribe_queue_admin_call';
 COMMENT ON FUNCTION scribe.queue_revoke(text, regrole, text[]) IS 'Take back rights that queue_grant gave role on a queue (its owner keeps every right); for the queue''s owner, scribe_admin and superusers';
 
 -- For other capabilities' SQL: ERROR unless role may use right on queue

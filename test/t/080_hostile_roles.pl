@@ -293,7 +293,7 @@ $world = world_snapshot($node, $db, @victim_tables);
 	FROM scribe.claim('ocr', 1) c;
 });
 my @refused_node = ($err =~ /ERROR:  55000: /g);
-is(scalar @refused_node, 3, "the worker node's guesses at the held job's lease were refused with 55000");
+is(scalar @refused_node, 4, "the worker node's guesses at the held job's lease (and at its image) were refused with 55000");
 is($node->safe_psql($db, "SELECT lease = '$node_lease' FROM scribe.jobs WHERE job_id = $node_job"), 't',
 	'the lease of the job in flight is untouched');
 is($node->safe_psql($db, q{SELECT count(*) FROM scribe.documents WHERE text = 'hello node'}), '1',

@@ -86,7 +86,7 @@ CREATE FUNCTION scribe.queue_alter(
     owner        regrole DEFAULT NULL)
     RETURNS scribe.queues
     LANGUAGE c VOLATILE
-    AS 'MODULE_PATHNAME', 'scribe_queue_alter';
+    AS 'MODULE_PATHNAME', 'scribe_queue_admin_call';
 DO $queue_alter_grants$
 DECLARE
     old_acl aclitem[] := (SELECT proacl FROM pg_catalog.pg_proc
