@@ -22,6 +22,7 @@ OBJS = \
 	src/base/call_internal.o \
 	src/queue/queue_admin_sql.o \
 	src/queue/queue_cache.o \
+	src/queue/queue_claim.o \
 	src/queue/queue_consume.o \
 	src/queue/queue_consume_sql.o \
 	src/queue/queue_histogram.o \

@@ -14,6 +14,7 @@
 #include "executor/spi.h"
 #include "miscadmin.h"
 #include "storage/lock.h"
+#include "utils/acl.h"
 #include "utils/guc.h"
 #include "utils/portal.h"
 #include "utils/varlena.h"
@@ -168,4 +169,19 @@ scribe_session_reset(void)
 	LockReleaseAll(USER_LOCKMETHOD, true);
 	ResetTempTableNamespace();
 	ResetSequenceCaches();
+}
+
+/*
+ * Whether role has the privileges of a superuser or of scribe_admin (which
+ * CREATE EXTENSION makes; until it exists, superusers only)
+ */
+bool
+scribe_role_is_admin(Oid role)
+{
+	Oid			admin;
+
+	if (superuser_arg(role))
+		return true;
+	admin = get_role_oid(SCRIBE_ADMIN_ROLE, true);
+	return OidIsValid(admin) && has_privs_of_role(role, admin);
 }

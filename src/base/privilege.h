@@ -65,4 +65,9 @@ extern void scribe_role_fire_deferred(void);
 
 extern void scribe_session_reset(void);
 
+/* The role above the applications: every queue, every owner's documents */
+#define SCRIBE_ADMIN_ROLE "scribe_admin"
+
+extern bool scribe_role_is_admin(Oid role);
+
 #endif							/* SCRIBE_PRIVILEGE_H */

@@ -12,7 +12,6 @@
 #include "base/pg_scribe.h"
 
 #include "catalog/pg_type_d.h"
-#include "utils/acl.h"
 #include "utils/builtins.h"
 #include "utils/guc.h"
 
@@ -20,9 +19,6 @@
 #include "documents/documents.h"
 
 PG_FUNCTION_INFO_V1(scribe_document_call);
-
-/* The role whose members (and superusers) may see every owner's documents */
-#define SCRIBE_ADMIN_ROLE "scribe_admin"
 
 char	   *scribe_document_owner = NULL;
 
@@ -65,15 +61,6 @@ scribe_document_define_gucs(void)
 							   check_document_owner, NULL, NULL);
 }
 
-/* Whether role may see every owner's documents: a superuser, or with scribe_admin's privileges */
-static bool
-document_sees_all(Oid role)
-{
-	Oid			admin = get_role_oid(SCRIBE_ADMIN_ROLE, true);
-
-	return superuser_arg(role) || (OidIsValid(admin) && has_privs_of_role(role, admin));
-}
-
 /*
  * A document function: scribe._<its name>(caller, acting owner, all owners,
  * arguments...) run as the superuser.  The acting owner is scribe.owner
@@ -93,6 +80,6 @@ scribe_document_call(PG_FUNCTION_ARGS)
 
 	values[0] = ObjectIdGetDatum(caller);
 	values[1] = has_owner ? CStringGetTextDatum(owner) : (Datum) 0;
-	values[2] = BoolGetDatum(!has_owner && document_sees_all(caller));
+	values[2] = BoolGetDatum(!has_owner && scribe_role_is_admin(caller));
 	return scribe_call_internal(fcinfo, 3, types, values, nulls);
 }

@@ -135,9 +135,16 @@ extern uint64 scribe_queue_list_all(int32 **ids, char ***names);
 extern TimestampTz scribe_queue_maintenance_task(TimestampTz now);
 extern TimestampTz scribe_queue_vacuum_if_needed(TimestampTz now);
 
-/* queue_consume.c: inside SPI, in the caller's transaction */
+/* queue_claim.c: inside SPI, in the caller's transaction */
 extern int	scribe_queue_claim_jobs(const ScribeQueue *queue, int n, int64 lease_us,
 									int32 claimed_by, ScribeJob **jobs, int *touched);
+
+/* Columns of scribe.jobs_dead filled from a deleted row d of scribe.jobs */
+#define SCRIBE_JOBS_DEAD_COLUMNS "job_id, died_at, run_at, enqueued_at, claimed_at, queue_id, attempts, " \
+	"max_attempts, enqueued_by, priority, kind, idempotency_key, payload, errors"
+
+/* queue_consume.c: inside SPI, in the caller's transaction */
+extern void scribe_queue_account_dead_rows(void);
 extern void scribe_queue_ack_jobs(int n, const ScribeJob *jobs, Jsonb **results,
 								  const TimestampTz *finished);
 extern const char *scribe_queue_nack_job(int64 job_id, const pg_uuid_t *lease, const char *error,

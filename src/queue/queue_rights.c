@@ -25,26 +25,11 @@
 
 #include "queue/queue.h"
 
-/* The role whose members may do anything to every queue */
-#define QUEUE_ADMIN_ROLE "scribe_admin"
-
 /* The name of a right, as queue_grant takes it */
 static const char *
 right_name(ScribeQueueRight right)
 {
 	return right == SCRIBE_QUEUE_SEND ? "send" : "claim";
-}
-
-/* Whether role has the privileges of a superuser or of scribe_admin */
-static bool
-role_is_admin(Oid role)
-{
-	Oid			admin;
-
-	if (superuser_arg(role))
-		return true;
-	admin = get_role_oid(QUEUE_ADMIN_ROLE, true);
-	return OidIsValid(admin) && has_privs_of_role(role, admin);
 }
 
 /* Whether role has the privileges of one of the n grantees */
@@ -74,7 +59,7 @@ scribe_queue_may(const ScribeQueue *queue, Oid role, ScribeQueueRight right)
 	if (right == SCRIBE_QUEUE_SEND ? privs_of_any(role, queue->nsenders, queue->senders) :
 		privs_of_any(role, queue->nclaimers, queue->claimers))
 		return true;
-	return role_is_admin(role);
+	return scribe_role_is_admin(role);
 }
 
 /* Raise the error for a role denied a right on a queue */
