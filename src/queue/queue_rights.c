@@ -127,6 +127,15 @@ scribe_queue_check_right(const char *queue, Oid role, ScribeQueueRight right)
 		queue_denied(queue, role, right);
 }
 
+PG_FUNCTION_INFO_V1(scribe_queue_admin_sql);
+
+/* scribe._queue_admin(role): whether role has a superuser's or scribe_admin's privileges */
+Datum
+scribe_queue_admin_sql(PG_FUNCTION_ARGS)
+{
+	PG_RETURN_BOOL(scribe_role_is_admin(PG_GETARG_OID(0)));
+}
+
 PG_FUNCTION_INFO_V1(scribe_queue_check_right_sql);
 
 /* scribe._queue_check_right(queue, role, right): ERROR unless role may */

@@ -13,14 +13,10 @@ REVOKE ALL ON scribe.queue_rights FROM PUBLIC;
 
 -- Whether role has the privileges of a superuser or of scribe_admin, who
 -- manage every queue (the C checks answer the same: queue_rights.c)
+-- (the C check the queue's verbs and the document functions use)
 CREATE OR REPLACE FUNCTION scribe._queue_admin(role regrole) RETURNS boolean
-    LANGUAGE sql STABLE
-    SET search_path = pg_catalog, pg_temp
-    AS $$
-    SELECT EXISTS (SELECT FROM pg_catalog.pg_authid a WHERE a.oid = role AND a.rolsuper)
-        OR EXISTS (SELECT FROM pg_catalog.pg_authid a
-                   WHERE a.rolname = 'scribe_admin' AND pg_catalog.pg_has_role(role, a.oid, 'USAGE'))
-$$;
+    LANGUAGE c STABLE STRICT
+    AS 'MODULE_PATHNAME', 'scribe_queue_admin_sql';
 COMMENT ON FUNCTION scribe._queue_admin(regrole) IS 'Internal: whether role has the privileges of a superuser or of scribe_admin';
 
 -- The queue named name, locked, if caller may manage it (alter, drop, purge,
