@@ -18,6 +18,7 @@
 #include "catalog/pg_type_d.h"
 #include "funcapi.h"
 #include "lib/stringinfo.h"
+#include "utils/memutils.h"
 #include "utils/builtins.h"
 #include "utils/lsyscache.h"
 #include "utils/syscache.h"
@@ -25,65 +26,71 @@
 #include "base/call_internal.h"
 #include "base/spi_plans.h"
 
-/* The plans of the internal calls, one per public function (by its OID) */
+/* The internal calls, one per public function (by its OID), made on first use */
 #define CALL_PLANS 32
 
 typedef struct CallPlan
 {
-	Oid			fn_oid;
-	SPIPlanPtr	plan;
+	Oid			fn_oid;			/* InvalidOid: a free slot */
+	char	   *sql;			/* "SELECT [* FROM] scribe._<name>($1, ..., $n)" */
+	int			nargs;			/* the facts, then the public function's arguments */
+	Oid		   *argtypes;
+	bool		read_only;		/* the public function is not volatile */
+	SPIPlanPtr	plan;			/* prepared on the first execution */
 } CallPlan;
 
 static CallPlan call_plans[CALL_PLANS];
 static int	call_plans_next = 0;
 
-/* The cached plan slot of a public function, evicting the oldest when full */
-static SPIPlanPtr *
-call_plan_slot(Oid fn_oid)
+/*
+ * The internal call of the public function fn_oid, its statement written
+ * (in TopMemoryContext) on first use; the oldest is evicted when all are taken
+ */
+static CallPlan *
+call_plan(Oid fn_oid, bool returns_set, int nfacts, const Oid *fact_types)
 {
 	CallPlan   *slot;
+	HeapTuple	tuple;
+	Form_pg_proc proc;
+	StringInfoData sql;
+	MemoryContext old;
 
 	for (int i = 0; i < CALL_PLANS; i++)
-		if (call_plans[i].fn_oid == fn_oid && call_plans[i].plan != NULL)
-			return &call_plans[i].plan;
+		if (call_plans[i].fn_oid == fn_oid)
+			return &call_plans[i];
+
 	slot = &call_plans[call_plans_next];
 	call_plans_next = (call_plans_next + 1) % CALL_PLANS;
 	if (slot->plan != NULL)
 		SPI_freeplan(slot->plan);
-	slot->fn_oid = fn_oid;
-	slot->plan = NULL;
-	return &slot->plan;
-}
+	if (slot->sql != NULL)
+	{
+		pfree(slot->sql);
+		pfree(slot->argtypes);
+	}
+	memset(slot, 0, sizeof(CallPlan));
 
-/*
- * "SELECT [* FROM] scribe._<name>($1, ..., $n)" for the public function
- * fn_oid, with its argument types after the facts' types
- */
-static char *
-call_statement(Oid fn_oid, bool returns_set, int nfacts, const Oid *fact_types, Oid **argtypes, int *nargs,
-			   char *volatility)
-{
-	HeapTuple	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
-	Form_pg_proc proc;
-	StringInfoData sql;
-
+	tuple = SearchSysCache1(PROCOID, ObjectIdGetDatum(fn_oid));
 	if (!HeapTupleIsValid(tuple))
 		elog(ERROR, "cache lookup failed for function %u", fn_oid);
 	proc = (Form_pg_proc) GETSTRUCT(tuple);
-	*nargs = nfacts + proc->pronargs;
-	*argtypes = palloc(sizeof(Oid) * Max(*nargs, 1));
-	memcpy(*argtypes, fact_types, sizeof(Oid) * nfacts);
-	memcpy(*argtypes + nfacts, proc->proargtypes.values, sizeof(Oid) * proc->pronargs);
-	*volatility = proc->provolatile;
-
+	old = MemoryContextSwitchTo(TopMemoryContext);
+	slot->nargs = nfacts + proc->pronargs;
+	slot->argtypes = palloc(sizeof(Oid) * Max(slot->nargs, 1));
+	memcpy(slot->argtypes, fact_types, sizeof(Oid) * nfacts);
+	memcpy(slot->argtypes + nfacts, proc->proargtypes.values, sizeof(Oid) * proc->pronargs);
+	slot->read_only = proc->provolatile != PROVOLATILE_VOLATILE;
 	initStringInfo(&sql);
 	appendStringInfo(&sql, "SELECT %sscribe.%s(", returns_set ? "* FROM " : "",
 					 quote_identifier(psprintf("_%s", NameStr(proc->proname))));
-	for (int i = 0; i < *nargs; i++)
+	for (int i = 0; i < slot->nargs; i++)
 		appendStringInfo(&sql, "%s$%d", i > 0 ? ", " : "", i + 1);
 	appendStringInfoChar(&sql, ')');
+	slot->sql = sql.data;
+	MemoryContextSwitchTo(old);
 	ReleaseSysCache(tuple);
-	return sql.data;
+	slot->fn_oid = fn_oid;
+	return slot;
 }
 
 /*
@@ -96,15 +103,10 @@ Datum
 scribe_call_internal(FunctionCallInfo fcinfo, int nfacts, const Oid *fact_types,
 					 const Datum *fact_values, const bool *fact_nulls)
 {
-	Oid			fn_oid = fcinfo->flinfo->fn_oid;
 	bool		returns_set = fcinfo->flinfo->fn_retset;
 	ReturnSetInfo *rsinfo = (ReturnSetInfo *) fcinfo->resultinfo;
+	CallPlan   *call;
 	ScribeSpiScope scope;
-	SPIPlanPtr *slot;
-	Oid		   *argtypes;
-	int			nargs;
-	char		volatility;
-	char	   *sql;
 	Datum	   *values;
 	char	   *nulls;
 	Datum		result = (Datum) 0;
@@ -113,23 +115,22 @@ scribe_call_internal(FunctionCallInfo fcinfo, int nfacts, const Oid *fact_types,
 	if (returns_set)
 		InitMaterializedSRF(fcinfo, 0);
 
-	sql = call_statement(fn_oid, returns_set, nfacts, fact_types, &argtypes, &nargs, &volatility);
-	values = palloc(sizeof(Datum) * Max(nargs, 1));
-	nulls = palloc(sizeof(char) * Max(nargs, 1));
+	call = call_plan(fcinfo->flinfo->fn_oid, returns_set, nfacts, fact_types);
+	values = palloc(sizeof(Datum) * Max(call->nargs, 1));
+	nulls = palloc(sizeof(char) * Max(call->nargs, 1));
 	for (int i = 0; i < nfacts; i++)
 	{
 		values[i] = fact_values[i];
 		nulls[i] = fact_nulls[i] ? 'n' : ' ';
 	}
-	for (int i = nfacts; i < nargs; i++)
+	for (int i = nfacts; i < call->nargs; i++)
 	{
 		values[i] = PG_GETARG_DATUM(i - nfacts);
 		nulls[i] = PG_ARGISNULL(i - nfacts) ? 'n' : ' ';
 	}
 
 	(void) scribe_spi_begin_as_owner(&scope);
-	slot = call_plan_slot(fn_oid);
-	scribe_plan_execute(slot, sql, nargs, argtypes, values, nulls, volatility != PROVOLATILE_VOLATILE,
+	scribe_plan_execute(&call->plan, call->sql, call->nargs, call->argtypes, values, nulls, call->read_only,
 						returns_set ? 0 : 1);
 	if (returns_set)
 	{
@@ -139,12 +140,19 @@ scribe_call_internal(FunctionCallInfo fcinfo, int nfacts, const Oid *fact_types,
 	}
 	else if (SPI_processed == 1)
 	{
+		Oid			type = SPI_gettypeid(SPI_tuptable->tupdesc, 1);
+		int16		len;
+		bool		byval;
+
 		result = SPI_getbinval(SPI_tuptable->vals[0], SPI_tuptable->tupdesc, 1, &isnull);
-		if (SPI_gettypeid(SPI_tuptable->tupdesc, 1) == VOIDOID)
+		if (type == VOIDOID)
 			isnull = true;
 		else if (!isnull)
-			result = SPI_datumTransfer(result, get_typbyval(SPI_gettypeid(SPI_tuptable->tupdesc, 1)),
-									   get_typlen(SPI_gettypeid(SPI_tuptable->tupdesc, 1)));
+		{
+			/* out of SPI's memory */
+			get_typlenbyval(type, &len, &byval);
+			result = SPI_datumTransfer(result, byval, len);
+		}
 	}
 	scribe_spi_end(&scope);
 
