@@ -1,7 +1,8 @@
 /*
  * The SQL functions of consumers: scribe.claim(), ack(), nack(), release()
- * and extend_lease(), over the C API of queue_claim.c, queue_wait.c and queue_consume.c.  A consumer names a
- * lease by the job's id and the token that claim() returned with it, and
+ * and extend_lease(), over the C API of queue_claim.c, queue_wait.c and
+ * queue_consume.c.  A consumer names a lease by the job's id and the token
+ * that claim() returned with it, and
  * needs the claim right on the queue for each (queue_rights.c).
  */
 #include "base/pg_scribe.h"
